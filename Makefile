@@ -1,0 +1,65 @@
+# phiscan - build, test, bench, eval, install.
+# `make` builds ./phiscan; `make test` runs the rule examples and the Criterion suite.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+CXX      ?= c++
+VERSION  := 0.1.0
+
+PKGS     := libpcre2-8 yaml-0.1 libsodium libhs
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+              $(shell pkg-config --cflags $(PKGS)) \
+              -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"'
+LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LDFLAGS  ?=
+
+LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard formats/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/scanner/main.o
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BIN      := phiscan
+
+.PHONY: all test test-unit test-asan test-tsan test-samples bench eval corpus lint clean install uninstall fuzz
+
+all: $(BIN) $(BUILD)/gencase
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libphiscan.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libphiscan.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/gencase: corpus/gencase.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -o $@ $< -lm
+
+$(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/libphiscan.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
+
+# The Criterion suite runs last so its summary line ends the output.
+test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests
+	./$(BIN) rules test
+	PHISCAN=$(CURDIR)/$(BIN) GENCASE=$(CURDIR)/$(BUILD)/gencase \
+	  $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
+
+test-asan:
+	$(MAKE) BUILD=build-asan BIN=phiscan-asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+	  SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' test
+
+test-tsan:
+	$(MAKE) BUILD=build-tsan BIN=phiscan-tsan CFLAGS='-O1 -g' SANFLAGS='-fsanitize=thread' \
+	  TESTFLAGS='--filter=*pool*/*' test
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+clean:
+	rm -rf build build-asan build-tsan phiscan phiscan-asan phiscan-tsan

@@ -1,0 +1,125 @@
+/* format.c - shared helpers of the format interface: errors, limits, input and
+ * output plumbing, and content detection over the format table.
+ *
+ * Threading: reentrant; phi_formats[] is read-only.
+ */
+#include "format.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int vfail(struct phi_error *err, int code, uint64_t offset, const char *fmt,
+                 va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	err->offset = offset;
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	return code;
+}
+
+int phi_fail(struct phi_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(err, code, PHI_NO_OFFSET, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int phi_fail_at(struct phi_error *err, int code, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(err, code, offset, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *phi_strerror(int code)
+{
+	switch (code) {
+	case PHI_OK: return "success";
+	case PHI_ENOMEM: return "out of memory";
+	case PHI_EIO: return "I/O error";
+	case PHI_EFORMAT: return "malformed input";
+	case PHI_ELIMIT: return "limit exceeded";
+	case PHI_EUSAGE: return "usage error";
+	case PHI_ERULE: return "bad rule pack";
+	case PHI_ENOTSUP: return "not supported";
+	case PHI_EVERIFY: return "verification failed";
+	case PHI_EEXIST: return "already exists";
+	default: return "unknown error";
+	}
+}
+
+void phi_limits_default(struct phi_limits *lim)
+{
+	lim->max_file_size = 0;
+	lim->chunk_size = 1u << 20;
+	lim->max_line_context = 4096;
+	lim->max_field_len = 1u << 20;
+	lim->max_inflate = 64u << 20;
+	lim->max_depth = 64;
+}
+
+long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n)
+{
+	size_t got = 0;
+	unsigned char *d = dst;
+
+	if (ctx->head_pos < ctx->head_len) {
+		size_t k = ctx->head_len - ctx->head_pos;
+		if (k > n)
+			k = n;
+		memcpy(d, ctx->head + ctx->head_pos, k);
+		ctx->head_pos += k;
+		got = k;
+	}
+	while (got < n) {
+		ssize_t r = read(ctx->fd, d + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return phi_fail(ctx->err, PHI_EIO, "read failed: %s", strerror(errno));
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (long)got;
+}
+
+int phi_output_write(struct phi_fctx *ctx, const void *src, size_t n)
+{
+	const unsigned char *s = src;
+	while (n > 0) {
+		ssize_t w = write(ctx->out_fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return phi_fail(ctx->err, PHI_EIO, "write failed: %s", strerror(errno));
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+const struct phi_format *phi_format_detect(const unsigned char *head, size_t n,
+                                           const char *name)
+{
+	const struct phi_format *best = NULL;
+	int best_score = 0;
+	for (size_t i = 0; phi_formats[i]; i++) {
+		int s = phi_formats[i]->detect(head, n, name);
+		if (s > best_score) {
+			best_score = s;
+			best = phi_formats[i];
+		}
+	}
+	return best;
+}

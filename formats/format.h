@@ -1,0 +1,163 @@
+/* format.h - the one interface every file format implements, and the field.
+ *
+ * A format knows bytes; the rule engine knows text.  Between them is the field: a
+ * piece of UTF-8 text, what it is (free text, or a structured value whose meaning
+ * alone makes it PHI) and where it lives in the file.  A format's scan() hands each
+ * field to the sink; in strip mode the sink answers with the edits to apply, and the
+ * format writes the de-identified copy.
+ *
+ * Dependencies point one way: formats include only this header and each other's;
+ * the scanner includes formats, never the reverse.
+ *
+ * Threading: a struct phi_format is read-only and shared by all workers; a
+ * struct phi_fctx belongs to one worker for the duration of one file.
+ *
+ * Ownership: everything reachable from a struct phi_field is borrowed for the
+ * duration of one sink call.  Edits returned by the sink are borrowed until the next
+ * sink call on the same context.
+ */
+#ifndef PHI_FORMAT_H
+#define PHI_FORMAT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes: every fallible function returns 0 or one of these (negative). */
+enum {
+	PHI_OK = 0,
+	PHI_ENOMEM = -1,   /* allocation failed */
+	PHI_EIO = -2,      /* read or write failed */
+	PHI_EFORMAT = -3,  /* input is malformed: the file could not be scanned */
+	PHI_ELIMIT = -4,   /* a size or count limit was exceeded */
+	PHI_EUSAGE = -5,   /* bad command line or option */
+	PHI_ERULE = -6,    /* bad rule pack */
+	PHI_ENOTSUP = -7,  /* the format cannot do this (e.g. strip) */
+	PHI_EVERIFY = -8,  /* a written copy failed verification */
+	PHI_EEXIST = -9,   /* refusing to overwrite */
+};
+
+/* One error record per worker (or per command).  Filled by phi_fail(); the message
+ * never contains PHI: it names the path, the reason and, where known, the offset. */
+struct phi_error {
+	int code;
+	uint64_t offset; /* PHI_NO_OFFSET when not meaningful */
+	char msg[256];
+};
+
+#define PHI_NO_OFFSET UINT64_MAX
+
+/* Record an error and return its code, so callers write
+ *   return phi_fail(err, PHI_EFORMAT, "bad chunk length %u", n);
+ * err may be NULL (the code is still returned). */
+int phi_fail(struct phi_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int phi_fail_at(struct phi_error *err, int code, uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A short static description of an error code ("malformed input", ...). */
+const char *phi_strerror(int code);
+
+/* Every size the input controls has a cap; all caps live here. */
+struct phi_limits {
+	uint64_t max_file_size;   /* files larger than this are reported unscanned; 0 = none */
+	size_t chunk_size;        /* text is scanned in line-aligned chunks of this size */
+	size_t max_line_context;  /* bytes of look-behind kept across a chunk boundary */
+	size_t max_field_len;     /* structured fields longer than this are truncated for rules */
+	size_t max_inflate;       /* decompressed output cap (zTXt, deflate, ...) */
+	unsigned max_depth;       /* nesting depth (sequences, archives, directories) */
+};
+
+/* Default limits (phi_limits_default fills them). */
+void phi_limits_default(struct phi_limits *lim);
+
+enum phi_field_kind {
+	PHI_FIELD_TEXT,  /* free text: rules decide */
+	PHI_FIELD_VALUE, /* structured value: value_class says it is PHI by what it is;
+	                    rules still run over it */
+};
+
+struct phi_field {
+	const char *text;    /* UTF-8 (invalid sequences allowed), not NUL-terminated */
+	size_t len;
+	enum phi_field_kind kind;
+	const char *where;   /* location: NULL for a text body, else "(0010,0010)",
+	                        "tEXt:Comment", "header[0..79]" ... */
+	uint64_t offset;     /* file offset of text[0] when text maps 1:1 to file bytes
+	                        (map == NULL), or the base the map is relative to;
+	                        PHI_NO_OFFSET when the field has no byte position */
+	const uint32_t *map; /* optional: map[i] = file offset of text[i] relative to
+	                        offset; len + 1 entries (map[len] = end) */
+	uint64_t line;       /* 1-based line of text[0] in line-oriented formats, else 0 */
+	uint64_t col;        /* 1-based column (code points) of text[0], else 0 */
+	size_t report_from;  /* only matches starting in [report_from, report_to) are */
+	size_t report_to;    /* reported: chunk overlap is scanned but not reported twice */
+	const char *value_class; /* PHI_FIELD_VALUE: class of the value itself, or NULL */
+	const char *value_rule;  /* rule id for the structured finding ("dicom-annex-e") */
+	int value_severity;      /* 0 quasi, 1 provider, 2 patient */
+};
+
+/* One replacement, in field-relative byte offsets of the field text. */
+struct phi_edit {
+	size_t start, end;
+	const char *repl; /* UTF-8 */
+	size_t repl_len;
+};
+
+struct phi_edits {
+	const struct phi_edit *v; /* sorted by start, non-overlapping */
+	size_t n;
+};
+
+struct phi_sink_ops {
+	/* Run the rules on one field and record its findings.  When edits is not NULL
+	 * (strip), it receives the replacements to apply.  Returns 0 or PHI_E*. */
+	int (*field)(void *sink, const struct phi_field *f, struct phi_edits *edits);
+};
+
+/* Per-file context given to a format by the scanner. */
+struct phi_fctx {
+	const char *path;            /* display path, borrowed */
+	int fd;                      /* input; may be a pipe (filter) */
+	uint64_t size;               /* PHI_NO_OFFSET when unknown (pipe) */
+	const unsigned char *head;   /* first bytes, already read from fd */
+	size_t head_len;
+	size_t head_pos;             /* phi_input_read's cursor into head */
+	int out_fd;                  /* strip: where the copy is written; -1 for scan */
+	const struct phi_limits *limits;
+	struct phi_error *err;
+	const struct phi_sink_ops *sink_ops;
+	void *sink;
+	unsigned char *buf;          /* per-worker scratch buffer, reused across files */
+	size_t buf_cap;
+	const char *encoding;        /* set by the format: "utf-8", "utf-16le", ... */
+};
+
+/* Read up to n bytes of the input, head bytes first, then from fd.  Returns the
+ * count (0 at end) or a negative PHI_E* code.  Retries on EINTR. */
+long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n);
+/* Write all of n bytes to ctx->out_fd. */
+int phi_output_write(struct phi_fctx *ctx, const void *src, size_t n);
+
+struct phi_format {
+	const char *name;
+	/* How sure the format is that these bytes are its own: 0 no, 1..100 yes.
+	 * head holds the first bytes of the file (up to PHI_HEAD_SIZE); name is the
+	 * base name or NULL.  Magic bytes outrank names. */
+	int (*detect)(const unsigned char *head, size_t n, const char *name);
+	/* Emit every field to the sink.  With ctx->out_fd >= 0, also write the
+	 * de-identified copy.  NULL strip support is signalled by can_strip = 0. */
+	int (*scan)(struct phi_fctx *ctx);
+	int can_strip;
+};
+
+#define PHI_HEAD_SIZE 65536
+
+/* The table of formats, NULL-terminated, read-only. */
+extern const struct phi_format *const phi_formats[];
+
+/* Pick the format for these head bytes: the highest detect() score, ties to the
+ * earlier table entry.  NULL when no format claims them. */
+const struct phi_format *phi_format_detect(const unsigned char *head, size_t n,
+                                           const char *name);
+
+#endif

@@ -1,0 +1,67 @@
+/* engine.h - the rule engine: compiled rules, per-worker matchers, matching a field.
+ *
+ * Matching is two-stage.  A Vectorscan database holds, per rule, either its literal
+ * keywords (case-insensitive) or its pattern in prefilter mode; one pass over the
+ * text yields candidate end offsets per rule.  Each candidate's line (capped window)
+ * is then confirmed with the rule's PCRE2 pattern (JIT), the cue window is checked,
+ * the validator judges the value and allowlists drop known-safe values.  Rules are
+ * never joined into one alternation (see text-rules.md section 9).
+ *
+ * Threading: a phi_engine is built in main and read-only afterwards; each worker
+ * owns one phi_matcher (PCRE2 match data, JIT stack, Vectorscan scratch).
+ * Ownership: the engine borrows the pack and the names; both must outlive it.
+ */
+#ifndef PHI_ENGINE_H
+#define PHI_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h"
+
+struct phi_engine;
+struct phi_matcher;
+struct phi_names;
+
+struct phi_engine_opts {
+	bool safe_harbor;       /* also run safe_harbor rules */
+	double min_confidence;  /* matches below are dropped */
+};
+
+/* A match: byte span of the value in the scanned text, the rule, its confidence. */
+struct phi_hit {
+	size_t start, end;
+	const struct phi_rule *rule;
+	double confidence;
+	bool cue;               /* a cue word was found in the window */
+};
+
+/* Called for every hit, in order of start offset; return non-zero to stop. */
+typedef int (*phi_hit_fn)(void *arg, const struct phi_hit *hit);
+
+int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
+                   const struct phi_names *names, const struct phi_engine_opts *opts,
+                   struct phi_error *err);
+void phi_engine_free(struct phi_engine *e);
+
+int phi_matcher_new(struct phi_matcher **out, const struct phi_engine *e);
+void phi_matcher_free(struct phi_matcher *m);
+
+/* Match text[0..len): only hits starting in [from, to) are reported; bytes outside
+ * give look-behind and look-ahead context.  path (may be NULL) is for path-scoped
+ * allowlists.  Overlapping hits of different rules are resolved: the longest, then
+ * the most confident wins.  Returns 0 or PHI_E*. */
+int phi_engine_match(struct phi_matcher *m, const char *text, size_t len, size_t from,
+                     size_t to, const char *path, phi_hit_fn fn, void *arg);
+
+/* Run every rule's examples; print failures to the callback; returns the count of
+ * failed examples (0 = all passed), or a negative PHI_E* code. */
+typedef void (*phi_example_fail_fn)(void *arg, const struct phi_rule *r,
+                                    const char *text, const char *why);
+int phi_engine_test_examples(const struct phi_engine *e, phi_example_fail_fn fn,
+                             void *arg, size_t *nexamples);
+
+/* Number of rules compiled (after safe_harbor filtering). */
+size_t phi_engine_rule_count(const struct phi_engine *e);
+
+#endif
