@@ -1,0 +1,710 @@
+/* engine.c - the rule engine: Vectorscan prefilter, PCRE2-JIT confirmation, cues,
+ * validators, allowlists and overlap resolution.
+ *
+ * Patterns are compiled in byte mode (no PCRE2_UTF, no HS_FLAG_UTF8): input text may
+ * hold invalid UTF-8, and Vectorscan's UTF-8 mode is undefined on it.  A non-ASCII
+ * letter is a run of bytes >= 0x80, which patterns admit explicitly.
+ *
+ * Prefilter (text-rules.md section 9): one Vectorscan block-mode database holds each
+ * rule's keywords (caseless literals) or, for rules without keywords, the rule's own
+ * pattern with HS_FLAG_PREFILTER (a superset: never misses a true match).  A keyword
+ * hit opens a window of its line and the next; a pattern hit opens a window of the
+ * line it ends on and the line before.  A rule Vectorscan cannot compile even as a
+ * prefilter runs PCRE2 over the whole text (reported by `rules list`).
+ *
+ * Threading: the engine is read-only after phi_engine_new; a matcher belongs to one
+ * worker.  Ownership: the engine borrows pack and names.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "engine.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <hs/hs.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+
+#define WINDOW_CAP 4096  /* bytes a prefilter window may reach either side of a hit */
+#define PREV_LINE_MIN 256
+
+enum prefilter { PF_KEYWORDS, PF_PATTERN, PF_NONE };
+
+struct crule {
+	const struct phi_rule *r;
+	pcre2_code *re;
+	uint32_t vgroup;
+	enum prefilter pf;
+	char **cues;      /* lower-cased */
+	size_t *cue_len;
+};
+
+struct callow {
+	const struct phi_allow *a;
+	pcre2_code **re;
+};
+
+struct phi_engine {
+	struct crule *rules;
+	size_t nrules;
+	struct callow *allow;
+	size_t nallow;
+	hs_database_t *db;
+	unsigned *id_rule;  /* Vectorscan id -> rule index */
+	unsigned *id_kwlen; /* keyword length, 0 for a pattern prefilter */
+	size_t nids;
+	const struct phi_names *names;
+	struct phi_engine_opts opts;
+};
+
+struct win {
+	size_t a, b;
+};
+
+struct wins {
+	struct win *v;
+	size_t n, cap;
+};
+
+struct phi_matcher {
+	const struct phi_engine *e;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_jit_stack *js;
+	hs_scratch_t *scratch;
+	struct wins *wins;  /* one list per rule */
+	struct phi_hit *hits;
+	size_t nhits, caphits;
+	/* the text being scanned, for the Vectorscan callback */
+	const char *text;
+	size_t len;
+	int err;
+	size_t only_rule;   /* SIZE_MAX: all rules */
+};
+
+/* ---- compile ---- */
+
+static int compile_re(const char *pat, pcre2_code **out, char *why, size_t whylen,
+                      uint32_t extra)
+{
+	int ec;
+	PCRE2_SIZE eo;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, extra, &ec, &eo,
+	                               NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		snprintf(why, whylen, "at offset %zu: %s", (size_t)eo, (char *)msg);
+		return -1;
+	}
+	/* JIT is an optimisation: an unsupported pattern still runs interpreted. */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	*out = re;
+	return 0;
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *p = d; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+/* A keyword literal as a Vectorscan expression: every non-alphanumeric byte escaped. */
+static char *escape_literal(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n * 4 + 1), *p = d;
+	if (!d)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c))
+			*p++ = (char)c;
+		else
+			p += sprintf(p, "\\x%02x", c);
+	}
+	*p = 0;
+	return d;
+}
+
+static int build_db(struct phi_engine *e, struct phi_error *err)
+{
+	size_t nexpr = 0;
+	for (size_t i = 0; i < e->nrules; i++)
+		nexpr += e->rules[i].pf == PF_KEYWORDS ? e->rules[i].r->nkeywords
+		                                       : (e->rules[i].pf == PF_PATTERN);
+	if (nexpr == 0)
+		return 0;
+	char **expr = calloc(nexpr, sizeof *expr);
+	unsigned *flags = calloc(nexpr, sizeof *flags), *ids = calloc(nexpr, sizeof *ids);
+	e->id_rule = calloc(nexpr, sizeof *e->id_rule);
+	e->id_kwlen = calloc(nexpr, sizeof *e->id_kwlen);
+	if (!expr || !flags || !ids || !e->id_rule || !e->id_kwlen) {
+		free(expr), free(flags), free(ids);
+		return phi_fail(err, PHI_ENOMEM, "out of memory compiling the prefilter");
+	}
+	int rc = 0;
+	for (;;) {
+		size_t k = 0;
+		for (size_t i = 0; i < e->nrules; i++) {
+			struct crule *c = &e->rules[i];
+			if (c->pf == PF_KEYWORDS) {
+				for (size_t j = 0; j < c->r->nkeywords; j++) {
+					expr[k] = escape_literal(c->r->keywords[j]);
+					flags[k] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH * 0;
+					e->id_kwlen[k] = (unsigned)strlen(c->r->keywords[j]);
+					e->id_rule[k] = (unsigned)i;
+					ids[k] = (unsigned)k;
+					k++;
+				}
+			} else if (c->pf == PF_PATTERN) {
+				expr[k] = strdup(c->r->pattern);
+				flags[k] = HS_FLAG_PREFILTER;
+				e->id_kwlen[k] = 0;
+				e->id_rule[k] = (unsigned)i;
+				ids[k] = (unsigned)k;
+				k++;
+			}
+		}
+		e->nids = k;
+		hs_compile_error_t *ce = NULL;
+		hs_error_t hr = k ? hs_compile_multi((const char *const *)expr, flags, ids,
+		                                     (unsigned)k, HS_MODE_BLOCK, NULL, &e->db, &ce)
+		                  : HS_SUCCESS;
+		int bad = -1;
+		if (hr != HS_SUCCESS) {
+			bad = ce ? ce->expression : -1;
+			hs_free_compile_error(ce);
+		}
+		for (size_t j = 0; j < k; j++) {
+			free(expr[j]);
+			expr[j] = NULL;
+		}
+		if (hr == HS_SUCCESS)
+			break;
+		if (bad < 0 || (size_t)bad >= k) {
+			rc = phi_fail(err, PHI_ERULE, "cannot compile the prefilter database");
+			break;
+		}
+		/* That rule cannot be prefiltered: it runs PCRE2 over the whole text. */
+		e->rules[e->id_rule[bad]].pf = PF_NONE;
+	}
+	free(expr), free(flags), free(ids);
+	return rc;
+}
+
+static int compile_rule(struct crule *c, const struct phi_rule *r, struct phi_error *err)
+{
+	char why[200];
+	c->r = r;
+	if (compile_re(r->pattern, &c->re, why, sizeof why, 0))
+		return phi_fail(err, PHI_ERULE, "%s:%d: rule '%s': bad pattern %s", r->source, r->line,
+		                r->id, why);
+	int n = pcre2_substring_number_from_name(c->re, (PCRE2_SPTR) "v");
+	uint32_t caps = 0;
+	pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &caps);
+	c->vgroup = n > 0 ? (uint32_t)n : (caps >= 1 ? 1 : 0);
+	c->pf = r->nkeywords ? PF_KEYWORDS : PF_PATTERN;
+	c->cues = calloc(r->ncues + 1, sizeof *c->cues);
+	c->cue_len = calloc(r->ncues + 1, sizeof *c->cue_len);
+	if (!c->cues || !c->cue_len)
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->ncues; i++) {
+		if (!(c->cues[i] = lower_dup(r->cues[i])))
+			return phi_fail(err, PHI_ENOMEM, "out of memory");
+		c->cue_len[i] = strlen(c->cues[i]);
+	}
+	return 0;
+}
+
+int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
+                   const struct phi_names *names, const struct phi_engine_opts *opts,
+                   struct phi_error *err)
+{
+	struct phi_engine *e = calloc(1, sizeof *e);
+	int rc = 0;
+	*out = NULL;
+	if (!e)
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	e->names = names;
+	e->opts = *opts;
+	e->rules = calloc(pack->nrules + 1, sizeof *e->rules);
+	e->allow = calloc(pack->nallow + 1, sizeof *e->allow);
+	if (!e->rules || !e->allow) {
+		phi_engine_free(e);
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; !rc && i < pack->nrules; i++) {
+		if (pack->rules[i].safe_harbor && !opts->safe_harbor)
+			continue;
+		rc = compile_rule(&e->rules[e->nrules++], &pack->rules[i], err);
+	}
+	for (size_t i = 0; !rc && i < pack->nallow; i++) {
+		const struct phi_allow *a = &pack->allow[i];
+		struct callow *ca = &e->allow[e->nallow++];
+		ca->a = a;
+		ca->re = calloc(a->npatterns + 1, sizeof *ca->re);
+		if (!ca->re)
+			rc = phi_fail(err, PHI_ENOMEM, "out of memory");
+		for (size_t j = 0; !rc && j < a->npatterns; j++) {
+			char why[200];
+			if (compile_re(a->patterns[j], &ca->re[j], why, sizeof why,
+			               PCRE2_ANCHORED | PCRE2_ENDANCHORED))
+				rc = phi_fail(err, PHI_ERULE, "%s:%d: allow '%s': bad pattern %s", a->source,
+				              a->line, a->id, why);
+		}
+	}
+	if (!rc)
+		rc = build_db(e, err);
+	if (rc) {
+		phi_engine_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+void phi_engine_free(struct phi_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nrules; i++) {
+		struct crule *c = &e->rules[i];
+		pcre2_code_free(c->re);
+		for (size_t j = 0; c->cues && c->cues[j]; j++)
+			free(c->cues[j]);
+		free(c->cues);
+		free(c->cue_len);
+	}
+	for (size_t i = 0; i < e->nallow; i++) {
+		for (size_t j = 0; e->allow[i].re && j < e->allow[i].a->npatterns; j++)
+			pcre2_code_free(e->allow[i].re[j]);
+		free(e->allow[i].re);
+	}
+	free(e->rules);
+	free(e->allow);
+	hs_free_database(e->db);
+	free(e->id_rule);
+	free(e->id_kwlen);
+	free(e);
+}
+
+size_t phi_engine_rule_count(const struct phi_engine *e)
+{
+	return e->nrules;
+}
+
+/* ---- matcher ---- */
+
+int phi_matcher_new(struct phi_matcher **out, const struct phi_engine *e)
+{
+	struct phi_matcher *m = calloc(1, sizeof *m);
+	*out = NULL;
+	if (!m)
+		return PHI_ENOMEM;
+	m->e = e;
+	m->only_rule = SIZE_MAX;
+	m->md = pcre2_match_data_create(32, NULL);
+	m->mc = pcre2_match_context_create(NULL);
+	m->js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+	m->wins = calloc(e->nrules + 1, sizeof *m->wins);
+	if (!m->md || !m->mc || !m->js || !m->wins ||
+	    (e->db && hs_alloc_scratch(e->db, &m->scratch) != HS_SUCCESS)) {
+		phi_matcher_free(m);
+		return PHI_ENOMEM;
+	}
+	pcre2_jit_stack_assign(m->mc, NULL, m->js);
+	/* Bound backtracking: a pathological pattern on hostile text must not hang. */
+	pcre2_set_match_limit(m->mc, 10 * 1000 * 1000);
+	*out = m;
+	return 0;
+}
+
+void phi_matcher_free(struct phi_matcher *m)
+{
+	if (!m)
+		return;
+	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mc);
+	pcre2_jit_stack_free(m->js);
+	hs_free_scratch(m->scratch);
+	for (size_t i = 0; m->wins && i < m->e->nrules; i++)
+		free(m->wins[i].v);
+	free(m->wins);
+	free(m->hits);
+	free(m);
+}
+
+static size_t line_start(const char *t, size_t pos, size_t floor)
+{
+	while (pos > floor && t[pos - 1] != '\n')
+		pos--;
+	return pos;
+}
+
+static size_t line_end(const char *t, size_t len, size_t pos, size_t cap)
+{
+	const char *nl = memchr(t + pos, '\n', (cap < len ? cap : len) - pos);
+	return nl ? (size_t)(nl - t) : (cap < len ? cap : len);
+}
+
+static int add_window(struct phi_matcher *m, size_t rule, size_t a, size_t b)
+{
+	struct wins *w = &m->wins[rule];
+	if (w->n && a <= w->v[w->n - 1].b && a >= w->v[w->n - 1].a) {
+		if (b > w->v[w->n - 1].b)
+			w->v[w->n - 1].b = b;
+		return 0;
+	}
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 16;
+		struct win *t = realloc(w->v, nc * sizeof *t);
+		if (!t)
+			return PHI_ENOMEM;
+		w->v = t;
+		w->cap = nc;
+	}
+	w->v[w->n].a = a;
+	w->v[w->n].b = b;
+	w->n++;
+	return 0;
+}
+
+static int on_prefilter(unsigned id, unsigned long long from, unsigned long long to,
+                        unsigned flags, void *ctx)
+{
+	struct phi_matcher *m = ctx;
+	const struct phi_engine *e = m->e;
+	size_t rule = e->id_rule[id], end = (size_t)to;
+	struct wins *w = &m->wins[rule];
+	(void)from;
+	(void)flags;
+	if (m->only_rule != SIZE_MAX && rule != m->only_rule)
+		return 0;
+	/* Already inside the last window of this rule: nothing new to look at. */
+	if (w->n && end <= w->v[w->n - 1].b && end > w->v[w->n - 1].a)
+		return 0;
+	size_t a, b, floor;
+	if (e->id_kwlen[id]) {
+		size_t ks = end >= e->id_kwlen[id] ? end - e->id_kwlen[id] : 0;
+		floor = ks > WINDOW_CAP ? ks - WINDOW_CAP : 0;
+		a = line_start(m->text, ks, floor);
+		b = line_end(m->text, m->len, end, end + WINDOW_CAP);
+		if (b < m->len) /* and the following line: "Patient Name:\nJohn Smith" */
+			b = line_end(m->text, m->len, b + 1, b + 1 + WINDOW_CAP);
+	} else {
+		size_t last = end ? end - 1 : 0;
+		floor = last > WINDOW_CAP ? last - WINDOW_CAP : 0;
+		a = line_start(m->text, last, floor);
+		if (end - a < PREV_LINE_MIN && a > floor) /* labels on the line before */
+			a = line_start(m->text, a - 1, floor);
+		b = line_end(m->text, m->len, last, end + WINDOW_CAP);
+	}
+	if (add_window(m, rule, a, b)) {
+		m->err = PHI_ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static bool word_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+/* A cue word (lower-cased) as a whole word in t[a..b), case-insensitively. */
+static bool find_cue(const struct crule *c, const char *t, size_t a, size_t b)
+{
+	for (size_t i = 0; c->cues[i]; i++) {
+		size_t n = c->cue_len[i];
+		if (n == 0 || b - a < n)
+			continue;
+		for (size_t p = a; p + n <= b; p++) {
+			if (tolower((unsigned char)t[p]) != (unsigned char)c->cues[i][0])
+				continue;
+			if (strncasecmp(t + p, c->cues[i], n) != 0)
+				continue;
+			bool left = p == 0 || !word_char((unsigned char)t[p - 1]) ||
+			            !word_char((unsigned char)c->cues[i][0]);
+			bool right = p + n >= b || !word_char((unsigned char)t[p + n]) ||
+			             !word_char((unsigned char)c->cues[i][n - 1]);
+			if (left && right)
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool allowed(const struct phi_engine *e, const struct phi_matcher *m,
+                    const struct crule *c, const char *v, size_t n, const char *path)
+{
+	for (size_t i = 0; i < e->nallow; i++) {
+		const struct callow *ca = &e->allow[i];
+		const struct phi_allow *a = ca->a;
+		bool rule_ok = a->nrules == 0, path_ok = a->npaths == 0;
+		for (size_t j = 0; j < a->nrules && !rule_ok; j++)
+			rule_ok = !strcmp(a->rules[j], c->r->id);
+		for (size_t j = 0; j < a->npaths && !path_ok && path; j++)
+			path_ok = fnmatch(a->paths[j], path, 0) == 0;
+		if (!rule_ok || !path_ok)
+			continue;
+		for (size_t j = 0; j < a->nvalues; j++)
+			if (strlen(a->values[j]) == n && strncasecmp(a->values[j], v, n) == 0)
+				return true;
+		for (size_t j = 0; j < a->npatterns; j++) {
+			pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+			int r = md ? pcre2_match(ca->re[j], (PCRE2_SPTR)v, n, 0, 0, md, m->mc) : -1;
+			pcre2_match_data_free(md);
+			if (r >= 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int push_hit(struct phi_matcher *m, const struct phi_hit *h)
+{
+	if (m->nhits == m->caphits) {
+		size_t nc = m->caphits ? m->caphits * 2 : 64;
+		struct phi_hit *t = realloc(m->hits, nc * sizeof *t);
+		if (!t)
+			return PHI_ENOMEM;
+		m->hits = t;
+		m->caphits = nc;
+	}
+	m->hits[m->nhits++] = *h;
+	return 0;
+}
+
+/* Confirm one rule over text[a..b) (subject truncated at b, look-behind intact). */
+static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t from,
+                   size_t to, const char *path)
+{
+	const struct phi_engine *e = m->e;
+	const struct crule *c = &e->rules[ri];
+	const struct phi_rule *r = c->r;
+	const char *t = m->text;
+	size_t pos = a;
+
+	while (pos <= b) {
+		int rc = pcre2_match(c->re, (PCRE2_SPTR)t, b, pos, 0, m->md, m->mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) /* match limit on hostile input: skip this window */
+			break;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+		size_t ms = ov[0], me = ov[1];
+		pos = me > ms ? me : me + 1;
+		if ((uint32_t)rc <= c->vgroup || ov[2 * c->vgroup] == PCRE2_UNSET)
+			continue;
+		size_t vs = ov[2 * c->vgroup], ve = ov[2 * c->vgroup + 1];
+		if (ve <= vs || vs < from || vs >= to)
+			continue;
+		size_t cw = r->cue_window;
+		size_t ca = vs > cw ? vs - cw : 0;
+		if (ms < ca)
+			ca = ms;
+		bool cue = r->ncues && find_cue(c, t, ca, vs);
+		if (r->cue_required && !cue)
+			continue;
+		double conf = cue ? r->cue_confidence : r->confidence;
+		if (r->validator_id != PHI_VAL_NONE) {
+			enum phi_verdict v = phi_validate(r->validator_id, t + vs, ve - vs, e->names);
+			if (v == PHI_REJECT)
+				continue;
+			if (v == PHI_STRONG && r->cue_confidence > conf)
+				conf = r->cue_confidence;
+		}
+		if (conf < e->opts.min_confidence)
+			continue;
+		if (e->nallow && allowed(e, m, c, t + vs, ve - vs, path))
+			continue;
+		struct phi_hit h = {.start = vs, .end = ve, .rule = r, .confidence = conf, .cue = cue};
+		if (push_hit(m, &h))
+			return PHI_ENOMEM;
+	}
+	return 0;
+}
+
+static int cmp_win(const void *x, const void *y)
+{
+	const struct win *a = x, *b = y;
+	return a->a < b->a ? -1 : a->a > b->a;
+}
+
+static int cmp_hit(const void *x, const void *y)
+{
+	const struct phi_hit *a = x, *b = y;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->end != b->end)
+		return a->end > b->end ? -1 : 1;
+	if (a->confidence != b->confidence)
+		return a->confidence > b->confidence ? -1 : 1;
+	return strcmp(a->rule->id, b->rule->id);
+}
+
+/* Does hit x beat hit y when they overlap?  Longer, then more confident, then the
+ * more severe class of identifier. */
+static bool beats(const struct phi_hit *x, const struct phi_hit *y)
+{
+	size_t lx = x->end - x->start, ly = y->end - y->start;
+	if (lx != ly)
+		return lx > ly;
+	if (x->confidence != y->confidence)
+		return x->confidence > y->confidence;
+	return x->rule->severity > y->rule->severity;
+}
+
+static int match_internal(struct phi_matcher *m, const char *text, size_t len, size_t from,
+                          size_t to, const char *path, bool resolve, bool no_prefilter)
+{
+	const struct phi_engine *e = m->e;
+	int rc = 0;
+
+	m->text = text;
+	m->len = len;
+	m->err = 0;
+	m->nhits = 0;
+	if (to > len)
+		to = len;
+	if (from >= to || len == 0)
+		return 0;
+	for (size_t i = 0; i < e->nrules; i++)
+		m->wins[i].n = 0;
+	if (e->db && !no_prefilter) {
+		/* Vectorscan takes an unsigned int length: scan long texts in slices that
+		 * overlap by a window so no hit is lost at a seam. */
+		size_t pos = 0;
+		while (pos < len) {
+			size_t n = len - pos > (1u << 30) ? (1u << 30) : len - pos;
+			hs_error_t hr = hs_scan(e->db, text + pos, (unsigned)n, 0, m->scratch,
+			                        on_prefilter, m);
+			if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
+				return PHI_ENOMEM;
+			if (m->err)
+				return m->err;
+			if (pos + n >= len)
+				break;
+			pos += n - WINDOW_CAP;
+		}
+	}
+	for (size_t i = 0; i < e->nrules && !rc; i++) {
+		if (m->only_rule != SIZE_MAX && i != m->only_rule)
+			continue;
+		if (e->rules[i].pf == PF_NONE || no_prefilter || !e->db) {
+			rc = confirm(m, i, 0, len, from, to, path);
+			continue;
+		}
+		struct wins *w = &m->wins[i];
+		if (w->n > 1)
+			qsort(w->v, w->n, sizeof *w->v, cmp_win);
+		size_t done = 0; /* windows are merged as they are confirmed */
+		for (size_t j = 0; j < w->n && !rc; j++) {
+			size_t a = w->v[j].a > done ? w->v[j].a : done, b = w->v[j].b;
+			while (j + 1 < w->n && w->v[j + 1].a <= b) {
+				if (w->v[j + 1].b > b)
+					b = w->v[j + 1].b;
+				j++;
+			}
+			if (b > a || (b == a && a < len)) {
+				rc = confirm(m, i, a, b, from, to, path);
+				done = b;
+			}
+		}
+	}
+	if (rc)
+		return rc;
+	if (m->nhits > 1)
+		qsort(m->hits, m->nhits, sizeof *m->hits, cmp_hit);
+	if (!resolve || m->nhits < 2)
+		return 0;
+	/* Overlap resolution, greedy in start order. */
+	size_t k = 0;
+	for (size_t i = 0; i < m->nhits; i++) {
+		struct phi_hit *h = &m->hits[i];
+		if (k && h->start < m->hits[k - 1].end) {
+			if (beats(h, &m->hits[k - 1]))
+				m->hits[k - 1] = *h;
+			continue;
+		}
+		m->hits[k++] = *h;
+	}
+	m->nhits = k;
+	return 0;
+}
+
+int phi_engine_match(struct phi_matcher *m, const char *text, size_t len, size_t from,
+                     size_t to, const char *path, phi_hit_fn fn, void *arg)
+{
+	int rc = match_internal(m, text, len, from, to, path, true, false);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < m->nhits; i++)
+		if (fn(arg, &m->hits[i]))
+			break;
+	return 0;
+}
+
+/* ---- rule examples ---- */
+
+static bool hits_value(const struct phi_matcher *m, const char *text, const char *value)
+{
+	for (size_t i = 0; i < m->nhits; i++) {
+		size_t n = m->hits[i].end - m->hits[i].start;
+		if (!value || (strlen(value) == n && !memcmp(text + m->hits[i].start, value, n)))
+			return true;
+	}
+	return false;
+}
+
+int phi_engine_test_examples(const struct phi_engine *e, phi_example_fail_fn fn, void *arg,
+                             size_t *nexamples)
+{
+	struct phi_matcher *m;
+	int failed = 0;
+	size_t count = 0;
+	char why[256];
+
+	if (phi_matcher_new(&m, e))
+		return PHI_ENOMEM;
+	for (size_t i = 0; i < e->nrules; i++) {
+		const struct phi_rule *r = e->rules[i].r;
+		m->only_rule = i;
+		for (size_t j = 0; j < r->nmatch; j++) {
+			const char *t = r->match[j].text;
+			count++;
+			if (match_internal(m, t, strlen(t), 0, strlen(t), NULL, false, false)) {
+				failed++;
+				fn(arg, r, t, "engine error");
+				continue;
+			}
+			if (!hits_value(m, t, r->match[j].value)) {
+				bool full = !match_internal(m, t, strlen(t), 0, strlen(t), NULL, false, true) &&
+				            hits_value(m, t, r->match[j].value);
+				snprintf(why, sizeof why, "%s", full ? "found by the pattern but missed by the prefilter (keywords?)"
+				         : r->match[j].value ? "expected value not matched" : "no match");
+				failed++;
+				fn(arg, r, t, why);
+			}
+		}
+		for (size_t j = 0; j < r->nno_match; j++) {
+			const char *t = r->no_match[j].text;
+			count++;
+			if (match_internal(m, t, strlen(t), 0, strlen(t), NULL, false, true) ||
+			    m->nhits) {
+				failed++;
+				fn(arg, r, t, "matched, but must not");
+			}
+		}
+	}
+	phi_matcher_free(m);
+	if (nexamples)
+		*nexamples = count;
+	return failed;
+}
