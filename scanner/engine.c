@@ -299,6 +299,17 @@ size_t phi_engine_rule_count(const struct phi_engine *e)
 	return e->nrules;
 }
 
+const struct phi_rule *phi_engine_rule(const struct phi_engine *e, size_t i,
+                                       const char **prefilter)
+{
+	static const char *const kinds[] = {"keywords", "pattern", "none"};
+	if (i >= e->nrules)
+		return NULL;
+	if (prefilter)
+		*prefilter = kinds[e->db ? e->rules[i].pf : PF_NONE];
+	return e->rules[i].r;
+}
+
 /* ---- matcher ---- */
 
 int phi_matcher_new(struct phi_matcher **out, const struct phi_engine *e)

@@ -61,7 +61,10 @@ typedef void (*phi_example_fail_fn)(void *arg, const struct phi_rule *r,
 int phi_engine_test_examples(const struct phi_engine *e, phi_example_fail_fn fn,
                              void *arg, size_t *nexamples);
 
-/* Number of rules compiled (after safe_harbor filtering). */
+/* Number of rules compiled (after safe_harbor filtering), and the i-th of them with
+ * how it is prefiltered: "keywords", "pattern" or "none" (full PCRE2 pass). */
 size_t phi_engine_rule_count(const struct phi_engine *e);
+const struct phi_rule *phi_engine_rule(const struct phi_engine *e, size_t i,
+                                       const char **prefilter);
 
 #endif

@@ -1,0 +1,138 @@
+/* manifest.c - the strip manifest (see manifest.h). */
+#include "manifest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct phi_manifest {
+	FILE *fp;
+	char *path;
+	char *tmp;
+	const struct phi_policy *policy;
+	unsigned long nfiles;
+};
+
+int phi_manifest_open(struct phi_manifest **out, const char *path,
+                      const struct phi_policy *policy, struct phi_error *err)
+{
+	struct phi_manifest *m = calloc(1, sizeof *m);
+	*out = NULL;
+	if (!m)
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	m->policy = policy;
+	m->path = strdup(path);
+	if (!m->path || asprintf(&m->tmp, "%s.tmp-XXXXXX", path) < 0) {
+		free(m->path);
+		free(m);
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	}
+	int fd = mkstemp(m->tmp);
+	if (fd < 0 || !(m->fp = fdopen(fd, "w"))) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		free(m->path);
+		free(m->tmp);
+		free(m);
+		return phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", path, strerror(e));
+	}
+	fprintf(m->fp, "{\n  \"tool\": \"phiscan\",\n  \"version\": \"%s\",\n  \"policy\": {\"default\": \"%s\"",
+	        PHI_VERSION, phi_op_name(policy->global));
+	for (size_t i = 0; phi_classes[i].name && i < PHI_MAX_CLASSES; i++)
+		if (policy->class_set[i])
+			fprintf(m->fp, ", \"%s\": \"%s\"", phi_classes[i].name,
+			        phi_op_name(policy->per_class[i]));
+	fprintf(m->fp, ", \"safe_harbor\": %s, \"keyed\": %s},\n  \"files\": [",
+	        policy->safe_harbor ? "true" : "false", policy->has_key ? "true" : "false");
+	*out = m;
+	return 0;
+}
+
+static const char *op_for(const struct phi_policy *p, const char *cls)
+{
+	const struct phi_class_info *ci = phi_class_find(cls);
+	size_t i = ci ? (size_t)(ci - phi_classes) : PHI_MAX_CLASSES;
+	if (i < PHI_MAX_CLASSES && p->class_set[i])
+		return phi_op_name(p->per_class[i]);
+	return phi_op_name(p->global);
+}
+
+static void num_or_null(FILE *fp, uint64_t v)
+{
+	if (v == PHI_NO_OFFSET)
+		fputs("null", fp);
+	else
+		fprintf(fp, "%llu", (unsigned long long)v);
+}
+
+int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
+{
+	FILE *fp = m->fp;
+	const char *status = r->status == PHI_SKIPPED      ? "skipped"
+	                     : r->status == PHI_UNREADABLE ? "error"
+	                     : r->copied_verbatim          ? "unchanged"
+	                                                   : "written";
+	fputs(m->nfiles++ ? ",\n    {" : "\n    {", fp);
+	fputs("\"input\": ", fp);
+	phi_json_string(fp, r->path);
+	fputs(", \"output\": ", fp);
+	if (r->out_path)
+		phi_json_string(fp, r->out_path);
+	else
+		fputs("null", fp);
+	fprintf(fp, ", \"format\": \"%s\", \"status\": \"%s\"", r->format, status);
+	if (r->reason) {
+		fputs(", \"reason\": ", fp);
+		phi_json_string(fp, r->reason);
+	}
+	if (r->in_sha256[0])
+		fprintf(fp, ", \"input_sha256\": \"%s\", \"output_sha256\": \"%s\"", r->in_sha256,
+		        r->out_sha256);
+	fprintf(fp, ", \"replacements\": %zu, \"changes\": [", r->status == PHI_SCANNED ? r->n : 0);
+	for (size_t i = 0; r->status == PHI_SCANNED && i < r->n; i++) {
+		const struct phi_finding *f = &r->v[i];
+		fprintf(fp, "%s{\"rule\": ", i ? ", " : "");
+		phi_json_string(fp, f->rule);
+		fprintf(fp, ", \"class\": \"%s\", \"operator\": \"%s\", \"field\": ", f->cls,
+		        op_for(m->policy, f->cls));
+		if (f->field)
+			phi_json_string(fp, f->field);
+		else
+			fputs("null", fp);
+		fputs(", \"start\": ", fp);
+		num_or_null(fp, f->start);
+		fputs(", \"end\": ", fp);
+		num_or_null(fp, f->end);
+		fputs(", \"line\": ", fp);
+		num_or_null(fp, f->line ? f->line : PHI_NO_OFFSET);
+		fputs("}", fp);
+	}
+	fputs("]}", fp);
+	return ferror(fp) ? PHI_EIO : 0;
+}
+
+int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
+                       struct phi_error *err)
+{
+	int rc = 0;
+	fprintf(m->fp,
+	        "\n  ],\n  \"summary\": {\"files\": %lu, \"scanned\": %lu, \"skipped\": %lu, "
+	        "\"errors\": %lu, \"replacements\": %lu}\n}\n",
+	        s->files, s->scanned, s->skipped, s->unreadable, s->findings);
+	if (fflush(m->fp) || fsync(fileno(m->fp)) || ferror(m->fp))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
+	if (fclose(m->fp) && !rc)
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
+	if (!rc && rename(m->tmp, m->path))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+		              strerror(errno));
+	if (rc)
+		unlink(m->tmp);
+	free(m->tmp);
+	free(m->path);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,566 @@
+/* scan.c - one file through the pipeline (see scan.h).
+ *
+ * Strip writes are atomic (DESIGN.md "Stripping"): the copy goes to a temporary
+ * file in the destination directory, is fsynced, renamed over the destination, and
+ * the directory is fsynced.  A failure removes the temporary file and leaves any
+ * existing destination, and always the original, untouched.
+ *
+ * Threading: a worker touches only its own state; options, engine and policy are
+ * shared read-only.
+ */
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXCERPT_SIDE 32
+#define REPL_MAX 512
+
+struct fhit {
+	size_t start, end;
+	const char *rule;
+	const char *cls;
+	enum phi_severity sev;
+	double conf;
+};
+
+struct phi_worker {
+	const struct phi_scan_opts *o;
+	struct phi_matcher *m;
+	struct phi_error err;
+	unsigned char *head;
+	unsigned char *buf;
+	size_t buf_cap;
+	struct phi_result *res;
+	const char *path;
+	struct fhit *fh;
+	size_t nfh, capfh;
+	struct phi_edit *edits;
+	size_t nedits, capedits;
+	char *repl;
+	size_t repl_len, repl_cap;
+};
+
+int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
+{
+	struct phi_worker *w = calloc(1, sizeof *w);
+	*out = NULL;
+	if (!w)
+		return PHI_ENOMEM;
+	w->o = o;
+	w->buf_cap = 2 * o->limits->chunk_size + 2 * o->limits->max_line_context + 65536;
+	w->head = malloc(PHI_HEAD_SIZE);
+	w->buf = malloc(w->buf_cap);
+	if (!w->head || !w->buf || phi_matcher_new(&w->m, o->engine)) {
+		phi_worker_free(w);
+		return PHI_ENOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+void phi_worker_free(struct phi_worker *w)
+{
+	if (!w)
+		return;
+	phi_matcher_free(w->m);
+	free(w->head);
+	free(w->buf);
+	free(w->fh);
+	free(w->edits);
+	free(w->repl);
+	free(w);
+}
+
+/* ---- the sink: engine hits to findings and edits ---- */
+
+static int collect(void *arg, const struct phi_hit *h)
+{
+	struct phi_worker *w = arg;
+	if (w->nfh == w->capfh) {
+		size_t nc = w->capfh ? w->capfh * 2 : 32;
+		struct fhit *t = realloc(w->fh, nc * sizeof *t);
+		if (!t)
+			return 1;
+		w->fh = t;
+		w->capfh = nc;
+	}
+	w->fh[w->nfh++] = (struct fhit){h->start, h->end, h->rule->id, h->rule->cls->name,
+	                                h->rule->severity, h->confidence};
+	return 0;
+}
+
+static bool is_cont(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+/* Append the masked form of t[a..b): letters and digits become '*', each non-ASCII
+ * character one '*', other ASCII kept. */
+static void mask_into(char *dst, size_t *n, const char *t, size_t a, size_t b)
+{
+	for (size_t i = a; i < b; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c >= 0x80) {
+			if (!is_cont(c))
+				dst[(*n)++] = '*';
+		} else if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+			dst[(*n)++] = '*';
+		} else {
+			dst[(*n)++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+		}
+	}
+}
+
+/* One line of context around hit k with every hit in view masked. */
+static char *make_excerpt(const struct phi_worker *w, const char *t, size_t len, size_t k)
+{
+	size_t s = w->fh[k].start, e = w->fh[k].end;
+	size_t a = s > EXCERPT_SIDE ? s - EXCERPT_SIDE : 0, b = e + EXCERPT_SIDE < len ? e + EXCERPT_SIDE : len;
+	for (size_t i = s; i > a; i--)
+		if (t[i - 1] == '\n' || t[i - 1] == '\r') {
+			a = i;
+			break;
+		}
+	for (size_t i = e; i < b; i++)
+		if (t[i] == '\n' || t[i] == '\r') {
+			b = i;
+			break;
+		}
+	while (a < s && is_cont((unsigned char)t[a]))
+		a++;
+	while (b > e && b < len && is_cont((unsigned char)t[b]))
+		b--;
+	size_t span = e - s;
+	if (span > 256)
+		span = 256; /* a huge value is shown by its start only */
+	char *out = malloc((s - a) + span + (b > e ? b - e : 0) + 16);
+	size_t n = 0;
+	if (!out)
+		return NULL;
+	if (a > 0 && t[a - 1] != '\n' && t[a - 1] != '\r')
+		n += (size_t)sprintf(out, "...");
+	size_t i = a;
+	size_t stop = e - s > 256 ? s + 256 : b;
+	while (i < stop) {
+		/* inside some hit? mask to its end */
+		size_t hend = 0;
+		for (size_t j = 0; j < w->nfh; j++)
+			if (w->fh[j].start <= i && i < w->fh[j].end && w->fh[j].end > hend)
+				hend = w->fh[j].end;
+		if (hend) {
+			size_t to = hend < stop ? hend : stop;
+			mask_into(out, &n, t, i, to);
+			i = to;
+			continue;
+		}
+		unsigned char c = (unsigned char)t[i++];
+		out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	if (stop < len && t[stop] != '\n' && t[stop] != '\r')
+		n += (size_t)sprintf(out + n, "...");
+	out[n] = 0;
+	return out;
+}
+
+static int add_edit(struct phi_worker *w, size_t s, size_t e, const char *r, size_t rn)
+{
+	if (w->nedits == w->capedits) {
+		size_t nc = w->capedits ? w->capedits * 2 : 32;
+		struct phi_edit *t = realloc(w->edits, nc * sizeof *t);
+		if (!t)
+			return PHI_ENOMEM;
+		w->edits = t;
+		w->capedits = nc;
+	}
+	if (w->repl_len + rn + 1 > w->repl_cap) {
+		size_t nc = (w->repl_cap + rn + 1) * 2;
+		char *t = realloc(w->repl, nc);
+		if (!t)
+			return PHI_ENOMEM;
+		w->repl = t;
+		w->repl_cap = nc;
+	}
+	memcpy(w->repl + w->repl_len, r, rn);
+	/* repl holds offsets until the field is done: the buffer may move */
+	w->edits[w->nedits++] = (struct phi_edit){s, e, (const char *)(uintptr_t)w->repl_len, rn};
+	w->repl_len += rn;
+	w->repl[w->repl_len++] = 0;
+	return 0;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
+{
+	struct phi_worker *w = sink;
+	const struct phi_scan_opts *o = w->o;
+	int rc = 0;
+
+	w->nfh = 0;
+	w->nedits = 0;
+	w->repl_len = 0;
+	if (f->kind == PHI_FIELD_VALUE && f->value_class) {
+		if (f->report_from == 0 && f->len > 0) {
+			const struct phi_class_info *ci = phi_class_find(f->value_class);
+			struct fhit h = {0, f->len, f->value_rule ? f->value_rule : "structured-field",
+			                 ci ? ci->name : "id", (enum phi_severity)f->value_severity, 1.0};
+			if (w->nfh == w->capfh) {
+				struct fhit *t = realloc(w->fh, 32 * sizeof *t);
+				if (!t)
+					return PHI_ENOMEM;
+				w->fh = t;
+				w->capfh = 32;
+			}
+			w->fh[w->nfh++] = h;
+		}
+	} else {
+		size_t to = f->report_to > f->len ? f->len : f->report_to;
+		rc = phi_engine_match(w->m, f->text, f->len, f->report_from, to, w->path, collect, w);
+		if (rc)
+			return phi_fail(&w->err, rc, "rule engine: %s", phi_strerror(rc));
+	}
+
+	uint64_t line = f->line, col = f->col;
+	size_t pos = 0;
+	for (size_t k = 0; k < w->nfh && !rc; k++) {
+		const struct fhit *h = &w->fh[k];
+		if (line) {
+			for (; pos < h->start; pos++) {
+				unsigned char c = (unsigned char)f->text[pos];
+				if (c == '\n') {
+					line++;
+					col = 1;
+				} else if (!is_cont(c)) {
+					col++;
+				}
+			}
+		}
+		struct phi_finding fd = {0};
+		fd.rule = strdup(h->rule);
+		fd.cls = h->cls;
+		fd.severity = h->sev;
+		fd.confidence = h->conf;
+		fd.field = f->where ? strdup(f->where) : NULL;
+		if (f->offset == PHI_NO_OFFSET) {
+			fd.start = fd.end = PHI_NO_OFFSET;
+		} else {
+			fd.start = f->offset + (f->map ? f->map[h->start] : h->start);
+			fd.end = f->offset + (f->map ? f->map[h->end] : h->end);
+		}
+		fd.line = line;
+		fd.col = line ? col : 0;
+		fd.excerpt = make_excerpt(w, f->text, f->len, k);
+		if (o->show_values)
+			fd.value = dup_n(f->text + h->start, h->end - h->start);
+		if (edits) {
+			char r[REPL_MAX];
+			size_t rn = 0;
+			if (phi_replace(o->policy, h->cls, f->text + h->start, h->end - h->start, r,
+			                sizeof r, &rn))
+				rn = (size_t)snprintf(r, sizeof r, "[PHI]");
+			fd.replacement = dup_n(r, rn);
+			rc = add_edit(w, h->start, h->end, r, rn);
+		}
+		if (!fd.rule || !fd.excerpt || (f->where && !fd.field) ||
+		    (edits && !fd.replacement) || phi_result_add(w->res, &fd)) {
+			free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
+			    free(fd.replacement);
+			rc = PHI_ENOMEM;
+		}
+	}
+	if (rc)
+		return phi_fail(&w->err, rc, "out of memory recording findings");
+	if (edits) {
+		for (size_t i = 0; i < w->nedits; i++)
+			w->edits[i].repl = w->repl + (uintptr_t)w->edits[i].repl;
+		edits->v = w->edits;
+		edits->n = w->nedits;
+	}
+	return 0;
+}
+
+static const struct phi_sink_ops sink_ops = {sink_field};
+
+/* ---- files ---- */
+
+static void set_outcome(struct phi_result *res, enum phi_status st, const char *reason)
+{
+	res->status = st;
+	free(res->reason);
+	res->reason = strdup(reason);
+}
+
+static int sha256_fd(int fd, char hex[65])
+{
+	crypto_hash_sha256_state st;
+	unsigned char buf[65536], out[32];
+	crypto_hash_sha256_init(&st);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return PHI_EIO;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return PHI_EIO;
+		if (r == 0)
+			break;
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)r);
+	}
+	crypto_hash_sha256_final(&st, out);
+	sodium_bin2hex(hex, 65, out, sizeof out);
+	return 0;
+}
+
+static int read_head(int fd, unsigned char *head, size_t *n)
+{
+	size_t got = 0;
+	while (got < PHI_HEAD_SIZE) {
+		ssize_t r = read(fd, head + got, PHI_HEAD_SIZE - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*n = got;
+	return 0;
+}
+
+static int mkdirs(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0777) && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0777) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d >= 0) {
+		(void)fsync(d);
+		close(d);
+	}
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
+                      uint64_t size, size_t head_len, int out_fd)
+{
+	struct phi_fctx ctx = {
+		.path = w->path,
+		.fd = fd,
+		.size = size,
+		.head = w->head,
+		.head_len = head_len,
+		.out_fd = out_fd,
+		.limits = w->o->limits,
+		.err = &w->err,
+		.sink_ops = &sink_ops,
+		.sink = w,
+		.buf = w->buf,
+		.buf_cap = w->buf_cap,
+	};
+	return fmt->scan(&ctx);
+}
+
+static void reason_from_error(struct phi_worker *w, struct phi_result *res, int rc)
+{
+	char msg[320];
+	if (w->err.code == rc && w->err.msg[0]) {
+		if (w->err.offset != PHI_NO_OFFSET)
+			snprintf(msg, sizeof msg, "%s (at byte %llu)", w->err.msg,
+			         (unsigned long long)w->err.offset);
+		else
+			snprintf(msg, sizeof msg, "%s", w->err.msg);
+	} else {
+		snprintf(msg, sizeof msg, "%s", phi_strerror(rc));
+	}
+	set_outcome(res, PHI_UNREADABLE, msg);
+}
+
+void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
+                   struct phi_result *res)
+{
+	const struct phi_scan_opts *o = w->o;
+	char msg[320], dest[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, out_fd = -1, rc;
+	struct stat st;
+	size_t head_len = 0;
+
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	w->res = res;
+	w->path = path;
+	res->format = "unknown";
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		return;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		set_outcome(res, PHI_SKIPPED, "not a regular file");
+		close(fd);
+		return;
+	}
+	/* back to blocking reads for a regular file */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	res->size = (uint64_t)st.st_size;
+	if (o->limits->max_file_size && (uint64_t)st.st_size > o->limits->max_file_size) {
+		snprintf(msg, sizeof msg, "larger than the %llu-byte limit (--max-size)",
+		         (unsigned long long)o->limits->max_file_size);
+		set_outcome(res, PHI_UNREADABLE, msg);
+		close(fd);
+		return;
+	}
+	if ((rc = read_head(fd, w->head, &head_len))) {
+		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		close(fd);
+		return;
+	}
+	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
+	if (!fmt) {
+		bool nul = memchr(w->head, 0, head_len) != NULL;
+		set_outcome(res, PHI_SKIPPED,
+		            nul ? "binary data that no format claims" : "no format claims this file");
+		close(fd);
+		return;
+	}
+	res->format = fmt->name;
+	if (o->strip) {
+		if (!fmt->can_strip) {
+			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
+			         fmt->name);
+			set_outcome(res, PHI_UNREADABLE, msg);
+			close(fd);
+			return;
+		}
+		if (o->in_place)
+			snprintf(dest, sizeof dest, "%s", path);
+		else if (snprintf(dest, sizeof dest, "%s/%s", o->out_root, rel) >= (int)sizeof dest) {
+			set_outcome(res, PHI_UNREADABLE, "output path too long");
+			close(fd);
+			return;
+		}
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", dest);
+		char *dn = dirname(dir);
+		if (!o->in_place && mkdirs(dn)) {
+			snprintf(msg, sizeof msg, "cannot create output directory: %s", strerror(errno));
+			set_outcome(res, PHI_UNREADABLE, msg);
+			close(fd);
+			return;
+		}
+		if (!o->in_place && !o->force && access(dest, F_OK) == 0) {
+			set_outcome(res, PHI_UNREADABLE, "output exists (use --force to overwrite)");
+			close(fd);
+			return;
+		}
+		snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
+		out_fd = mkstemp(tmp);
+		if (out_fd < 0) {
+			snprintf(msg, sizeof msg, "cannot create output file: %s", strerror(errno));
+			set_outcome(res, PHI_UNREADABLE, msg);
+			close(fd);
+			return;
+		}
+	}
+	rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd);
+	if (rc) {
+		reason_from_error(w, res, rc);
+		if (out_fd >= 0) {
+			close(out_fd);
+			unlink(tmp);
+		}
+		close(fd);
+		return;
+	}
+	res->status = PHI_SCANNED;
+	if (out_fd >= 0) {
+		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && fsync(out_fd) == 0;
+		ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 && sha256_fd(fd, res->in_sha256) == 0;
+		ok = close(out_fd) == 0 && ok;
+		if (!ok || rename(tmp, dest)) {
+			snprintf(msg, sizeof msg, "cannot write the stripped copy: %s", strerror(errno));
+			unlink(tmp);
+			set_outcome(res, PHI_UNREADABLE, msg);
+		} else {
+			char dir[PATH_MAX];
+			snprintf(dir, sizeof dir, "%s", dest);
+			fsync_dir(dirname(dir));
+			res->out_path = strdup(dest);
+			res->copied_verbatim = strcmp(res->in_sha256, res->out_sha256) == 0;
+		}
+	}
+	close(fd);
+}
+
+int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res)
+{
+	size_t head_len = 0;
+	int rc;
+
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	w->res = res;
+	w->path = res->path;
+	res->format = "unknown";
+	if ((rc = read_head(in_fd, w->head, &head_len))) {
+		set_outcome(res, PHI_UNREADABLE, "cannot read standard input");
+		return PHI_EIO;
+	}
+	res->size = head_len;
+	const struct phi_format *fmt = phi_format_detect(w->head, head_len, NULL);
+	if (!fmt) {
+		set_outcome(res, PHI_UNREADABLE, "no format claims this input: nothing written");
+		return PHI_EFORMAT;
+	}
+	res->format = fmt->name;
+	if (out_fd >= 0 && !fmt->can_strip) {
+		set_outcome(res, PHI_UNREADABLE, "this format cannot be stripped yet: nothing written");
+		return PHI_ENOTSUP;
+	}
+	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd);
+	if (rc) {
+		reason_from_error(w, res, rc);
+		return rc;
+	}
+	res->status = PHI_SCANNED;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* scan.h - one file through the pipeline: open, detect, format scan with the rule
+ * sink, and (strip) the atomic write of the de-identified copy.
+ *
+ * The sink turns engine hits into findings: file offsets, line and column, masked
+ * excerpts, and in strip mode the replacements the policy chooses.
+ *
+ * Threading: one phi_worker per worker thread; the options are shared read-only.
+ * Ownership: results are filled by the worker and handed to the caller, who frees
+ * them with phi_result_free.
+ */
+#ifndef PHI_SCAN_H
+#define PHI_SCAN_H
+
+#include <stdbool.h>
+
+#include "engine.h"
+#include "finding.h"
+#include "ops.h"
+
+struct phi_scan_opts {
+	const struct phi_engine *engine;
+	const struct phi_limits *limits;
+	bool show_values;
+	bool strip;                     /* write copies */
+	bool in_place;                  /* strip over the original (atomic rename) */
+	bool force;                     /* overwrite existing outputs */
+	const char *out_root;           /* strip -o OUT */
+	const struct phi_policy *policy;
+};
+
+struct phi_worker;
+
+int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o);
+void phi_worker_free(struct phi_worker *w);
+
+/* Scan (and strip) the regular file at path.  rel is the path relative to its root,
+ * used to mirror the tree under out_root.  Never fails the batch: the outcome lands
+ * in res (status, reason).  res->path must already be set. */
+void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
+                   struct phi_result *res);
+
+/* The pipe filter: read in_fd, write the de-identified bytes to out_fd (when
+ * out_fd >= 0), record findings in res.  Returns 0 or PHI_E* (message in reason). */
+int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res);
+
+#endif
