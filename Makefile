@@ -9,7 +9,7 @@ CXX      ?= c++
 VERSION  := 0.1.0
 
 PKGS     := libpcre2-8 yaml-0.1 libsodium libhs
-WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
