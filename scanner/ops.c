@@ -1017,15 +1017,20 @@ static const char *pick_name(const struct phi_policy *p, const char *role,
 	return s;
 }
 
-/* First word of s[0..n) (split on spaces and punctuation other than . and '). */
+/* Words of a name for pseudonyms are split on blanks, ',' and '^' only, so
+ * "O'Brien-Smith" is one surname (norm_words later reads it as "obrien smith"). */
+static bool name_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '^';
+}
+
 static void first_word(const char *s, size_t n, const char **ws, size_t *wn)
 {
 	size_t i = 0;
-	while (i < n && !(is_alnum(s[i]) || (unsigned char)s[i] >= 0x80))
+	while (i < n && name_sep(s[i]))
 		i++;
 	size_t j = i;
-	while (j < n && (is_alnum(s[j]) || (unsigned char)s[j] >= 0x80 || s[j] == '.' ||
-	                 s[j] == '\''))
+	while (j < n && !name_sep(s[j]))
 		j++;
 	*ws = s + i;
 	*wn = j - i;
@@ -1034,11 +1039,10 @@ static void first_word(const char *s, size_t n, const char **ws, size_t *wn)
 static void last_word(const char *s, size_t n, const char **ws, size_t *wn)
 {
 	size_t j = n;
-	while (j > 0 && !(is_alnum(s[j - 1]) || (unsigned char)s[j - 1] >= 0x80))
+	while (j > 0 && name_sep(s[j - 1]))
 		j--;
 	size_t i = j;
-	while (i > 0 && (is_alnum(s[i - 1]) || (unsigned char)s[i - 1] >= 0x80 ||
-	                 s[i - 1] == '.' || s[i - 1] == '\''))
+	while (i > 0 && !name_sep(s[i - 1]))
 		i--;
 	*ws = s + i;
 	*wn = j - i;
