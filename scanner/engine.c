@@ -118,15 +118,20 @@ static char *lower_dup(const char *s)
 static char *escape_literal(const char *s)
 {
 	size_t n = strlen(s);
+	static const char hex[] = "0123456789abcdef";
 	char *d = malloc(n * 4 + 1), *p = d;
 	if (!d)
 		return NULL;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (isalnum(c))
+		if (isalnum(c)) {
 			*p++ = (char)c;
-		else
-			p += sprintf(p, "\\x%02x", c);
+		} else {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
 	}
 	*p = 0;
 	return d;

@@ -147,7 +147,7 @@ static char *make_excerpt(const struct phi_worker *w, const char *t, size_t len,
 	if (!out)
 		return NULL;
 	if (a > 0 && t[a - 1] != '\n' && t[a - 1] != '\r')
-		n += (size_t)sprintf(out, "...");
+		n += (size_t)snprintf(out, 4, "...");
 	size_t i = a;
 	size_t stop = e - s > 256 ? s + 256 : b;
 	while (i < stop) {
@@ -166,7 +166,7 @@ static char *make_excerpt(const struct phi_worker *w, const char *t, size_t len,
 		out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
 	if (stop < len && t[stop] != '\n' && t[stop] != '\r')
-		n += (size_t)sprintf(out + n, "...");
+		n += (size_t)snprintf(out + n, 4, "...");
 	out[n] = 0;
 	return out;
 }
