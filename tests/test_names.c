@@ -344,3 +344,31 @@ Test(names, null_gazetteer_is_safe)
 	cr_assert_null(phi_names_given_at(NULL, 0));
 	phi_names_free(NULL);
 }
+
+Test(names, random_name_candidates_get_a_verdict_without_overreads)
+{
+	static const char alphabet[] = "JohnSmiTHMary ,^.-'aZ\xE2\x80\x99\xC3\xA9 Dr";
+	struct phi_names *g = load_real();
+	unsigned long long x = 0x2545F4914F6CDD1Dull;
+	for (int iter = 0; iter < 20000; iter++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t n = (size_t)(x % 48);
+		char *s = malloc(n ? n : 1);
+		cr_assert_not_null(s);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			s[i] = alphabet[x % (sizeof alphabet - 1)];
+		}
+		enum phi_verdict v = phi_validate(PHI_VAL_NAME, s, n, g);
+		cr_assert(v == PHI_REJECT || v == PHI_ACCEPT || v == PHI_STRONG);
+		v = phi_validate(PHI_VAL_SURNAME, s, n, g);
+		cr_assert(v == PHI_REJECT || v == PHI_ACCEPT || v == PHI_STRONG);
+		(void)phi_names_is_given(g, s, n);
+		free(s);
+	}
+	phi_names_free(g);
+}
