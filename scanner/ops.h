@@ -4,8 +4,9 @@
  * punctuation kept), remove (empty), hash (keyed: class tag + first 16 hex digits of
  * HMAC-SHA-256(key, class || 0 || value)), pseudonym (consistent keyed fake of the
  * same shape: names from the gazetteer, digits and letters substituted from the
- * HMAC stream, e-mails at example.invalid, dates shifted by a keyed per-value day
- * offset keeping the year when --safe-harbor).  Hash and pseudonym need a key
+ * HMAC stream, e-mails at example.invalid, dates shifted back by one keyed offset of
+ * 1-365 days per key, so intervals within a case survive; under --safe-harbor a
+ * date keeps only its year).  Hash and pseudonym need a key
  * (--key FILE); the same key gives the same output on every run and every file.
  * With safe_harbor: ZIP codes become their ZIP3 + "00" ("000" for the restricted
  * ZIP3 list in rules/zip3-restricted.txt), ages over 89 become "90+".
