@@ -188,6 +188,8 @@ static void fs_free(struct fsink *s)
 
 struct run {
 	size_t chunk;      /* 0: default limits */
+	int set_line_ctx;  /* use line_ctx as max_line_context */
+	size_t line_ctx;
 	int strip;
 	int pipe;          /* feed through a pipe, size unknown */
 	size_t head_len;   /* pipe: bytes already read into the head */
@@ -240,6 +242,8 @@ static int run_scan(struct fsink *s, const void *data, size_t n, struct run *r)
 	phi_limits_default(&lim);
 	if (r->chunk)
 		lim.chunk_size = r->chunk;
+	if (r->set_line_ctx)
+		lim.max_line_context = r->line_ctx;
 	ctx.path = "case/note.txt";
 	ctx.limits = &lim;
 	ctx.err = &r->err;
@@ -1005,4 +1009,85 @@ Test(text, read_errors_propagate)
 	cr_assert_eq(run_scan(&s, NULL, 0, &r), PHI_EIO);
 	cr_assert_eq(r.err.code, PHI_EIO);
 	fs_free(&s);
+}
+
+/* Random small files in tiny chunks, every context size, all three decodings:
+ * the reported text is the whole decoded text once, markers are found once at
+ * their source offsets, a copy without edits is identical and one with edits is
+ * the whole-file replacement. */
+Test(text, random_files_in_tiny_chunks_keep_every_invariant)
+{
+	static const char *const bits[] = {"a", "b", " ", "\n", "\r\n", "\xc3\xa9", "SEC", "RET",
+	                                   MARKER, "\xf0\x9f\x98\x80", "\t", "xyzzy"};
+	static const size_t chunks[] = {1, 64, 65, 100, 257, 600};
+	static const size_t ctxs[] = {0, 1, 7, 40, 4096};
+	rng_state = 2024;
+	for (int iter = 0; iter < 240; iter++) {
+		struct tbuf u8 = {0}, d = {0}, want = {0}, want8 = {0};
+		int enc = iter % 3; /* 0 UTF-8, 1 UTF-16LE, 2 Latin-1 */
+		size_t target = rnd() % 3000;
+		if (enc == 2)
+			tb_str(&u8, "\xc3\xa9"); /* written as the byte E9: not UTF-8 */
+		while (u8.len < target)
+			tb_str(&u8, bits[rnd() % (enc == 2 ? 9 : 12)]);
+		if (enc == 0) {
+			tb_put(&d, u8.p, u8.len);
+		} else if (enc == 1) {
+			to_utf16(&d, u8.p, u8.len, 0);
+		} else {
+			for (size_t i = 0; i < u8.len;) {
+				uint32_t cp;
+				i += phi_utf8_get(u8.p + i, u8.len - i, &cp);
+				unsigned char b = (unsigned char)phi_cp1252_byte(cp);
+				tb_put(&d, &b, 1);
+			}
+		}
+		struct run r = {.chunk = chunks[rnd() % 6], .set_line_ctx = 1,
+		                .line_ctx = ctxs[rnd() % 5]};
+		struct fsink s = {.marker = MARKER, .src = d.p, .src_len = d.len,
+		                  .kind = enc == 1 ? SRC_UTF16LE : enc == 2 ? SRC_LATIN1 : SRC_NONE};
+		cr_assert_eq(run_scan(&s, d.p, d.len, &r), 0, "iteration %d", iter);
+		cr_assert_eq(s.text.len, u8.len, "iteration %d", iter);
+		cr_assert_eq(memcmp(s.text.p, u8.p, u8.len), 0, "iteration %d", iter);
+		cr_assert_eq(s.map_errors, 0, "iteration %d", iter);
+		if (enc == 0)
+			check_hits_match_file(&s, u8.p, u8.len, 0);
+
+		struct run r2 = r;
+		r2.strip = 1;
+		struct fsink s2 = {.marker = "NOT-THERE", .repl = "[X]"};
+		cr_assert_eq(run_scan(&s2, d.p, d.len, &r2), 0);
+		cr_assert_eq(r2.out.len, d.len, "iteration %d", iter);
+		cr_assert_eq(memcmp(r2.out.p, d.p, d.len), 0, "iteration %d", iter);
+
+		struct run r3 = r;
+		r3.strip = 1;
+		struct fsink s3 = {.marker = MARKER, .repl = "[\xc3\xa9]"};
+		cr_assert_eq(run_scan(&s3, d.p, d.len, &r3), 0);
+		replace_all(&want8, u8.p, u8.len, "[\xc3\xa9]", 0);
+		if (enc == 0) {
+			tb_put(&want, want8.p, want8.len);
+		} else if (enc == 1) {
+			to_utf16(&want, want8.p, want8.len, 0);
+		} else {
+			for (size_t i = 0; i < want8.len;) {
+				uint32_t cp;
+				i += phi_utf8_get(want8.p + i, want8.len - i, &cp);
+				unsigned char b = (unsigned char)phi_cp1252_byte(cp);
+				tb_put(&want, &b, 1);
+			}
+		}
+		cr_assert_eq(r3.out.len, want.len, "iteration %d", iter);
+		cr_assert_eq(memcmp(r3.out.p, want.p, want.len), 0, "iteration %d", iter);
+
+		tb_free(&r2.out);
+		tb_free(&r3.out);
+		fs_free(&s);
+		fs_free(&s2);
+		fs_free(&s3);
+		tb_free(&u8);
+		tb_free(&d);
+		tb_free(&want);
+		tb_free(&want8);
+	}
 }
