@@ -1,0 +1,356 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - phiscan against ripgrep on one generated corpus, in one run.
+#
+# Shapes: one large file (BENCH_MB MB) and BENCH_FILES small files of about the same
+# total size.  Thread counts: 1 and `nproc`.  Peers: ripgrep's default engine (Rust
+# regex) and ripgrep -P (PCRE2, phiscan's dialect), both fed the patterns printed by
+# `phiscan rules export`.  Prints median wall times, throughput, ratios, peak RSS and
+# match counts; see tests/bench/README.md for how to read them.
+#
+# Settings (environment, or the options below; options win):
+#   PHISCAN      phiscan binary                   (default ./phiscan)      --phiscan P
+#   GENCASE      corpus generator                 (default build/gencase)  --gencase G
+#   BENCH_MB     size of the large file, MB       (default 150)            --mb N
+#   BENCH_FILES  number of small files            (default 20000)          --files N
+#   BENCH_SEED   generator seed                   (default 1)              --seed N
+#   BENCH_DIR    corpus directory: reused if it holds large/notes.txt and
+#                small/, else generated there and kept (default: a
+#                temporary directory, removed on exit)                     --dir D
+#   RUNS         timed runs per measurement       (default 3)              --runs N
+#   RG_OUTPUT    o (default: rg -o, one line a match) or json (rg --json)
+#   BENCH_SLOW   seconds: a tool whose check run takes longer is timed
+#                once instead of RUNS times       (default 120)
+#
+# Exit status: 0 when every tool ran (whatever the ratios: a missed target is
+# printed as a "TARGET MISSED" line), 1 when a tool failed or is missing, 2 usage.
+# Installs nothing: the Makefile/CI installs ripgrep, hyperfine and GNU time.
+set -euo pipefail
+
+PHISCAN=${PHISCAN:-./phiscan}
+GENCASE=${GENCASE:-build/gencase}
+BENCH_MB=${BENCH_MB:-150}
+BENCH_FILES=${BENCH_FILES:-20000}
+BENCH_SEED=${BENCH_SEED:-1}
+BENCH_DIR=${BENCH_DIR:-}
+RUNS=${RUNS:-3}
+RG_OUTPUT=${RG_OUTPUT:-o}
+BENCH_SLOW=${BENCH_SLOW:-120}
+RSS_LIMIT_MB=64
+
+usage() {
+	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+	exit "${1:-0}"
+}
+
+while (($#)); do
+	case $1 in
+	--phiscan) PHISCAN=$2; shift 2 ;;
+	--gencase) GENCASE=$2; shift 2 ;;
+	--mb) BENCH_MB=$2; shift 2 ;;
+	--files) BENCH_FILES=$2; shift 2 ;;
+	--seed) BENCH_SEED=$2; shift 2 ;;
+	--dir) BENCH_DIR=$2; shift 2 ;;
+	--runs) RUNS=$2; shift 2 ;;
+	-h | --help) usage 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+	esac
+done
+for v in BENCH_MB BENCH_FILES BENCH_SEED RUNS BENCH_SLOW; do
+	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "run.sh: $v must be a positive integer, not '${!v}'" >&2; exit 2; }
+done
+[[ $RG_OUTPUT == o || $RG_OUTPUT == json ]] || { echo "run.sh: RG_OUTPUT is o or json, not '$RG_OUTPUT'" >&2; exit 2; }
+
+S=$(mktemp -d "${TMPDIR:-/tmp}/phiscan-bench.XXXXXX")
+trap 'rm -rf -- "$S"' EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+# calc EXPR [-v VAR=VALUE...]: awk arithmetic, 3 decimals (DEC=N for N)
+calc() { local e=$1; shift; awk "$@" "BEGIN { printf \"%.${DEC:-3}f\", $e }"; }
+
+# ---- prerequisites ------------------------------------------------------------------
+
+missing=()
+command -v rg >/dev/null 2>&1 || missing+=("rg (ripgrep: apt-get install ripgrep)")
+[[ -x $PHISCAN ]] || missing+=("phiscan at '$PHISCAN' (make phiscan)")
+HAVE_HYPERFINE=0
+if command -v hyperfine >/dev/null 2>&1; then HAVE_HYPERFINE=1; fi
+HAVE_GNUTIME=0
+if [[ -x /usr/bin/time ]] && /usr/bin/time -f '%M' -o "$S/probe" true 2>/dev/null &&
+	[[ $(<"$S/probe") =~ ^[0-9]+$ ]]; then HAVE_GNUTIME=1; fi
+if ((${#missing[@]})); then
+	for m in "${missing[@]}"; do say "MISSING (required): $m" >&2; done
+	exit 1
+fi
+((HAVE_HYPERFINE)) || say "MISSING (optional): hyperfine (apt-get install hyperfine): timing with a bash loop instead"
+((HAVE_GNUTIME)) || say "MISSING (optional): GNU time at /usr/bin/time (apt-get install time): peak RSS not measured"
+
+PHISCAN=$(realpath "$PHISCAN")
+NPROC=$(nproc)
+THREADS=(1)
+((NPROC > 1)) && THREADS+=("$NPROC")
+
+say "== phiscan benchmark"
+say "phiscan:   $PHISCAN ($("$PHISCAN" --version 2>&1 | head -1))"
+say "ripgrep:   $(command -v rg) ($(rg --version | head -1))"
+((HAVE_HYPERFINE)) && say "hyperfine: $(hyperfine --version | head -1), $RUNS run(s) + 1 warmup, median wall time"
+((HAVE_HYPERFINE)) || say "timing:    bash loop (date +%s.%N), $RUNS run(s) + 1 warmup, median wall time"
+say "machine:   $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || uname -m), $NPROC cores, $(uname -sr)"
+[[ -n ${PHISCAN_DATA:-} ]] && say "PHISCAN_DATA=$PHISCAN_DATA"
+
+# ---- corpus ---------------------------------------------------------------------------
+
+corpus_ok() { [[ -f $1/large/notes.txt && -d $1/small ]]; }
+if [[ -n $BENCH_DIR ]] && corpus_ok "$BENCH_DIR"; then
+	C=$BENCH_DIR
+	say "corpus:    reusing $C (generation skipped)"
+else
+	[[ -x $GENCASE ]] || die "corpus generator '$GENCASE' not found (make build/gencase), or set BENCH_DIR to a generated corpus"
+	if [[ -n $BENCH_DIR ]]; then
+		mkdir -p -- "$BENCH_DIR"
+		C=$BENCH_DIR
+	else
+		C=$S/corpus
+	fi
+	t0=$(now)
+	"$GENCASE" bench "$C" --seed "$BENCH_SEED" --mb "$BENCH_MB" --files "$BENCH_FILES" >"$S/gencase.log" 2>&1 ||
+		{ cat "$S/gencase.log" >&2; die "$GENCASE bench failed"; }
+	corpus_ok "$C" || die "$GENCASE bench wrote no $C/large/notes.txt and $C/small/"
+	say "corpus:    generated in $(DEC=1 calc "$(now) - $t0") s: $GENCASE bench --seed $BENCH_SEED --mb $BENCH_MB --files $BENCH_FILES"
+fi
+LARGE=$C/large/notes.txt
+SMALL=$C/small
+LARGE_BYTES=$(stat -c %s "$LARGE")
+read -r SMALL_FILES SMALL_BYTES < <(find "$SMALL" -type f -printf '%s\n' | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }')
+say "           large: 1 file, $(DEC=1 calc "$LARGE_BYTES / 1e6") MB; small: $SMALL_FILES files, $(DEC=1 calc "$SMALL_BYTES / 1e6") MB"
+
+# ---- patterns and ripgrep modes -----------------------------------------------------------
+
+"$PHISCAN" rules export >"$S/export.txt" 2>"$S/export.err" || { cat "$S/export.err" >&2; die "$PHISCAN rules export failed"; }
+grep -v '^[[:space:]]*$' "$S/export.txt" >"$S/pats.txt" || true # an empty line would match everything
+NPATS=$(wc -l <"$S/pats.txt")
+((NPATS > 0)) || die "phiscan rules export printed no patterns"
+say "patterns:  $NPATS from 'phiscan rules export'"
+
+# Named groups are for phiscan's value span; rg only needs the match.  rg joins -f
+# patterns into one alternation, where a name used by two rules is an error for both
+# engines (and ripgrep 13's Rust regex knows only (?P<name>)), so they become plain
+# groups: the same language.
+sed -E ':a; s/(^|[^\\])\(\?(P?<([A-Za-z_][A-Za-z0-9_]*)>|'"'"'([A-Za-z_][A-Za-z0-9_]*)'"'"')/\1(/; ta' \
+	"$S/pats.txt" >"$S/pats-plain.txt"
+printf '%s\n' "Patient: John Smith  DOB 01/02/1980  SSN 123-45-6789" "phone (555) 234-5678 john@clinic.org" \
+	"MRN A1234567  chart 2023-04-05  NPI 1234567893" >"$S/tiny.txt"
+
+rg_try() { # rg_try PATTERNFILE [ARGS...]: does rg accept the pattern set?
+	local f=$1; shift
+	local rc=0
+	rg --no-config -uuu -o "$@" -f "$f" "$S/tiny.txt" >/dev/null 2>"$S/rgtry.err" || rc=$?
+	((rc <= 1))
+}
+rg_why() { grep -v '^[[:space:]]*$' "$S/rgtry.err" | tail -1 | cut -c1-160; }
+
+RG_PATS='' RG_MODE='' RGP_PATS='' RGP_MODE=''
+if rg_try "$S/pats.txt"; then
+	RG_PATS=$S/pats.txt RG_MODE="default engine (Rust regex), patterns as exported"
+else
+	why1=$(rg_why)
+	if rg_try "$S/pats-plain.txt"; then
+		RG_PATS=$S/pats-plain.txt RG_MODE="default engine (Rust regex), named groups made plain (rejected as exported: $why1)"
+	else
+		RG_MODE="default engine rejects the pack ($(rg_why)); ripgrep is measured with -P only"
+	fi
+fi
+if rg_try "$S/pats.txt" -P; then
+	RGP_PATS=$S/pats.txt RGP_MODE="-P (PCRE2), patterns as exported"
+elif rg_try "$S/pats-plain.txt" -P; then
+	RGP_PATS=$S/pats-plain.txt RGP_MODE="-P (PCRE2), named groups made plain (the joined alternation repeats names)"
+else
+	RGP_MODE="-P rejects the pack: $(rg_why)"
+fi
+say "rg mode:   $RG_MODE"
+say "rg -P:     $RGP_MODE"
+[[ -n $RG_PATS || -n $RGP_PATS ]] || die "ripgrep accepts the pattern set in neither mode"
+RG_OUT_ARGS=(-o)
+[[ $RG_OUTPUT == json ]] && RG_OUT_ARGS=(-o --json)
+say "output:    every tool writes to a file in the scratch folder (phiscan --output FILE; rg ${RG_OUT_ARGS[*]} > FILE)"
+
+# ---- measurement ----------------------------------------------------------------------------
+
+# cmd_for TOOL THREADS TARGET: sets CMD (an array) and OUT (the file the tool writes)
+cmd_for() {
+	local tool=$1 j=$2 target=$3
+	case $tool in
+	phiscan)
+		OUT=$S/phiscan.jsonl
+		CMD=("$PHISCAN" scan --format json -j "$j" --no-progress --output "$OUT" "$target") ;;
+	rg)
+		OUT=$S/rg.out
+		CMD=(rg --no-config -uuu "${RG_OUT_ARGS[@]}" -j "$j" -f "$RG_PATS" "$target") ;;
+	rgP)
+		OUT=$S/rgP.out
+		CMD=(rg --no-config -uuu -P "${RG_OUT_ARGS[@]}" -j "$j" -f "$RGP_PATS" "$target") ;;
+	esac
+}
+
+# Runs CMD once writing OUT (the check run): exit status, wall time, peak RSS, count.
+# Sets CHECK_S, RSS_MB ("n/a" without GNU time) and COUNT.  Fails on status >= 2.
+check_run() {
+	local tool=$1 rc=0 t0 t1
+	t0=$(now)
+	if ((HAVE_GNUTIME)); then
+		if [[ $tool == phiscan ]]; then
+			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
+		else
+			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?
+		fi
+	else
+		if [[ $tool == phiscan ]]; then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
+		else "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?; fi
+	fi
+	t1=$(now)
+	if ((rc > 1)); then
+		say "FAILED: ${CMD[*]} exited $rc" >&2
+		head -20 "$S/err" >&2
+		exit 1
+	fi
+	CHECK_S=$(calc "$t1 - $t0")
+	RSS_MB=n/a
+	((HAVE_GNUTIME)) && RSS_MB=$(DEC=1 calc "$(tail -1 "$S/rss") / 1024")
+	if [[ $tool == phiscan ]]; then
+		COUNT=$(grep -c '"type":"finding"' "$OUT" || true)
+		grep -q '"type":"summary"' "$OUT" || { say "FAILED: phiscan wrote no summary to $OUT" >&2; exit 1; }
+	elif [[ $RG_OUTPUT == json ]]; then
+		COUNT=$(grep -o '{"match":{' "$OUT" | wc -l)
+	else
+		COUNT=$(wc -l <"$OUT")
+	fi
+}
+
+# Median wall time of RUNS runs (1 when the check run took over BENCH_SLOW s).
+# Sets MED_S and NRUNS.
+time_runs() {
+	local tool=$1 runs=$RUNS warm=1
+	if awk -v c="$CHECK_S" -v s="$BENCH_SLOW" 'BEGIN { exit !(c > s) }'; then
+		runs=1 warm=0 # the check run already warmed the cache
+	fi
+	NRUNS=$runs
+	if ((HAVE_HYPERFINE)); then
+		local q=() a
+		for a in "${CMD[@]}"; do q+=("$(printf '%q' "$a")"); done
+		local hout=$S/hyperfine.stdout
+		[[ $tool != phiscan ]] && hout=$OUT
+		# -i: phiscan exits 1 on findings, rg 1 on no match; the check run has already
+		# rejected status 2.
+		hyperfine -N -i --warmup "$warm" --runs "$runs" --style basic --output="$hout" \
+			--export-csv "$S/hf.csv" --export-json "$S/hf-$tool.json" -n "$tool" "${q[*]}" \
+			>"$S/hf.log" 2>&1 || { cat "$S/hf.log" >&2; die "hyperfine failed for ${CMD[*]}"; }
+		MED_S=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "median") c = i; next }
+		                 { printf "%.3f", $c; exit }' "$S/hf.csv")
+	else
+		local i rc t0 t1
+		: >"$S/times"
+		for ((i = 1 - warm; i <= runs; i++)); do
+			rc=0
+			t0=$(now)
+			if [[ $tool == phiscan ]]; then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
+			else "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?; fi
+			t1=$(now)
+			((rc <= 1)) || { head -20 "$S/err" >&2; die "${CMD[*]} exited $rc"; }
+			if ((i >= 1)); then calc "$t1 - $t0" >>"$S/times"; echo >>"$S/times"; fi
+		done
+		MED_S=$(sort -g "$S/times" | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	fi
+}
+
+TOOLS=(phiscan)
+[[ -n $RG_PATS ]] && TOOLS+=(rg)
+[[ -n $RGP_PATS ]] && TOOLS+=(rgP)
+declare -A R # R[shape,threads,tool,field]
+ROWS=()
+for shape in large small; do
+	if [[ $shape == large ]]; then target=$LARGE bytes=$LARGE_BYTES; else target=$SMALL bytes=$SMALL_BYTES; fi
+	say ""
+	say "-- $shape: warming the page cache"
+	find "$target" -type f -exec cat -- {} + >/dev/null
+	for j in "${THREADS[@]}"; do
+		ROWS+=("$shape,$j")
+		for tool in "${TOOLS[@]}"; do
+			cmd_for "$tool" "$j" "$target"
+			check_run "$tool"
+			time_runs "$tool"
+			R[$shape,$j,$tool,s]=$MED_S R[$shape,$j,$tool,rss]=$RSS_MB
+			R[$shape,$j,$tool,n]=$COUNT R[$shape,$j,$tool,runs]=$NRUNS
+			rss_txt="$RSS_MB MiB"
+			[[ $RSS_MB == n/a ]] && rss_txt=n/a
+			say "   $shape -j $j $tool: median $MED_S s of $NRUNS run(s) (check run $CHECK_S s), peak RSS $rss_txt, $COUNT matches"
+		done
+		R[$shape,$j,bytes]=$bytes
+	done
+done
+
+# ---- report ---------------------------------------------------------------------------------
+
+get() { printf '%s' "${R[$1]:-n/a}"; }
+ratio() { # ratio PEER_S PHISCAN_S
+	if [[ $1 == n/a || $2 == n/a ]]; then printf 'n/a'; else DEC=2 calc "$1 / $2"; fi
+}
+hdr=(shape threads "phiscan s" "MB/s" "rg s" "ratio" "rg -P s" "ratio" "phiscan RSS MiB" "rg RSS MiB" "rg -P RSS MiB" "phiscan findings" "rg matches" "rg -P matches")
+lines=()
+for row in "${ROWS[@]}"; do
+	shape=${row%,*} j=${row#*,}
+	ps=$(get "$shape,$j,phiscan,s")
+	mbs=$(DEC=1 calc "b / 1e6 / s" -v b="${R[$shape,$j,bytes]}" -v s="$ps")
+	rs=$(get "$shape,$j,rg,s") rps=$(get "$shape,$j,rgP,s")
+	for t in phiscan rg rgP; do
+		[[ $(get "$shape,$j,$t,runs") == 1 && $RUNS -gt 1 ]] && R[$shape,$j,$t,s]="$(get "$shape,$j,$t,s")*"
+	done
+	lines+=("$shape|$j|$(get "$shape,$j,phiscan,s")|$mbs|$(get "$shape,$j,rg,s")|$(ratio "$rs" "$ps")|$(get "$shape,$j,rgP,s")|$(ratio "$rps" "$ps")|$(get "$shape,$j,phiscan,rss")|$(get "$shape,$j,rg,rss")|$(get "$shape,$j,rgP,rss")|$(get "$shape,$j,phiscan,n")|$(get "$shape,$j,rg,n")|$(get "$shape,$j,rgP,n")")
+done
+
+say ""
+say "== results (median wall seconds; ratio = rg time / phiscan time, > 1: phiscan faster)"
+{
+	(IFS='|'; printf '%s\n' "${hdr[*]}")
+	printf '%s\n' "${lines[@]}"
+} | column -t -s '|' -o '  '
+say ""
+say "Markdown:"
+hl=$(IFS='|'; printf '%s' "${hdr[*]}")
+printf '| %s |\n' "${hl//|/ | }"
+printf '|%s\n' "$(printf -- '---|%.0s' "${hdr[@]}")"
+for l in "${lines[@]}"; do printf '| %s |\n' "${l//|/ | }"; done
+grep -q '\*' <<<"${lines[*]}" && say "* timed once: its check run took over ${BENCH_SLOW} s (BENCH_SLOW)"
+
+say ""
+say "phiscan findings are validated (checksums, calendar dates, context cues, allowlists,"
+say "overlaps resolved); rg counts every raw pattern match.  The counts are not meant to agree."
+
+missed=0
+for row in "${ROWS[@]}"; do
+	shape=${row%,*} j=${row#*,}
+	ps=${R[$shape,$j,phiscan,s]%\*}
+	for t in rg rgP; do
+		[[ -n ${R[$shape,$j,$t,s]:-} ]] || continue
+		ts=${R[$shape,$j,$t,s]%\*}
+		name="rg"; [[ $t == rgP ]] && name="rg -P"
+		if awk -v p="$ps" -v r="$ts" 'BEGIN { exit !(p > r) }'; then
+			say "TARGET MISSED: $shape, $j thread(s): phiscan ${ps} s is slower than $name ${ts} s (ratio $(ratio "$ts" "$ps"))"
+			missed=$((missed + 1))
+		fi
+	done
+	rss=${R[$shape,$j,phiscan,rss]}
+	if [[ $rss == n/a ]]; then
+		say "TARGET UNCHECKED: $shape, $j thread(s): phiscan peak RSS not measured (GNU time missing)"
+	elif awk -v m="$rss" -v l="$RSS_LIMIT_MB" 'BEGIN { exit !(m >= l) }'; then
+		say "TARGET MISSED: $shape, $j thread(s): phiscan peak RSS $rss MiB >= $RSS_LIMIT_MB MiB"
+		missed=$((missed + 1))
+	fi
+done
+if ((missed)); then
+	say "targets: $missed missed (the benchmark itself succeeded)"
+else
+	say "targets: met (phiscan at least as fast as every ripgrep mode measured, peak RSS < $RSS_LIMIT_MB MiB)"
+fi
+exit 0
