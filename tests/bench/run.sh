@@ -149,49 +149,103 @@ rg_try() { # rg_try PATTERNFILE [ARGS...]: does rg accept the pattern set?
 	rg --no-config -uuu -o "$@" -f "$f" "$S/tiny.txt" >/dev/null 2>"$S/rgtry.err" || rc=$?
 	((rc <= 1))
 }
-rg_why() { grep -v '^[[:space:]]*$' "$S/rgtry.err" | tail -1 | cut -c1-160; }
+# the error line of rg's last complaint, on one line
+rg_why() {
+	{ grep -m1 -E '^(error|PCRE2)' "$S/rgtry.err" || grep -v '^[[:space:]]*$' "$S/rgtry.err" | tail -1; } |
+		cut -c1-150
+}
 
-RG_PATS='' RG_MODE='' RGP_PATS='' RGP_MODE=''
-if rg_try "$S/pats.txt"; then
-	RG_PATS=$S/pats.txt RG_MODE="default engine (Rust regex), patterns as exported"
-else
-	why1=$(rg_why)
-	if rg_try "$S/pats-plain.txt"; then
-		RG_PATS=$S/pats-plain.txt RG_MODE="default engine (Rust regex), named groups made plain (rejected as exported: $why1)"
-	else
-		RG_MODE="default engine rejects the pack ($(rg_why)); ripgrep is measured with -P only"
+# pick_mode TOOL [RG ENGINE ARGS...]: how this engine can run the pack.  Tries the
+# patterns as exported, then with plain groups; if the joined set is still rejected
+# while each pattern alone is accepted (PCRE2's compiled-size limit), the patterns are
+# split greedily into the fewest groups rg accepts, run as consecutive passes over the
+# same target.  Sets PASSES[TOOL] (0: unusable) and MODE[TOOL]; the groups are in
+# $S/TOOL.pats.1 .. $S/TOOL.pats.N.
+declare -A PASSES MODE
+pick_mode() {
+	local tool=$1; shift
+	local why1 why2 p g=1 ok=0 n=0
+	PASSES[$tool]=0
+	if rg_try "$S/pats.txt" "$@"; then
+		cp "$S/pats.txt" "$S/$tool.pats.1"
+		PASSES[$tool]=1 MODE[$tool]="patterns as exported, one pass"
+		return
 	fi
-fi
-if rg_try "$S/pats.txt" -P; then
-	RGP_PATS=$S/pats.txt RGP_MODE="-P (PCRE2), patterns as exported"
-elif rg_try "$S/pats-plain.txt" -P; then
-	RGP_PATS=$S/pats-plain.txt RGP_MODE="-P (PCRE2), named groups made plain (the joined alternation repeats names)"
-else
-	RGP_MODE="-P rejects the pack: $(rg_why)"
-fi
-say "rg mode:   $RG_MODE"
-say "rg -P:     $RGP_MODE"
-[[ -n $RG_PATS || -n $RGP_PATS ]] || die "ripgrep accepts the pattern set in neither mode"
+	why1=$(rg_why)
+	if rg_try "$S/pats-plain.txt" "$@"; then
+		cp "$S/pats-plain.txt" "$S/$tool.pats.1"
+		PASSES[$tool]=1 MODE[$tool]="named groups made plain, one pass (as exported: $why1)"
+		return
+	fi
+	why2=$(rg_why)
+	while IFS= read -r p; do # how many patterns does it accept one by one?
+		printf '%s\n' "$p" >"$S/one"
+		n=$((n + 1))
+		rg_try "$S/one" "$@" && ok=$((ok + 1))
+	done <"$S/pats-plain.txt"
+	if ((ok < n)); then
+		MODE[$tool]="unusable: accepts $ok of $n patterns alone ($why2)"
+		return
+	fi
+	: >"$S/$tool.pats.1"
+	while IFS= read -r p; do
+		cp "$S/$tool.pats.$g" "$S/try"
+		printf '%s\n' "$p" >>"$S/try"
+		if ! rg_try "$S/try" "$@" && [[ -s $S/$tool.pats.$g ]]; then
+			g=$((g + 1))
+			printf '%s\n' "$p" >"$S/try"
+		fi
+		mv "$S/try" "$S/$tool.pats.$g"
+	done <"$S/pats-plain.txt"
+	PASSES[$tool]=$g
+	MODE[$tool]="named groups made plain, $g passes (the joined set is rejected: $why2)"
+}
+pick_mode rg
+pick_mode rgP -P
+say "rg:        default engine (Rust regex): ${MODE[rg]}"
+say "rg -P:     PCRE2: ${MODE[rgP]}"
+((PASSES[rg] || PASSES[rgP])) || die "ripgrep accepts the pattern set in neither mode"
+((PASSES[rg])) || say "           ripgrep is compared with -P only"
 RG_OUT_ARGS=(-o)
 [[ $RG_OUTPUT == json ]] && RG_OUT_ARGS=(-o --json)
 say "output:    every tool writes to a file in the scratch folder (phiscan --output FILE; rg ${RG_OUT_ARGS[*]} > FILE)"
 
 # ---- measurement ----------------------------------------------------------------------------
 
-# cmd_for TOOL THREADS TARGET: sets CMD (an array) and OUT (the file the tool writes)
+# rg's engine flag for a peer: none for the default engine, -P for PCRE2
+engine_of() { ENGINE=(); if [[ $1 == rgP ]]; then ENGINE=(-P); fi; }
+# A multi-pass ripgrep run is one command: a script running the passes in turn.
+for tool in rg rgP; do
+	((PASSES[$tool] > 1)) || continue
+	engine_of "$tool"
+	# shellcheck disable=SC2016 # the $ are for the generated script
+	{
+		printf '#!/usr/bin/env bash\n# %s passes of rg over one target, appended to one output file\n' "${PASSES[$tool]}"
+		printf 'j=$1 target=$2 out=$3 worst=0\n: >"$out"\n'
+		printf 'for f in'
+		for ((g = 1; g <= PASSES[$tool]; g++)); do printf ' %q' "$S/$tool.pats.$g"; done
+		printf '; do\n\trc=0\n\trg --no-config -uuu'
+		printf ' %q' "${ENGINE[@]}" "${RG_OUT_ARGS[@]}"
+		printf ' -j "$j" -f "$f" "$target" >>"$out" || rc=$?\n'
+		printf '\tif ((rc > worst)); then worst=$rc; fi\ndone\n'
+		printf 'if ((worst > 1)); then exit "$worst"; fi\nexit 0\n'
+	} >"$S/$tool.sh"
+done
+
+# cmd_for TOOL THREADS TARGET: sets CMD (an array), OUT (the file the tool's output
+# ends up in) and SELF_OUT (1: the command writes OUT itself; 0: its stdout goes there)
 cmd_for() {
 	local tool=$1 j=$2 target=$3
-	case $tool in
-	phiscan)
-		OUT=$S/phiscan.jsonl
-		CMD=("$PHISCAN" scan --format json -j "$j" --no-progress --output "$OUT" "$target") ;;
-	rg)
-		OUT=$S/rg.out
-		CMD=(rg --no-config -uuu "${RG_OUT_ARGS[@]}" -j "$j" -f "$RG_PATS" "$target") ;;
-	rgP)
-		OUT=$S/rgP.out
-		CMD=(rg --no-config -uuu -P "${RG_OUT_ARGS[@]}" -j "$j" -f "$RGP_PATS" "$target") ;;
-	esac
+	OUT=$S/$tool.out SELF_OUT=1
+	if [[ $tool == phiscan ]]; then
+		CMD=("$PHISCAN" scan --format json -j "$j" --no-progress --output "$OUT" "$target")
+	elif ((PASSES[$tool] > 1)); then
+		CMD=(bash "$S/$tool.sh" "$j" "$target" "$OUT")
+	else
+		engine_of "$tool"
+		CMD=(rg --no-config -uuu "${ENGINE[@]}" "${RG_OUT_ARGS[@]}" -j "$j" -f "$S/$tool.pats.1" "$target")
+		SELF_OUT=0
+	fi
 }
 
 # Runs CMD once writing OUT (the check run): exit status, wall time, peak RSS, count.
@@ -200,13 +254,13 @@ check_run() {
 	local tool=$1 rc=0 t0 t1
 	t0=$(now)
 	if ((HAVE_GNUTIME)); then
-		if [[ $tool == phiscan ]]; then
+		if ((SELF_OUT)); then
 			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
 		else
 			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?
 		fi
 	else
-		if [[ $tool == phiscan ]]; then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
+		if ((SELF_OUT)); then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
 		else "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?; fi
 	fi
 	t1=$(now)
@@ -240,7 +294,7 @@ time_runs() {
 		local q=() a
 		for a in "${CMD[@]}"; do q+=("$(printf '%q' "$a")"); done
 		local hout=$S/hyperfine.stdout
-		[[ $tool != phiscan ]] && hout=$OUT
+		((SELF_OUT)) || hout=$OUT
 		# -i: phiscan exits 1 on findings, rg 1 on no match; the check run has already
 		# rejected status 2.
 		hyperfine -N -i --warmup "$warm" --runs "$runs" --style basic --output="$hout" \
@@ -254,7 +308,7 @@ time_runs() {
 		for ((i = 1 - warm; i <= runs; i++)); do
 			rc=0
 			t0=$(now)
-			if [[ $tool == phiscan ]]; then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
+			if ((SELF_OUT)); then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
 			else "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?; fi
 			t1=$(now)
 			((rc <= 1)) || { head -20 "$S/err" >&2; die "${CMD[*]} exited $rc"; }
@@ -265,8 +319,8 @@ time_runs() {
 }
 
 TOOLS=(phiscan)
-[[ -n $RG_PATS ]] && TOOLS+=(rg)
-[[ -n $RGP_PATS ]] && TOOLS+=(rgP)
+((PASSES[rg])) && TOOLS+=(rg)
+((PASSES[rgP])) && TOOLS+=(rgP)
 declare -A R # R[shape,threads,tool,field]
 ROWS=()
 for shape in large small; do
