@@ -19,6 +19,8 @@
  *   symlink in a symlink cycle       SKIP  "broken symlink (symlink loop)"
  *   symlink out of the root          SKIP  "symlink leaves the scanned tree"
  *                                          (unless follow_symlinks)
+ *   symlink to a fifo/socket/device  SKIP  "not a regular file (...)", in or out
+ *   symlink whose target has no real path  ERROR "cannot resolve symlink: <strerror>"
  *   symlink to a file / directory    followed: FILE / descended
  *   symlink to an ancestor dir       SKIP  "directory loop (already visited)"
  *   symlink to a dir seen before     SKIP  "directory already visited"
@@ -300,16 +302,18 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Read every name of dir (but "." and ".."), sorted.  Returns 0, PHI_ENOMEM, or
- * PHI_EIO with errno-style code in *err for a readdir failure. */
+ * PHI_EIO with the errno in *err when readdir failed: the names read before the
+ * failure are still listed and sorted. */
 static int list_dir(DIR *d, struct names *nm, int *err)
 {
+	int rc = 0;
 	for (;;) {
 		errno = 0;
 		struct dirent *de = readdir(d);
 		if (!de) {
 			if (errno) {
 				*err = errno;
-				return PHI_EIO;
+				rc = PHI_EIO;
 			}
 			break;
 		}
@@ -347,7 +351,7 @@ static int list_dir(DIR *d, struct names *nm, int *err)
 			nm->v[i] = nm->blob + nm->off[i];
 		qsort(nm->v, nm->n, sizeof *nm->v, cmp_names);
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- the walk ------------------------------------------------------------------- */
@@ -420,6 +424,10 @@ static int follow_link(struct walker *w, int dfd, const char *name, unsigned dep
 			return emit(w, PHI_WALK_SKIP, "broken symlink (symlink loop)", 0);
 		return emit_errno(w, PHI_WALK_ERROR, "cannot follow symlink", e);
 	}
+	/* Special files are never opened wherever they are: no need to resolve them
+	 * (and /dev/stdout -> /proc/self/fd/1 -> "pipe:[n]" has no real path). */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return emit(w, PHI_WALK_SKIP, type_name(st.st_mode), 0);
 	if (!(w->o && w->o->follow_symlinks)) {
 		char *real = realpath(w->buf, NULL);
 		if (!real) {
@@ -439,9 +447,7 @@ static int follow_link(struct walker *w, int dfd, const char *name, unsigned dep
 	}
 	if (S_ISREG(st.st_mode))
 		return emit(w, PHI_WALK_FILE, NULL, (uint64_t)st.st_size);
-	if (S_ISDIR(st.st_mode))
-		return enter_dir(w, dfd, name, &st, depth + 1, true);
-	return emit(w, PHI_WALK_SKIP, type_name(st.st_mode), 0);
+	return enter_dir(w, dfd, name, &st, depth + 1, true);
 }
 
 static int walk_entry(struct walker *w, int dfd, const char *name, unsigned depth)
@@ -479,6 +485,8 @@ static int walk_dir(struct walker *w, int fd, unsigned depth)
 	int err = 0;
 	int rc = list_dir(d, &nm, &err);
 	closedir(d);
+	/* A failed readdir is an error for the directory; what was read is still
+	 * walked. */
 	if (rc == PHI_EIO)
 		rc = emit_errno(w, PHI_WALK_ERROR, "cannot read directory", err);
 	if (rc) {

@@ -642,14 +642,19 @@ Test(walk, sibling_sharing_the_root_name_prefix_is_outside)
 	snprintf(p, sizeof p, "%s/x.txt", sib);
 	link_in(root, "to_sib", p);
 	link_in(root, "to_self", ".");
+	/* A special file is skipped for what it is, wherever it lives. */
+	snprintf(p, sizeof p, "%s/p", sib);
+	cr_assert_eq(mkfifo(p, 0644), 0);
+	link_in(root, "to_fifo", p);
 	static struct recs r;
 	const char *roots[] = { root };
 	run(&r, roots, 1, NULL, 0);
 	const struct want w[] = {
+		{ PHI_WALK_SKIP, "to_fifo", "not a regular file (fifo)" },
 		{ PHI_WALK_SKIP, "to_self", "directory loop (already visited)" },
 		{ PHI_WALK_SKIP, "to_sib", "symlink leaves the scanned tree" },
 	};
-	expect(&r, w, 2);
+	expect(&r, w, 3);
 	recs_free(&r);
 	rm_tree(root);
 	rm_at(AT_FDCWD, sib);
