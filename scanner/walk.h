@@ -22,8 +22,8 @@
 enum phi_walk_kind {
 	PHI_WALK_FILE,       /* a regular file to scan */
 	PHI_WALK_SKIP,       /* not a file we read: reason says why (not an error) */
-	PHI_WALK_ERROR,      /* could not be read (permission, vanished, loop...):
-	                        fails closed */
+	PHI_WALK_ERROR,      /* could not be read (permission, vanished, too deep...):
+	                        fails closed.  Loops are SKIP: nothing is left unread */
 };
 
 struct phi_walk_entry {

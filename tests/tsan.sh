@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make test-tsan: the pool stress program and the whole scanner (walk, pool,
+# workers, reorder buffer, reporter) under ThreadSanitizer; any report fails the
+# run (halt_on_error).  The JSON report must be identical for 1, 2, 8 and 32 threads.
+set -euo pipefail
+PHISCAN=${PHISCAN:-./phiscan-tsan}
+GENCASE=${GENCASE:-build-tsan/gencase}
+STRESS=${STRESS:-build-tsan/tsan-stress}
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+if "$STRESS"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+"$GENCASE" cases "$work/c" --cases 40 >/dev/null
+for j in 1 2 8 32; do
+	set +e
+	"$PHISCAN" scan --format json --no-progress -j "$j" "$work/c" > "$work/r$j.jsonl" 2> "$work/e$j"
+	rc=$?
+	set -e
+	# drop the timing field, the only legitimately varying value
+	sed -E 's/"seconds":[0-9.]+/"seconds":0/' "$work/r$j.jsonl" > "$work/n$j"
+	if [ "$rc" -gt 1 ]; then
+		echo "tsan: scan -j $j exited $rc"; cat "$work/e$j"; failed=$((failed + 1))
+	elif ! cmp -s "$work/n1" "$work/n$j"; then
+		echo "tsan: the report for -j $j differs from -j 1"; failed=$((failed + 1))
+	else
+		passed=$((passed + 1))
+	fi
+done
+"$PHISCAN" strip --no-progress -q -j 8 "$work/c" -o "$work/out" > /dev/null 2> "$work/es" && rc=0 || rc=$?
+if [ "$rc" -gt 1 ]; then echo "tsan: strip -j 8 exited $rc"; cat "$work/es"; failed=$((failed + 1)); else passed=$((passed + 1)); fi
+echo "tsan: $passed passed, $failed failed"
+[ "$failed" = 0 ]
