@@ -410,6 +410,9 @@ static int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *o
 	cr_assert(!WIFSIGNALED(status), "%s %s: killed by signal %d\nstderr: %s", argv[0],
 	          argv[1] ? argv[1] : "", WTERMSIG(status), e.p);
 	cr_assert(WIFEXITED(status));
+	/* under make test-asan an ASan/LSan report exits 1 or 23: never a pass */
+	cr_assert(!strstr(e.p, "Sanitizer") && !strstr(e.p, "runtime error:"),
+	          "%s %s: sanitizer report:\n%s", argv[0], argv[1] ? argv[1] : "", e.p);
 	return WEXITSTATUS(status);
 }
 
