@@ -90,6 +90,7 @@ long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n)
 			break;
 		got += (size_t)r;
 	}
+	ctx->in_bytes += got;
 	return (long)got;
 }
 

@@ -130,6 +130,7 @@ struct phi_fctx {
 	unsigned char *buf;          /* per-worker scratch buffer, reused across files */
 	size_t buf_cap;
 	const char *encoding;        /* set by the format: "utf-8", "utf-16le", ... */
+	uint64_t in_bytes;           /* bytes handed out by phi_input_read so far */
 };
 
 /* Read up to n bytes of the input, head bytes first, then from fd.  Returns the

@@ -129,6 +129,11 @@ static void usage_scan(FILE *fp, enum cmd c)
 		        "      --manifest FILE     manifest path (default DIR/phiscan-manifest.json)\n");
 }
 
+static const char *cmd_name(enum cmd c)
+{
+	return c == CMD_SCAN ? "scan" : c == CMD_STRIP ? "strip" : "filter";
+}
+
 static int die_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s: ", prog);
@@ -242,7 +247,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->min_confidence = 0.5;
 	phi_limits_default(&o->limits);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:f:o:qh", long_opts, NULL)) != -1) {
+	opterr = 0; /* one-line messages of our own below */
+	while ((c = getopt_long(argc, argv, ":j:f:o:qh", long_opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'j': {
@@ -312,7 +318,18 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_MANIFEST: o->manifest = optarg; break;
 		case 'h': usage_scan(stdout, o->cmd); return EXIT_CLEAN;
-		default: usage_scan(stderr, o->cmd); return EXIT_ERROR;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value (see 'phiscan %s --help')\n", prog,
+			        argv[optind - 1], cmd_name(o->cmd));
+			return EXIT_ERROR;
+		default:
+			if (optopt)
+				fprintf(stderr, "%s: unrecognized option '-%c' (see 'phiscan %s --help')\n", prog,
+				        optopt, cmd_name(o->cmd));
+			else
+				fprintf(stderr, "%s: unrecognized option '%s' (see 'phiscan %s --help')\n", prog,
+				        argv[optind - 1], cmd_name(o->cmd));
+			return EXIT_ERROR;
 		}
 	}
 	return -1;
@@ -546,17 +563,39 @@ static bool want_color(const struct options *o, FILE *fp)
 	return isatty(fileno(fp));
 }
 
-/* The real path of dir, creating it first; NULL on error (message printed). */
-static char *prepare_out(const char *dir)
+/* The real path dir will have (its parent resolved when it does not exist yet);
+ * NULL on error (message printed). */
+static char *future_realpath(const char *dir)
 {
-	if (mkdir(dir, 0777) && errno != EEXIST) {
-		fprintf(stderr, "%s: %s: cannot create: %s\n", prog, dir, strerror(errno));
-		return NULL;
+	char *rp = realpath(dir, NULL), *copy, *parent_rp, *out = NULL;
+	if (rp || errno != ENOENT) {
+		if (!rp)
+			fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(errno));
+		return rp;
 	}
-	char *rp = realpath(dir, NULL);
-	if (!rp)
+	copy = strdup(dir);
+	if (!copy)
+		return NULL;
+	char *slash = strrchr(copy, '/');
+	while (slash && slash > copy && slash[1] == 0) { /* "out/" */
+		*slash = 0;
+		slash = strrchr(copy, '/');
+	}
+	const char *base = slash ? slash + 1 : copy;
+	if (slash == copy)
+		parent_rp = strdup("/");
+	else {
+		if (slash)
+			*slash = 0;
+		parent_rp = realpath(slash ? copy : ".", NULL);
+	}
+	if (!parent_rp)
 		fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(errno));
-	return rp;
+	else if (asprintf(&out, "%s/%s", strcmp(parent_rp, "/") ? parent_rp : "", base) < 0)
+		out = NULL;
+	free(parent_rp);
+	free(copy);
+	return out;
 }
 
 static int run_tree(struct app *a, char **paths, int npaths)
@@ -574,7 +613,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 			return EXIT_ERROR;
 		}
 		if (o->out) {
-			if (!(out_real = prepare_out(o->out)))
+			if (!(out_real = future_realpath(o->out)))
 				return EXIT_ERROR;
 			/* OUT inside an input tree would be rescanned and mirrored into itself */
 			for (int i = 0; i < npaths; i++) {
@@ -589,6 +628,11 @@ static int run_tree(struct app *a, char **paths, int npaths)
 					free(out_real);
 					return EXIT_ERROR;
 				}
+			}
+			if (mkdir(out_real, 0777) && errno != EEXIST) {
+				fprintf(stderr, "%s: %s: cannot create: %s\n", prog, o->out, strerror(errno));
+				free(out_real);
+				return EXIT_ERROR;
 			}
 		}
 	}

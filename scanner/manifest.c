@@ -7,10 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Entries are gathered in memory (open_memstream) and the file is created only when
+ * the run ends: a manifest inside the stripped tree is then never walked half-done. */
 struct phi_manifest {
 	FILE *fp;
+	char *buf;
+	size_t len;
 	char *path;
-	char *tmp;
 	const struct phi_policy *policy;
 	unsigned long nfiles;
 };
@@ -24,20 +27,10 @@ int phi_manifest_open(struct phi_manifest **out, const char *path,
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	m->policy = policy;
 	m->path = strdup(path);
-	if (!m->path || asprintf(&m->tmp, "%s.tmp-XXXXXX", path) < 0) {
+	if (!m->path || !(m->fp = open_memstream(&m->buf, &m->len))) {
 		free(m->path);
 		free(m);
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
-	}
-	int fd = mkstemp(m->tmp);
-	if (fd < 0 || !(m->fp = fdopen(fd, "w"))) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		free(m->path);
-		free(m->tmp);
-		free(m);
-		return phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", path, strerror(e));
 	}
 	fprintf(m->fp, "{\n  \"tool\": \"phiscan\",\n  \"version\": \"%s\",\n  \"policy\": {\"default\": \"%s\"",
 	        PHI_VERSION, phi_op_name(policy->global));
@@ -122,16 +115,35 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	        "\n  ],\n  \"summary\": {\"files\": %lu, \"scanned\": %lu, \"skipped\": %lu, "
 	        "\"errors\": %lu, \"replacements\": %lu}\n}\n",
 	        s->files, s->scanned, s->skipped, s->unreadable, s->findings);
-	if (fflush(m->fp) || fsync(fileno(m->fp)) || ferror(m->fp))
-		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
-	if (fclose(m->fp) && !rc)
-		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
-	if (!rc && rename(m->tmp, m->path))
+	if (ferror(m->fp) | fclose(m->fp))
+		rc = phi_fail(err, PHI_ENOMEM, "%s: out of memory building the manifest", m->path);
+	char *tmp = NULL;
+	int fd = -1;
+	if (!rc && (asprintf(&tmp, "%s.tmp-XXXXXX", m->path) < 0 || (fd = mkstemp(tmp)) < 0))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
 		              strerror(errno));
-	if (rc)
-		unlink(m->tmp);
-	free(m->tmp);
+	for (size_t off = 0; !rc && off < m->len;) {
+		ssize_t w = write(fd, m->buf + off, m->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+			              strerror(errno));
+		else
+			off += (size_t)w;
+	}
+	if (!rc && fsync(fd))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+		              strerror(errno));
+	if (fd >= 0 && close(fd) && !rc)
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
+	if (!rc && rename(tmp, m->path))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+		              strerror(errno));
+	if (rc && fd >= 0)
+		unlink(tmp);
+	free(tmp);
+	free(m->buf);
 	free(m->path);
 	free(m);
 	return rc;

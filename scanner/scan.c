@@ -379,7 +379,7 @@ static const char *base_name(const char *p)
 }
 
 static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
-                      uint64_t size, size_t head_len, int out_fd)
+                      uint64_t size, size_t head_len, int out_fd, uint64_t *nread)
 {
 	struct phi_fctx ctx = {
 		.path = w->path,
@@ -395,7 +395,10 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.buf = w->buf,
 		.buf_cap = w->buf_cap,
 	};
-	return fmt->scan(&ctx);
+	int rc = fmt->scan(&ctx);
+	if (nread)
+		*nread = ctx.in_bytes > head_len ? ctx.in_bytes : head_len;
+	return rc;
 }
 
 static void reason_from_error(struct phi_worker *w, struct phi_result *res, int rc)
@@ -501,7 +504,7 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 			return;
 		}
 	}
-	rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd);
+	rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		if (out_fd >= 0) {
@@ -516,11 +519,24 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && fsync(out_fd) == 0;
 		ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 && sha256_fd(fd, res->in_sha256) == 0;
 		ok = close(out_fd) == 0 && ok;
-		if (!ok || rename(tmp, dest)) {
-			snprintf(msg, sizeof msg, "cannot write the stripped copy: %s", strerror(errno));
+		/* Without --force the copy is published with link(), which fails if the
+		 * destination appeared meanwhile (another input mapping to the same path):
+		 * an existing file is never replaced. */
+		bool published = false;
+		if (ok && (o->force || o->in_place))
+			published = rename(tmp, dest) == 0;
+		else if (ok)
+			published = link(tmp, dest) == 0;
+		if (!published) {
+			if (errno == EEXIST)
+				snprintf(msg, sizeof msg, "output exists (use --force to overwrite)");
+			else
+				snprintf(msg, sizeof msg, "cannot write the stripped copy: %s", strerror(errno));
 			unlink(tmp);
 			set_outcome(res, PHI_UNREADABLE, msg);
 		} else {
+			if (!o->force && !o->in_place)
+				unlink(tmp);
 			char dir[PATH_MAX];
 			snprintf(dir, sizeof dir, "%s", dest);
 			fsync_dir(dirname(dir));
@@ -556,7 +572,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 		set_outcome(res, PHI_UNREADABLE, "this format cannot be stripped yet: nothing written");
 		return PHI_ENOTSUP;
 	}
-	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd);
+	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd, &res->size);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		return rc;
