@@ -887,3 +887,32 @@ Test(engine, the_callback_can_stop_early)
 	free(h.v);
 	eng_free(&x);
 }
+
+/* BUG (scanner/engine.c, on_prefilter): a keyword hit whose end falls inside the
+ * rule's last window is dropped ("already inside the last window"), but a keyword
+ * window is the keyword's line AND the next one, so the second hit's window
+ * reaches one line further than the first's.  "Patient Information\nPatient
+ * Name:\nJohn Smith" opens lines 1-2 for the first "Patient" and drops the second,
+ * so line 3 with the value is never confirmed and the name is missed; the full
+ * PCRE2 pass finds it.  Expected: the window grows to the second hit's next line
+ * (add_window already merges overlapping windows). */
+Test(engine, a_second_keyword_on_the_next_line_still_opens_its_own_next_line)
+{
+	struct eng x;
+	eng_build(&x, "rules:\n"
+	              "  - id: label-name\n"
+	              "    class: name\n"
+	              "    keywords: [patient]\n"
+	              "    pattern: '(?i:patient(?: name)?):?\\s*(?<v>[A-Z][a-z]+ [A-Z][a-z]+)'\n");
+	/* control: one keyword line, the value on the next */
+	const char *t = "Patient Name:\nJohn Smith\n";
+	struct ehits h = eng_all(&x, t);
+	cr_assert_eq(h.n, 1);
+	free(h.v);
+	t = "Patient Information\nPatient Name:\nJohn Smith\n";
+	h = eng_all(&x, t);
+	cr_assert_eq(h.n, 1, "value on the line after the second keyword line was missed");
+	eng_expect(t, &h.v[0], "label-name", "John Smith");
+	free(h.v);
+	eng_free(&x);
+}
