@@ -2354,6 +2354,615 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 }
 
 /* ------------------------------------------------------------------------ */
+/* order.xml: lab order (3Shape-like), DICOM-ish worklist, dental claim      */
+
+static void X_el(struct doc *d, int ind, const char *tag, int cls, int mode, const char *val)
+{
+	T(d, "%*s<%s>", ind, "", tag);
+	Vm(d, cls, mode, "%s", val);
+	T(d, "</%s>\n", tag);
+}
+
+static void X_date(struct doc *d, int ind, const char *tag, struct ymd a, int style, int mode)
+{
+	T(d, "%*s<%s>", ind, "", tag);
+	Vdate_style(d, a, style, mode);
+	T(d, "</%s>\n", tag);
+}
+
+static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	char ph[40];
+	int tpl = (int)rnd_below(r, 3);
+	T(d, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	if (tpl == 0) {
+		T(d, "<Order xmlns=\"urn:dentallab:order:v2\" software=\"DentalDesigner 2.4.1\">\n");
+		X_el(d, 2, "OrderID", C_ID, M_DEFAULT, c->ordernum);
+		X_el(d, 2, "CaseNumber", C_ID, M_DEFAULT, c->casenum);
+		T(d, "  <OrderGUID>%s</OrderGUID>\n", c->guid);
+		T(d, "  <Created>");
+		Vdate_style(d, c->dos, DF_ISO, M_SAFE_HARBOR);
+		T(d, "T%02d:%02d:00</Created>\n", rnd_range(r, 8, 17), rnd_range(r, 0, 59));
+		T(d, "  <Patient>\n");
+		X_el(d, 4, "LastName", C_NAME, M_DEFAULT, c->pf);
+		X_el(d, 4, "FirstName", C_NAME, M_DEFAULT, c->pg);
+		X_date(d, 4, "DateOfBirth", c->dob, DF_ISO, M_DEFAULT);
+		X_el(d, 4, "PatientID", C_MRN, M_DEFAULT, c->mrn);
+		T(d, "    <Gender>%s</Gender>\n", c->female ? "Female" : "Male");
+		T(d, "  </Patient>\n");
+		T(d, "  <Doctor Name=\"Dr. ");
+		Vdname(d, r, c);
+		T(d, "\" NPI=\"");
+		V(d, C_LICENSE, "%s", c->npi);
+		T(d, "\" Phone=\"");
+		V(d, C_PHONE, "%s", fmt_phone(ph, sizeof ph, c->pphone, 0));
+		T(d, "\"/>\n  <Practice>\n    <Name>%s</Name>\n", c->practice);
+		X_el(d, 4, "Street", C_ADDRESS, M_DEFAULT, c->pstreet);
+		T(d, "    <Street2>%s</Street2>\n", c->psuite);
+		X_el(d, 4, "City", C_ADDRESS, M_DEFAULT, c->pcity->name);
+		T(d, "    <State>%s</State>\n", c->pcity->state);
+		X_el(d, 4, "Zip", C_ZIP, M_DEFAULT, c->pzip);
+		T(d, "  </Practice>\n  <Items>\n");
+		int ni = rnd_range(r, 1, 3);
+		for (int i = 0; i < ni; i++) {
+			const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
+			T(d, "    <Item Tooth=\"%d\" Shade=\"%s\" Material=\"%s\" CDT=\"%s\" Units=\"%d\" "
+			     "Price=\"%ld.00\">%s</Item>\n",
+			  rnd_range(r, 2, 31), i ? PICK(r, shades_3d) : c->shade, p->material, p->cdt,
+			  rnd_range(r, 1, 3), c->price_cents / 100, PICK(r, lab_phrases));
+		}
+		T(d, "  </Items>\n  <Scan Model=\"%s\" SerialNumber=\"", c->scanner_model);
+		V(d, C_DEVICE, "%s", c->scanner_sn);
+		T(d, "\" Host=\"");
+		V(d, C_IP, "%s", c->ip4);
+		T(d, "\">\n    <File>");
+		VSH(d, C_DATE, "%.8s", c->stamp);
+		T(d, "%s_UpperJaw.stl</File>\n    <File>", c->stamp + 8);
+		VSH(d, C_DATE, "%.8s", c->stamp);
+		T(d, "%s_LowerJaw.stl</File>\n    <Checksum alg=\"SHA-256\">%s</Checksum>\n  </Scan>\n",
+		  c->stamp + 8, c->sha);
+		X_date(d, 2, "DueDate", c->due, DF_ISO, M_SAFE_HARBOR);
+		X_date(d, 2, "ShipDate", c->ship, DF_ISO, M_SAFE_HARBOR);
+		T(d, "  <Comment>%s</Comment>\n</Order>\n", PICK(r, instr_lines));
+	} else if (tpl == 1) {
+		T(d, "<Worklist station=\"OP3\" modality=\"IO\">\n  <Entry>\n");
+		T(d, "    <PatientName>");
+		Vpname_dicom(d, c);
+		T(d, "</PatientName>\n");
+		X_el(d, 4, "PatientID", C_MRN, M_DEFAULT, c->mrn);
+		T(d, "    <PatientBirthDate>");
+		if (chance(r, 50))
+			V(d, C_DATE, "%04d%02d%02d", c->dob.y, c->dob.m, c->dob.d);
+		else
+			Vdate_style(d, c->dob, DF_ISO, M_DEFAULT);
+		T(d, "</PatientBirthDate>\n    <PatientSex>%s</PatientSex>\n", c->female ? "F" : "M");
+		if (c->age >= 90) {
+			T(d, "    <PatientAge>");
+			V(d, C_AGE, "%03dY", c->age);
+			T(d, "</PatientAge>\n");
+		} else {
+			T(d, "    <PatientAge>%03dY</PatientAge>\n", c->age);
+		}
+		T(d, "    <ReferringPhysicianName>");
+		{
+			char uf[64], ug[48];
+			upper_copy(uf, sizeof uf, c->df);
+			upper_copy(ug, sizeof ug, c->dg);
+			V(d, C_NAME, "%s^%s", uf, ug);
+		}
+		T(d, "</ReferringPhysicianName>\n");
+		T(d, "    <StudyDate>");
+		V(d, C_DATE, "%04d%02d%02d", c->scan.y, c->scan.m, c->scan.d);
+		T(d, "</StudyDate>\n    <StudyTime>%.6s</StudyTime>\n", c->stamp + 9);
+		T(d, "    <AccessionNumber>");
+		V(d, C_ID, "%s", c->casenum);
+		T(d, "</AccessionNumber>\n");
+		T(d, "    <StationName>%s</StationName>\n", c->scanner_model);
+		T(d, "    <DeviceSerialNumber>");
+		V(d, C_DEVICE, "%s", c->scanner_sn);
+		T(d, "</DeviceSerialNumber>\n");
+		T(d, "    <InstitutionName>%s</InstitutionName>\n", c->practice);
+		T(d, "    <InstitutionAddress>");
+		Vdaddr(d, c, ", ");
+		T(d, "</InstitutionAddress>\n");
+		T(d, "    <Procedure code=\"%s\">%s, teeth %s, shade %s</Procedure>\n", c->proc->cdt,
+		  c->proc->desc, c->teeth, c->shade);
+		T(d, "    <SourceAddress>");
+		V(d, C_IP, "%s", c->ip6);
+		T(d, "</SourceAddress>\n  </Entry>\n</Worklist>\n");
+	} else {
+		int mva = chance(r, 50);
+		T(d, "<DentalClaim form=\"ADA-2019\">\n  <Payer>%s</Payer>\n", c->payer);
+		T(d, "  <Subscriber>\n");
+		T(d, "    <Name>");
+		Vpname_lf(d, r, c);
+		T(d, "</Name>\n");
+		X_el(d, 4, "MemberID", C_HEALTHPLAN, M_DEFAULT, c->member);
+		X_el(d, 4, "GroupNumber", C_HEALTHPLAN, M_DEFAULT, c->group);
+		T(d, "    <SSN>");
+		Vssn(d, r, c, 1);
+		T(d, "</SSN>\n");
+		X_date(d, 4, "BirthDate", c->dob, DF_MDY, M_DEFAULT);
+		T(d, "    <Address>");
+		Vpaddr(d, c, ", ");
+		T(d, "</Address>\n");
+		T(d, "    <Phone>");
+		Vphone(d, r, c->home, C_PHONE);
+		T(d, "</Phone>\n  </Subscriber>\n");
+		if (c->over89 || chance(r, 25)) {
+			T(d, "  <OtherCoverage type=\"Medicare\"><MBI>");
+			Vmbi(d, r, c);
+			T(d, "</MBI></OtherCoverage>\n");
+		}
+		T(d, "  <BillingDentist>\n    <Name>Dr. ");
+		Vdname(d, r, c);
+		T(d, ", %s</Name>\n", c->dcred);
+		X_el(d, 4, "NPI", C_LICENSE, M_DEFAULT, c->npi);
+		X_el(d, 4, "LicenseNumber", C_LICENSE, M_DEFAULT, c->lic);
+		T(d, "    <Address>");
+		Vdaddr(d, c, ", ");
+		T(d, "</Address>\n    <Phone>");
+		Vphone(d, r, c->pphone, C_PHONE);
+		T(d, "</Phone>\n  </BillingDentist>\n  <ServiceLines>\n");
+		int nl = rnd_range(r, 1, 4);
+		for (int i = 0; i < nl; i++) {
+			const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
+			T(d, "    <Line n=\"%d\"><DateOfService>", i + 1);
+			Vdate_style(d, c->dos, DF_MDY, M_DEFAULT);
+			T(d, "</DateOfService><Code>%s</Code><Tooth>%d</Tooth><Description>%s</Description>"
+			     "<Fee>%ld.00</Fee></Line>\n",
+			  p->cdt, rnd_range(r, 2, 31), p->desc, (long)rnd_range(r, 9, 60) * 25);
+		}
+		T(d, "  </ServiceLines>\n");
+		if (mva) {
+			T(d, "  <Accident type=\"auto\">\n    <AccidentDate>");
+			Vdate_style(d, c->surgery, DF_MDY, M_DEFAULT);
+			T(d, "</AccidentDate>\n    <VehicleVIN>");
+			V(d, C_VEHICLE, "%s", c->vin);
+			T(d, "</VehicleVIN>\n    <State>%s</State>\n  </Accident>\n", c->city->state);
+		}
+		T(d, "  <Remarks>Prosthesis replacement: no. Treatment resulting from %s. Lab %s, case ",
+		  mva ? "auto accident" : "caries", c->lab);
+		V(d, C_ID, "%s", c->casenum);
+		T(d, ".</Remarks>\n</DentalClaim>\n");
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* form.html: intake form, lab portal case page, referral letter             */
+
+static void H_row_open(struct doc *d, const char *label)
+{
+	T(d, "    <tr><th>%s</th><td>", label);
+}
+
+static void H_row_close(struct doc *d)
+{
+	T(d, "</td></tr>\n");
+}
+
+static void gen_html(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	char ph[40];
+	int tpl = (int)rnd_below(r, 3);
+	T(d, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+	if (tpl == 0) {
+		T(d, "<title>New Patient Intake - %s</title>\n", c->practice);
+		T(d, "<style>th{text-align:left;width:14em} td{padding:2px 8px}</style>\n</head>\n<body>\n");
+		T(d, "<h1>%s</h1>\n<h2>Patient Registration</h2>\n<table class=\"intake\">\n", c->practice);
+		int order[12];
+		for (int i = 0; i < 12; i++)
+			order[i] = i;
+		shuffle_int(r, order + 4, 8);
+		for (int i = 0; i < 12; i++) {
+			switch (order[i]) {
+			case 0: H_row_open(d, "Patient name"); Vpname(d, r, c); H_row_close(d); break;
+			case 1:
+				H_row_open(d, "Date of birth");
+				Vdate_style(d, c->dob, chance(r, 50) ? DF_MDY : DF_LONG, M_DEFAULT);
+				H_row_close(d);
+				break;
+			case 2:
+				H_row_open(d, "Age");
+				if (c->age >= 90)
+					V(d, C_AGE, "%d", c->age);
+				else
+					T(d, "%d", c->age);
+				H_row_close(d);
+				break;
+			case 3: H_row_open(d, "Social Security No."); Vssn(d, r, c, 0); H_row_close(d); break;
+			case 4:
+				H_row_open(d, "Home address");
+				Vpaddr(d, c, "<br>");
+				H_row_close(d);
+				break;
+			case 5:
+				H_row_open(d, "Phone (home)");
+				Vphone(d, r, c->home, C_PHONE);
+				T(d, "</td></tr>\n    <tr><th>Phone (mobile)</th><td>");
+				Vphone(d, r, c->cell, C_PHONE);
+				H_row_close(d);
+				break;
+			case 6:
+				H_row_open(d, "Work phone");
+				Vphone(d, r, c->work, C_PHONE);
+				T(d, " ext. %d", c->ext);
+				H_row_close(d);
+				break;
+			case 7: H_row_open(d, "E-mail"); V(d, C_EMAIL, "%s", c->email); H_row_close(d); break;
+			case 8:
+				H_row_open(d, c->minor ? "Parent/Guardian" : "Emergency contact");
+				V(d, C_NAME, "%s %s", c->rg, c->rf);
+				T(d, " (%s), ", c->relrole);
+				V(d, C_PHONE, "%s", rphone(r, c->relphone, ph, sizeof ph));
+				H_row_close(d);
+				break;
+			case 9:
+				H_row_open(d, "Dental insurance");
+				T(d, "%s, Member ID: ", c->payer);
+				V(d, C_HEALTHPLAN, "%s", c->member);
+				T(d, ", Group #: ");
+				V(d, C_HEALTHPLAN, "%s", c->group);
+				H_row_close(d);
+				break;
+			case 10:
+				if (c->age < 65 && chance(r, 70))
+					break;
+				H_row_open(d, "Medicare MBI");
+				Vmbi(d, r, c);
+				H_row_close(d);
+				break;
+			default:
+				H_row_open(d, "Card on file");
+				T(d, "%s ", c->cardbrand);
+				Vcard(d, r, c);
+				T(d, " exp %02d/%02d", rnd_range(r, 1, 12), rnd_range(r, 26, 30));
+				H_row_close(d);
+				break;
+			}
+		}
+		T(d, "    <tr><th>Chief complaint</th><td>Broken filling on %s, wants a crown (%s)</td></tr>\n",
+		  c->teeth, c->proc->cdt);
+		T(d, "</table>\n<p>Preferred appointment time: ");
+		T_time(d, r);
+		T(d, ". First visit: ");
+		Vdate(d, r, c->dos);
+		T(d, ".</p>\n<p>Signed: ");
+		Vpname(d, r, c);
+		T(d, " &mdash; ");
+		Vdate_sh(d, r, c->prev);
+		T(d, "</p>\n<footer>%s &middot; ", c->practice);
+		Vdaddr(d, c, ", ");
+		T(d, " &middot; Fax ");
+		Vphone(d, r, c->pfax, C_FAX);
+		T(d, "</footer>\n");
+	} else if (tpl == 1) {
+		T(d, "<title>Case ");
+		V(d, C_ID, "%s", c->casenum);
+		T(d, " - %s portal</title>\n</head>\n<body>\n", c->lab);
+		T(d, "<div class=\"case-header\">\n  <h1>Case #");
+		V(d, C_ID, "%s", c->casenum);
+		T(d, "</h1>\n  <span class=\"pt\">Pt: ");
+		Vpname_lf(d, r, c);
+		T(d, "</span>\n  <span class=\"dob\">DOB ");
+		Vdate(d, r, c->dob);
+		T(d, "</span>\n  <span class=\"status\">%s</span>\n</div>\n", PICK(r, statuses));
+		T(d, "<div class=\"doctor\">Ordering dentist: Dr. ");
+		Vdname(d, r, c);
+		T(d, " &middot; %s &middot; ", c->practice);
+		Vphone(d, r, c->pphone, C_PHONE);
+		T(d, " &middot; <a href=\"mailto:");
+		V(d, C_EMAIL, "%s", c->pemail);
+		T(d, "\">email</a></div>\n");
+		T(d, "<table class=\"rx\">\n  <tr><th>Tooth</th><th>Shade</th><th>Stump</th><th>Product</th>"
+		     "<th>Code</th><th>Price</th></tr>\n");
+		T(d, "  <tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>", c->teeth, c->shade,
+		  c->stump, c->proc->material, c->proc->cdt);
+		T_price(d, c->price_cents);
+		T(d, "</td></tr>\n");
+		T(d, "  <tr><td>FDI %s</td><td>%s</td><td>%s</td><td>%s %s</td><td>D6056</td><td>", c->fdi,
+		  PICK(r, shades_3d), PICK(r, stump_shades), c->implant, c->isize);
+		T_price(d, c->price_cents / 2);
+		T(d, "</td></tr>\n</table>\n");
+		T(d, "<p>Implant: %s, LOT %s, REF %s, %d Ncm. Scan body: %s.</p>\n", c->implant, c->lot,
+		  c->ref, c->torque, PICK(r, lab_phrases));
+		T(d, "<ul class=\"history\">\n  <li>");
+		Vdate_sh(d, r, c->received);
+		T(d, " ");
+		T_time(d, r);
+		T(d, " &ndash; case received from ");
+		V(d, C_IP, "%s", c->ip4);
+		T(d, "</li>\n  <li>Impression taken ");
+		Vdate(d, r, c->impression);
+		T(d, " (file ");
+		VSH(d, C_DATE, "%.8s", c->stamp);
+		T(d, "%s.3oxz)</li>\n  <li>Due date: ", c->stamp + 8);
+		Vdate_style(d, c->due, DF_MDY, M_SAFE_HARBOR);
+		T(d, "</li>\n  <li>Ship by ");
+		Vdate_style(d, c->ship, DF_ISO, M_SAFE_HARBOR);
+		T(d, "</li>\n</ul>\n<p><a href=\"");
+		V(d, C_URL, "%s", c->portal);
+		T(d, "\">Open in patient portal</a></p>\n");
+		T(d, "<p class=\"small\">Request %s &middot; ISO 13485:2016 certified lab</p>\n", c->guid);
+	} else {
+		T(d, "<title>Referral letter</title>\n</head>\n<body>\n");
+		T(d, "<p>");
+		Vdate_sh(d, r, c->received);
+		T(d, "</p>\n<p>Dr. ");
+		V(d, C_NAME, "%s %s", c->sg, c->sf);
+		T(d, "<br>Oral &amp; Maxillofacial Surgery<br>Fax: ");
+		Vphone(d, r, rnd_phone(r, c->pcity->area), C_FAX);
+		T(d, "</p>\n<p>Re: ");
+		Vpname(d, r, c);
+		T(d, ", DOB ");
+		Vdate(d, r, c->dob);
+		T(d, "</p>\n<p>Dear Dr. ");
+		V(d, C_NAME, "%s", c->sf);
+		T(d, ",</p>\n<p>Thank you for seeing %s ", honorific(c, r));
+		V(d, C_NAME, "%s", c->pf);
+		T(d, ", ");
+		T_age_prose(d, r, c);
+		T(d, ", whom I saw on ");
+		Vdate(d, r, c->dos);
+		T(d, " for a fractured %s. Radiographs show a vertical root fracture; I recommend "
+		     "extraction and an implant (%s %s). ", c->teeth, c->implant, c->isize);
+		T(d, "%s medical history: %s</p>\n", c->female ? "Her" : "His", PICK(r, history_lines));
+		if (c->minor || chance(r, 50)) {
+			T(d, "<p>%s %s, ", c->minor ? "The patient's" : (c->female ? "Her" : "His"), c->relrole);
+			V(d, C_NAME, "%s %s", c->rg, c->rf);
+			T(d, ", will bring %s in; please call ", c->female ? "her" : "him");
+			V(d, C_PHONE, "%s", rphone(r, c->relphone, ph, sizeof ph));
+			T(d, " to schedule.</p>\n");
+		} else {
+			T(d, "<p>Please call the patient at ");
+			Vphone(d, r, c->cell, C_PHONE);
+			T(d, " to schedule.</p>\n");
+		}
+		T(d, "<p>Insurance: %s, subscriber ID ", c->payer);
+		V(d, C_HEALTHPLAN, "%s", c->member);
+		T(d, ". Chart #");
+		V(d, C_MRN, "%s", c->chart);
+		T(d, ".</p>\n<p>Sincerely,<br>Dr. ");
+		Vdname(d, r, c);
+		T(d, ", %s<br>NPI ", c->dcred);
+		V(d, C_LICENSE, "%s", c->npi);
+		T(d, "<br>%s<br>", c->practice);
+		Vdaddr(d, c, "<br>");
+		T(d, "<br>Tel ");
+		Vphone(d, r, c->pphone, C_PHONE);
+		T(d, " &middot; Fax ");
+		Vphone(d, r, c->pfax, C_FAX);
+		T(d, "</p>\n");
+	}
+	T(d, "</body>\n</html>\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* referral.txt (CRLF): fax cover sheet and referral                         */
+
+static void gen_referral(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	char ph[40];
+	T(d, "FAX COVER SHEET\n\n");
+	T(d, "To:    Dr. ");
+	V(d, C_NAME, "%s %s", c->sg, c->sf);
+	T(d, ", Oral Surgery\nFax:   ");
+	Vphone(d, r, rnd_phone(r, c->pcity->area), C_FAX);
+	T(d, "\nFrom:  Dr. ");
+	Vdname(d, r, c);
+	T(d, ", %s - %s\nPhone: ", c->dcred, c->practice);
+	V(d, C_PHONE, "%s", rphone(r, c->pphone, ph, sizeof ph));
+	T(d, " %s%d\nFax:   ", chance(r, 50) ? "x" : "ext. ", c->ext % 100 + 1);
+	Vphone(d, r, c->pfax, C_FAX);
+	T(d, "\nDate:  ");
+	Vdate_sh(d, r, c->received);
+	T(d, "\nPages: %d (including cover)\n\n", rnd_range(r, 2, 5));
+	T(d, "RE: ");
+	Vpname_lf(d, r, c);
+	T(d, "   DOB: ");
+	Vdate(d, r, c->dob);
+	T(d, "   SSN: ");
+	V(d, C_SSN, "%03d%02d%04d", c->ssn_a, c->ssn_g, c->ssn_s);
+	T(d, "\nAddress: ");
+	Vpaddr(d, c, ", ");
+	T(d, "\nCell: ");
+	Vphone(d, r, c->cell, C_PHONE);
+	if (chance(r, 40)) {
+		T(d, "   (travelling - UK mobile ");
+		V(d, C_PHONE, "+44 20 7946 0%03d", rnd_range(r, 0, 999));
+		T(d, ")");
+	}
+	T(d, "\n\nReason for referral:\n");
+	T(d, "%s ", honorific(c, r));
+	V(d, C_NAME, "%s", c->pf);
+	T(d, " was seen on ");
+	Vdate(d, r, c->dos);
+	T(d, " with a non-restorable %s. Please evaluate for extraction, socket graft and "
+	     "implant placement (D7140, D7953, D6010). CBCT attached (file ",
+	  c->teeth);
+	VSH(d, C_DATE, "%.8s", c->stamp);
+	T(d, "%s_CBCT.dcm).\n\n", c->stamp + 8);
+	T(d, "Medical history: %s\n", PICK(r, history_lines));
+	T(d, "Medications: %s\n", chance(r, 50) ? "lisinopril 10 mg, atorvastatin 20 mg" : "none reported");
+	T(d, "Insurance: %s  Member ID: ", c->payer);
+	V(d, C_HEALTHPLAN, "%s", c->member);
+	if (c->age >= 65) {
+		T(d, "  Medicare MBI: ");
+		V(d, C_HEALTHPLAN, "%s", c->mbi);
+	}
+	T(d, "\n\n");
+	if (c->minor) {
+		T(d, "Guardian: ");
+		V(d, C_NAME, "%s %s", c->rg, c->rf);
+		T(d, " (%s), phone ", c->relrole);
+		V(d, C_PHONE, "%s", rphone(r, c->relphone, ph, sizeof ph));
+		T(d, "\n\n");
+	}
+	T(d, "Existing implant on the opposite side: %s %s, Serial No. ", c->implant, c->isize);
+	V(d, C_DEVICE, "%s", c->serial);
+	T(d, ", placed ");
+	Vdate_sh(d, r, c->surgery);
+	T(d, ".\n\nPlease send your report to ");
+	V(d, C_EMAIL, "%s", c->pemail);
+	T(d, " or fax it back. Thank you.\n\n");
+	T(d, "CONFIDENTIALITY NOTICE: This facsimile contains protected health information. If you "
+	     "received it in error, call the sender and destroy all copies.\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* export.txt (UTF-16LE with BOM, CRLF): practice-management / scanner export */
+
+static void gen_export(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	char ph[40];
+	T(d, "; %s patient export\n; generated by the scan station, do not edit\n\n", c->scanner_model);
+	T(d, "[Patient]\nPatientName=");
+	Vpname_dicom(d, c);
+	T(d, "\nPatientID=");
+	V(d, C_MRN, "%s", c->mrn);
+	T(d, "\nBirthDate=");
+	V(d, C_DATE, "%04d%02d%02d", c->dob.y, c->dob.m, c->dob.d);
+	T(d, "\nDOB=");
+	Vdate_style(d, c->dob, DF_MDY, M_DEFAULT);
+	T(d, "\nSex=%s\n", c->female ? "F" : "M");
+	if (c->age >= 90) {
+		T(d, "Age=");
+		V(d, C_AGE, "%d", c->age);
+		T(d, "\n");
+	}
+	T(d, "Street=");
+	V(d, C_ADDRESS, "%s", c->street);
+	T(d, "\nCity=");
+	V(d, C_ADDRESS, "%s", c->city->name);
+	T(d, "\nState=%s\nZip=", c->city->state);
+	V(d, C_ZIP, "%s", c->zip);
+	T(d, "\nPhone=");
+	V(d, C_PHONE, "%s", rphone(r, c->home, ph, sizeof ph));
+	T(d, "\nEmail=");
+	V(d, C_EMAIL, "%s", c->email);
+	T(d, "\n\n[Doctor]\nName=Dr. ");
+	Vdname(d, r, c);
+	T(d, "\nNPI=");
+	V(d, C_LICENSE, "%s", c->npi);
+	T(d, "\nPractice=%s\n\n", c->practice);
+	T(d, "[Scan]\nDevice=%s\nSerial No.=", c->scanner_model);
+	V(d, C_DEVICE, "%s", c->scanner_sn);
+	T(d, "\nSoftware=22.1.4\nTimestamp=");
+	VSH(d, C_DATE, "%.8s", c->stamp);
+	T(d, "%s\nScanDate=", c->stamp + 8);
+	Vdate_style(d, c->scan, DF_ISO, M_DEFAULT);
+	T(d, "\nHostIP=");
+	V(d, C_IP, "%s", c->ip4);
+	T(d, "\nHostIPv6=");
+	V(d, C_IP, "%s", c->ip6);
+	T(d, "\nOrderGUID=%s\nCase #=", c->guid);
+	V(d, C_ID, "%s", c->casenum);
+	T(d, "\n\n[Restoration]\nTeeth=%s\nShade=%s\nStumpShade=%s\nMaterial=%s\nCode=%s\n",
+	  c->teeth, c->shade, c->stump, c->proc->material, c->proc->cdt);
+	T(d, "Notes=%s\n\n[Files]\n", PICK(r, instr_lines));
+	static const char *const parts[] = {"UpperJaw", "LowerJaw", "Bite", "Preparation", "Antagonist"};
+	int nf = rnd_range(r, 2, 5);
+	for (int i = 0; i < nf; i++) {
+		T(d, "File%d=", i + 1);
+		VSH(d, C_DATE, "%.8s", c->stamp);
+		T(d, "%s_%s.ply\n", c->stamp + 8, parts[i]);
+	}
+	T(d, "Checksum=%s\n", c->sha);
+}
+
+/* ------------------------------------------------------------------------ */
+/* letter.txt (Windows-1252): letter to the patient                         */
+
+static void gen_letter(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	T(d, "%s\n", c->practice);
+	Vdaddr(d, c, "\n");
+	T(d, "\nTel. ");
+	Vphone(d, r, c->pphone, C_PHONE);
+	T(d, "\n\n");
+	Vdate_sh(d, r, c->ship);
+	T(d, "\n\n");
+	Vpname(d, r, c);
+	T(d, "\n");
+	Vpaddr(d, c, "\n");
+	T(d, "\n\nDear %s ", honorific(c, r));
+	V(d, C_NAME, "%s", c->pf);
+	T(d, ",\n\n");
+	T(d, "Thank you for choosing our practice. This letter confirms your treatment plan from "
+	     "your visit on ");
+	Vdate(d, r, c->dos);
+	T(d, ":\n\n");
+	T(d, "  \xe2\x80\xa2 %s %s on %s, shade %s \xe2\x80\x93 ", c->proc->cdt, c->proc->desc, c->teeth, c->shade);
+	T_price(d, c->price_cents);
+	T(d, "\n  \xe2\x80\xa2 Seat appointment: ");
+	Vdate(d, r, c->appt);
+	T(d, " at ");
+	T_time(d, r);
+	T(d, "\n  \xe2\x80\xa2 Estimated insurance portion (%s, member ID ", c->payer);
+	V(d, C_HEALTHPLAN, "%s", c->member);
+	T(d, "): 50%%\n\n");
+	T(d, "Your crown will be made by %s from %s. The lab\xe2\x80\x99s certificate "
+	     "(ISO 13485:2016) and the material lot (LOT %s) will be kept in your chart ",
+	  c->lab, c->proc->material, c->lot);
+	V(d, C_MRN, "%s", c->chart);
+	T(d, ".\n\n");
+	if (c->minor) {
+		T(d, "As %s, ", c->relrole);
+		V(d, C_NAME, "%s %s", c->rg, c->rf);
+		T(d, " must sign the consent form before treatment.\n\n");
+	}
+	T(d, "If you have questions, reply to ");
+	V(d, C_EMAIL, "%s", c->pemail);
+	T(d, " or call us. We look forward to seeing you, ");
+	V(d, C_NAME, "%s", c->pg);
+	T(d, ".\n\nKind regards,\n\nDr. ");
+	Vdname(d, r, c);
+	T(d, ", %s\n", c->dcred);
+}
+
+/* ------------------------------------------------------------------------ */
+/* report.rtf: surgical report as RTF with plain runs                        */
+
+static void gen_rtf(struct doc *d, struct rng *r, const struct casedata *c)
+{
+	T(d, "{\\rtf1\\ansi\\ansicpg1252\\deff0{\\fonttbl{\\f0\\fswiss Arial;}{\\f1\\froman Times New Roman;}}\n");
+	T(d, "{\\info{\\title Surgical report}{\\author %s}}\n", c->practice);
+	T(d, "\\viewkind4\\uc1\\pard\\f0\\fs28\\b Surgical Report\\b0\\fs22\\par\n\\par\n");
+	T(d, "Patient: {\\b ");
+	Vpname(d, r, c);
+	T(d, "}\\par\nDOB: ");
+	Vdate(d, r, c->dob);
+	T(d, "\\tab MRN: ");
+	V(d, C_MRN, "%s", c->mrn);
+	T(d, "\\par\nSurgeon: Dr. ");
+	V(d, C_NAME, "%s %s", c->sg, c->sf);
+	T(d, "\\par\nReferring: Dr. ");
+	Vdname(d, r, c);
+	T(d, " (NPI ");
+	V(d, C_LICENSE, "%s", c->npi);
+	T(d, ")\\par\n\\par\n");
+	T(d, "{\\b Procedure}\\par\nSurgery on ");
+	Vdate(d, r, c->surgery);
+	T(d, ": extraction of %s, ridge preservation, delayed implant. Implant %s %s, LOT %s, "
+	     "REF %s, torque %d Ncm.\\par\n",
+	  c->teeth, c->implant, c->isize, c->lot, c->ref, c->torque);
+	T(d, "UDI: ");
+	Vudi(d, r, c);
+	T(d, "\\par\nThe patient (");
+	T_age_prose(d, r, c);
+	T(d, ") tolerated the procedure well.\\par\n");
+	T(d, "Post-op visit ");
+	Vdate(d, r, date_add(c->surgery, 7));
+	T(d, ".\\par\n\\par\n{\\i %s}\\par\n", PICK(r, history_lines));
+	T(d, "Contact: ");
+	Vphone(d, r, c->home, C_PHONE);
+	T(d, "\\par\n");
+	T(d, "{\\f1 Fee: ");
+	T_price(d, c->price_cents + 180000);
+	T(d, " (D6010, D7953)}\\par\n}\n");
+}
+
+/* ------------------------------------------------------------------------ */
 /* gencase cases                                                             */
 
 typedef void (*docgen_fn)(struct doc *, struct rng *, const struct casedata *);
@@ -2402,7 +3011,18 @@ static const struct filespec base_files[] = {
 	{"notes.md", gen_notes, CS_UTF8, 0},
 	{"ticket.csv", gen_ticket, CS_UTF8, 0},
 	{"order.json", gen_json, CS_UTF8, 0},
+	{"order.xml", gen_xml, CS_UTF8, 0},
+	{"form.html", gen_html, CS_UTF8, 0},
 };
+
+/* Optional documents in other encodings; case k always gets extra_files[(k - 1) % 4]. */
+static const struct filespec extra_files[] = {
+	{"letter.txt", gen_letter, CS_CP1252, 0},   /* Windows-1252, accented patient name */
+	{"export.txt", gen_export, CS_UTF16LE, 1},  /* UTF-16LE with BOM, CRLF */
+	{"referral.txt", gen_referral, CS_UTF8, 1}, /* CRLF */
+	{"report.rtf", gen_rtf, CS_RTF, 0},
+};
+static const int extra_pct[] = {20, 25, 30, 25};
 
 static int cmd_cases(int argc, char **argv)
 {
@@ -2426,8 +3046,11 @@ static int cmd_cases(int argc, char **argv)
 	b_puts(&g.truth, "path\tstart\tend\tclass\tmode\n");
 	for (long k = 1; k <= ncases; k++) {
 		struct rng r = rng_make((uint64_t)seed, (uint64_t)k);
+		int extra[NELEM(extra_files)];
+		for (size_t e = 0; e < NELEM(extra_files); e++)
+			extra[e] = (size_t)(k - 1) % NELEM(extra_files) == e || chance(&r, extra_pct[e]);
 		struct casedata c;
-		gen_case(&c, (int)k, &r, 0);
+		gen_case(&c, (int)k, &r, extra[0]);
 		char dir[64], rel[128], path[4096];
 		snprintf(dir, sizeof dir, "case-%03ld", k);
 		snprintf(path, sizeof path, "%s/%s", outdir, dir);
@@ -2436,6 +3059,13 @@ static int cmd_cases(int argc, char **argv)
 			struct rng fr = rng_make((uint64_t)seed, (uint64_t)k * 64 + f + 1);
 			snprintf(rel, sizeof rel, "%s/%s", dir, base_files[f].name);
 			emit_file(&g, outdir, rel, &base_files[f], &fr, &c);
+		}
+		for (size_t f = 0; f < NELEM(extra_files); f++) {
+			if (!extra[f])
+				continue;
+			struct rng fr = rng_make((uint64_t)seed, (uint64_t)k * 64 + 32 + f);
+			snprintf(rel, sizeof rel, "%s/%s", dir, extra_files[f].name);
+			emit_file(&g, outdir, rel, &extra_files[f], &fr, &c);
 		}
 	}
 	char tpath[4096];
@@ -2452,6 +3082,213 @@ static int cmd_cases(int argc, char **argv)
 	d_free(&g.d);
 	free(g.sp);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading truth.tsv                                                         */
+
+static int read_whole(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	out->n = 0;
+	char tmp[65536];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		b_put(out, tmp, n);
+	int err = ferror(f);
+	fclose(f);
+	if (!out->p)
+		b_reserve(out, 0);
+	return err ? -1 : 0;
+}
+
+struct trow {
+	char *path;
+	size_t start, end;
+	int cls, mode, hit, line;
+};
+
+/* Class names seen in truth or findings: the built-in ones first, then any others. */
+struct classtab {
+	char **name;
+	int n, cap;
+};
+
+static int class_index(struct classtab *ct, const char *name)
+{
+	for (int i = 0; i < ct->n; i++)
+		if (!strcmp(ct->name[i], name))
+			return i;
+	if (ct->n == ct->cap) {
+		ct->cap = ct->cap ? ct->cap * 2 : 32;
+		ct->name = xrealloc(ct->name, (size_t)ct->cap * sizeof *ct->name);
+	}
+	size_t len = strlen(name) + 1;
+	ct->name[ct->n] = xrealloc(NULL, len);
+	memcpy(ct->name[ct->n], name, len);
+	return ct->n++;
+}
+
+static void classtab_init(struct classtab *ct)
+{
+	memset(ct, 0, sizeof *ct);
+	for (int i = 0; i < NCLS; i++)
+		class_index(ct, cls_names[i]);
+}
+
+/* Split one TSV line in place into at most max fields; returns the field count. */
+static int split_tabs(char *line, char **f, int max)
+{
+	int n = 0;
+	f[n++] = line;
+	for (char *p = line; *p && n < max; p++)
+		if (*p == '\t') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	return n;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Read truth rows; returns the count or -1 when the file cannot be read.  Bad lines
+ * are reported and counted in *bad. */
+static long read_truth(const char *path, struct classtab *ct, struct trow **rows, long *bad)
+{
+	struct buf b = {0};
+	if (read_whole(path, &b) != 0) {
+		b_free(&b);
+		return -1;
+	}
+	long n = 0, cap = 0, lineno = 0;
+	*rows = NULL;
+	*bad = 0;
+	char *p = b.p, *end = b.p + b.n;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		*nl = '\0';
+		if (nl > p && nl[-1] == '\r')
+			nl[-1] = '\0';
+		lineno++;
+		char *line = p;
+		p = nl + 1;
+		if (lineno == 1 && !strncmp(line, "path\t", 5))
+			continue;
+		if (!*line)
+			continue;
+		char *f[6];
+		int nf = split_tabs(line, f, 6);
+		struct trow t = {0};
+		int mode = -1;
+		if (nf == 5) {
+			if (!strcmp(f[4], "default"))
+				mode = M_DEFAULT;
+			else if (!strcmp(f[4], "safe_harbor"))
+				mode = M_SAFE_HARBOR;
+		}
+		if (nf != 5 || mode < 0 || !*f[0] || !*f[3] || parse_size(f[1], &t.start) ||
+		    parse_size(f[2], &t.end)) {
+			fprintf(stderr, "gencase: %s:%ld: malformed truth row\n", path, lineno);
+			(*bad)++;
+			continue;
+		}
+		size_t len = strlen(f[0]) + 1;
+		t.path = xrealloc(NULL, len);
+		memcpy(t.path, f[0], len);
+		t.cls = class_index(ct, f[3]);
+		t.mode = mode;
+		t.line = (int)lineno;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			*rows = xrealloc(*rows, (size_t)cap * sizeof **rows);
+		}
+		(*rows)[n++] = t;
+	}
+	b_free(&b);
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* gencase check                                                             */
+
+static int cmd_check(int argc, char **argv)
+{
+	if (argc != 1)
+		die("usage: gencase check OUTDIR");
+	char tpath[4096], fpath[4096];
+	snprintf(tpath, sizeof tpath, "%s/truth.tsv", argv[0]);
+	struct classtab ct;
+	classtab_init(&ct);
+	struct trow *rows;
+	long bad;
+	long n = read_truth(tpath, &ct, &rows, &bad);
+	if (n < 0) {
+		fprintf(stderr, "gencase: cannot read %s: %s\n", tpath, strerror(errno));
+		return 2;
+	}
+	struct buf file = {0};
+	const char *loaded = NULL;
+	int loaded_ok = 0;
+	long nfiles = 0;
+	for (long i = 0; i < n; i++) {
+		const struct trow *t = &rows[i];
+		const char *why = NULL;
+		if (!loaded || strcmp(loaded, t->path)) {
+			snprintf(fpath, sizeof fpath, "%s/%s", argv[0], t->path);
+			loaded = t->path;
+			loaded_ok = read_whole(fpath, &file) == 0;
+			nfiles++;
+		}
+		int utf16 = loaded_ok && file.n >= 2 && (unsigned char)file.p[0] == 0xFF &&
+		            (unsigned char)file.p[1] == 0xFE;
+		if (!loaded_ok)
+			why = "file unreadable";
+		else if (t->cls >= NCLS)
+			why = "unknown class";
+		else if (t->end <= t->start)
+			why = "empty span";
+		else if (t->end > file.n)
+			why = "span past end of file";
+		else if (utf16 && (t->start % 2 || t->end % 2 || t->start < 2))
+			why = "UTF-16 span not on a code unit";
+		else if (utf16) {
+			for (size_t k = t->start; k < t->end; k += 2)
+				if ((file.p[k] == '\n' || file.p[k] == '\r') && file.p[k + 1] == 0)
+					why = "newline inside span";
+		} else if (memchr(file.p + t->start, '\n', t->end - t->start) ||
+		           memchr(file.p + t->start, '\r', t->end - t->start)) {
+			why = "newline inside span";
+		}
+		if (why) {
+			fprintf(stderr, "gencase: truth.tsv:%d: %s:%zu-%zu %s: %s\n", t->line, t->path, t->start,
+			        t->end, ct.name[t->cls], why);
+			bad++;
+		}
+	}
+	printf("gencase check: %ld rows, %ld files, %ld bad\n", n, nfiles, bad);
+	for (long i = 0; i < n; i++)
+		free(rows[i].path);
+	free(rows);
+	b_free(&file);
+	for (int i = 0; i < ct.n; i++)
+		free(ct.name[i]);
+	free(ct.name);
+	return bad ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2475,6 +3312,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "cases"))
 		return cmd_cases(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
