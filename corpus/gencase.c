@@ -3085,6 +3085,125 @@ static int cmd_cases(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
+/* gencase bench                                                             */
+
+/* Streams freshly generated UTF-8 documents (the six base types, cases of their own
+ * seed) into a buffer; the bench writes them out in slices. */
+struct docstream {
+	uint64_t seed;
+	long caseno;
+	size_t next; /* next base document of the current case */
+	struct casedata c;
+	struct doc d;
+};
+
+static void ds_next(struct docstream *s, struct buf *out)
+{
+	if (s->caseno == 0 || s->next == NELEM(base_files)) {
+		s->caseno++;
+		s->next = 0;
+		struct rng r = rng_make(s->seed, (uint64_t)s->caseno);
+		gen_case(&s->c, (int)s->caseno, &r, chance(&r, 5));
+	}
+	struct rng fr = rng_make(s->seed, (uint64_t)s->caseno * 64 + s->next + 1);
+	d_reset(&s->d);
+	base_files[s->next].gen(&s->d, &fr, &s->c);
+	s->next++;
+	b_put(out, s->d.b.p, s->d.b.n);
+	b_puts(out, "\n");
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	const char *outdir = NULL;
+	long seed = 1, mb = 150, nfiles = 20000;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = parse_long(argv[++i], "--seed", 0, LONG_MAX);
+		else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
+			mb = parse_long(argv[++i], "--mb", 1, 100000);
+		else if (!strcmp(argv[i], "--files") && i + 1 < argc)
+			nfiles = parse_long(argv[++i], "--files", 1, 10000000);
+		else if (argv[i][0] == '-' || outdir)
+			die("usage: gencase bench OUTDIR [--seed N] [--mb N] [--files N]");
+		else
+			outdir = argv[i];
+	}
+	if (!outdir)
+		die("usage: gencase bench OUTDIR [--seed N] [--mb N] [--files N]");
+	const size_t total = (size_t)mb << 20;
+	char path[4096];
+	struct docstream ds;
+	memset(&ds, 0, sizeof ds);
+	struct buf chunk = {0};
+
+	/* one large file */
+	ds.seed = mix64((uint64_t)seed) ^ 0xB16F11E5ULL;
+	snprintf(path, sizeof path, "%s/large", outdir);
+	mkdir_p(path);
+	snprintf(path, sizeof path, "%s/large/notes.txt", outdir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	size_t written = 0;
+	while (written < total) {
+		chunk.n = 0;
+		while (chunk.n < (1u << 20))
+			ds_next(&ds, &chunk);
+		size_t n = chunk.n;
+		if (n > total - written)
+			n = total - written;
+		if (fwrite(chunk.p, 1, n, f) != n)
+			die("write error on %s", path);
+		written += n;
+	}
+	if (fclose(f) != 0)
+		die("write error on %s", path);
+
+	/* many small files, about the same total */
+	ds.seed = mix64((uint64_t)seed) ^ 0x5A11F11E5ULL;
+	ds.caseno = 0;
+	long ndirs = nfiles < 100 ? nfiles : 100;
+	long per_dir = (nfiles + ndirs - 1) / ndirs;
+	size_t per_file = total / (size_t)nfiles;
+	if (per_file < 64)
+		per_file = 64;
+	size_t small_total = 0;
+	struct buf pending = {0};
+	size_t pos = 0;
+	for (long i = 0; i < nfiles; i++) {
+		if (i % per_dir == 0) {
+			snprintf(path, sizeof path, "%s/small/d%03ld", outdir, i / per_dir);
+			mkdir_p(path);
+		}
+		/* vary sizes +-50% around the mean, cutting at a line end */
+		struct rng r = rng_make(ds.seed, (uint64_t)i);
+		size_t want = per_file / 2 + rnd_below(&r, (unsigned)(per_file > 1 ? per_file : 1));
+		while (pending.n - pos < want + 4096) {
+			if (pos) {
+				memmove(pending.p, pending.p + pos, pending.n - pos);
+				pending.n -= pos;
+				pos = 0;
+			}
+			ds_next(&ds, &pending);
+		}
+		const char *nl = memchr(pending.p + pos + want, '\n', pending.n - pos - want);
+		size_t n = nl ? (size_t)(nl - (pending.p + pos)) + 1 : want;
+		snprintf(path, sizeof path, "%s/small/d%03ld/file%05ld.txt", outdir, i / per_dir, i);
+		write_file(path, pending.p + pos, n);
+		pos += n;
+		small_total += n;
+	}
+	printf("gencase bench: %s/large/notes.txt %.1f MB; %s/small: %ld files in %ld dirs, %.1f MB\n",
+	       outdir, (double)written / 1048576.0, outdir, nfiles, ndirs, (double)small_total / 1048576.0);
+	b_free(&chunk);
+	b_free(&pending);
+	d_free(&ds.d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Reading truth.tsv                                                         */
 
 static int read_whole(const char *path, struct buf *out)
@@ -3292,6 +3411,545 @@ static int cmd_check(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
+/* gencase eval                                                              */
+
+/* A tolerant reader for one JSON Lines object: only top-level keys are looked at;
+ * strings are unescaped, numbers read plainly, anything else skipped. */
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+static void utf8_put(struct buf *b, unsigned cp)
+{
+	char o[4];
+	if (cp < 0x80) {
+		b_putc(b, (char)cp);
+	} else if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		b_put(b, o, 2);
+	} else if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		b_put(b, o, 3);
+	} else {
+		o[0] = (char)(0xF0 | (cp >> 18));
+		o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[3] = (char)(0x80 | (cp & 0x3F));
+		b_put(b, o, 4);
+	}
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		*v = *v * 16 + (unsigned)d;
+	}
+	return 0;
+}
+
+/* p at '"'; decodes into out (when not NULL); returns the position after the closing quote. */
+static const char *js_string(const char *p, struct buf *out)
+{
+	if (out)
+		out->n = 0;
+	p++;
+	while (*p && *p != '"') {
+		if (*p == '\\' && p[1]) {
+			char e = p[1];
+			p += 2;
+			unsigned cp;
+			switch (e) {
+			case 'n': cp = '\n'; break;
+			case 't': cp = '\t'; break;
+			case 'r': cp = '\r'; break;
+			case 'b': cp = '\b'; break;
+			case 'f': cp = '\f'; break;
+			case 'u':
+				if (hex4(p, &cp) != 0)
+					return NULL;
+				p += 4;
+				if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u') {
+					unsigned lo;
+					if (hex4(p + 2, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
+						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+						p += 6;
+					}
+				}
+				break;
+			default: cp = (unsigned char)e; break;
+			}
+			if (out)
+				utf8_put(out, cp);
+		} else {
+			if (out)
+				b_putc(out, *p);
+			p++;
+		}
+	}
+	if (out && !out->p)
+		b_reserve(out, 0);
+	return *p == '"' ? p + 1 : NULL;
+}
+
+/* Skip one value (string, number, literal, object or array); returns the position after it. */
+static const char *js_skip(const char *p)
+{
+	p = js_ws(p);
+	if (*p == '"')
+		return js_string(p, NULL);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (*p) {
+			if (*p == '"') {
+				if (!(p = js_string(p, NULL)))
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if ((*p == '}' || *p == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	while (*p && *p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+struct finding {
+	char *path; /* as printed by phiscan */
+	int file;   /* index into the truth files, -1 when no truth file matches */
+	size_t start, end;
+	int cls, tp;
+};
+
+/* Parse the keys we need from one line; returns 1 for a finding, 0 otherwise. */
+static int parse_finding(const char *line, struct buf *path, struct buf *cls, size_t *start, size_t *end)
+{
+	struct buf key = {0}, val = {0};
+	int is_finding = 0, have = 0, ok = 0;
+	const char *p = js_ws(line);
+	if (*p != '{')
+		goto out;
+	p++;
+	for (;;) {
+		p = js_ws(p);
+		if (*p == '}')
+			break;
+		if (*p != '"' || !(p = js_string(p, &key)))
+			goto out;
+		p = js_ws(p);
+		if (*p != ':')
+			goto out;
+		p = js_ws(p + 1);
+		if (*p == '"') {
+			if (!(p = js_string(p, &val)))
+				goto out;
+			if (!strcmp(key.p, "type"))
+				is_finding = !strcmp(val.p, "finding");
+			else if (!strcmp(key.p, "path")) {
+				path->n = 0;
+				b_put(path, val.p, val.n);
+				have |= 1;
+			} else if (!strcmp(key.p, "class")) {
+				cls->n = 0;
+				b_put(cls, val.p, val.n);
+				have |= 2;
+			}
+		} else if ((!strcmp(key.p, "start") || !strcmp(key.p, "end")) && isdigit((unsigned char)*p)) {
+			char *e;
+			unsigned long long v = strtoull(p, &e, 10);
+			if (!strcmp(key.p, "start")) {
+				*start = (size_t)v;
+				have |= 4;
+			} else {
+				*end = (size_t)v;
+				have |= 8;
+			}
+			p = e;
+		} else if (!(p = js_skip(p))) {
+			goto out;
+		}
+		p = js_ws(p);
+		if (*p == ',')
+			p++;
+		else if (*p == '}')
+			break;
+		else
+			goto out;
+	}
+	ok = is_finding && have == 15;
+out:
+	b_free(&key);
+	b_free(&val);
+	return ok;
+}
+
+/* Truth files: path -> index, by open addressing on a string hash. */
+struct filetab {
+	char **path;
+	long *first, *count; /* rows of the file in the (path-sorted) truth array */
+	long n;
+	long *slot;
+	size_t nslot;
+};
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static long filetab_find(const struct filetab *ft, const char *s, size_t n)
+{
+	size_t i = (size_t)str_hash(s, n) & (ft->nslot - 1);
+	while (ft->slot[i] >= 0) {
+		const char *p = ft->path[ft->slot[i]];
+		if (strlen(p) == n && !memcmp(p, s, n))
+			return ft->slot[i];
+		i = (i + 1) & (ft->nslot - 1);
+	}
+	return -1;
+}
+
+/* Match a finding path to a truth file: the whole path or its suffix after any '/'. */
+static long match_path(const struct filetab *ft, const char *path)
+{
+	size_t n = strlen(path);
+	long f = filetab_find(ft, path, n);
+	for (size_t i = 0; f < 0 && i < n; i++)
+		if (path[i] == '/' || path[i] == '\\')
+			f = filetab_find(ft, path + i + 1, n - i - 1);
+	return f;
+}
+
+static int cmp_trow(const void *a, const void *b)
+{
+	const struct trow *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	if (c)
+		return c;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->line - y->line;
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->file < 0) {
+		int c = strcmp(x->path, y->path);
+		if (c)
+			return c;
+	}
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Print the bytes of a span for --show-values: UTF-16LE shows ASCII code units and '?'
+ * for the rest; other files show printable ASCII and valid UTF-8, '?' otherwise. */
+static void show_value(const char *path, size_t start, size_t end)
+{
+	struct buf b = {0};
+	if (read_whole(path, &b) != 0 || start >= end || end > b.n) {
+		printf("  (unavailable)");
+		b_free(&b);
+		return;
+	}
+	if (end - start > 200)
+		end = start + 200;
+	int utf16 = b.n >= 2 && (unsigned char)b.p[0] == 0xFF && (unsigned char)b.p[1] == 0xFE;
+	fputs("  \"", stdout);
+	if (utf16) {
+		for (size_t i = start & ~(size_t)1; i + 1 < end; i += 2) {
+			unsigned u = (unsigned char)b.p[i] | ((unsigned)(unsigned char)b.p[i + 1] << 8);
+			putchar(u >= 0x20 && u < 0x7F ? (int)u : '?');
+		}
+	} else {
+		for (size_t i = start; i < end;) {
+			unsigned char c = (unsigned char)b.p[i];
+			size_t len = 1;
+			if (c >= 0x20 && c < 0x7F) {
+				putchar(c);
+			} else if (c >= 0xC2 && c < 0xF5) {
+				len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+				int valid = i + len <= end;
+				for (size_t k = 1; valid && k < len; k++)
+					valid = ((unsigned char)b.p[i + k] & 0xC0) == 0x80;
+				if (valid)
+					fwrite(b.p + i, 1, len, stdout);
+				else {
+					putchar('?');
+					len = 1;
+				}
+			} else {
+				putchar('?');
+			}
+			i += len;
+		}
+	}
+	putchar('"');
+	b_free(&b);
+}
+
+static void pct(char *out, size_t cap, long num, long den)
+{
+	if (den == 0)
+		snprintf(out, cap, "-");
+	else
+		snprintf(out, cap, "%.1f%%", 100.0 * (double)num / (double)den);
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+	const char *truth_path = NULL, *find_path = NULL;
+	int safe_harbor = 0, show = 0;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--safe-harbor"))
+			safe_harbor = 1;
+		else if (!strcmp(argv[i], "--show-values"))
+			show = 1;
+		else if (argv[i][0] == '-' && argv[i][1])
+			die("usage: gencase eval TRUTH.tsv FINDINGS.jsonl [--safe-harbor] [--show-values]");
+		else if (!truth_path)
+			truth_path = argv[i];
+		else if (!find_path)
+			find_path = argv[i];
+		else
+			die("usage: gencase eval TRUTH.tsv FINDINGS.jsonl [--safe-harbor] [--show-values]");
+	}
+	if (!truth_path || !find_path)
+		die("usage: gencase eval TRUTH.tsv FINDINGS.jsonl [--safe-harbor] [--show-values]");
+
+	struct classtab ct;
+	classtab_init(&ct);
+	struct trow *rows;
+	long bad;
+	long nrows = read_truth(truth_path, &ct, &rows, &bad);
+	if (nrows < 0) {
+		fprintf(stderr, "gencase: cannot read %s: %s\n", truth_path, strerror(errno));
+		return 2;
+	}
+	FILE *ff = !strcmp(find_path, "-") ? stdin : fopen(find_path, "r");
+	if (!ff) {
+		fprintf(stderr, "gencase: cannot read %s: %s\n", find_path, strerror(errno));
+		return 2;
+	}
+	qsort(rows, (size_t)nrows, sizeof *rows, cmp_trow);
+
+	/* truth files */
+	struct filetab ft = {0};
+	ft.nslot = 64;
+	while (ft.nslot < (size_t)nrows * 2 + 2)
+		ft.nslot *= 2;
+	ft.slot = xrealloc(NULL, ft.nslot * sizeof *ft.slot);
+	for (size_t i = 0; i < ft.nslot; i++)
+		ft.slot[i] = -1;
+	ft.path = xrealloc(NULL, ((size_t)nrows + 1) * sizeof *ft.path);
+	ft.first = xrealloc(NULL, ((size_t)nrows + 1) * sizeof *ft.first);
+	ft.count = xrealloc(NULL, ((size_t)nrows + 1) * sizeof *ft.count);
+	for (long i = 0; i < nrows; i++) {
+		if (ft.n && !strcmp(ft.path[ft.n - 1], rows[i].path)) {
+			ft.count[ft.n - 1]++;
+			continue;
+		}
+		ft.path[ft.n] = rows[i].path;
+		ft.first[ft.n] = i;
+		ft.count[ft.n] = 1;
+		size_t h = (size_t)str_hash(rows[i].path, strlen(rows[i].path)) & (ft.nslot - 1);
+		while (ft.slot[h] >= 0)
+			h = (h + 1) & (ft.nslot - 1);
+		ft.slot[h] = ft.n++;
+	}
+
+	/* findings */
+	struct finding *fs = NULL;
+	long nf = 0, capf = 0;
+	struct buf fpath = {0}, fcls = {0};
+	char *line = NULL;
+	size_t linecap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &linecap, ff)) > 0) {
+		if (!strstr(line, "finding"))
+			continue;
+		size_t s = 0, e = 0;
+		if (!parse_finding(line, &fpath, &fcls, &s, &e))
+			continue;
+		if (nf == capf) {
+			capf = capf ? capf * 2 : 1024;
+			fs = xrealloc(fs, (size_t)capf * sizeof *fs);
+		}
+		struct finding *f = &fs[nf++];
+		f->path = xrealloc(NULL, fpath.n + 1);
+		memcpy(f->path, fpath.p, fpath.n + 1);
+		f->file = (int)match_path(&ft, f->path);
+		f->start = s;
+		f->end = e;
+		f->cls = class_index(&ct, fcls.p);
+		f->tp = 0;
+	}
+	int read_err = ferror(ff);
+	if (ff != stdin)
+		fclose(ff);
+	free(line);
+	b_free(&fpath);
+	b_free(&fcls);
+	if (read_err) {
+		fprintf(stderr, "gencase: read error on %s\n", find_path);
+		return 2;
+	}
+	qsort(fs, (size_t)nf, sizeof *fs, cmp_finding);
+
+	/* overlap: findings of file k are contiguous after sorting */
+	for (long i = 0; i < nf;) {
+		long j = i;
+		while (j < nf && fs[j].file == fs[i].file)
+			j++;
+		if (fs[i].file >= 0) {
+			long a = ft.first[fs[i].file], b = a + ft.count[fs[i].file];
+			for (long x = i; x < j; x++)
+				for (long y = a; y < b; y++)
+					if (fs[x].start < rows[y].end && rows[y].start < fs[x].end) {
+						fs[x].tp = 1;
+						rows[y].hit = 1;
+					}
+		}
+		i = j;
+	}
+
+	/* per-class figures */
+	long *tr = calloc((size_t)ct.n, sizeof *tr), *rc = calloc((size_t)ct.n, sizeof *rc);
+	long *fn = calloc((size_t)ct.n, sizeof *fn), *tpc = calloc((size_t)ct.n, sizeof *tpc);
+	if (!tr || !rc || !fn || !tpc)
+		die("out of memory");
+	long T_tr = 0, T_rc = 0, T_fn = 0, T_tp = 0, nmiss = 0, nfp = 0, unmatched = 0;
+	for (long i = 0; i < nrows; i++) {
+		if (rows[i].mode == M_SAFE_HARBOR && !safe_harbor)
+			continue;
+		tr[rows[i].cls]++;
+		T_tr++;
+		if (rows[i].hit) {
+			rc[rows[i].cls]++;
+			T_rc++;
+		} else {
+			nmiss++;
+		}
+	}
+	for (long i = 0; i < nf; i++) {
+		fn[fs[i].cls]++;
+		T_fn++;
+		if (fs[i].tp) {
+			tpc[fs[i].cls]++;
+			T_tp++;
+		} else {
+			nfp++;
+		}
+		if (fs[i].file < 0)
+			unmatched++;
+	}
+	printf("gencase eval: %ld truth spans (%s), %ld findings%s\n", T_tr,
+	       safe_harbor ? "default + safe_harbor" : "default mode", T_fn,
+	       bad ? " (truth has malformed rows)" : "");
+	printf("%-12s %7s %9s %8s %9s %7s %10s\n", "class", "truth", "recalled", "recall", "findings", "TP",
+	       "precision");
+	char r1[16], r2[16];
+	for (int c = 0; c < ct.n; c++) {
+		if (!tr[c] && !fn[c])
+			continue;
+		pct(r1, sizeof r1, rc[c], tr[c]);
+		pct(r2, sizeof r2, tpc[c], fn[c]);
+		printf("%-12s %7ld %9ld %8s %9ld %7ld %10s\n", ct.name[c], tr[c], rc[c], r1, fn[c], tpc[c], r2);
+	}
+	pct(r1, sizeof r1, T_rc, T_tr);
+	pct(r2, sizeof r2, T_tp, T_fn);
+	printf("%-12s %7ld %9ld %8s %9ld %7ld %10s\n", "TOTAL", T_tr, T_rc, r1, T_fn, T_tp, r2);
+	if (unmatched)
+		printf("(%ld findings in files without truth rows count as false positives)\n", unmatched);
+
+	char dir[4096];
+	{
+		const char *slash = strrchr(truth_path, '/');
+		if (slash)
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - truth_path), truth_path);
+		else
+			snprintf(dir, sizeof dir, ".");
+	}
+	char full[8192];
+	printf("\nmisses (%ld%s):\n", nmiss, nmiss > 20 ? ", first 20" : "");
+	for (long i = 0, shown = 0; i < nrows && shown < 20; i++) {
+		if (rows[i].hit || (rows[i].mode == M_SAFE_HARBOR && !safe_harbor))
+			continue;
+		printf("  %s:%zu-%zu %s", rows[i].path, rows[i].start, rows[i].end, ct.name[rows[i].cls]);
+		if (rows[i].mode == M_SAFE_HARBOR)
+			printf(" (safe_harbor)");
+		if (show) {
+			snprintf(full, sizeof full, "%s/%s", dir, rows[i].path);
+			show_value(full, rows[i].start, rows[i].end);
+		}
+		putchar('\n');
+		shown++;
+	}
+	printf("\nfalse positives (%ld%s):\n", nfp, nfp > 20 ? ", first 20" : "");
+	for (long i = 0, shown = 0; i < nf && shown < 20; i++) {
+		if (fs[i].tp)
+			continue;
+		const char *p = fs[i].file >= 0 ? ft.path[fs[i].file] : fs[i].path;
+		printf("  %s:%zu-%zu %s", p, fs[i].start, fs[i].end, ct.name[fs[i].cls]);
+		if (show) {
+			if (fs[i].file >= 0)
+				snprintf(full, sizeof full, "%s/%s", dir, p);
+			else
+				snprintf(full, sizeof full, "%s", p);
+			show_value(full, fs[i].start, fs[i].end);
+		}
+		putchar('\n');
+		shown++;
+	}
+
+	for (long i = 0; i < nf; i++)
+		free(fs[i].path);
+	free(fs);
+	for (long i = 0; i < nrows; i++)
+		free(rows[i].path);
+	free(rows);
+	free(ft.path);
+	free(ft.first);
+	free(ft.count);
+	free(ft.slot);
+	free(tr);
+	free(rc);
+	free(fn);
+	free(tpc);
+	for (int i = 0; i < ct.n; i++)
+		free(ct.name[i]);
+	free(ct.name);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 
 static void usage(FILE *f)
@@ -3314,6 +3972,10 @@ int main(int argc, char **argv)
 		return cmd_cases(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "eval"))
+		return cmd_eval(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench"))
+		return cmd_bench(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
