@@ -1515,6 +1515,9 @@ static const char *const instr_lines[] = {
 	"Custom Tray with 2 mm spacer, stops on #3 and #14.",
 	"Patient is sensitive to nickel: no base metal.",
 	"Please include the seating jig and a soft tissue model.",
+	"Three-unit bridge #3x5 if the abutments allow; otherwise single units on #3 and #5.",
+	"Splint #22-#27 after ortho; Palmer notation on the old chart, FDI 33-43.",
+	"Crown Prep on #14-#16 is supragingival; Lava or Katana both acceptable.",
 };
 
 static void T_instructions(struct doc *d, struct rng *r, int n, const char *bullet)
@@ -1555,6 +1558,101 @@ static void T_age_prose(struct doc *d, struct rng *r, const struct casedata *c)
 static const char *article_for(int n)
 {
 	return (n == 8 || n == 11 || n == 18 || (n >= 80 && n <= 89)) ? "an" : "a";
+}
+
+/* Treatment plan rows (non-PHI): style 0 markdown table, 1 CSV, 2 HTML rows, 3 plain list. */
+static void T_txplan(struct doc *d, struct rng *r, const struct casedata *c, int style, int n)
+{
+	if (style == 0)
+		T(d, "| # | Code | Tooth | Description | Fee |\n|---|---|---|---|---|\n");
+	for (int i = 0; i < n; i++) {
+		const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
+		int tooth = rnd_range(r, 1, 32);
+		long fee = i == 0 ? c->price_cents : (long)rnd_range(r, 8, 300) * 500;
+		switch (style) {
+		case 0: T(d, "| %d | %s | #%d | %s | ", i + 1, p->cdt, tooth, p->desc); break;
+		case 1: T(d, "%d,%s,#%d,\"%s\",", i + 1, p->cdt, tooth, p->desc); break;
+		case 2: T(d, "  <tr><td>%d</td><td>%s</td><td>#%d</td><td>%s</td><td>", i + 1, p->cdt, tooth, p->desc); break;
+		default: T(d, "  %d. %s on #%d - %s, ", i + 1, p->cdt, tooth, p->desc); break;
+		}
+		if (style == 1)
+			T(d, "%ld.%02ld", fee / 100, fee % 100);
+		else
+			T_price(d, fee);
+		T(d, "%s\n", style == 0 ? " |" : style == 2 ? "</td></tr>" : "");
+	}
+}
+
+/* Periodontal chart: pocket depths in mm, three sites per tooth. */
+static void T_perio(struct doc *d, struct rng *r, const char *indent)
+{
+	static const int upper[] = {2, 3, 4, 5, 12, 13, 14, 15}, lower[] = {18, 19, 20, 21, 28, 29, 30, 31};
+	T(d, "%sPocket depths (mm), facial:\n", indent);
+	for (int row = 0; row < 2; row++) {
+		const int *t = row ? lower : upper;
+		T(d, "%s", indent);
+		for (int i = 0; i < 8; i++)
+			T(d, "#%-2d %d %d %d%s", t[i], rnd_range(r, 1, 4), rnd_range(r, 1, 6), rnd_range(r, 1, 4),
+			  i < 7 ? " | " : "\n");
+	}
+	T(d, "%sBleeding on probing %d%%, plaque index %.1f, mobility grade %d on #%d.\n", indent,
+	  rnd_range(r, 5, 40), rnd_range(r, 5, 30) / 10.0, rnd_range(r, 0, 2), rnd_range(r, 23, 26));
+}
+
+static const char *const enclosures[] = {
+	"Upper Arch model", "Lower Arch model", "Bite Registration", "Opposing Model",
+	"Custom Tray", "Photos (6)", "Stump shade tab", "Old crown", "Scan Body", "Analog",
+	"Articulator (returnable)",
+};
+
+static void T_enclosures(struct doc *d, struct rng *r, const char *indent)
+{
+	T(d, "%sEnclosures:\n", indent);
+	for (size_t i = 0; i < NELEM(enclosures); i++)
+		if (chance(r, 45))
+			T(d, "%s  [%c] %s\n", indent, chance(r, 70) ? 'x' : ' ', enclosures[i]);
+}
+
+static const char *const policy_lines[] = {
+	"All restorations are manufactured under ISO 13485:2016 and FDA registration; materials "
+	"certificates are available on request.",
+	"Remakes within 90 days are free of charge when the original models and the restoration "
+	"are returned.",
+	"Zirconia restorations carry a 5-year warranty against fracture; porcelain fused to metal, "
+	"3 years.",
+	"Cases received after 2:00 PM are logged the next business day. Rush service adds 50% to the fee.",
+	"Design approvals sent through the portal expire after 7 days; the case is then placed on hold.",
+	"Please disinfect impressions before shipping (EPA-registered intermediate-level disinfectant).",
+};
+
+static void T_policy(struct doc *d, struct rng *r, int n, const char *indent)
+{
+	int idx[NELEM(policy_lines)];
+	for (int i = 0; i < (int)NELEM(policy_lines); i++)
+		idx[i] = i;
+	shuffle_int(r, idx, (int)NELEM(policy_lines));
+	for (int i = 0; i < n && i < (int)NELEM(policy_lines); i++)
+		T(d, "%s%s\n", indent, policy_lines[idx[i]]);
+}
+
+static const char *const design_prefs[] = {
+	"Contacts: %s", "Occlusion: %s", "Pontic design: %s", "Margin: %s", "Embrasures: %s",
+};
+static const char *const design_vals[][3] = {
+	{"light", "medium", "heavy"},
+	{"light in centric, none in excursions", "group function", "canine guidance"},
+	{"modified ridge lap", "ovate", "sanitary"},
+	{"chamfer, metal-free", "shoulder 360", "porcelain butt margin facial"},
+	{"open occlusal", "closed", "match adjacent"},
+};
+
+static void T_design(struct doc *d, struct rng *r, const char *indent)
+{
+	for (size_t i = 0; i < NELEM(design_prefs); i++) {
+		T(d, "%s", indent);
+		T(d, design_prefs[i], design_vals[i][rnd_below(r, 3)]);
+		T(d, "\n");
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1690,9 +1788,14 @@ static void gen_rx(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "%s_upper.stl)\n", c->stamp + 8);
 		T(d, "\nInstructions:\n");
 		T_instructions(d, r, rnd_range(r, 2, 4), "- ");
+		T(d, "\nDesign preferences:\n");
+		T_design(d, r, "  ");
+		T(d, "\n");
+		T_enclosures(d, r, "");
 		T(d, "\n");
 		rx_logistics(d, r, c);
-		T(d, "\nDoctor signature: ______________________  %s\n", c->dcred);
+		T(d, "\nDoctor signature: ______________________  %s\n\n", c->dcred);
+		T_policy(d, r, 2, "* ");
 	} else if (tpl == 1) {
 		/* implant restoration */
 		T(d, "IMPLANT RESTORATION PRESCRIPTION\n%s\n\n", c->lab);
@@ -1726,7 +1829,13 @@ static void gen_rx(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "\nManufactured under ISO 13485:2016\n\nNotes:\n");
 		T_instructions(d, r, rnd_range(r, 2, 3), "  * ");
 		T(d, "\n");
+		T_design(d, r, "  ");
+		T(d, "\n");
+		T_enclosures(d, r, "");
+		T(d, "\n");
 		rx_logistics(d, r, c);
+		T(d, "\n");
+		T_policy(d, r, 2, "");
 	} else {
 		/* removable / appliance */
 		T(d, "RX - REMOVABLE / APPLIANCE\n");
@@ -1747,6 +1856,7 @@ static void gen_rx(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "   Group #: ");
 		V(d, C_HEALTHPLAN, "%s", c->group);
 		T(d, "\n\n");
+		T(d, "Patient: see attached intake for medical history.\nName: %s\n", PICK(r, lab_phrases));
 		T(d, "Appliance: %s\n", chance(r, 50) ? "D9944 occlusal guard, hard, Upper Arch"
 		                                      : "D5110 complete denture, Ivoclar SR Phonares, shade A2");
 		T(d, "Seen on ");
@@ -1765,7 +1875,11 @@ static void gen_rx(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "\n\n");
 		T_instructions(d, r, 3, "- ");
 		T(d, "\n");
+		T_enclosures(d, r, "");
+		T(d, "\n");
 		rx_logistics(d, r, c);
+		T(d, "\n");
+		T_policy(d, r, 2, "");
 	}
 }
 
@@ -1824,6 +1938,10 @@ static void notes_visit_para(struct doc *d, struct rng *r, const struct casedata
 	T(d, exam_lines[rnd_below(r, NELEM(exam_lines))], c->teeth);
 	T(d, "\n\n%s\n\n", PICK(r, history_lines));
 	if (c->minor) {
+		T(d, "Primary teeth: stainless steel crown on %c (D2930), sealants on #%c and #%c; "
+		     "space maintainer for %c pending.\n\n",
+		  "ABIJKLST"[rnd_below(r, 8)], "ACDEFGH"[rnd_below(r, 7)], "MNOPQR"[rnd_below(r, 6)],
+		  "JKST"[rnd_below(r, 4)]);
 		T(d, "Accompanied by %s %s ", c->relposs, c->relrole);
 		V(d, C_NAME, "%s %s", c->rg, c->rf);
 		T(d, ", who signed consent (guardian: ");
@@ -1868,7 +1986,28 @@ static void gen_notes(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "%s.zip, sha256 %s).\n\n", c->stamp + 8, c->sha);
 		T(d, "Temporary placed with TempBond. %s was given post-op instructions and tolerated the "
 		     "procedure well.\n\n", c->female ? "She" : "He");
-		T(d, "## Plan\n\n- %s %s, %s, shade %s\n", c->proc->cdt, c->proc->desc, c->proc->material, c->shade);
+		T(d, "## Prior visits\n\n");
+		{
+			static const char *const what[] = {
+				"prophy and periodic exam, 4 BWX (D0120, D1110, D0274)",
+				"emergency exam, pulp testing on the lower molars (D0140)",
+				"consult for implant vs bridge; CBCT taken (D0367)",
+				"SRP two quadrants (D4341), OHI reviewed",
+			};
+			int nv = rnd_range(r, 1, 3);
+			struct ymd v = c->prev;
+			for (int i = 0; i < nv; i++) {
+				T(d, "- %s ", PICK(r, ((const char *const[]){"Seen", "Visit", "Appt"})));
+				Vdate(d, r, v);
+				T(d, ": %s.\n", PICK(r, what));
+				v = date_add(v, -rnd_range(r, 60, 200));
+			}
+		}
+		T(d, "\n## Periodontal charting\n\n");
+		T_perio(d, r, "");
+		T(d, "\n## Treatment plan\n\n");
+		T_txplan(d, r, c, 0, rnd_range(r, 2, 5));
+		T(d, "\n## Plan\n\n- %s %s, %s, shade %s\n", c->proc->cdt, c->proc->desc, c->proc->material, c->shade);
 		T(d, "- Lab: %s, case # ", c->lab);
 		V(d, C_ID, "%s", c->casenum);
 		T(d, "\n- Next appt: ");
@@ -1916,6 +2055,9 @@ static void gen_notes(struct doc *d, struct rng *r, const struct casedata *c)
 		Vudi(d, r, c);
 		T(d, ". Cover screw placed, closed with 4-0 PTFE.\n\n");
 		T(d, "%s\n\n", PICK(r, history_lines));
+		T(d, "Pre-operative periodontal status:\n\n");
+		T_perio(d, r, "    ");
+		T(d, "\n");
 		T(d, "Post-op instructions reviewed with ");
 		if (c->minor || chance(r, 60)) {
 			T(d, "%s %s ", c->relposs, c->relrole);
@@ -1935,7 +2077,8 @@ static void gen_notes(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "| Item | Value |\n|---|---|\n| Implant | %s %s |\n| Torque | %d Ncm |\n| Graft | "
 		     "0.5 cc allograft |\n| Code | D6010 |\n| Fee | ", c->implant, c->isize, c->torque);
 		T_price(d, c->price_cents + 120000);
-		T(d, " |\n");
+		T(d, " |\n\n### Restorative plan\n\n");
+		T_txplan(d, r, c, 0, rnd_range(r, 2, 4));
 	} else {
 		T(d, "# Communication log\n\n");
 		T(d, "Case: ");
@@ -1997,7 +2140,10 @@ static void gen_notes(struct doc *d, struct rng *r, const struct casedata *c)
 			Vmbi(d, r, c);
 			T(d, " as secondary coverage.\n");
 		}
+		T(d, "\nTreatment plan as presented:\n\n");
+		T_txplan(d, r, c, 3, rnd_range(r, 3, 5));
 		T(d, "\nNotes: %s %s\n", PICK(r, history_lines), PICK(r, instr_lines));
+		T(d, "Lab notes: %s %s\n", PICK(r, instr_lines), PICK(r, policy_lines));
 		T(d, "Reminder texts go to ");
 		V(d, C_PHONE, "%s", rphone(r, c->cell, ph, sizeof ph));
 		T(d, " - consent on file.\n");
@@ -2038,7 +2184,7 @@ static void gen_ticket(struct doc *d, struct rng *r, const struct casedata *c)
 	int tpl = (int)rnd_below(r, 3);
 	if (tpl == 0) {
 		/* lab work queue: several patients, this case among them */
-		int nrows = rnd_range(r, 4, 8), me = (int)rnd_below(r, (unsigned)nrows);
+		int nrows = rnd_range(r, 8, 16), me = (int)rnd_below(r, (unsigned)nrows);
 		T(d, "row,case_no,received,patient,dob,doctor,phone,tooth,shade,product,cdt,qty,price,status,due_date\n");
 		for (int i = 0; i < nrows; i++) {
 			T(d, "%d,", i + 1);
@@ -2123,16 +2269,19 @@ static void gen_ticket(struct doc *d, struct rng *r, const struct casedata *c)
 				break;
 			}
 		}
-		T(d, "Tooth,\"%s\"\nShade,%s\nProcedure,%s\nMaterial,%s\nLast Visit,", c->teeth, c->shade,
+		T(d, "Model Name,%s\nTooth,\"%s\"\nShade,%s\nProcedure,%s\nMaterial,%s\nLast Visit,",
+		  PICK(r, lab_phrases), c->teeth, c->shade,
 		  c->proc->cdt, c->proc->material);
 		Vdate_style(d, c->prev, DF_MDY, M_DEFAULT);
 		T(d, "\nScan File,");
 		VSH(d, C_DATE, "%.8s", c->stamp);
 		T(d, "%s_%s.stl\nScan ID,%s\n", c->stamp + 8, PICK(r, lab_phrases), c->guid);
+		T(d, "\nline,code,tooth,description,fee\n");
+		T_txplan(d, r, c, 1, rnd_range(r, 3, 7));
 	} else {
 		/* billing export */
 		T(d, "invoice,invoice_date,account,patient,service_date,code,description,tooth,amount,payment,card_number,card_exp,auth_code\n");
-		int nl = rnd_range(r, 2, 4);
+		int nl = rnd_range(r, 4, 9);
 		char inv[12];
 		rnd_digits(r, inv, 6, 1);
 		for (int i = 0; i < nl; i++) {
@@ -2211,6 +2360,8 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "T%02d:%02d:%02dZ", rnd_range(r, 12, 22), rnd_range(r, 0, 59), rnd_range(r, 0, 59));
 		J_close(d, 0);
 		J_str(d, 2, "labName", c->lab, 0);
+		snprintf(tmp, sizeof tmp, "%s - %s", PICK(r, lab_phrases), PICK(r, lab_phrases));
+		J_str(d, 2, "caseName", tmp, 0);
 		T(d, "  \"patient\": {\n");
 		J_val(d, 4, "firstName", C_NAME, M_DEFAULT, c->pg, 0);
 		J_val(d, 4, "lastName", C_NAME, M_DEFAULT, c->pf, 0);
@@ -2238,7 +2389,7 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		J_val(d, 4, "fax", C_FAX, M_DEFAULT, fmt_phone(ph, sizeof ph, c->pfax, 1), 0);
 		J_val(d, 4, "email", C_EMAIL, M_DEFAULT, c->pemail, 1);
 		T(d, "  },\n  \"items\": [\n");
-		int ni = rnd_range(r, 1, 3);
+		int ni = rnd_range(r, 2, 5);
 		for (int i = 0; i < ni; i++) {
 			const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
 			T(d, "    {\"tooth\": \"%d\", \"fdi\": \"%s\", \"shade\": \"%s\", \"material\": \"%s\", "
@@ -2259,7 +2410,11 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		J_date(d, 2, "dueDate", c->due, M_SAFE_HARBOR, 0);
 		J_date(d, 2, "shipBy", c->ship, M_SAFE_HARBOR, 0);
 		J_str(d, 2, "certification", "ISO 13485:2016", 0);
-		J_str(d, 2, "notes", PICK(r, instr_lines), 1);
+		T(d, "  \"instructions\": [\n");
+		for (int i = 0, n = rnd_range(r, 2, 4); i < n; i++)
+			T(d, "    \"%s\"%s\n", instr_lines[rnd_below(r, NELEM(instr_lines))], i + 1 < n ? "," : "");
+		T(d, "  ],\n");
+		J_str(d, 2, "terms", PICK(r, policy_lines), 1);
 		T(d, "}\n");
 	} else if (tpl == 1) {
 		T(d, "{\"type\": \"case\", \"id\": \"%s\", \"version\": 3,\n", c->guid);
@@ -2304,7 +2459,9 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		V(d, C_IP, "%s", chance(r, 50) ? c->ip6 : c->ip4);
 		T(d, "\", \"at\": \"");
 		Vdate_style(d, c->received, DF_ISO, M_SAFE_HARBOR);
-		T(d, "T10:30:00Z\", \"hash\": \"%s\"}\n}\n", c->sha);
+		T(d, "T10:30:00Z\", \"hash\": \"%s\"},\n", c->sha);
+		T(d, " \"designNotes\": [\"%s\", \"%s\"],\n", PICK(r, instr_lines), PICK(r, instr_lines));
+		T(d, " \"labPolicy\": \"%s\"\n}\n", PICK(r, policy_lines));
 	} else {
 		T(d, "{\n  \"event\": \"order.updated\",\n  \"order\": {\n");
 		J_val(d, 4, "rxNumber", C_ID, M_DEFAULT, c->rxnum, 0);
@@ -2349,7 +2506,9 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		Vdate_style(d, c->ship, DF_ISO, M_SAFE_HARBOR);
 		T(d, "T16:45:00Z\", \"by\": \"shipping\", \"note\": \"Shipped to ");
 		Vdaddr(d, c, ", ");
-		T(d, "\"}\n  ],\n  \"requestId\": \"%s\"\n}\n", c->guid);
+		T(d, "\"}\n  ],\n  \"designNotes\": [\"%s\", \"%s\", \"%s\"],\n", PICK(r, instr_lines),
+		  PICK(r, instr_lines), PICK(r, instr_lines));
+		T(d, "  \"requestId\": \"%s\"\n}\n", c->guid);
 	}
 }
 
@@ -2403,11 +2562,11 @@ static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "    <State>%s</State>\n", c->pcity->state);
 		X_el(d, 4, "Zip", C_ZIP, M_DEFAULT, c->pzip);
 		T(d, "  </Practice>\n  <Items>\n");
-		int ni = rnd_range(r, 1, 3);
+		int ni = rnd_range(r, 2, 5);
 		for (int i = 0; i < ni; i++) {
 			const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
 			T(d, "    <Item Tooth=\"%d\" Shade=\"%s\" Material=\"%s\" CDT=\"%s\" Units=\"%d\" "
-			     "Price=\"%ld.00\">%s</Item>\n",
+			     "Price=\"%ld.00\" Name=\"%s\"/>\n",
 			  rnd_range(r, 2, 31), i ? PICK(r, shades_3d) : c->shade, p->material, p->cdt,
 			  rnd_range(r, 1, 3), c->price_cents / 100, PICK(r, lab_phrases));
 		}
@@ -2423,7 +2582,10 @@ static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
 		  c->stamp + 8, c->sha);
 		X_date(d, 2, "DueDate", c->due, DF_ISO, M_SAFE_HARBOR);
 		X_date(d, 2, "ShipDate", c->ship, DF_ISO, M_SAFE_HARBOR);
-		T(d, "  <Comment>%s</Comment>\n</Order>\n", PICK(r, instr_lines));
+		T(d, "  <Comments>\n");
+		for (int i = 0, n = rnd_range(r, 2, 4); i < n; i++)
+			T(d, "    <Comment>%s</Comment>\n", instr_lines[rnd_below(r, NELEM(instr_lines))]);
+		T(d, "  </Comments>\n  <Terms>%s</Terms>\n</Order>\n", PICK(r, policy_lines));
 	} else if (tpl == 1) {
 		T(d, "<Worklist station=\"OP3\" modality=\"IO\">\n  <Entry>\n");
 		T(d, "    <PatientName>");
@@ -2469,7 +2631,12 @@ static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
 		  c->proc->desc, c->teeth, c->shade);
 		T(d, "    <SourceAddress>");
 		V(d, C_IP, "%s", c->ip6);
-		T(d, "</SourceAddress>\n  </Entry>\n</Worklist>\n");
+		T(d, "</SourceAddress>\n    <Comments>%s %s</Comments>\n  </Entry>\n", PICK(r, instr_lines),
+		  PICK(r, history_lines));
+		T(d, "  <Entry>\n    <PatientName>PHANTOM^TRAINING</PatientName>\n    <PatientID>TEST-0000</PatientID>\n"
+		     "    <Procedure code=\"D0470\">Calibration scan, %s, shade tab %s</Procedure>\n"
+		     "    <StationName>%s</StationName>\n  </Entry>\n</Worklist>\n",
+		  PICK(r, lab_phrases), PICK(r, shades_vita), c->scanner_model);
 	} else {
 		int mva = chance(r, 50);
 		T(d, "<DentalClaim form=\"ADA-2019\">\n  <Payer>%s</Payer>\n", c->payer);
@@ -2504,7 +2671,7 @@ static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "</Address>\n    <Phone>");
 		Vphone(d, r, c->pphone, C_PHONE);
 		T(d, "</Phone>\n  </BillingDentist>\n  <ServiceLines>\n");
-		int nl = rnd_range(r, 1, 4);
+		int nl = rnd_range(r, 2, 6);
 		for (int i = 0; i < nl; i++) {
 			const struct proc *p = i == 0 ? c->proc : &PICK(r, procs);
 			T(d, "    <Line n=\"%d\"><DateOfService>", i + 1);
@@ -2623,6 +2790,9 @@ static void gen_html(struct doc *d, struct rng *r, const struct casedata *c)
 		}
 		T(d, "    <tr><th>Chief complaint</th><td>Broken filling on %s, wants a crown (%s)</td></tr>\n",
 		  c->teeth, c->proc->cdt);
+		T(d, "</table>\n<h2>Proposed treatment</h2>\n<table class=\"plan\">\n"
+		     "  <tr><th>#</th><th>Code</th><th>Tooth</th><th>Description</th><th>Fee</th></tr>\n");
+		T_txplan(d, r, c, 2, rnd_range(r, 2, 5));
 		T(d, "</table>\n<p>Preferred appointment time: ");
 		T_time(d, r);
 		T(d, ". First visit: ");
@@ -2683,6 +2853,10 @@ static void gen_html(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, "</li>\n</ul>\n<p><a href=\"");
 		V(d, C_URL, "%s", c->portal);
 		T(d, "\">Open in patient portal</a></p>\n");
+		T(d, "<h2>Instructions</h2>\n<ul>\n");
+		for (int i = 0, n = rnd_range(r, 2, 4); i < n; i++)
+			T(d, "  <li>%s</li>\n", instr_lines[rnd_below(r, NELEM(instr_lines))]);
+		T(d, "</ul>\n<p class=\"small\">%s</p>\n", PICK(r, policy_lines));
 		T(d, "<p class=\"small\">Request %s &middot; ISO 13485:2016 certified lab</p>\n", c->guid);
 	} else {
 		T(d, "<title>Referral letter</title>\n</head>\n<body>\n");
@@ -2707,6 +2881,9 @@ static void gen_html(struct doc *d, struct rng *r, const struct casedata *c)
 		T(d, " for a fractured %s. Radiographs show a vertical root fracture; I recommend "
 		     "extraction and an implant (%s %s). ", c->teeth, c->implant, c->isize);
 		T(d, "%s medical history: %s</p>\n", c->female ? "Her" : "His", PICK(r, history_lines));
+		T(d, "<p>Restorative plan after healing:</p>\n<pre>\n");
+		T_txplan(d, r, c, 3, rnd_range(r, 2, 4));
+		T(d, "</pre>\n");
 		if (c->minor || chance(r, 50)) {
 			T(d, "<p>%s %s, ", c->minor ? "The patient's" : (c->female ? "Her" : "His"), c->relrole);
 			V(d, C_NAME, "%s %s", c->rg, c->rf);
@@ -2847,7 +3024,8 @@ static void gen_export(struct doc *d, struct rng *r, const struct casedata *c)
 	T(d, "\nPractice=%s\n\n", c->practice);
 	T(d, "[Scan]\nDevice=%s\nSerial No.=", c->scanner_model);
 	V(d, C_DEVICE, "%s", c->scanner_sn);
-	T(d, "\nSoftware=22.1.4\nTimestamp=");
+	T(d, "\nSoftware=22.1.4\nFirmware=v1.%d.%d.%d\nTimestamp=", rnd_range(r, 2, 12),
+	  rnd_range(r, 0, 9), rnd_range(r, 100, 250));
 	VSH(d, C_DATE, "%.8s", c->stamp);
 	T(d, "%s\nScanDate=", c->stamp + 8);
 	Vdate_style(d, c->scan, DF_ISO, M_DEFAULT);
@@ -2900,7 +3078,11 @@ static void gen_letter(struct doc *d, struct rng *r, const struct casedata *c)
 	T_time(d, r);
 	T(d, "\n  \xe2\x80\xa2 Estimated insurance portion (%s, member ID ", c->payer);
 	V(d, C_HEALTHPLAN, "%s", c->member);
-	T(d, "): 50%%\n\n");
+	T(d, "): 50%%\n\nFull treatment plan:\n");
+	T_txplan(d, r, c, 3, rnd_range(r, 2, 4));
+	T(d, "\nAfter your appointment, avoid chewing on the temporary crown, brush gently and "
+	     "floss by sliding the floss out sideways. Some sensitivity to cold is normal for a "
+	     "few days. If the temporary comes off, keep it and call us the same day.\n\n");
 	T(d, "Your crown will be made by %s from %s. The lab\xe2\x80\x99s certificate "
 	     "(ISO 13485:2016) and the material lot (LOT %s) will be kept in your chart ",
 	  c->lab, c->proc->material, c->lot);
@@ -2954,6 +3136,11 @@ static void gen_rtf(struct doc *d, struct rng *r, const struct casedata *c)
 	T(d, "Post-op visit ");
 	Vdate(d, r, date_add(c->surgery, 7));
 	T(d, ".\\par\n\\par\n{\\i %s}\\par\n", PICK(r, history_lines));
+	T(d, "{\\b Findings}\\par\n");
+	T_perio(d, r, "");
+	T(d, "\\par\n{\\b Restorative plan}\\par\n");
+	T_txplan(d, r, c, 3, rnd_range(r, 2, 4));
+	T(d, "\\par\n%s\\par\n", PICK(r, instr_lines));
 	T(d, "Contact: ");
 	Vphone(d, r, c->home, C_PHONE);
 	T(d, "\\par\n");
