@@ -402,10 +402,20 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
 	(void)flags;
 	if (m->only_rule != SIZE_MAX && rule != m->only_rule)
 		return 0;
-	/* Already inside the last window of this rule: nothing new to look at. */
-	if (w->n && end <= w->v[w->n - 1].b && end > w->v[w->n - 1].a)
-		return 0;
 	size_t a, b, floor;
+	if (w->n && end <= w->v[w->n - 1].b && end > w->v[w->n - 1].a) {
+		/* Inside the last window of this rule.  A pattern hit is covered (windows
+		 * end at a line end or the cap); a keyword hit still opens the line after
+		 * its own ("Patient Information\nPatient Name:\nJohn Smith"). */
+		if (!e->id_kwlen[id])
+			return 0;
+		b = line_end(m->text, m->len, end, end + WINDOW_CAP);
+		if (b < m->len)
+			b = line_end(m->text, m->len, b + 1, b + 1 + WINDOW_CAP);
+		if (b > w->v[w->n - 1].b)
+			w->v[w->n - 1].b = b;
+		return 0;
+	}
 	if (e->id_kwlen[id]) {
 		size_t ks = end >= e->id_kwlen[id] ? end - e->id_kwlen[id] : 0;
 		floor = ks > WINDOW_CAP ? ks - WINDOW_CAP : 0;
