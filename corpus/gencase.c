@@ -952,8 +952,8 @@ static void gen_case(struct casedata *c, int no, struct rng *r, int want_acc)
 	/* dates: service in 2024-2025; the rest relative to it */
 	c->dos = rnd_date(r, 2024, 2025);
 	int kind = (int)rnd_below(r, 100);
-	c->over89 = kind < 14;
-	c->minor = kind >= 14 && kind < 24;
+	c->over89 = kind < 18;
+	c->minor = kind >= 18 && kind < 28;
 	if (c->over89)
 		c->dob = rnd_date(r, c->dos.y - 99, c->dos.y - 91);
 	else if (c->minor)
@@ -1544,7 +1544,7 @@ static void T_age_field(struct doc *d, struct rng *r, const struct casedata *c, 
 static void T_age_prose(struct doc *d, struct rng *r, const struct casedata *c)
 {
 	static const char *const pre[] = {"", "", "", "aged ", "age ", ""};
-	static const char *const post[] = {" y/o", " yo", " years old", " yrs", " years", "-year-old"};
+	static const char *const post[] = {" y/o", " yo", " years old", " years", "", "-year-old"};
 	int k = (int)rnd_below(r, NELEM(pre));
 	T(d, "%s", pre[k]);
 	if (c->age >= 90)
@@ -1595,8 +1595,9 @@ static void T_perio(struct doc *d, struct rng *r, const char *indent)
 			T(d, "#%-2d %d %d %d%s", t[i], rnd_range(r, 1, 4), rnd_range(r, 1, 6), rnd_range(r, 1, 4),
 			  i < 7 ? " | " : "\n");
 	}
-	T(d, "%sBleeding on probing %d%%, plaque index %.1f, mobility grade %d on #%d.\n", indent,
-	  rnd_range(r, 5, 40), rnd_range(r, 5, 30) / 10.0, rnd_range(r, 0, 2), rnd_range(r, 23, 26));
+	int pi = rnd_range(r, 5, 30);
+	T(d, "%sBleeding on probing %d%%, plaque index %d.%d, mobility grade %d on #%d.\n", indent,
+	  rnd_range(r, 5, 40), pi / 10, pi % 10, rnd_range(r, 0, 2), rnd_range(r, 23, 26));
 }
 
 static const char *const enclosures[] = {
@@ -1711,7 +1712,7 @@ static void rx_patient_block(struct doc *d, struct rng *r, const struct casedata
 	T(d, "%s", PICK(r, dob));
 	Vdate(d, r, c->dob);
 	T(d, "    Sex: %s", c->female ? "F" : "M");
-	if (chance(r, 60))
+	if (c->age >= 90 || chance(r, 50))
 		T_age_field(d, r, c, "    Age: ");
 	T(d, "\n");
 	if (chance(r, 60)) {
@@ -2236,7 +2237,12 @@ static void gen_ticket(struct doc *d, struct rng *r, const struct casedata *c)
 		for (int i = 0; i < 10; i++) {
 			switch (order[i]) {
 			case 0: T(d, "Patient,\""); Vpname_lf(d, r, c); T(d, "\"\n"); break;
-			case 1: T(d, "DOB,"); Vdate_style(d, c->dob, DF_ISO, M_DEFAULT); T(d, "\n"); break;
+			case 1:
+				T(d, "DOB,");
+				Vdate_style(d, c->dob, DF_ISO, M_DEFAULT);
+				T_age_field(d, r, c, "\nAge,");
+				T(d, "\n");
+				break;
 			case 2: T(d, "Chart #,"); V(d, C_MRN, "%s", c->chart); T(d, "\n"); break;
 			case 3: T(d, "SSN,"); Vssn(d, r, c, 1); T(d, "\n"); break;
 			case 4:
@@ -2366,6 +2372,12 @@ static void gen_json(struct doc *d, struct rng *r, const struct casedata *c)
 		J_val(d, 4, "firstName", C_NAME, M_DEFAULT, c->pg, 0);
 		J_val(d, 4, "lastName", C_NAME, M_DEFAULT, c->pf, 0);
 		J_date(d, 4, "dateOfBirth", c->dob, M_DEFAULT, 0);
+		T(d, "    \"age\": ");
+		if (c->age >= 90)
+			V(d, C_AGE, "%d", c->age);
+		else
+			T(d, "%d", c->age);
+		T(d, ",\n");
 		J_str(d, 4, "gender", c->female ? "F" : "M", 0);
 		J_val(d, 4, "chartNumber", C_MRN, M_DEFAULT, c->chart, 1);
 		T(d, "  },\n  \"doctor\": {\n");
@@ -2633,10 +2645,10 @@ static void gen_xml(struct doc *d, struct rng *r, const struct casedata *c)
 		V(d, C_IP, "%s", c->ip6);
 		T(d, "</SourceAddress>\n    <Comments>%s %s</Comments>\n  </Entry>\n", PICK(r, instr_lines),
 		  PICK(r, history_lines));
-		T(d, "  <Entry>\n    <PatientName>PHANTOM^TRAINING</PatientName>\n    <PatientID>TEST-0000</PatientID>\n"
-		     "    <Procedure code=\"D0470\">Calibration scan, %s, shade tab %s</Procedure>\n"
-		     "    <StationName>%s</StationName>\n  </Entry>\n</Worklist>\n",
-		  PICK(r, lab_phrases), PICK(r, shades_vita), c->scanner_model);
+		T(d, "  <Calibration>\n    <Procedure code=\"D0470\">Calibration scan, %s, shade tab %s</Procedure>\n"
+		     "    <StationName>%s</StationName>\n    <Tip>autoclaved, %d cycles left</Tip>\n"
+		     "  </Calibration>\n</Worklist>\n",
+		  PICK(r, lab_phrases), PICK(r, shades_vita), c->scanner_model, rnd_range(r, 20, 150));
 	} else {
 		int mva = chance(r, 50);
 		T(d, "<DentalClaim form=\"ADA-2019\">\n  <Payer>%s</Payer>\n", c->payer);
