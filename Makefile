@@ -9,7 +9,8 @@ CXX      ?= c++
 VERSION  := 0.1.0
 
 PKGS     := libpcre2-8 yaml-0.1 libsodium libhs
-WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wno-format-truncation
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+WARN     += $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
@@ -24,7 +25,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
 
-.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz
+.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run
 
 all: $(BIN) $(BUILD)/gencase
 
@@ -107,12 +108,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_text fuzz_pack
 fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
-	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libphiscan.a
+	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined' fuzz-run
+
+fuzz-run: $(BUILD)/libphiscan.a
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
-	  clang $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o build-fuzz/$$t tests/fuzz/$$t.c \
-	    build-fuzz/libphiscan.a $(LIBS); \
-	  mkdir -p build-fuzz/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* build-fuzz/corpus-$$t/ 2>/dev/null || true; \
-	  build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -artifact_prefix=tests/fuzz/crashes/$$t- build-fuzz/corpus-$$t; \
+	  $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t tests/fuzz/$$t.c $(BUILD)/libphiscan.a $(LIBS); \
+	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
+	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \
 	done
