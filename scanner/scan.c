@@ -150,10 +150,18 @@ static char *make_excerpt(const struct phi_worker *w, const char *t, size_t len,
 		n += (size_t)snprintf(out, 4, "...");
 	size_t i = a;
 	size_t stop = e - s > 256 ? s + 256 : b;
+	/* Hits are sorted by start and do not overlap: only neighbours of k can reach
+	 * into the excerpt (a scan over every hit per byte was quadratic on large
+	 * files with many findings). */
+	size_t lo = k, hi = k + 1;
+	while (lo > 0 && w->fh[lo - 1].end > a)
+		lo--;
+	while (hi < w->nfh && w->fh[hi].start < stop)
+		hi++;
 	while (i < stop) {
 		/* inside some hit? mask to its end */
 		size_t hend = 0;
-		for (size_t j = 0; j < w->nfh; j++)
+		for (size_t j = lo; j < hi; j++)
 			if (w->fh[j].start <= i && i < w->fh[j].end && w->fh[j].end > hend)
 				hend = w->fh[j].end;
 		if (hend) {

@@ -22,6 +22,7 @@
 #include "validate.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -636,6 +637,14 @@ static bool dob_ok(const char *s, size_t n)
 		return y <= 2100; /* no clock: fall back to the plain date range */
 	long today = (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 	long when = (long)y * 10000 + m * 100 + d;
+	if (when > today && y >= 2000) {
+		/* "DOB 9/23/28": a two-digit year read as 20xx lands in the future; a birth
+		 * date is in the past, so it is 19xx (the year was not written in full). */
+		char full[8];
+		snprintf(full, sizeof full, "%04d", y);
+		if (!memmem(s, n, full, 4))
+			when -= 100L * 10000;
+	}
 	return when <= today;
 }
 

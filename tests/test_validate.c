@@ -448,3 +448,10 @@ Test(validate, random_bytes_get_a_verdict_without_overreads)
 	/* the alphabet is rich enough that some values pass (digits, names, ...) */
 	cr_assert_gt(accepted, 0);
 }
+
+Test(validate, dob_reads_a_two_digit_year_in_the_future_as_last_century)
+{
+	/* "DOB 9/23/28" is 1928: a birth date is never in the future */
+	cr_assert_eq(phi_validate(PHI_VAL_DOB, "9/23/28", 7, NULL), PHI_ACCEPT);
+	cr_assert_eq(phi_validate(PHI_VAL_DOB, "9/23/2028", 9, NULL), PHI_REJECT);
+}
