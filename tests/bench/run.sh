@@ -20,9 +20,13 @@
 #   RG_OUTPUT    o (default: rg -o, one line a match) or json (rg --json)
 #   BENCH_SLOW   seconds: a tool whose check run takes longer is timed
 #                once instead of RUNS times       (default 120)
+#   BENCH_TIMEOUT  seconds a check run may take before it counts as a
+#                failure (default 1800; 0: no limit)
 #
 # Exit status: 0 when every tool ran (whatever the ratios: a missed target is
 # printed as a "TARGET MISSED" line), 1 when a tool failed or is missing, 2 usage.
+# A tool that fails in a shape is marked FAIL there (and not run again in that
+# shape); the other measurements still run.
 # Installs nothing: the Makefile/CI installs ripgrep, hyperfine and GNU time.
 set -euo pipefail
 
@@ -35,6 +39,7 @@ BENCH_DIR=${BENCH_DIR:-}
 RUNS=${RUNS:-3}
 RG_OUTPUT=${RG_OUTPUT:-o}
 BENCH_SLOW=${BENCH_SLOW:-120}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 RSS_LIMIT_MB=64
 
 usage() {
@@ -58,6 +63,7 @@ done
 for v in BENCH_MB BENCH_FILES BENCH_SEED RUNS BENCH_SLOW; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "run.sh: $v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
+[[ $BENCH_TIMEOUT =~ ^[0-9]+$ ]] || { echo "run.sh: BENCH_TIMEOUT must be a number of seconds, not '$BENCH_TIMEOUT'" >&2; exit 2; }
 [[ $RG_OUTPUT == o || $RG_OUTPUT == json ]] || { echo "run.sh: RG_OUTPUT is o or json, not '$RG_OUTPUT'" >&2; exit 2; }
 
 S=$(mktemp -d "${TMPDIR:-/tmp}/phiscan-bench.XXXXXX")
@@ -134,12 +140,28 @@ NPATS=$(wc -l <"$S/pats.txt")
 ((NPATS > 0)) || die "phiscan rules export printed no patterns"
 say "patterns:  $NPATS from 'phiscan rules export'"
 
-# Named groups are for phiscan's value span; rg only needs the match.  rg joins -f
-# patterns into one alternation, where a name used by two rules is an error for both
-# engines (and ripgrep 13's Rust regex knows only (?P<name>)), so they become plain
-# groups: the same language.
-sed -E ':a; s/(^|[^\\])\(\?(P?<([A-Za-z_][A-Za-z0-9_]*)>|'"'"'([A-Za-z_][A-Za-z0-9_]*)'"'"')/\1(/; ta' \
-	"$S/pats.txt" >"$S/pats-plain.txt"
+# rg joins the -f patterns into one alternation, where a group name used by two
+# patterns (every rule names its value group v) is an error in both engines.  So each
+# pattern's group names get its line number (v -> v_p12), and so do the references to
+# them (\k<v>, (?&v), (?P=v), \g{v}, (?(<v>)...): the same language, the same group
+# numbers.  (?P<name>) is the one spelling both PCRE2 and ripgrep 13's Rust regex know.
+perl -ne '
+	chomp;
+	my $n = $.;
+	my %names;
+	$names{$1} = 1 while /\(\?(?:P?<|\x27)([A-Za-z_]\w*)[>\x27]/g;
+	for my $k (keys %names) {
+		my $r = "${k}_p$n";
+		s/\(\?P?<\Q$k\E>/(?P<$r>/g;       s/\(\?\x27\Q$k\E\x27/(?P<$r>/g;
+		s/\(\?&\Q$k\E\)/(?&$r)/g;         s/\(\?P>\Q$k\E\)/(?P>$r)/g;
+		s/\(\?P=\Q$k\E\)/(?P=$r)/g;       s/\\k<\Q$k\E>/\\k<$r>/g;
+		s/\\k\x27\Q$k\E\x27/\\k<$r>/g;    s/\\k\{\Q$k\E\}/\\k{$r}/g;
+		s/\\g\{\Q$k\E\}/\\g{$r}/g;        s/\\g<\Q$k\E>/\\g<$r>/g;
+		s/\\g\x27\Q$k\E\x27/\\g<$r>/g;    s/\(\?\(<\Q$k\E>\)/(?(<$r>)/g;
+		s/\(\?\(\x27\Q$k\E\x27\)/(?(<$r>)/g; s/\(\?\(\Q$k\E\)/(?(<$r>)/g;
+	}
+	print "$_\n";
+' "$S/pats.txt" >"$S/pats-renamed.txt"
 printf '%s\n' "Patient: John Smith  DOB 01/02/1980  SSN 123-45-6789" "phone (555) 234-5678 john@clinic.org" \
 	"MRN A1234567  chart 2023-04-05  NPI 1234567893" >"$S/tiny.txt"
 
@@ -156,7 +178,7 @@ rg_why() {
 }
 
 # pick_mode TOOL [RG ENGINE ARGS...]: how this engine can run the pack.  Tries the
-# patterns as exported, then with plain groups; if the joined set is still rejected
+# patterns as exported, then with renamed groups; if the joined set is still rejected
 # while each pattern alone is accepted (PCRE2's compiled-size limit), the patterns are
 # split greedily into the fewest groups rg accepts, run as consecutive passes over the
 # same target.  Sets PASSES[TOOL] (0: unusable) and MODE[TOOL]; the groups are in
@@ -172,19 +194,24 @@ pick_mode() {
 		return
 	fi
 	why1=$(rg_why)
-	if rg_try "$S/pats-plain.txt" "$@"; then
-		cp "$S/pats-plain.txt" "$S/$tool.pats.1"
-		PASSES[$tool]=1 MODE[$tool]="named groups made plain, one pass (as exported: $why1)"
+	if rg_try "$S/pats-renamed.txt" "$@"; then
+		cp "$S/pats-renamed.txt" "$S/$tool.pats.1"
+		PASSES[$tool]=1 MODE[$tool]="group names made unique, one pass (as exported: $why1)"
 		return
 	fi
 	why2=$(rg_why)
+	local why3=''
 	while IFS= read -r p; do # how many patterns does it accept one by one?
 		printf '%s\n' "$p" >"$S/one"
 		n=$((n + 1))
-		rg_try "$S/one" "$@" && ok=$((ok + 1))
-	done <"$S/pats-plain.txt"
+		if rg_try "$S/one" "$@"; then
+			ok=$((ok + 1))
+		elif [[ -z $why3 ]]; then
+			why3="pattern $n: $(rg_why)"
+		fi
+	done <"$S/pats-renamed.txt"
 	if ((ok < n)); then
-		MODE[$tool]="unusable: accepts $ok of $n patterns alone ($why2)"
+		MODE[$tool]="unusable: accepts $ok of $n patterns alone (first rejected, $why3)"
 		return
 	fi
 	: >"$S/$tool.pats.1"
@@ -196,9 +223,9 @@ pick_mode() {
 			printf '%s\n' "$p" >"$S/try"
 		fi
 		mv "$S/try" "$S/$tool.pats.$g"
-	done <"$S/pats-plain.txt"
+	done <"$S/pats-renamed.txt"
 	PASSES[$tool]=$g
-	MODE[$tool]="named groups made plain, $g passes (the joined set is rejected: $why2)"
+	MODE[$tool]="group names made unique, $g passes (the joined set is rejected: $why2)"
 }
 pick_mode rg
 pick_mode rgP -P
@@ -249,32 +276,43 @@ cmd_for() {
 }
 
 # Runs CMD once writing OUT (the check run): exit status, wall time, peak RSS, count.
-# Sets CHECK_S, RSS_MB ("n/a" without GNU time) and COUNT.  Fails on status >= 2.
+# Sets CHECK_S, RSS_MB ("n/a" without GNU time) and COUNT.  Returns 1 (message in
+# FAIL_MSG) on exit status >= 2, a timeout, or a phiscan report without a summary.
 check_run() {
-	local tool=$1 rc=0 t0 t1
+	local tool=$1 rc=0 t0 t1 pre=()
+	FAIL_MSG=''
+	((HAVE_GNUTIME)) && pre=(/usr/bin/time -f '%M' -o "$S/rss")
+	((BENCH_TIMEOUT > 0)) && pre+=(timeout "$BENCH_TIMEOUT")
 	t0=$(now)
-	if ((HAVE_GNUTIME)); then
-		if ((SELF_OUT)); then
-			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
-		else
-			/usr/bin/time -f '%M' -o "$S/rss" "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?
-		fi
+	if ((SELF_OUT)); then
+		"${pre[@]}" "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
 	else
-		if ((SELF_OUT)); then "${CMD[@]}" >/dev/null 2>"$S/err" || rc=$?
-		else "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?; fi
+		"${pre[@]}" "${CMD[@]}" >"$OUT" 2>"$S/err" || rc=$?
 	fi
 	t1=$(now)
-	if ((rc > 1)); then
-		say "FAILED: ${CMD[*]} exited $rc" >&2
-		head -20 "$S/err" >&2
-		exit 1
-	fi
 	CHECK_S=$(calc "$t1 - $t0")
 	RSS_MB=n/a
-	((HAVE_GNUTIME)) && RSS_MB=$(DEC=1 calc "$(tail -1 "$S/rss") / 1024")
+	if ((HAVE_GNUTIME)) && [[ $(tail -1 "$S/rss") =~ ^[0-9]+$ ]]; then
+		RSS_MB=$(DEC=1 calc "$(tail -1 "$S/rss") / 1024")
+	fi
+	if ((rc == 124 && BENCH_TIMEOUT > 0)); then
+		FAIL_MSG="timed out after $BENCH_TIMEOUT s (BENCH_TIMEOUT)"
+	elif ((rc > 1)); then
+		FAIL_MSG="exited $rc after $CHECK_S s"
+		((rc > 128)) && FAIL_MSG+=" (signal $((rc - 128)))"
+		grep -q 'Command terminated by signal' "$S/rss" 2>/dev/null && FAIL_MSG+=" ($(grep -m1 'Command terminated' "$S/rss"))"
+	elif [[ $tool == phiscan ]] && ! grep -q '"type":"summary"' "$OUT"; then
+		FAIL_MSG="wrote no summary to its report"
+	elif [[ $tool == phiscan ]] && grep -q '"type":"unreadable"' "$OUT"; then
+		FAIL_MSG="reported a file as unreadable: $(grep -m1 '"type":"unreadable"' "$OUT" | grep -o '"reason":"[^"]*"')"
+	fi
+	if [[ -n $FAIL_MSG ]]; then
+		FAIL_MSG="${CMD[*]}: $FAIL_MSG"
+		[[ -s $S/err ]] && FAIL_MSG+=$'\n'"$(head -5 "$S/err" | sed 's/^/    /')"
+		return 1
+	fi
 	if [[ $tool == phiscan ]]; then
 		COUNT=$(grep -c '"type":"finding"' "$OUT" || true)
-		grep -q '"type":"summary"' "$OUT" || { say "FAILED: phiscan wrote no summary to $OUT" >&2; exit 1; }
 	elif [[ $RG_OUTPUT == json ]]; then
 		COUNT=$(grep -o '{"match":{' "$OUT" | wc -l)
 	else
@@ -322,7 +360,7 @@ TOOLS=(phiscan)
 ((PASSES[rg])) && TOOLS+=(rg)
 ((PASSES[rgP])) && TOOLS+=(rgP)
 declare -A R # R[shape,threads,tool,field]
-ROWS=()
+ROWS=() FAILURES=()
 for shape in large small; do
 	if [[ $shape == large ]]; then target=$LARGE bytes=$LARGE_BYTES; else target=$SMALL bytes=$SMALL_BYTES; fi
 	say ""
@@ -331,8 +369,18 @@ for shape in large small; do
 	for j in "${THREADS[@]}"; do
 		ROWS+=("$shape,$j")
 		for tool in "${TOOLS[@]}"; do
+			if [[ -n ${R[$shape,$tool,failed]:-} ]]; then
+				R[$shape,$j,$tool,s]=FAIL
+				say "   $shape -j $j $tool: not run (failed in this shape with -j ${R[$shape,$tool,failed]})"
+				continue
+			fi
 			cmd_for "$tool" "$j" "$target"
-			check_run "$tool"
+			if ! check_run "$tool"; then
+				R[$shape,$j,$tool,s]=FAIL R[$shape,$j,$tool,rss]=$RSS_MB R[$shape,$tool,failed]=$j
+				FAILURES+=("$shape, $j thread(s): $FAIL_MSG")
+				say "   $shape -j $j $tool: FAILED: $FAIL_MSG"
+				continue
+			fi
 			time_runs "$tool"
 			R[$shape,$j,$tool,s]=$MED_S R[$shape,$j,$tool,rss]=$RSS_MB
 			R[$shape,$j,$tool,n]=$COUNT R[$shape,$j,$tool,runs]=$NRUNS
@@ -347,15 +395,17 @@ done
 # ---- report ---------------------------------------------------------------------------------
 
 get() { printf '%s' "${R[$1]:-n/a}"; }
+num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
 ratio() { # ratio PEER_S PHISCAN_S
-	if [[ $1 == n/a || $2 == n/a ]]; then printf 'n/a'; else DEC=2 calc "$1 / $2"; fi
+	if num "$1" && num "$2"; then DEC=2 calc "$1 / $2"; else printf 'n/a'; fi
 }
 hdr=(shape threads "phiscan s" "MB/s" "rg s" "ratio" "rg -P s" "ratio" "phiscan RSS MiB" "rg RSS MiB" "rg -P RSS MiB" "phiscan findings" "rg matches" "rg -P matches")
 lines=()
 for row in "${ROWS[@]}"; do
 	shape=${row%,*} j=${row#*,}
 	ps=$(get "$shape,$j,phiscan,s")
-	mbs=$(DEC=1 calc "b / 1e6 / s" -v b="${R[$shape,$j,bytes]}" -v s="$ps")
+	mbs=n/a
+	num "$ps" && mbs=$(DEC=1 calc "b / 1e6 / s" -v b="${R[$shape,$j,bytes]}" -v s="$ps")
 	rs=$(get "$shape,$j,rg,s") rps=$(get "$shape,$j,rgP,s")
 	for t in phiscan rg rgP; do
 		[[ $(get "$shape,$j,$t,runs") == 1 && $RUNS -gt 1 ]] && R[$shape,$j,$t,s]="$(get "$shape,$j,$t,s")*"
@@ -385,11 +435,18 @@ missed=0
 for row in "${ROWS[@]}"; do
 	shape=${row%,*} j=${row#*,}
 	ps=${R[$shape,$j,phiscan,s]%\*}
+	if ! num "$ps"; then
+		say "TARGET MISSED: $shape, $j thread(s): phiscan did not complete (see FAILED below)"
+		missed=$((missed + 1))
+		continue
+	fi
 	for t in rg rgP; do
 		[[ -n ${R[$shape,$j,$t,s]:-} ]] || continue
 		ts=${R[$shape,$j,$t,s]%\*}
 		name="rg"; [[ $t == rgP ]] && name="rg -P"
-		if awk -v p="$ps" -v r="$ts" 'BEGIN { exit !(p > r) }'; then
+		if ! num "$ts"; then
+			say "TARGET UNCHECKED: $shape, $j thread(s): $name did not complete"
+		elif awk -v p="$ps" -v r="$ts" 'BEGIN { exit !(p > r) }'; then
 			say "TARGET MISSED: $shape, $j thread(s): phiscan ${ps} s is slower than $name ${ts} s (ratio $(ratio "$ts" "$ps"))"
 			missed=$((missed + 1))
 		fi
@@ -403,8 +460,12 @@ for row in "${ROWS[@]}"; do
 	fi
 done
 if ((missed)); then
-	say "targets: $missed missed (the benchmark itself succeeded)"
+	say "targets: $missed missed"
 else
 	say "targets: met (phiscan at least as fast as every ripgrep mode measured, peak RSS < $RSS_LIMIT_MB MiB)"
+fi
+if ((${#FAILURES[@]})); then
+	for f in "${FAILURES[@]}"; do say "FAILED: $f"; done
+	exit 1
 fi
 exit 0
