@@ -545,12 +545,18 @@ static int exit_code_for(const struct phi_summary *s, enum phi_severity fail_on)
 
 static FILE *open_report(struct app *a)
 {
-	if (!a->o.report_out)
-		return a->o.cmd == CMD_FILTER ? stderr : stdout;
-	FILE *fp = fopen(a->o.report_out, "w");
-	if (!fp)
+	FILE *fp;
+	if (!a->o.report_out) {
+		fp = a->o.cmd == CMD_FILTER ? stderr : stdout;
+	} else if (!(fp = fopen(a->o.report_out, "w"))) {
 		fprintf(stderr, "%s: %s: cannot write the report: %s\n", prog, a->o.report_out,
 		        strerror(errno));
+		return NULL;
+	}
+	/* reports can hold millions of lines: write them in large blocks, except to a
+	 * terminal, where each line should show as it comes */
+	if (fp != stderr && !isatty(fileno(fp)))
+		setvbuf(fp, NULL, _IOFBF, 1 << 20);
 	return fp;
 }
 

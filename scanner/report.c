@@ -135,6 +135,15 @@ static void json_mem(FILE *fp, const char *str, size_t n)
 	while (i < n) {
 		uint32_t cp;
 		size_t len;
+		/* fast path: a run of printable ASCII that needs no escape, in one write */
+		size_t run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, fp);
+			i = run;
+			continue;
+		}
 		if (!utf8_decode(s + i, n - i, &cp, &len)) {
 			fputs("\\ufffd", fp);
 			i += len;
