@@ -25,7 +25,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
 
-.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run
+.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check
 
 all: $(BIN) $(BUILD)/gencase
 
@@ -118,3 +118,15 @@ fuzz-run: $(BUILD)/libphiscan.a
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \
 	done
+
+# rules/default.yaml is generated from rules/src/ (building blocks expanded).
+rules:
+	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
+	python3 rules/src/expand.py $(BUILD)/rules.tmpl rules/default.yaml
+
+rules-check:
+	@mkdir -p $(BUILD)
+	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
+	python3 rules/src/expand.py $(BUILD)/rules.tmpl $(BUILD)/default.yaml
+	cmp $(BUILD)/default.yaml rules/default.yaml || \
+	  { echo "rules/default.yaml is out of date: edit rules/src/ and run make rules"; exit 1; }
