@@ -6,6 +6,8 @@
 #include "format.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,4 +125,33 @@ const struct phi_format *phi_format_detect(const unsigned char *head, size_t n,
 		}
 	}
 	return best;
+}
+
+static bool has_suffix(const char *name, const char *suf)
+{
+	size_t a = name ? strlen(name) : 0, b = strlen(suf);
+	return a >= b && strcasecmp(name + a - b, suf) == 0;
+}
+
+const char *phi_format_guess(const unsigned char *h, size_t n, const char *name)
+{
+	if (n >= 132 && memcmp(h + 128, "DICM", 4) == 0)
+		return "dicom";
+	if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF)
+		return "jpeg";
+	if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "png";
+	if (n >= 4 && (memcmp(h, "II*\0", 4) == 0 || memcmp(h, "MM\0*", 4) == 0))
+		return "tiff";
+	if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+		return "zip";
+	if (n >= 5 && memcmp(h, "%PDF-", 5) == 0)
+		return "pdf";
+	if (n >= 4 && memcmp(h, "ply\n", 4) == 0)
+		return "ply";
+	if (has_suffix(name, ".stl"))
+		return "stl";
+	if (has_suffix(name, ".dcm"))
+		return "dicom";
+	return "unknown";
 }

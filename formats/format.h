@@ -153,6 +153,11 @@ struct phi_format {
 
 #define PHI_HEAD_SIZE 65536
 
+/* For files no format claims: a name for what the bytes look like ("dicom", "jpeg",
+ * "png", "tiff", "zip", "pdf", "stl", ...) so reports can say what was skipped, or
+ * "unknown".  Never used to scan: only a label.  Static string. */
+const char *phi_format_guess(const unsigned char *head, size_t n, const char *name);
+
 /* The table of formats, NULL-terminated, read-only. */
 extern const struct phi_format *const phi_formats[];
 

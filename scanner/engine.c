@@ -507,6 +507,29 @@ static int push_hit(struct phi_matcher *m, const struct phi_hit *h)
 	return 0;
 }
 
+static bool is_b64(unsigned char c)
+{
+	return isalnum(c) || c == '+' || c == '/' || c == '=';
+}
+
+/* Is the value t[vs..ve) part of an unbroken run of 64 or more base64 characters?
+ * Such runs are payloads (meshes, images and thumbnails base64-encoded inside XML,
+ * data: URIs, hashes), not text: a "Dr" or "99yo" inside one is chance (seen in
+ * the 3Shape scans of ../shared/samples/dental).  Formats that know a payload holds
+ * text decode it and hand it over as its own field. */
+static bool in_blob(const char *t, size_t len, size_t vs, size_t ve)
+{
+	size_t a = vs, b = ve;
+	for (size_t i = vs; i < ve; i++)
+		if (!is_b64((unsigned char)t[i]))
+			return false;
+	while (a > 0 && vs - a < 128 && is_b64((unsigned char)t[a - 1]))
+		a--;
+	while (b < len && b - ve < 128 && is_b64((unsigned char)t[b]))
+		b++;
+	return b - a >= 64;
+}
+
 /* Confirm one rule over text[a..b) (subject truncated at b, look-behind intact). */
 static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t from,
                    size_t to, const char *path)
@@ -530,6 +553,8 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 			continue;
 		size_t vs = ov[2 * c->vgroup], ve = ov[2 * c->vgroup + 1];
 		if (ve <= vs || vs < from || vs >= to)
+			continue;
+		if (in_blob(t, m->len, vs, ve))
 			continue;
 		size_t cw = r->cue_window;
 		size_t ca = vs > cw ? vs - cw : 0;

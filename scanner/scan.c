@@ -467,9 +467,14 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
 	if (!fmt) {
-		bool nul = memchr(w->head, 0, head_len) != NULL;
-		set_outcome(res, PHI_SKIPPED,
-		            nul ? "binary data that no format claims" : "no format claims this file");
+		res->format = phi_format_guess(w->head, head_len, base_name(path));
+		if (strcmp(res->format, "unknown"))
+			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned", res->format);
+		else
+			snprintf(msg, sizeof msg, "%s",
+			         memchr(w->head, 0, head_len) ? "binary data that no format claims"
+			                                      : "no format claims this file");
+		set_outcome(res, PHI_SKIPPED, msg);
 		close(fd);
 		return;
 	}

@@ -963,3 +963,24 @@ Test(engine, a_second_keyword_on_the_next_line_still_opens_its_own_next_line)
 	eng_hits_free(&h);
 	eng_free(x);
 }
+
+/* A value inside an unbroken base64 run of 64+ characters is payload, not text
+ * (3Shape scans embed meshes as base64 in XML: "...H7DrYp4/goR8..." must not be a
+ * doctor).  The same letters standing free are still found. */
+Test(engine, a_value_inside_a_long_base64_run_is_not_reported, .fini = eng_fini)
+{
+	struct eng *x = eng_build("rules:\n"
+	                          "  - id: word\n"
+	                          "    class: name\n"
+	                          "    severity: patient\n"
+	                          "    pattern: '(?<v>Smith)'\n");
+	const char *blob = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFy"
+	                   "SmithdHV2d3h5ejAxMjM0NTY3ODkrLw==";
+	const char *free_text = "Patient Smith came in; payload QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0";
+	struct ehits h = eng_all(x, blob);
+	cr_expect_eq(h.n, 0, "a value inside a base64 run was reported");
+	eng_hits_free(&h);
+	h = eng_all(x, free_text);
+	cr_expect_eq(h.n, 1, "the free-standing value was not reported");
+	eng_hits_free(&h);
+}
