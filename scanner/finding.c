@@ -62,6 +62,14 @@ int phi_result_add(struct phi_result *r, const struct phi_finding *f)
 	return 0;
 }
 
+void phi_result_drop_findings(struct phi_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		finding_release(&r->v[i]);
+	r->flushed += r->n;
+	r->n = 0;
+}
+
 void phi_result_clear(struct phi_result *r)
 {
 	if (!r)

@@ -52,10 +52,14 @@ struct phi_result {
 	char in_sha256[65];    /* hex, "" when not computed */
 	char out_sha256[65];
 	bool copied_verbatim;  /* no change needed: output is a byte copy */
+	size_t flushed;        /* findings already reported and dropped mid-file (a file
+	                          with very many findings is streamed, not held) */
 };
 
 /* Append a finding (the struct is moved: its owned pointers now belong to r). */
 int phi_result_add(struct phi_result *r, const struct phi_finding *f);
+/* Release the findings only (after they were reported); counts them in flushed. */
+void phi_result_drop_findings(struct phi_result *r);
 /* Free everything r owns, then r itself if heap (phi_result_free does). */
 void phi_result_clear(struct phi_result *r);
 void phi_result_free(struct phi_result *r);

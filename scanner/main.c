@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@
 #define EXIT_CLEAN 0
 #define EXIT_FOUND 1
 #define EXIT_ERROR 2
+
+/* Findings a worker holds for one file before streaming them to the report. */
+#define FLUSH_FINDINGS 4096
 
 enum cmd { CMD_SCAN, CMD_STRIP, CMD_FILTER };
 
@@ -404,13 +408,23 @@ static void free_app(struct app *a)
 	free(a->o.ops);
 }
 
-/* ---- the run: walk, pool, reorder, report ---- */
+/* ---- the run: walk, pool, reorder, report ----
+ *
+ * Results are reported in walk order.  Whoever completes a file (a worker, or the
+ * walker for a skipped entry) places it in the reorder ring under run.lock and
+ * reports every result that is now next in order, so progress never depends on the
+ * walker thread (which may be blocked on a full queue).  A worker whose file holds
+ * many findings streams them (flush_findings): it waits until its file is next in
+ * order, reports and drops what it has, and goes on; the worker holding the next
+ * file never waits, because jobs leave the queue in walk order. */
 
 struct job {
 	struct phi_job link; /* first */
 	struct phi_result res;
 	char *rel;
-	bool direct;         /* resolved by the walker (skip/error): not scanned */
+	struct run *run;
+	bool emitted;        /* reported (under run.lock) */
+	bool drained;        /* back from the pool, or never in it */
 };
 
 struct run {
@@ -419,13 +433,14 @@ struct run {
 	struct phi_reporter *rep;
 	struct phi_manifest *man;
 	struct phi_summary sum;
-	struct job **slots;  /* reorder ring: slots[seq % cap] */
+	pthread_mutex_t lock;
+	pthread_cond_t turn;  /* next_seq advanced */
+	struct job **slots;   /* reorder ring: slots[seq % cap] */
 	size_t cap;
 	uint64_t next_seq, seq;
 	bool progress;
 	struct timespec t0;
 	double last_draw;
-	unsigned long long bytes_seen;
 	int fail;
 };
 
@@ -436,6 +451,7 @@ static double since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Under run.lock. */
 static void draw_progress(struct run *r, bool final)
 {
 	double now = since(&r->t0);
@@ -455,6 +471,14 @@ static void draw_progress(struct run *r, bool final)
 	fflush(stderr);
 }
 
+static void free_job(struct job *j)
+{
+	phi_result_clear(&j->res);
+	free(j->rel);
+	free(j);
+}
+
+/* Under run.lock: report a finished file. */
 static void emit(struct run *r, struct job *j)
 {
 	if (phi_reporter_file(r->rep, &j->res) || phi_summary_add(&r->sum, &j->res))
@@ -462,11 +486,14 @@ static void emit(struct run *r, struct job *j)
 	if (r->man && phi_manifest_file(r->man, &j->res))
 		r->fail = 1;
 	draw_progress(r, false);
-	phi_result_clear(&j->res);
-	free(j->rel);
-	free(j);
+	j->emitted = true;
+	if (j->drained)
+		free_job(j);
+	else
+		phi_result_clear(&j->res); /* the pool still holds the job itself */
 }
 
+/* Under run.lock: put a finished job in the ring and report all that are in order. */
 static int place(struct run *r, struct job *j)
 {
 	uint64_t s = j->res.seq;
@@ -485,21 +512,58 @@ static int place(struct run *r, struct job *j)
 		r->cap = nc;
 	}
 	r->slots[s % r->cap] = j;
-	while (r->cap && r->slots[r->next_seq % r->cap]) {
+	bool moved = false;
+	while (r->slots[r->next_seq % r->cap]) {
 		struct job *k = r->slots[r->next_seq % r->cap];
 		r->slots[r->next_seq % r->cap] = NULL;
 		r->next_seq++;
+		moved = true;
 		emit(r, k);
 	}
+	if (moved)
+		pthread_cond_broadcast(&r->turn);
 	return 0;
 }
 
+static void deliver(struct run *r, struct job *j)
+{
+	pthread_mutex_lock(&r->lock);
+	if (place(r, j))
+		r->fail = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The scan option flush: called by a worker whose file holds many findings. */
+static int flush_findings(void *arg, struct phi_result *res)
+{
+	struct run *r = arg;
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	while (res->seq != r->next_seq)
+		pthread_cond_wait(&r->turn, &r->lock);
+	if (phi_reporter_file(r->rep, res) || phi_summary_add_findings(&r->sum, res))
+		rc = PHI_EIO;
+	if (r->man && phi_manifest_changes(r->man, res))
+		rc = PHI_EIO;
+	phi_result_drop_findings(res);
+	draw_progress(r, false);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* Jobs come back from the pool after the worker delivered them. */
 static void drain(struct run *r, bool block)
 {
 	struct phi_job *d;
-	while ((d = phi_pool_done(r->pool, block)))
-		if (place(r, (struct job *)d))
-			r->fail = 1;
+	while ((d = phi_pool_done(r->pool, block))) {
+		struct job *j = (struct job *)d;
+		pthread_mutex_lock(&r->lock);
+		j->drained = true;
+		bool done = j->emitted;
+		pthread_mutex_unlock(&r->lock);
+		if (done)
+			free_job(j);
+	}
 }
 
 static int on_entry(void *arg, const struct phi_walk_entry *e)
@@ -512,14 +576,16 @@ static int on_entry(void *arg, const struct phi_walk_entry *e)
 		free(j);
 		return PHI_ENOMEM;
 	}
-	j->res.seq = r->seq++;
+	j->run = r;
 	j->res.format = "unknown";
+	pthread_mutex_lock(&r->lock);
+	j->res.seq = r->seq++;
+	pthread_mutex_unlock(&r->lock);
 	if (e->kind != PHI_WALK_FILE) {
-		j->direct = true;
+		j->drained = true;
 		j->res.status = e->kind == PHI_WALK_SKIP ? PHI_SKIPPED : PHI_UNREADABLE;
 		j->res.reason = strdup(e->reason ? e->reason : "not scanned");
-		if (place(r, j))
-			return PHI_ENOMEM;
+		deliver(r, j);
 	} else {
 		phi_pool_submit(r->pool, &j->link);
 	}
@@ -531,6 +597,7 @@ static void work(void *state, struct phi_job *pj)
 {
 	struct job *j = (struct job *)pj;
 	phi_scan_file(state, j->res.path, j->rel, &j->res);
+	deliver(j->run, j);
 }
 
 static int exit_code_for(const struct phi_summary *s, enum phi_severity fail_on)
@@ -609,6 +676,8 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	struct options *o = &a->o;
 	struct run r = {.a = a};
 	struct phi_worker **workers = NULL;
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.turn, NULL);
 	char *out_real = NULL;
 	int rc = EXIT_ERROR;
 	FILE *fp = NULL;
@@ -646,6 +715,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		.engine = a->engine, .limits = &o->limits, .show_values = o->show_values,
 		.strip = o->cmd == CMD_STRIP, .in_place = o->in_place, .force = o->force,
 		.out_root = out_real, .policy = &a->policy,
+		.flush = flush_findings, .flush_arg = &r, .flush_at = FLUSH_FINDINGS,
 	};
 	if (!(fp = open_report(a)))
 		goto out;
@@ -717,8 +787,24 @@ out:
 	phi_summary_clear(&r.sum);
 	free(r.slots);
 	free(out_real);
+	pthread_cond_destroy(&r.turn);
+	pthread_mutex_destroy(&r.lock);
 	if (fp && fp != stdout && fp != stderr && fclose(fp))
 		rc = EXIT_ERROR;
+	return rc;
+}
+
+struct filter_run {
+	struct phi_reporter *rep;
+	struct phi_summary *sum;
+};
+
+/* The filter has one stream: findings are reported as they come. */
+static int flush_filter(void *arg, struct phi_result *res)
+{
+	struct filter_run *f = arg;
+	int rc = phi_reporter_file(f->rep, res) || phi_summary_add_findings(f->sum, res) ? PHI_EIO : 0;
+	phi_result_drop_findings(res);
 	return rc;
 }
 
@@ -739,7 +825,14 @@ static int run_filter(struct app *a)
 	struct phi_report_opts ro = {.format = a->o.format, .color = fp && want_color(&a->o, fp),
 	                             .show_values = a->o.show_values, .quiet = a->o.quiet,
 	                             .tool_version = PHI_VERSION, .pack = &a->pack};
-	if (!fp || phi_worker_new(&w, &so) || phi_reporter_new(&rep, fp, &ro))
+	struct filter_run fr = {.sum = &sum};
+	so.flush = flush_filter;
+	so.flush_arg = &fr;
+	so.flush_at = FLUSH_FINDINGS;
+	if (!fp || phi_reporter_new(&rep, fp, &ro))
+		goto out;
+	fr.rep = rep;
+	if (phi_worker_new(&w, &so))
 		goto out;
 	res.path = strdup("<stdin>");
 	int sr = phi_scan_stream(w, STDIN_FILENO, STDOUT_FILENO, &res);

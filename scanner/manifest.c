@@ -2,20 +2,25 @@
 #include "manifest.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* Entries are gathered in memory (open_memstream) and the file is created only when
- * the run ends: a manifest inside the stripped tree is then never walked half-done. */
+/* Entries are written to an anonymous temporary file (bounded memory whatever the
+ * tree holds) and the manifest itself is created only when the run ends: a manifest
+ * inside the stripped tree is then never walked half-done.  An entry is streamed:
+ * its changes first (a file with very many findings reports them in parts), then
+ * its outcome and hashes. */
 struct phi_manifest {
 	FILE *fp;
-	char *buf;
-	size_t len;
 	char *path;
 	const struct phi_policy *policy;
 	unsigned long nfiles;
+	bool entry_open;
+	size_t entry_changes;
 };
 
 int phi_manifest_open(struct phi_manifest **out, const char *path,
@@ -27,10 +32,11 @@ int phi_manifest_open(struct phi_manifest **out, const char *path,
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	m->policy = policy;
 	m->path = strdup(path);
-	if (!m->path || !(m->fp = open_memstream(&m->buf, &m->len))) {
+	if (!m->path || !(m->fp = tmpfile())) {
+		int e = errno;
 		free(m->path);
 		free(m);
-		return phi_fail(err, PHI_ENOMEM, "out of memory");
+		return phi_fail(err, PHI_EIO, "%s: cannot start the manifest: %s", path, strerror(e));
 	}
 	fprintf(m->fp, "{\n  \"tool\": \"phiscan\",\n  \"version\": \"%s\",\n  \"policy\": {\"default\": \"%s\"",
 	        PHI_VERSION, phi_op_name(policy->global));
@@ -61,33 +67,25 @@ static void num_or_null(FILE *fp, uint64_t v)
 		fprintf(fp, "%llu", (unsigned long long)v);
 }
 
-int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
+static void entry_begin(struct phi_manifest *m, const struct phi_result *r)
+{
+	if (m->entry_open)
+		return;
+	fputs(m->nfiles++ ? ",\n    {" : "\n    {", m->fp);
+	fputs("\"input\": ", m->fp);
+	phi_json_string(m->fp, r->path);
+	fputs(", \"changes\": [", m->fp);
+	m->entry_open = true;
+	m->entry_changes = 0;
+}
+
+int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r)
 {
 	FILE *fp = m->fp;
-	const char *status = r->status == PHI_SKIPPED      ? "skipped"
-	                     : r->status == PHI_UNREADABLE ? "error"
-	                     : r->copied_verbatim          ? "unchanged"
-	                                                   : "written";
-	fputs(m->nfiles++ ? ",\n    {" : "\n    {", fp);
-	fputs("\"input\": ", fp);
-	phi_json_string(fp, r->path);
-	fputs(", \"output\": ", fp);
-	if (r->out_path)
-		phi_json_string(fp, r->out_path);
-	else
-		fputs("null", fp);
-	fprintf(fp, ", \"format\": \"%s\", \"status\": \"%s\"", r->format, status);
-	if (r->reason) {
-		fputs(", \"reason\": ", fp);
-		phi_json_string(fp, r->reason);
-	}
-	if (r->in_sha256[0])
-		fprintf(fp, ", \"input_sha256\": \"%s\", \"output_sha256\": \"%s\"", r->in_sha256,
-		        r->out_sha256);
-	fprintf(fp, ", \"replacements\": %zu, \"changes\": [", r->status == PHI_SCANNED ? r->n : 0);
-	for (size_t i = 0; r->status == PHI_SCANNED && i < r->n; i++) {
+	entry_begin(m, r);
+	for (size_t i = 0; i < r->n; i++) {
 		const struct phi_finding *f = &r->v[i];
-		fprintf(fp, "%s{\"rule\": ", i ? ", " : "");
+		fprintf(fp, "%s{\"rule\": ", m->entry_changes++ ? ", " : "");
 		phi_json_string(fp, f->rule);
 		fprintf(fp, ", \"class\": \"%s\", \"operator\": \"%s\", \"field\": ", f->cls,
 		        op_for(m->policy, f->cls));
@@ -103,7 +101,32 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 		num_or_null(fp, f->line ? f->line : PHI_NO_OFFSET);
 		fputs("}", fp);
 	}
-	fputs("]}", fp);
+	return ferror(fp) ? PHI_EIO : 0;
+}
+
+int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
+{
+	FILE *fp = m->fp;
+	const char *status = r->status == PHI_SKIPPED      ? "skipped"
+	                     : r->status == PHI_UNREADABLE ? "error"
+	                     : r->copied_verbatim          ? "unchanged"
+	                                                   : "written";
+	phi_manifest_changes(m, r);
+	fprintf(fp, "], \"replacements\": %zu, \"output\": ", m->entry_changes);
+	if (r->out_path)
+		phi_json_string(fp, r->out_path);
+	else
+		fputs("null", fp);
+	fprintf(fp, ", \"format\": \"%s\", \"status\": \"%s\"", r->format, status);
+	if (r->reason) {
+		fputs(", \"reason\": ", fp);
+		phi_json_string(fp, r->reason);
+	}
+	if (r->in_sha256[0])
+		fprintf(fp, ", \"input_sha256\": \"%s\", \"output_sha256\": \"%s\"", r->in_sha256,
+		        r->out_sha256);
+	fputs("}", fp);
+	m->entry_open = false;
 	return ferror(fp) ? PHI_EIO : 0;
 }
 
@@ -115,23 +138,33 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	        "\n  ],\n  \"summary\": {\"files\": %lu, \"scanned\": %lu, \"skipped\": %lu, "
 	        "\"errors\": %lu, \"replacements\": %lu}\n}\n",
 	        s->files, s->scanned, s->skipped, s->unreadable, s->findings);
-	if (ferror(m->fp) | fclose(m->fp))
-		rc = phi_fail(err, PHI_ENOMEM, "%s: out of memory building the manifest", m->path);
 	char *tmp = NULL;
 	int fd = -1;
+	if (fflush(m->fp) || ferror(m->fp) || fseek(m->fp, 0, SEEK_SET))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
 	if (!rc && (asprintf(&tmp, "%s.tmp-XXXXXX", m->path) < 0 || (fd = mkstemp(tmp)) < 0))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
 		              strerror(errno));
-	for (size_t off = 0; !rc && off < m->len;) {
-		ssize_t w = write(fd, m->buf + off, m->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
-			              strerror(errno));
-		else
-			off += (size_t)w;
+	char buf[65536];
+	size_t got;
+	while (!rc && (got = fread(buf, 1, sizeof buf, m->fp)) > 0) {
+		for (size_t off = 0; !rc && off < got;) {
+			ssize_t w = write(fd, buf + off, got - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+				              strerror(errno));
+			else
+				off += (size_t)w;
+		}
 	}
+	if (!rc && ferror(m->fp))
+		rc = phi_fail(err, PHI_EIO, "%s: cannot read back the manifest", m->path);
+	fclose(m->fp);
+	if (!rc && fchmod(fd, 0644)) /* mkstemp made it 0600; a manifest is shared */
+		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+		              strerror(errno));
 	if (!rc && fsync(fd))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
 		              strerror(errno));
@@ -143,7 +176,6 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	if (rc && fd >= 0)
 		unlink(tmp);
 	free(tmp);
-	free(m->buf);
 	free(m->path);
 	free(m);
 	return rc;

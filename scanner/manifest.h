@@ -18,6 +18,9 @@ struct phi_manifest;
 
 int phi_manifest_open(struct phi_manifest **out, const char *path,
                       const struct phi_policy *policy, struct phi_error *err);
+/* The changes r holds now (a file streamed in parts); its entry stays open. */
+int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r);
+/* Finish r's entry: remaining changes, outcome, hashes. */
 int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r);
 /* Write the summary, close and rename into place; frees m. */
 int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,

@@ -889,7 +889,24 @@ void phi_reporter_free(struct phi_reporter *r)
 
 /* ---- summary ------------------------------------------------------------- */
 
-int phi_summary_add(struct phi_summary *s, const struct phi_result *res)
+static struct phi_format_count *format_count(struct phi_summary *s, const struct phi_result *res);
+
+int phi_summary_add_findings(struct phi_summary *s, const struct phi_result *res)
+{
+	struct phi_format_count *c = format_count(s, res);
+	if (!c)
+		return PHI_ENOMEM;
+	s->findings += res->n;
+	c->findings += res->n;
+	for (size_t k = 0; k < res->n; k++) {
+		unsigned sev = (unsigned)res->v[k].severity;
+		if (sev < 3)
+			s->by_severity[sev]++;
+	}
+	return 0;
+}
+
+static struct phi_format_count *format_count(struct phi_summary *s, const struct phi_result *res)
 {
 	const char *name = fmt_name(res->format);
 	size_t i = 0;
@@ -902,14 +919,21 @@ int phi_summary_add(struct phi_summary *s, const struct phi_result *res)
 		struct phi_format_count *v =
 			realloc(s->formats, (s->nformats + 1) * sizeof *v);
 		if (!v)
-			return PHI_ENOMEM;
+			return NULL;
 		s->formats = v;
 		memmove(&v[i + 1], &v[i], (s->nformats - i) * sizeof *v);
 		memset(&v[i], 0, sizeof v[i]);
 		v[i].format = name;
 		s->nformats++;
 	}
-	struct phi_format_count *c = &s->formats[i];
+	return &s->formats[i];
+}
+
+int phi_summary_add(struct phi_summary *s, const struct phi_result *res)
+{
+	struct phi_format_count *c = format_count(s, res);
+	if (!c)
+		return PHI_ENOMEM;
 
 	s->files++;
 	switch (res->status) {
@@ -929,14 +953,7 @@ int phi_summary_add(struct phi_summary *s, const struct phi_result *res)
 		c->unreadable++;
 		break;
 	}
-	s->findings += res->n;
-	c->findings += res->n;
-	for (size_t k = 0; k < res->n; k++) {
-		unsigned sev = (unsigned)res->v[k].severity;
-		if (sev < 3)
-			s->by_severity[sev]++;
-	}
-	return 0;
+	return phi_summary_add_findings(s, res);
 }
 
 void phi_summary_clear(struct phi_summary *s)

@@ -58,8 +58,11 @@ int phi_reporter_file(struct phi_reporter *r, const struct phi_result *res);
 int phi_reporter_end(struct phi_reporter *r, const struct phi_summary *s);
 void phi_reporter_free(struct phi_reporter *r);
 
-/* Accumulate one result into a summary (the caller owns s; formats array grows). */
+/* Accumulate one result into a summary (the caller owns s; formats array grows):
+ * the file and the findings it still holds. */
 int phi_summary_add(struct phi_summary *s, const struct phi_result *res);
+/* Only the findings res holds now (a file streamed in parts). */
+int phi_summary_add_findings(struct phi_summary *s, const struct phi_result *res);
 void phi_summary_clear(struct phi_summary *s);
 
 /* JSON string escaping into fp (UTF-8 passed through, invalid bytes as U+FFFD). */

@@ -286,15 +286,23 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 			fd.replacement = dup_n(r, rn);
 			rc = add_edit(w, h->start, h->end, r, rn);
 		}
-		if (!fd.rule || !fd.excerpt || (f->where && !fd.field) ||
-		    (edits && !fd.replacement) || phi_result_add(w->res, &fd)) {
+		if (!fd.rule || !fd.excerpt || (f->where && !fd.field) || (edits && !fd.replacement)) {
 			free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
 			    free(fd.replacement);
 			rc = PHI_ENOMEM;
+		} else if ((rc = phi_result_add(w->res, &fd))) {
+			/* phi_result_add consumed the finding, even on failure */
+			break;
 		}
 	}
+	if (rc == PHI_ELIMIT)
+		return phi_fail(&w->err, rc, "more findings in one file than can be held");
 	if (rc)
 		return phi_fail(&w->err, rc, "out of memory recording findings");
+	/* Many findings: hand them to the reporter now (it waits for this file's turn
+	 * in walk order), so memory stays bounded whatever the file holds. */
+	if (o->flush && w->res->n >= o->flush_at && (rc = o->flush(o->flush_arg, w->res)))
+		return phi_fail(&w->err, rc, "cannot write the report");
 	if (edits) {
 		for (size_t i = 0; i < w->nedits; i++)
 			w->edits[i].repl = w->repl + (uintptr_t)w->edits[i].repl;
