@@ -1816,3 +1816,38 @@ Test(cli, two_inputs_with_the_same_output_path_never_overwrite_each_other)
 		cr_assert_eq(count_type(&out, "unreadable"), 1, "%s", out.p);
 	}
 }
+
+/* A file with more findings than a worker holds (4096) is streamed to the report
+ * in walk order: every finding arrives, the first file's before the second's, and
+ * the report is the same with one thread or two. */
+Test(cli, files_with_many_findings_are_streamed_in_walk_order)
+{
+	const size_t lines = 9000;
+	char *body = malloc(lines * 24 + 1), *p = body;
+	cr_assert_not_null(body);
+	for (size_t i = 0; i < lines; i++)
+		p += snprintf(p, 25, "SSN " VAL_SSN " ok\n");
+	case_file("a/many.txt", body);
+	case_file("b/many.txt", body);
+	free(body);
+	struct cbuf o1, e1, o2, e2;
+	cr_assert_eq(cli(&o1, &e1, NULL, "scan", "--format", "json", "-j", "1", cli_case, NULL), 1,
+	             "%s", e1.p);
+	cr_assert_eq(cli(&o2, &e2, NULL, "scan", "--format", "json", "-j", "2", cli_case, NULL), 1,
+	             "%s", e2.p);
+	cr_assert_eq(count_type(&o1, "finding"), 2 * lines);
+	cr_assert(has(&o1, "\"findings\":18000"), "summary does not count every finding");
+	/* every a/ finding comes before the first b/ finding */
+	const char *first_b = strstr(o1.p, "/b/many.txt");
+	const char *last_a = NULL;
+	for (const char *q = o1.p; (q = strstr(q, "/a/many.txt")); q++)
+		last_a = q;
+	cr_assert(first_b && last_a && last_a < first_b, "findings of two files interleaved");
+	o1.n = strlen(o1.p);
+	o2.n = strlen(o2.p);
+	/* identical apart from the timing field */
+	char *s1 = strstr(o1.p, "\"seconds\":"), *s2 = strstr(o2.p, "\"seconds\":");
+	cr_assert(s1 && s2);
+	cr_assert_eq(s1 - o1.p, s2 - o2.p, "reports differ between -j 1 and -j 2");
+	cr_assert(memcmp(o1.p, o2.p, (size_t)(s1 - o1.p)) == 0, "reports differ between -j 1 and -j 2");
+}
