@@ -12,6 +12,11 @@ trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 if "$STRESS"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 "$GENCASE" cases "$work/c" --cases 40 >/dev/null
+# a few files with thousands of findings each: workers stream them in walk order
+mkdir -p "$work/c/zz-big"
+for i in 1 2 3 4; do
+	for k in $(seq 1 10); do find "$work/c" -name '*.md' -path '*case-*' -exec cat {} +; done > "$work/c/zz-big/notes$i.txt"
+done
 for j in 1 2 8 32; do
 	set +e
 	"$PHISCAN" scan --format json --no-progress -j "$j" "$work/c" > "$work/r$j.jsonl" 2> "$work/e$j"
