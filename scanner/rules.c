@@ -89,9 +89,10 @@ static const char *scalar(yaml_node_t *n)
 static int get_string(struct loader *L, yaml_node_t *n, const char *key, char **out)
 {
 	const char *s = scalar(n);
+	if (*out)
+		return lfail(L, n, "duplicate key '%s'", key, NULL);
 	if (!s)
 		return lfail(L, n, "'%s' must be a string", key, NULL);
-	free(*out);
 	*out = strdup(s);
 	return *out ? 0 : PHI_ENOMEM;
 }
@@ -129,6 +130,9 @@ static int get_number(struct loader *L, yaml_node_t *n, const char *key, double 
 static int get_list(struct loader *L, yaml_node_t *n, const char *key, char ***out,
                     size_t *count)
 {
+	/* a repeated key would leak (and silently drop) the first list */
+	if (*out)
+		return lfail(L, n, "duplicate key '%s'", key, NULL);
 	if (n->type == YAML_SCALAR_NODE) {
 		char **v = calloc(1, sizeof *v);
 		if (!v || !(v[0] = strdup(scalar(n)))) {
@@ -171,6 +175,8 @@ static void free_list(char **v, size_t n)
 static int get_examples(struct loader *L, yaml_node_t *n, const char *key,
                         struct phi_example **out, size_t *count)
 {
+	if (*out)
+		return lfail(L, n, "duplicate key '%s'", key, NULL);
 	if (n->type != YAML_SEQUENCE_NODE)
 		return lfail(L, n, "'%s' must be a list", key, NULL);
 	size_t k = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);

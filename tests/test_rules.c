@@ -5,6 +5,9 @@
  * pack as it was.  Packs are written with one key per line so line numbers are easy
  * to read off the literal (line 1 is the first line of the string). */
 #include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -477,4 +480,34 @@ Test(rules, class_and_severity_vocabularies)
 	cr_assert_null(phi_class_find(NULL));
 	cr_assert_eq(phi_class_find("ip")->letter, 'O');
 	cr_assert_str_eq(phi_class_find("name")->tag, "[NAME]");
+}
+
+/* Inputs the fuzzers found (tests/fuzz/regress/fuzz_pack/) are replayed here: each
+ * must load or fail cleanly (under make test-asan: without a leak). */
+Test(rules, fuzzer_regressions_load_or_fail_cleanly)
+{
+	const char *dir = "tests/fuzz/regress/fuzz_pack";
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "%s missing (run from the repo root)", dir);
+	struct dirent *e;
+	size_t n = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		struct phi_pack pack = {0};
+		struct phi_error err = {0};
+		int rc = phi_pack_load(&pack, path, &err);
+		if (rc == 0)
+			phi_pack_free(&pack);
+		else
+			cr_expect(err.msg[0], "%s failed without a message", path);
+		if (strstr(e->d_name, "duplicate-keywords"))
+			cr_expect(rc == PHI_ERULE && strstr(err.msg, "duplicate key 'keywords'"),
+			          "%s: %s", path, err.msg);
+		n++;
+	}
+	closedir(d);
+	cr_assert_gt(n, 0);
 }
