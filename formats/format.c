@@ -19,7 +19,8 @@ static int vfail(struct phi_error *err, int code, uint64_t offset, const char *f
 		return code;
 	err->code = code;
 	err->offset = offset;
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	/* ap comes from va_start in the callers below; the analyzer loses track of it */
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	return code;
 }
 

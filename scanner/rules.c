@@ -263,7 +263,7 @@ static int load_rule(struct loader *L, yaml_node_t *n, struct phi_rule *r)
 		yaml_node_t *kn = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(&L->doc, p->value);
 		const char *k = scalar(kn);
-		double d;
+		double d = 0;
 		if (!k)
 			return lfail(L, kn, "rule keys must be strings", NULL, NULL);
 		if (!strcmp(k, "id"))

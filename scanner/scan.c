@@ -284,7 +284,11 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 			                sizeof r, &rn))
 				rn = (size_t)snprintf(r, sizeof r, "[PHI]");
 			fd.replacement = dup_n(r, rn);
-			rc = add_edit(w, h->start, h->end, r, rn);
+			if ((rc = add_edit(w, h->start, h->end, r, rn))) {
+				free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
+				    free(fd.replacement);
+				break;
+			}
 		}
 		if (!fd.rule || !fd.excerpt || (f->where && !fd.field) || (edits && !fd.replacement)) {
 			free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
@@ -578,7 +582,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	w->res = res;
 	w->path = res->path;
 	res->format = "unknown";
-	if ((rc = read_head(in_fd, w->head, &head_len))) {
+	if (read_head(in_fd, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read standard input");
 		return PHI_EIO;
 	}
