@@ -466,7 +466,7 @@ static bool find_cue(const struct crule *c, const char *t, size_t a, size_t b)
 	return false;
 }
 
-static bool allowed(const struct phi_engine *e, const struct phi_matcher *m,
+static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
                     const struct crule *c, const char *v, size_t n, const char *path)
 {
 	for (size_t i = 0; i < e->nallow; i++) {
@@ -483,9 +483,9 @@ static bool allowed(const struct phi_engine *e, const struct phi_matcher *m,
 			if (strlen(a->values[j]) == n && strncasecmp(a->values[j], v, n) == 0)
 				return true;
 		for (size_t j = 0; j < a->npatterns; j++) {
-			pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-			int r = md ? pcre2_match(ca->re[j], (PCRE2_SPTR)v, n, 0, 0, md, m->mc) : -1;
-			pcre2_match_data_free(md);
+			/* the worker's match data: confirm() has copied out the offsets it needs,
+			 * and a hot path allocates nothing */
+			int r = pcre2_match(ca->re[j], (PCRE2_SPTR)v, n, 0, 0, m->md, m->mc);
 			if (r >= 0)
 				return true;
 		}
