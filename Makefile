@@ -8,18 +8,24 @@ CC       ?= cc
 CXX      ?= c++
 VERSION  := 0.1.0
 
-PKGS     := libpcre2-8 yaml-0.1 libsodium libhs
+PKGS     := libpcre2-8 yaml-0.1 libsodium libhs zlib expat libpng libturbojpeg
+# DCMTK's dcmtk.pc pulls in libsndfile's; linking its libraries directly avoids that.
+DCMTK_LIBS := -ldcmdata -loflog -lofstd
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 WARN     += $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
               -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"'
-LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+LIBS     := $(shell pkg-config --libs $(PKGS)) $(DCMTK_LIBS) -lpthread -lm
+# The DICOM bridge (formats/*.cc) is the only C++: C++17, no exceptions across it.
+CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter
+ALL_CXXFLAGS := -std=c++17 -D_GNU_SOURCE $(CXXWARN) $(CFLAGS) $(SANFLAGS)
 LDFLAGS  ?=
 
 LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard formats/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_CXX  := $(wildcard formats/*.cc)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/scanner/main.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -33,18 +39,24 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
 $(BUILD)/libphiscan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
+# Linked with the C++ driver: the DICOM bridge needs libstdc++.
 $(BIN): $(MAIN_OBJ) $(BUILD)/libphiscan.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/gencase: corpus/gencase.c
+# One translation unit: gencase.c includes corpus/gen_*.c (DICOM, meshes, images).
+$(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -o $@ $< -lm
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -o $@ $< -lz -lm
 
 $(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/libphiscan.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
+	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
 
 # The Criterion suite runs last so its summary line ends the output.
 test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests
@@ -63,8 +75,8 @@ test-tsan:
 	  phiscan-tsan build-tsan/gencase build-tsan/tsan-stress
 	PHISCAN=./phiscan-tsan GENCASE=build-tsan/gencase STRESS=build-tsan/tsan-stress bash tests/tsan.sh
 
-$(BUILD)/tsan-stress: tests/tsan_stress.c $(BUILD)/libphiscan.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tsan-stress: $(BUILD)/tests/tsan_stress.o $(BUILD)/libphiscan.a
+	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -74,16 +86,21 @@ clean:
 # ---- beyond the unit tests ----
 
 # Real public files in ../shared/samples (not part of this repository).
+# tests/samples.sh checks every file is accounted for; samples_*.sh one format each.
 test-samples: $(BIN)
-	PHISCAN=./$(BIN) bash tests/samples.sh
+	set -e; for t in tests/samples.sh tests/samples_*.sh; do \
+	  [ -f "$$t" ] || continue; PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase bash "$$t"; done
 
 # Recall and precision per class on the generated corpus.
 eval: $(BIN) $(BUILD)/gencase
 	PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase bash tests/eval.sh
 
 # phiscan against ripgrep on a generated 150 MB corpus (one large file, 20,000 small).
+# Then one script per format family (tests/bench/bench_*.sh: DICOM, meshes, images).
 bench: $(BIN) $(BUILD)/gencase
 	PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase bash tests/bench/run.sh
+	set -e; for b in tests/bench/bench_*.sh; do \
+	  [ -f "$$b" ] || continue; PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase bash "$$b"; done
 
 # The main job on the bundled sample corpus: generate it, scan it, strip it.
 demo: $(BIN) $(BUILD)/gencase
@@ -109,15 +126,16 @@ uninstall:
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target; crashes land in tests/fuzz/crashes/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_text fuzz_pack
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='-O1 -g' \
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ CFLAGS='-O1 -g' \
 	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined' fuzz-run
 
 fuzz-run: $(BUILD)/libphiscan.a
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
-	  $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t tests/fuzz/$$t.c $(BUILD)/libphiscan.a $(LIBS); \
+	  $(CC) $(ALL_CFLAGS) -c -o $(BUILD)/$$t.o tests/fuzz/$$t.c; \
+	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a $(LIBS); \
 	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \

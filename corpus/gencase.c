@@ -1363,7 +1363,7 @@ static void T_time(struct doc *d, struct rng *r)
 /* ------------------------------------------------------------------------ */
 /* Encoders: UTF-8 document -> file bytes, with an offset map for the spans  */
 
-enum { CS_UTF8, CS_UTF16LE, CS_CP1252, CS_RTF };
+enum { CS_UTF8, CS_UTF16LE, CS_CP1252, CS_RTF, CS_RAW /* binary: bytes as generated */ };
 
 static uint32_t utf8_next(const unsigned char *p, size_t n, size_t *len)
 {
@@ -3192,8 +3192,20 @@ static void emit_file(struct gen_state *g, const char *outdir, const char *rel,
 		g->capsp = g->d.nsp + 16;
 		g->sp = xrealloc(g->sp, g->capsp * sizeof *g->sp);
 	}
-	encode_doc(&g->d, fs->cs, fs->crlf, &g->enc, g->sp);
+	if (fs->cs == CS_RAW) {
+		g->enc.n = 0;
+		b_put(&g->enc, g->d.b.p, g->d.b.n);
+		memcpy(g->sp, g->d.sp, g->d.nsp * sizeof *g->sp);
+	} else {
+		encode_doc(&g->d, fs->cs, fs->crlf, &g->enc, g->sp);
+	}
 	snprintf(path, sizeof path, "%s/%s", outdir, rel);
+	char *slash = strrchr(path, '/');
+	if (slash) {
+		*slash = 0;
+		mkdir_p(path);
+		*slash = '/';
+	}
 	write_file(path, g->enc.p, g->enc.n);
 	g->files++;
 	for (size_t i = 0; i < g->d.nsp; i++) {
@@ -3222,6 +3234,21 @@ static const struct filespec extra_files[] = {
 	{"report.rtf", gen_rtf, CS_RTF, 0},
 };
 static const int extra_pct[] = {20, 25, 30, 25};
+
+/* Binary media, one file per spec and case (CS_RAW: generators write bytes and
+ * spans into the doc directly).  gen_index is the file's index among the specs, for
+ * generators that vary by it (slices of a series). */
+static int gen_index;
+#include "gen_dicom.c"
+#include "gen_mesh.c"
+#include "gen_image.c"
+
+static const struct filespec media_files[] = {
+	GEN_DICOM_FILES
+	GEN_MESH_FILES
+	GEN_IMAGE_FILES
+	{NULL, NULL, 0, 0},
+};
 
 static int cmd_cases(int argc, char **argv)
 {
@@ -3265,6 +3292,12 @@ static int cmd_cases(int argc, char **argv)
 			struct rng fr = rng_make((uint64_t)seed, (uint64_t)k * 64 + 32 + f);
 			snprintf(rel, sizeof rel, "%s/%s", dir, extra_files[f].name);
 			emit_file(&g, outdir, rel, &extra_files[f], &fr, &c);
+		}
+		for (size_t f = 0; media_files[f].name; f++) {
+			struct rng fr = rng_make((uint64_t)seed, (uint64_t)k * 1024 + 512 + f);
+			gen_index = (int)f;
+			snprintf(rel, sizeof rel, "%s/%s", dir, media_files[f].name);
+			emit_file(&g, outdir, rel, &media_files[f], &fr, &c);
 		}
 	}
 	char tpath[4096];

@@ -112,6 +112,33 @@ struct phi_sink_ops {
 	/* Run the rules on one field and record its findings.  When edits is not NULL
 	 * (strip), it receives the replacements to apply.  Returns 0 or PHI_E*. */
 	int (*field)(void *sink, const struct phi_field *f, struct phi_edits *edits);
+	/* Attach a fact about this file to its result (manifest and JSON report):
+	 * "geometry_sha256_in", "pixel_sha256_out", "note" ...  Never PHI.  Both strings
+	 * are copied.  Returns 0 or PHI_ENOMEM. */
+	int (*record)(void *sink, const char *name, const char *value);
+};
+
+/* Strip options that formats read (set from the command line; read-only). */
+enum {
+	PHI_SO_VERIFY = 1u << 0,            /* re-read the written copy and check the
+	                                       protected regions (geometry, pixels) */
+	PHI_SO_STRIP_HPS = 1u << 1,         /* 3Shape HPS: strip (signed files; opt-in) */
+	/* DICOM Basic Profile options (PS3.15 E.3, CID 7050) */
+	PHI_SO_RETAIN_LONG_DATES = 1u << 8, /* Retain Longitudinal Temporal Information
+	                                       with Full Dates */
+	PHI_SO_RETAIN_MOD_DATES = 1u << 9,  /* ... with Modified Dates (keyed shift) */
+	PHI_SO_RETAIN_PATIENT_CHARS = 1u << 10,
+	PHI_SO_RETAIN_DEVICE = 1u << 11,
+	PHI_SO_RETAIN_INSTITUTION = 1u << 12,
+	PHI_SO_RETAIN_UIDS = 1u << 13,
+	PHI_SO_RETAIN_SAFE_PRIVATE = 1u << 14,
+	PHI_SO_CLEAN_DESCRIPTORS = 1u << 15,
+};
+
+struct phi_strip_opts {
+	unsigned flags;             /* PHI_SO_* */
+	const unsigned char *key;   /* 32-byte secret (--key), or NULL */
+	const char *case_id;        /* --case-id, or NULL */
 };
 
 /* Per-file context given to a format by the scanner. */
@@ -131,6 +158,7 @@ struct phi_fctx {
 	size_t buf_cap;
 	const char *encoding;        /* set by the format: "utf-8", "utf-16le", ... */
 	uint64_t in_bytes;           /* bytes handed out by phi_input_read so far */
+	const struct phi_strip_opts *sopts; /* never NULL */
 };
 
 /* Read up to n bytes of the input, head bytes first, then from fd.  Returns the

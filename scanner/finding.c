@@ -62,6 +62,37 @@ int phi_result_add(struct phi_result *r, const struct phi_finding *f)
 	return 0;
 }
 
+int phi_result_fact(struct phi_result *r, const char *name, const char *value)
+{
+	char *v = strdup(value);
+	if (!v)
+		return PHI_ENOMEM;
+	for (size_t i = 0; i < r->nfacts; i++)
+		if (!strcmp(r->facts[i].name, name)) {
+			free(r->facts[i].value);
+			r->facts[i].value = v;
+			return 0;
+		}
+	char *n = strdup(name);
+	struct phi_fact *t = n ? realloc(r->facts, (r->nfacts + 1) * sizeof *t) : NULL;
+	if (!t) {
+		free(n);
+		free(v);
+		return PHI_ENOMEM;
+	}
+	r->facts = t;
+	r->facts[r->nfacts++] = (struct phi_fact){n, v};
+	return 0;
+}
+
+const char *phi_result_get_fact(const struct phi_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nfacts; i++)
+		if (!strcmp(r->facts[i].name, name))
+			return r->facts[i].value;
+	return NULL;
+}
+
 void phi_result_drop_findings(struct phi_result *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -80,6 +111,11 @@ void phi_result_clear(struct phi_result *r)
 	free(r->path);
 	free(r->reason);
 	free(r->out_path);
+	for (size_t i = 0; i < r->nfacts; i++) {
+		free(r->facts[i].name);
+		free(r->facts[i].value);
+	}
+	free(r->facts);
 	memset(r, 0, sizeof *r);
 }
 

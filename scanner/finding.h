@@ -38,6 +38,11 @@ enum phi_status {
 	PHI_UNREADABLE,    /* could not be read or parsed: fails closed (exit 2) */
 };
 
+/* A fact a format records about a file (protected-region hashes, notes): never PHI. */
+struct phi_fact {
+	char *name, *value; /* owned */
+};
+
 struct phi_result {
 	uint64_t seq;          /* walk order: the reporter prints in this order */
 	char *path;            /* display path (owned) */
@@ -54,10 +59,17 @@ struct phi_result {
 	bool copied_verbatim;  /* no change needed: output is a byte copy */
 	size_t flushed;        /* findings already reported and dropped mid-file (a file
 	                          with very many findings is streamed, not held) */
+	struct phi_fact *facts; /* in the order recorded; a name recorded twice keeps the
+	                           last value (owned) */
+	size_t nfacts;
 };
 
 /* Append a finding (the struct is moved: its owned pointers now belong to r). */
 int phi_result_add(struct phi_result *r, const struct phi_finding *f);
+/* Record (or replace) a fact; copies both strings.  0 or PHI_ENOMEM. */
+int phi_result_fact(struct phi_result *r, const char *name, const char *value);
+/* The value of a fact, or NULL. */
+const char *phi_result_get_fact(const struct phi_result *r, const char *name);
 /* Release the findings only (after they were reported); counts them in flushed. */
 void phi_result_drop_findings(struct phi_result *r);
 /* Free everything r owns, then r itself if heap (phi_result_free does). */

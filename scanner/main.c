@@ -63,6 +63,8 @@ struct options {
 	const char **ops;
 	size_t nops;
 	const char *key;
+	const char *case_id;
+	unsigned sflags;            /* PHI_SO_* */
 	const char *out;
 	const char *manifest;
 	const char *report_out;
@@ -75,6 +77,7 @@ struct app {
 	struct phi_names *names;
 	struct phi_engine *engine;
 	struct phi_policy policy;
+	struct phi_strip_opts sopts;
 	char datadir[PATH_MAX];
 };
 
@@ -96,6 +99,28 @@ static void usage_main(FILE *fp)
 	        "\n"
 	        "Run 'phiscan <command> --help' for the options of a command.\n");
 }
+
+/* Format strip options that are plain flags: name -> PHI_SO_* bit. */
+static const struct {
+	const char *name;
+	unsigned flag;
+	const char *help;
+} sflag_opts[] = {
+	{"verify", PHI_SO_VERIFY, "re-read each copy and check geometry/pixels are unchanged"},
+	{"strip-hps", PHI_SO_STRIP_HPS, "also strip 3Shape HPS .dcm (signed: 3Shape may reject it)"},
+	{"retain-long-dates", PHI_SO_RETAIN_LONG_DATES, "DICOM: keep full dates and times"},
+	{"retain-modified-dates", PHI_SO_RETAIN_MOD_DATES,
+	 "DICOM: shift dates by a keyed per-patient offset"},
+	{"retain-patient-chars", PHI_SO_RETAIN_PATIENT_CHARS,
+	 "DICOM: keep sex, age, size, weight and the like"},
+	{"retain-device", PHI_SO_RETAIN_DEVICE, "DICOM: keep device serials and station names"},
+	{"retain-institution", PHI_SO_RETAIN_INSTITUTION, "DICOM: keep institution identity"},
+	{"retain-uids", PHI_SO_RETAIN_UIDS, "DICOM: keep UIDs unchanged"},
+	{"retain-safe-private", PHI_SO_RETAIN_SAFE_PRIVATE,
+	 "DICOM: keep private elements known to be safe"},
+	{"clean-descriptors", PHI_SO_CLEAN_DESCRIPTORS,
+	 "DICOM: keep descriptions with identifiers cleaned out"},
+};
 
 static void usage_scan(FILE *fp, enum cmd c)
 {
@@ -131,6 +156,15 @@ static void usage_scan(FILE *fp, enum cmd c)
 		        "      --in-place          rewrite originals atomically instead\n"
 		        "      --force             overwrite existing outputs\n"
 		        "      --manifest FILE     manifest path (default DIR/phiscan-manifest.json)\n");
+	if (c != CMD_SCAN) {
+		fprintf(fp, "      --case-id ID        patient name and ID become ID (DICOM, file names)\n");
+		for (size_t i = 0; i < sizeof sflag_opts / sizeof sflag_opts[0]; i++)
+		{
+			int w = 8 + (int)strlen(sflag_opts[i].name);
+			fprintf(fp, "      --%s%*s%s\n", sflag_opts[i].name, w < 26 ? 26 - w : 0,
+			        w < 26 ? "" : "\n                          ", sflag_opts[i].help);
+		}
+	}
 }
 
 static const char *cmd_name(enum cmd c)
@@ -210,8 +244,9 @@ static int parse_size(const char *s, uint64_t *out)
 enum {
 	OPT_SHOW = 256, OPT_FAILON, OPT_MINCONF, OPT_RULES, OPT_NODEF, OPT_SAFE, OPT_EXCL,
 	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE,
-	OPT_MANIFEST, OPT_OUTPUT,
+	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG,
 };
+
 
 static const struct option long_opts[] = {
 	{"jobs", required_argument, NULL, 'j'},
@@ -235,6 +270,17 @@ static const struct option long_opts[] = {
 	{"in-place", no_argument, NULL, OPT_INPLACE},
 	{"force", no_argument, NULL, OPT_FORCE},
 	{"manifest", required_argument, NULL, OPT_MANIFEST},
+	{"case-id", required_argument, NULL, OPT_CASEID},
+	{"verify", no_argument, NULL, OPT_SFLAG},
+	{"strip-hps", no_argument, NULL, OPT_SFLAG},
+	{"retain-long-dates", no_argument, NULL, OPT_SFLAG},
+	{"retain-modified-dates", no_argument, NULL, OPT_SFLAG},
+	{"retain-patient-chars", no_argument, NULL, OPT_SFLAG},
+	{"retain-device", no_argument, NULL, OPT_SFLAG},
+	{"retain-institution", no_argument, NULL, OPT_SFLAG},
+	{"retain-uids", no_argument, NULL, OPT_SFLAG},
+	{"retain-safe-private", no_argument, NULL, OPT_SFLAG},
+	{"clean-descriptors", no_argument, NULL, OPT_SFLAG},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -252,7 +298,8 @@ static int parse_options(struct options *o, int argc, char **argv)
 	phi_limits_default(&o->limits);
 	optind = 1;
 	opterr = 0; /* one-line messages of our own below */
-	while ((c = getopt_long(argc, argv, ":j:f:o:qh", long_opts, NULL)) != -1) {
+	int li = -1;
+	while ((c = getopt_long(argc, argv, ":j:f:o:qh", long_opts, &li)) != -1) {
 		char *end;
 		switch (c) {
 		case 'j': {
@@ -321,6 +368,21 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case OPT_INPLACE: o->in_place = true; break;
 		case OPT_FORCE: o->force = true; break;
 		case OPT_MANIFEST: o->manifest = optarg; break;
+		case OPT_CASEID:
+			if (o->cmd == CMD_SCAN)
+				return die_usage("--case-id applies to strip and filter%s", NULL);
+			if (!*optarg || strlen(optarg) > 64 || strpbrk(optarg, "/\\^=\n\r"))
+				return die_usage("--case-id needs 1-64 characters without / \\ ^ or =, not '%s'",
+				                 optarg);
+			o->case_id = optarg;
+			break;
+		case OPT_SFLAG:
+			if (o->cmd == CMD_SCAN)
+				return die_usage("--%s applies to strip and filter", long_opts[li].name);
+			for (size_t i = 0; i < sizeof sflag_opts / sizeof sflag_opts[0]; i++)
+				if (!strcmp(sflag_opts[i].name, long_opts[li].name))
+					o->sflags |= sflag_opts[i].flag;
+			break;
 		case 'h': usage_scan(stdout, o->cmd); return EXIT_CLEAN;
 		case ':':
 			fprintf(stderr, "%s: option '%s' needs a value (see 'phiscan %s --help')\n", prog,
@@ -391,6 +453,9 @@ static int load_policy(struct app *a)
 		goto fail;
 	if (phi_policy_check(&a->policy, &err))
 		goto fail;
+	a->sopts.flags = a->o.sflags;
+	a->sopts.key = a->policy.has_key ? a->policy.key : NULL;
+	a->sopts.case_id = a->o.case_id;
 	return -1;
 fail:
 	fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -714,7 +779,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	struct phi_scan_opts so = {
 		.engine = a->engine, .limits = &o->limits, .show_values = o->show_values,
 		.strip = o->cmd == CMD_STRIP, .in_place = o->in_place, .force = o->force,
-		.out_root = out_real, .policy = &a->policy,
+		.out_root = out_real, .policy = &a->policy, .sopts = &a->sopts,
 		.flush = flush_findings, .flush_arg = &r, .flush_at = FLUSH_FINDINGS,
 	};
 	if (!(fp = open_report(a)))
@@ -812,7 +877,7 @@ static int run_filter(struct app *a)
 {
 	struct phi_scan_opts so = {.engine = a->engine, .limits = &a->o.limits,
 	                           .show_values = a->o.show_values, .strip = true,
-	                           .policy = &a->policy};
+	                           .policy = &a->policy, .sopts = &a->sopts};
 	struct phi_worker *w = NULL;
 	struct phi_reporter *rep = NULL;
 	struct phi_summary sum = {0};

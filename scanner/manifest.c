@@ -125,6 +125,16 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 	if (r->in_sha256[0])
 		fprintf(fp, ", \"input_sha256\": \"%s\", \"output_sha256\": \"%s\"", r->in_sha256,
 		        r->out_sha256);
+	if (r->nfacts) {
+		fputs(", \"facts\": {", fp);
+		for (size_t i = 0; i < r->nfacts; i++) {
+			fputs(i ? ", " : "", fp);
+			phi_json_string(fp, r->facts[i].name);
+			fputs(": ", fp);
+			phi_json_string(fp, r->facts[i].value);
+		}
+		fputs("}", fp);
+	}
 	fputs("}", fp);
 	m->entry_open = false;
 	return ferror(fp) ? PHI_EIO : 0;

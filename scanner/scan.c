@@ -316,7 +316,15 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 	return 0;
 }
 
-static const struct phi_sink_ops sink_ops = {sink_field};
+static int sink_record(void *sink, const char *name, const char *value)
+{
+	struct phi_worker *w = sink;
+	if (phi_result_fact(w->res, name, value))
+		return phi_fail(&w->err, PHI_ENOMEM, "out of memory recording a fact");
+	return 0;
+}
+
+static const struct phi_sink_ops sink_ops = {sink_field, sink_record};
 
 /* ---- files ---- */
 
@@ -398,6 +406,8 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+static const struct phi_strip_opts no_sopts;
+
 static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
                       uint64_t size, size_t head_len, int out_fd, uint64_t *nread)
 {
@@ -414,6 +424,7 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.sink = w,
 		.buf = w->buf,
 		.buf_cap = w->buf_cap,
+		.sopts = w->o->sopts ? w->o->sopts : &no_sopts,
 	};
 	int rc = fmt->scan(&ctx);
 	if (nread)

@@ -26,6 +26,7 @@ struct phi_scan_opts {
 	bool force;                     /* overwrite existing outputs */
 	const char *out_root;           /* strip -o OUT */
 	const struct phi_policy *policy;
+	const struct phi_strip_opts *sopts; /* format strip options; NULL = none */
 	/* Optional: called from the worker when a file holds flush_at findings; reports
 	 * and drops them (phi_result_drop_findings).  May block until the file's turn. */
 	int (*flush)(void *arg, struct phi_result *res);
