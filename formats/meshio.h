@@ -1,0 +1,110 @@
+/* meshio.h - small helpers shared by the mesh and scanner-container formats (STL,
+ * PLY, OBJ/MTL, 3Shape HPS): a bounded line reader over phi_input_read, a SHA-256
+ * of the protected (geometry) bytes, handing a slot to the sink, and the
+ * before/after geometry facts with the optional re-read check (--verify).
+ *
+ * Threading: reentrant; every struct belongs to one worker for one file.
+ * Ownership: a struct phi_lines owns its buffer (phi_lines_free releases it); a
+ * line returned by phi_lines_next is borrowed until the next call.  A struct
+ * phi_mbuf owns its bytes; it never grows past its max.
+ */
+#ifndef PHI_MESHIO_H
+#define PHI_MESHIO_H
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+/* ---- SHA-256 of the protected bytes ---- */
+
+struct phi_geohash {
+	crypto_hash_sha256_state st;
+	uint64_t bytes;
+};
+
+void phi_geohash_init(struct phi_geohash *h);
+void phi_geohash_update(struct phi_geohash *h, const void *p, size_t n);
+/* Finish into 64 lowercase hex digits and a NUL. */
+void phi_geohash_hex(struct phi_geohash *h, char hex[65]);
+
+/* SHA-256 of fd's bytes [from, EOF) read with pread (fd is not moved). */
+int phi_hash_fd_from(int fd, uint64_t from, char hex[65], struct phi_error *err);
+
+/* Record "geometry_sha256_in" and "geometry_sha256_out"; with --verify also
+ * "geometry_verified" = "yes", or fail with PHI_EVERIFY when they differ.
+ * what names the protected region in the failure message ("STL bytes 80..EOF"). */
+int phi_geometry_facts(struct phi_fctx *ctx, const char *in_hex, const char *out_hex,
+                       const char *what);
+
+/* ---- a growable byte buffer with a hard maximum ---- */
+
+struct phi_mbuf {
+	unsigned char *p; /* NULL until the first append */
+	size_t n, cap, max;
+};
+
+int phi_mbuf_put(struct phi_mbuf *b, const void *src, size_t n, struct phi_error *err);
+void phi_mbuf_free(struct phi_mbuf *b);
+
+/* Apply field-relative edits to t[0..n) into out (appended).  Replacement bytes
+ * pass through filter when it is not NULL (it maps one byte to the byte written,
+ * e.g. spaces to '_' in a name that must stay one token). */
+int phi_apply_edits(const unsigned char *t, size_t n, const struct phi_edits *ed,
+                    unsigned char (*filter)(unsigned char), struct phi_mbuf *out,
+                    struct phi_error *err);
+
+/* ---- slots ---- */
+
+/* Hand one slot to the sink (no sink: nothing to do).  ed receives the edits in
+ * strip mode (ctx->out_fd >= 0) and is emptied otherwise. */
+int phi_emit(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *ed);
+
+/* A free-text slot whose bytes map 1:1 to the file at off. */
+int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
+                  uint64_t line, const char *where, struct phi_edits *ed);
+
+/* ---- a bounded line reader over phi_input_read ---- */
+
+struct phi_lines {
+	struct phi_fctx *ctx;
+	unsigned char *buf;
+	size_t cap, start, end;
+	int eof;
+	uint64_t off;    /* file offset of buf[start] */
+	uint64_t lineno; /* number of the line last returned (1-based) */
+	size_t max_line;
+};
+
+/* max_line: the longest line accepted (longer lines fail with PHI_ELIMIT). */
+int phi_lines_init(struct phi_lines *lr, struct phi_fctx *ctx, size_t max_line);
+void phi_lines_free(struct phi_lines *lr);
+/* Next line: *p, *n (the '\n' included when present), *off its file offset.
+ * Returns 1 for a line, 0 at the end of the input, or a negative PHI_E*. */
+int phi_lines_next(struct phi_lines *lr, const unsigned char **p, size_t *n, uint64_t *off);
+/* The bytes already buffered but not yet returned as lines (the start of a body). */
+void phi_lines_rest(const struct phi_lines *lr, const unsigned char **p, size_t *n);
+
+/* Copy the input from where it stands to EOF: hash it into h (may be NULL), write
+ * it to ctx->out_fd when write is set; *count receives the byte count. */
+int phi_copy_rest(struct phi_fctx *ctx, struct phi_geohash *h, int write, uint64_t *count);
+
+/* A format's core: scan ctx (emitting slots, writing the copy in strip mode) and,
+ * when want_hash is set, hash its protected region into hex. */
+typedef int (*phi_mesh_run_fn)(struct phi_fctx *ctx, int want_hash, char hex[65]);
+
+/* --verify: re-read the written copy (ctx->out_fd) from its start and run the same
+ * parser over it, without a sink and without writing, to hash its protected region.
+ * Fails with PHI_EVERIFY when the output cannot be re-read (a pipe). */
+int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65]);
+
+/* The whole strip/verify dance of a format: run over the input; in strip mode
+ * hash the output's protected region (re-read with --verify, else the bytes handed
+ * to write, which run hashed) and record the facts.  what names the region. */
+int phi_mesh_scan(struct phi_fctx *ctx, phi_mesh_run_fn run, const char *what);
+
+/* 1 when name ends in suf, ignoring ASCII case. */
+int phi_name_has_suffix(const char *name, const char *suf);
+
+#endif
