@@ -20,7 +20,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
 LIBS     := $(shell pkg-config --libs $(PKGS)) $(DCMTK_LIBS) -lpthread -lm
 # The DICOM bridge (formats/*.cc) is the only C++: C++17, no exceptions across it.
 CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter
-ALL_CXXFLAGS := -std=c++17 -D_GNU_SOURCE $(CXXWARN) $(CFLAGS) $(SANFLAGS)
+ALL_CXXFLAGS := -std=c++17 -D_GNU_SOURCE $(CXXWARN) $(CFLAGS) $(SANFLAGS) -DPHI_VERSION='"$(VERSION)"'
 LDFLAGS  ?=
 
 LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard formats/*.c)

@@ -55,6 +55,7 @@ const char *phi_strerror(int code)
 	case PHI_ENOTSUP: return "not supported";
 	case PHI_EVERIFY: return "verification failed";
 	case PHI_EEXIST: return "already exists";
+	case PHI_ESKIP: return "not written";
 	default: return "unknown error";
 	}
 }

@@ -35,6 +35,8 @@ enum {
 	PHI_ENOTSUP = -7,  /* the format cannot do this (e.g. strip) */
 	PHI_EVERIFY = -8,  /* a written copy failed verification */
 	PHI_EEXIST = -9,   /* refusing to overwrite */
+	PHI_ESKIP = -10,   /* deliberately not written (a DICOMDIR): reported as skipped
+	                      with the reason, not as an error */
 };
 
 /* One error record per worker (or per command).  Filled by phi_fail(); the message
@@ -159,6 +161,9 @@ struct phi_fctx {
 	const char *encoding;        /* set by the format: "utf-8", "utf-16le", ... */
 	uint64_t in_bytes;           /* bytes handed out by phi_input_read so far */
 	const struct phi_strip_opts *sopts; /* never NULL */
+	void **state;                /* this worker's slot for this format: a format may
+	                                keep one object here across files (a parser
+	                                handle); the scanner frees it with free_state */
 };
 
 /* Read up to n bytes of the input, head bytes first, then from fd.  Returns the
@@ -177,7 +182,14 @@ struct phi_format {
 	 * de-identified copy.  NULL strip support is signalled by can_strip = 0. */
 	int (*scan)(struct phi_fctx *ctx);
 	int can_strip;
+	void (*free_state)(void *state); /* NULL when the format keeps no state */
 };
+
+#define PHI_MAX_FORMATS 32
+
+/* Global set-up of every format that needs one (DICOM's data dictionary), called
+ * once before any worker starts.  0 or PHI_E* with a message in err. */
+int phi_formats_init(struct phi_error *err);
 
 #define PHI_HEAD_SIZE 65536
 

@@ -1012,6 +1012,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(argc - 1, argv + 1);
+	{
+		/* before any worker starts: DCMTK's data dictionary */
+		struct phi_error ferr = {0};
+		if (phi_formats_init(&ferr)) {
+			fprintf(stderr, "%s: %s\n", prog, ferr.msg);
+			return EXIT_ERROR;
+		}
+	}
 	if (!strcmp(cmd, "scan"))
 		a.o.cmd = CMD_SCAN;
 	else if (!strcmp(cmd, "strip"))

@@ -47,6 +47,7 @@ struct phi_worker {
 	size_t nedits, capedits;
 	char *repl;
 	size_t repl_len, repl_cap;
+	void *fstate[PHI_MAX_FORMATS]; /* per-format state, indexed like phi_formats[] */
 };
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
@@ -72,6 +73,9 @@ void phi_worker_free(struct phi_worker *w)
 	if (!w)
 		return;
 	phi_matcher_free(w->m);
+	for (size_t i = 0; i < PHI_MAX_FORMATS && phi_formats[i]; i++)
+		if (w->fstate[i] && phi_formats[i]->free_state)
+			phi_formats[i]->free_state(w->fstate[i]);
 	free(w->head);
 	free(w->buf);
 	free(w->fh);
@@ -411,6 +415,9 @@ static const struct phi_strip_opts no_sopts;
 static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
                       uint64_t size, size_t head_len, int out_fd, uint64_t *nread)
 {
+	size_t fi = 0;
+	while (fi < PHI_MAX_FORMATS - 1 && phi_formats[fi] && phi_formats[fi] != fmt)
+		fi++;
 	struct phi_fctx ctx = {
 		.path = w->path,
 		.fd = fd,
@@ -425,6 +432,7 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.buf = w->buf,
 		.buf_cap = w->buf_cap,
 		.sopts = w->o->sopts ? w->o->sopts : &no_sopts,
+		.state = &w->fstate[fi],
 	};
 	int rc = fmt->scan(&ctx);
 	if (nread)
@@ -543,6 +551,8 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 	rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);
+		if (rc == PHI_ESKIP)
+			res->status = PHI_SKIPPED;
 		if (out_fd >= 0) {
 			close(out_fd);
 			unlink(tmp);

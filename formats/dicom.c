@@ -1,0 +1,879 @@
+/* dicom.c - DICOM: scan every element and de-identify with the PS3.15 Annex E
+ * Basic Application Level Confidentiality Profile (Table E.1-1, edition 2024b) and
+ * its options (E.3, CID 7050).
+ *
+ * Parsing and writing are DCMTK's, behind dicom_bridge.h.  This file decides:
+ *  - detection by structure (PS3.10 7.1: preamble, "DICM", then a group 0002
+ *    element; or a bare PS3.5 data set starting with a plausible element), so a
+ *    file with "DICM" at 128 that is not DICOM, and 3Shape's HPS .dcm (XML), are
+ *    not taken for DICOM;
+ *  - the fields: every attribute of Table E.1-1 whose action is not K yields a
+ *    structured finding with its tag path and keyword; free text (descriptions,
+ *    comments, private text) also goes through the rule engine; every PN is a name;
+ *  - the actions: X removes, Z empties, D writes a dummy of the VR, C cleans
+ *    (rules on text, keyed shift on dates), U remaps UIDs to 2.25.<HMAC>, K keeps;
+ *    X/Z, X/D, X/Z/D and Z/D take the choice valid for any attribute Type (Z for
+ *    X/Z, D otherwise), X/Z/U* keeps a sequence and remaps the UIDs inside it;
+ *    options override the basic action where the table has an entry;
+ *  - what the profile asks beyond the table: every DA/DT not listed is emptied
+ *    (or kept/shifted under the date options), overlay groups 60xx go whole (an
+ *    overlay without its data is not valid), curves 50xx go, private elements go
+ *    unless Retain Safe Private keeps their numeric values (Table E.3.10-1 is not
+ *    bundled: text and binary private values always go), Patient Identity Removed,
+ *    De-identification Method and its Code Sequence are written.
+ *  - residual risk: burned-in annotation (flagged, or SOP classes and modalities
+ *    that usually carry it) is reported as rule burned-in-pixels; pixels are never
+ *    touched.
+ *
+ * Threading: phi_dicom_init() before workers; the table is read-only; each worker
+ * keeps its own bridge handle in its format state slot.
+ * Ownership: the bridge handle lives in *ctx->state and is freed by free_state.
+ */
+#include "dicom.h"
+
+#include "dicom_bridge.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ---- the table ---- */
+
+enum act { A_NONE, A_D, A_Z, A_X, A_K, A_C, A_U, A_XD, A_XZ, A_XZD, A_ZD, A_XZU };
+
+/* Option columns of act[] after the basic action (rules/src/annex_e.py order). */
+enum { COL_BASIC, COL_SAFE_PRIVATE, COL_UIDS, COL_DEVICE, COL_INSTITUTION, COL_PATIENT_CHARS,
+       COL_LONG_FULL, COL_LONG_MOD, COL_CLEAN_DESC, COL_CLEAN_STRUCT, COL_CLEAN_GRAPH, NCOL };
+
+struct row {
+	uint32_t tag, mask; /* mask: which bits of tag are fixed (repeating groups) */
+	const char *keyword, *vr;
+	unsigned char act[NCOL];
+	const char *cls;
+	int severity;
+};
+
+static const struct row rows[] = {
+#include "dicom_annex_e.inc"
+};
+#define NROWS (sizeof rows / sizeof rows[0])
+
+static const struct row *exact[NROWS]; /* rows with a full tag, sorted by tag */
+static size_t nexact;
+static const struct row *row_private, *row_curve, *row_overlay_data, *row_overlay_comments;
+
+static const char *const act_names[] = {"-", "D", "Z", "X", "K", "C", "U", "X/D", "X/Z", "X/Z/D",
+                                        "Z/D", "X/Z/U*"};
+
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+	return x->tag < y->tag ? -1 : x->tag > y->tag;
+}
+
+static void table_init(void)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &rows[i];
+		if (r->mask == 0xFFFFFFFFu)
+			exact[nexact++] = r;
+		else if (r->mask == 0)
+			row_private = r;
+		else if (r->tag == 0x50000000u)
+			row_curve = r;
+		else if (r->tag == 0x60003000u)
+			row_overlay_data = r;
+		else if (r->tag == 0x60004000u)
+			row_overlay_comments = r;
+	}
+	qsort(exact, nexact, sizeof exact[0], cmp_row);
+}
+
+static const struct row *lookup(uint16_t g, uint16_t e)
+{
+	uint32_t t = (uint32_t)g << 16 | e;
+	if (g & 1)
+		return row_private;
+	if ((g & 0xFF00) == 0x5000)
+		return row_curve;
+	if ((g & 0xFF00) == 0x6000 && g <= 0x601E && e == 0x3000)
+		return row_overlay_data;
+	if ((g & 0xFF00) == 0x6000 && g <= 0x601E && e == 0x4000)
+		return row_overlay_comments;
+	size_t lo = 0, hi = nexact;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (exact[mid]->tag < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nexact && exact[lo]->tag == t ? exact[lo] : NULL;
+}
+
+int phi_dicom_rule(uint16_t group, uint16_t element, struct phi_dicom_rule_info *out)
+{
+	pthread_once(&table_once, table_init);
+	const struct row *r = lookup(group, element);
+	if (!r)
+		return -1;
+	*out = (struct phi_dicom_rule_info){r->keyword, r->vr, act_names[r->act[COL_BASIC]], r->cls,
+	                                    r->severity};
+	return 0;
+}
+
+size_t phi_dicom_rule_count(void)
+{
+	return NROWS;
+}
+
+int phi_dicom_init(struct phi_error *err)
+{
+	pthread_once(&table_once, table_init);
+	if (sodium_init() < 0)
+		return phi_fail(err, PHI_ENOMEM, "libsodium cannot start");
+	if (phi_dcm_init())
+		return phi_fail(err, PHI_EFORMAT,
+		                "DCMTK has no data dictionary (install libdcmtk17 or set DCMDICTPATH)");
+	return 0;
+}
+
+const char *phi_dicom_lib_version(void)
+{
+	return phi_dcm_version();
+}
+
+/* ---- detection ---- */
+
+static bool vr_ok(const unsigned char *p)
+{
+	return p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z';
+}
+
+/* A bare data set: its first element is a plausible group 0002/0008 element in
+ * implicit or explicit VR, little or big endian. */
+static bool bare_dataset(const unsigned char *h, size_t n)
+{
+	if (n < 16)
+		return false;
+	unsigned gle = h[0] | h[1] << 8, gbe = h[0] << 8 | h[1];
+	if (gle == 0x0008 || gle == 0x0002) {
+		if (vr_ok(h + 4))
+			return true; /* explicit VR little endian */
+		uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+		               (uint32_t)h[7] << 24;
+		return len < 1024 && 8 + len <= n; /* implicit VR: a short first value */
+	}
+	return gbe == 0x0008 && vr_ok(h + 4);  /* explicit VR big endian */
+}
+
+static int dicom_detect(const unsigned char *h, size_t n, const char *name)
+{
+	(void)name; /* ".dcm" is also 3Shape's XML: the name proves nothing */
+	if (n >= 140 && memcmp(h + 128, "DICM", 4) == 0 && h[132] == 0x02 && h[133] == 0 &&
+	    vr_ok(h + 136))
+		return 95;
+	if (bare_dataset(h, n))
+		return 70;
+	return 0;
+}
+
+/* ---- per-file state ---- */
+
+struct dstate {
+	struct phi_fctx *ctx;
+	struct phi_dcm *h;
+	bool strip;
+	bool ours;            /* the file was written by phiscan's strip */
+	unsigned flags;
+	const unsigned char *key;
+	char patient[80];     /* pseudonym or case id for PatientName/PatientID, "" none */
+	int shift_days;       /* Retain Modified Dates: days subtracted */
+	char where[320];
+	char *repl;           /* scratch for one replacement value */
+	size_t repl_cap;
+	char uid[80];
+};
+
+static void free_state(void *p)
+{
+	phi_dcm_free(p);
+}
+
+static int ensure_repl(struct dstate *s, size_t n)
+{
+	if (n <= s->repl_cap)
+		return 0;
+	char *t = realloc(s->repl, n);
+	if (!t)
+		return phi_fail(s->ctx->err, PHI_ENOMEM, "out of memory");
+	s->repl = t;
+	s->repl_cap = n;
+	return 0;
+}
+
+/* ---- UIDs, pseudonyms, dates ---- */
+
+static void hmac(const unsigned char key[32], const char *label, const char *v, size_t n,
+                 unsigned char out[32])
+{
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label) + 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)v, n);
+	crypto_auth_hmacsha256_final(&st, out);
+}
+
+int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65])
+{
+	while (n > 0 && (uid[n - 1] == 0 || uid[n - 1] == ' '))
+		n--;
+	unsigned char mac[32];
+	hmac(key, "phiscan-dicom-uid", uid, n, mac);
+	/* 128-bit big-endian integer to decimal: repeated division by 10 */
+	unsigned char num[16];
+	memcpy(num, mac, 16);
+	char digits[48];
+	size_t nd = 0;
+	bool zero;
+	do {
+		unsigned rem = 0;
+		zero = true;
+		for (int i = 0; i < 16; i++) {
+			unsigned cur = rem << 8 | num[i];
+			num[i] = (unsigned char)(cur / 10);
+			rem = cur % 10;
+			if (num[i])
+				zero = false;
+		}
+		digits[nd++] = (char)('0' + rem);
+	} while (!zero);
+	size_t o = (size_t)snprintf(out, 65, "2.25.");
+	while (nd > 0)
+		out[o++] = digits[--nd];
+	out[o] = 0;
+	return 0;
+}
+
+/* Remap each UID of a multi-valued UI value; well-known UIDs (1.2.840.10008.) stay. */
+static int remap_uids(struct dstate *s, const char *v, size_t n, const char **out)
+{
+	if (ensure_repl(s, (n / 2 + 1) * 70 + 16))
+		return PHI_ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i <= n;) {
+		size_t j = i;
+		while (j < n && v[j] != '\\')
+			j++;
+		if (o)
+			s->repl[o++] = '\\';
+		size_t k = j;
+		while (k > i && (v[k - 1] == ' ' || v[k - 1] == 0))
+			k--;
+		if (k > i && !(k - i >= 14 && memcmp(v + i, "1.2.840.10008.", 14) == 0)) {
+			char u[65];
+			phi_dicom_remap_uid(s->key, v + i, k - i, u);
+			size_t ul = strlen(u);
+			memcpy(s->repl + o, u, ul);
+			o += ul;
+		} else {
+			memcpy(s->repl + o, v + i, k - i);
+			o += k - i;
+		}
+		i = j + 1;
+	}
+	s->repl[o] = 0;
+	*out = s->repl;
+	return 0;
+}
+
+static int days_in(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && ((y % 4 == 0 && y % 100) || y % 400 == 0) ? 29 : d[m - 1];
+}
+
+/* Shift YYYYMMDD (or legacy YYYY.MM.DD) at p back by days; writes YYYYMMDD to out.
+ * Returns the characters consumed, or 0 when p holds no date. */
+static size_t shift_date(const char *p, size_t n, int days, char out[9])
+{
+	int y, m, d;
+	size_t used;
+	if (n >= 10 && p[4] == '.' && p[7] == '.') {
+		if (sscanf(p, "%4d.%2d.%2d", &y, &m, &d) != 3)
+			return 0;
+		used = 10;
+	} else if (n >= 8) {
+		for (int i = 0; i < 8; i++)
+			if (p[i] < '0' || p[i] > '9')
+				return 0;
+		y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+		m = (p[4] - '0') * 10 + (p[5] - '0');
+		d = (p[6] - '0') * 10 + (p[7] - '0');
+		used = 8;
+	} else {
+		return 0;
+	}
+	if (m < 1 || m > 12 || d < 1 || d > days_in(y, m))
+		return 0;
+	for (int k = 0; k < days; k++)
+		if (--d < 1) {
+			if (--m < 1) {
+				m = 12;
+				y--;
+			}
+			d = days_in(y, m);
+		}
+	snprintf(out, 9, "%04d%02d%02d", y < 0 ? 0 : y % 10000, m, d);
+	return used;
+}
+
+/* DA or DT values (backslash separated): shift each date part; the rest kept. */
+static int shift_dates(struct dstate *s, const char *v, size_t n, const char **out)
+{
+	if (ensure_repl(s, n + 16))
+		return PHI_ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		char d8[9];
+		size_t used = (i == 0 || v[i - 1] == '\\') ? shift_date(v + i, n - i, s->shift_days, d8) : 0;
+		if (used) {
+			memcpy(s->repl + o, d8, 8);
+			o += 8;
+			i += used;
+		} else {
+			s->repl[o++] = v[i++];
+		}
+	}
+	s->repl[o] = 0;
+	*out = s->repl;
+	return 0;
+}
+
+/* A dummy consistent with the VR (action D). */
+static const char *dummy_for(const struct dstate *s, const char vr[3], uint16_t g, uint16_t e)
+{
+	if (g == 0x0010 && (e == 0x0010 || e == 0x0020) && s->patient[0])
+		return s->patient;
+	switch (vr[0] << 8 | vr[1]) {
+	case 'D' << 8 | 'A': return "19000101";
+	case 'D' << 8 | 'T': return "19000101000000";
+	case 'T' << 8 | 'M': return "000000";
+	case 'A' << 8 | 'S': return "000Y";
+	case 'I' << 8 | 'S': case 'D' << 8 | 'S': case 'U' << 8 | 'S': case 'S' << 8 | 'S':
+	case 'U' << 8 | 'L': case 'S' << 8 | 'L': case 'F' << 8 | 'L': case 'F' << 8 | 'D':
+		return "0";
+	case 'P' << 8 | 'N': return "ANONYMOUS";
+	case 'C' << 8 | 'S': return "ANONYMIZED";
+	default: return "ANONYMIZED";
+	}
+}
+
+static bool is_vr(const char vr[3], const char *want)
+{
+	return vr[0] == want[0] && vr[1] == want[1];
+}
+
+static bool is_text_vr(const char vr[3])
+{
+	return is_vr(vr, "LO") || is_vr(vr, "LT") || is_vr(vr, "ST") || is_vr(vr, "UT") ||
+	       is_vr(vr, "SH") || is_vr(vr, "UC");
+}
+
+static bool is_numeric_vr(const char vr[3])
+{
+	return is_vr(vr, "US") || is_vr(vr, "SS") || is_vr(vr, "UL") || is_vr(vr, "SL") ||
+	       is_vr(vr, "FL") || is_vr(vr, "FD") || is_vr(vr, "IS") || is_vr(vr, "DS") ||
+	       is_vr(vr, "UV") || is_vr(vr, "SV");
+}
+
+/* Binary bytes that read as text: printable ASCII/UTF-8 for most of their length. */
+static bool looks_like_text(const char *v, size_t n)
+{
+	size_t good = 0, letters = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c >= 0x20 && c < 0x7f) {
+			good++;
+			letters += (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+		} else if (c == '\t' || c == '\n' || c == '\r' || c == 0 || c >= 0x80) {
+			good += c != 0 || i + 1 == n;
+		}
+	}
+	return n >= 4 && letters >= 3 && good * 10 >= n * 9;
+}
+
+/* Values the profile itself writes (D dummies), and in a file phiscan stripped,
+ * its remapped UIDs and patient token: a re-scan of a stripped file is clean. */
+static bool is_clean_value(const struct dstate *s, const struct phi_dcm_elem *e)
+{
+	static const char *const dummies[] = {"19000101", "000000", "19000101000000", "ANONYMIZED",
+	                                      "ANONYMOUS", "0", "000Y"};
+	for (size_t i = 0; i < sizeof dummies / sizeof dummies[0]; i++)
+		if (e->len == strlen(dummies[i]) && !memcmp(e->value, dummies[i], e->len))
+			return true;
+	if (!s->ours)
+		return false;
+	if (e->group == 0x0010 && (e->element == 0x0010 || e->element == 0x0020))
+		return true;
+	return is_vr(e->vr, "UI") && e->len > 5 && !memcmp(e->value, "2.25.", 5);
+}
+
+/* ---- the action for one element ---- */
+
+/* Options override the basic action where the table has an entry for them. */
+static enum act resolve(const struct row *r, unsigned flags)
+{
+	static const struct {
+		unsigned flag;
+		int col;
+	} opts[] = {
+		{PHI_SO_RETAIN_UIDS, COL_UIDS},
+		{PHI_SO_RETAIN_DEVICE, COL_DEVICE},
+		{PHI_SO_RETAIN_INSTITUTION, COL_INSTITUTION},
+		{PHI_SO_RETAIN_PATIENT_CHARS, COL_PATIENT_CHARS},
+		{PHI_SO_RETAIN_LONG_DATES, COL_LONG_FULL},
+		{PHI_SO_RETAIN_MOD_DATES, COL_LONG_MOD},
+		{PHI_SO_RETAIN_SAFE_PRIVATE, COL_SAFE_PRIVATE},
+		{PHI_SO_CLEAN_DESCRIPTORS, COL_CLEAN_DESC},
+	};
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if ((flags & opts[i].flag) && r->act[opts[i].col] != A_NONE)
+			return (enum act)r->act[opts[i].col];
+	return (enum act)r->act[COL_BASIC];
+}
+
+/* Apply the sink's edits to a text value: the cleaned value, or NULL when the
+ * edits leave it unchanged. */
+static int apply_edits(struct dstate *s, const char *v, size_t n, const struct phi_edits *ed,
+                       const char **out)
+{
+	*out = NULL;
+	if (!ed->n)
+		return 0;
+	size_t need = n + 1;
+	for (size_t i = 0; i < ed->n; i++)
+		need += ed->v[i].repl_len;
+	if (ensure_repl(s, need))
+		return PHI_ENOMEM;
+	size_t o = 0, at = 0;
+	for (size_t i = 0; i < ed->n; i++) {
+		memcpy(s->repl + o, v + at, ed->v[i].start - at);
+		o += ed->v[i].start - at;
+		memcpy(s->repl + o, ed->v[i].repl, ed->v[i].repl_len);
+		o += ed->v[i].repl_len;
+		at = ed->v[i].end;
+	}
+	memcpy(s->repl + o, v + at, n - at);
+	o += n - at;
+	s->repl[o] = 0;
+	*out = s->repl;
+	return 0;
+}
+
+static int emit(struct dstate *s, const struct phi_dcm_elem *e, const char *text, size_t len,
+                const char *cls, int sev, const char *rule, struct phi_edits *ed)
+{
+	struct phi_field f = {
+		.text = text,
+		.len = len,
+		.kind = cls ? PHI_FIELD_VALUE : PHI_FIELD_TEXT,
+		.where = s->where,
+		.offset = PHI_NO_OFFSET,
+		.report_from = 0,
+		.report_to = len,
+		.value_class = cls,
+		.value_rule = rule,
+		.value_severity = sev,
+	};
+	(void)e;
+	return s->ctx->sink_ops->field(s->ctx->sink, &f, ed);
+}
+
+static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decision *d)
+{
+	struct dstate *s = arg;
+	const struct row *r = lookup(e->group, e->element);
+	int rc;
+	snprintf(s->where, sizeof s->where, "%s%s%s", e->path, e->keyword[0] ? " " : "", e->keyword);
+	bool has_value = e->value && e->len > 0;
+	bool private_el = e->group & 1;
+	bool structured = r && !private_el && r != row_curve && r != row_overlay_data;
+	bool pn = is_vr(e->vr, "PN");
+	bool text = e->is_string ? is_text_vr(e->vr) : looks_like_text(e->value, e->len);
+	struct phi_edits ed = {0};
+
+	/* 1. what is reported; a profile dummy, or what phiscan wrote, is clean */
+	bool clean = e->is_string && has_value && is_clean_value(s, e);
+	if (((has_value && e->is_string) || (structured && !e->is_string && e->length > 0 && !e->is_sq)) &&
+	    (structured || pn) && !clean && !e->in_meta && !(structured && resolve(r, 0) == A_K)) {
+		const char *cls = structured ? r->cls : "name";
+		int sev = structured ? r->severity : 1;
+		/* binary values are reported by presence: their bytes are no text */
+		const char *t = e->is_string ? e->value : "binary value";
+		size_t tl = e->is_string ? e->len : strlen(t);
+		if ((rc = emit(s, e, t, tl, pn ? "name" : cls, sev, "dicom-annex-e", NULL)))
+			return rc;
+	}
+	bool scanned_text = has_value && text && !pn && (e->is_string || private_el ||
+	                                                  is_vr(e->vr, "UN") || is_vr(e->vr, "OB"));
+	if (scanned_text &&
+	    (rc = emit(s, e, e->value, e->len, NULL, 0, NULL, s->strip ? &ed : NULL)))
+		return rc;
+	if (!s->strip || e->in_meta)
+		return 0;
+
+	/* 2. what strip does */
+	d->act = PHI_DCM_KEEP;
+	d->repl = NULL;
+	uint16_t g = e->group, el = e->element;
+	if (g == 0x0012 && (el == 0x0062 || el == 0x0063 || el == 0x0064))
+		return 0; /* written after the walk */
+	if (private_el) {
+		bool keep = (s->flags & PHI_SO_RETAIN_SAFE_PRIVATE) &&
+		            ((el >= 0x0010 && el <= 0x00FF) || is_numeric_vr(e->vr));
+		d->act = keep ? PHI_DCM_KEEP : PHI_DCM_REMOVE;
+		return 0;
+	}
+	if ((g & 0xFF00) == 0x5000 || ((g & 0xFF01) == 0x6000 && g <= 0x601E)) {
+		d->act = PHI_DCM_REMOVE; /* curves; overlay planes whole */
+		return 0;
+	}
+	bool date = is_vr(e->vr, "DA") || is_vr(e->vr, "DT");
+	enum act a;
+	if (r) {
+		a = resolve(r, s->flags);
+	} else if (date) {
+		a = (s->flags & PHI_SO_RETAIN_LONG_DATES) ? A_K
+		    : (s->flags & PHI_SO_RETAIN_MOD_DATES) ? A_C
+		                                            : A_Z;
+	} else if (pn) {
+		a = A_Z;
+	} else {
+		a = A_C; /* not listed: keep, cleaned of what the rules find */
+	}
+	switch (a) {
+	case A_XZ: a = A_Z; break;
+	case A_XD: case A_XZD: case A_ZD: a = A_D; break;
+	case A_XZU: a = e->is_sq ? A_K : A_Z; break;
+	default: break;
+	}
+	if (g == 0x0010 && (el == 0x0010 || el == 0x0020) && s->patient[0])
+		a = A_D; /* the patient becomes the case id or a keyed pseudonym */
+	const char *out = NULL;
+	switch (a) {
+	case A_X:
+		d->act = PHI_DCM_REMOVE;
+		break;
+	case A_Z:
+		d->act = PHI_DCM_EMPTY;
+		break;
+	case A_D:
+		if (e->is_sq) {
+			d->act = PHI_DCM_KEEP;
+		} else if (is_vr(e->vr, "UI")) {
+			if ((rc = remap_uids(s, e->value ? e->value : "", e->len, &out)))
+				return rc;
+			d->act = PHI_DCM_REPLACE;
+			d->repl = out;
+		} else if (e->is_string || is_numeric_vr(e->vr)) {
+			d->act = PHI_DCM_REPLACE;
+			d->repl = dummy_for(s, e->vr, g, el);
+		} else {
+			d->act = PHI_DCM_EMPTY;
+		}
+		break;
+	case A_U:
+		if (has_value) {
+			if ((rc = remap_uids(s, e->value, e->len, &out)))
+				return rc;
+			d->act = PHI_DCM_REPLACE;
+			d->repl = out;
+		}
+		break;
+	case A_C:
+		if (date && has_value && (s->flags & PHI_SO_RETAIN_MOD_DATES)) {
+			if ((rc = shift_dates(s, e->value, e->len, &out)))
+				return rc;
+			d->act = PHI_DCM_REPLACE;
+			d->repl = out;
+		} else if (scanned_text && ed.n) {
+			if ((rc = apply_edits(s, e->value, e->len, &ed, &out)))
+				return rc;
+			if (!e->is_string) {
+				d->act = PHI_DCM_REMOVE; /* binary that holds identifiers */
+			} else {
+				d->act = PHI_DCM_REPLACE;
+				d->repl = out;
+			}
+		} else if (date && !(s->flags & PHI_SO_RETAIN_LONG_DATES)) {
+			d->act = PHI_DCM_EMPTY;
+		}
+		break;
+	case A_K:
+	case A_NONE:
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* ---- residual risk: burned-in text ---- */
+
+static const char *burned_in_reason(struct phi_dcm *h)
+{
+	char v[80];
+	if (!phi_dcm_has_pixels(h))
+		return NULL;
+	if (!phi_dcm_get(h, 0x0028, 0x0301, v, sizeof v) && !strcmp(v, "YES"))
+		return "BurnedInAnnotation is YES";
+	if (!phi_dcm_get(h, 0x0008, 0x0016, v, sizeof v)) {
+		if (!strncmp(v, "1.2.840.10008.5.1.4.1.1.7", 25))
+			return "secondary capture images often carry burned-in text";
+		if (!strncmp(v, "1.2.840.10008.5.1.4.1.1.77.1", 28))
+			return "visible-light photographs show the patient";
+		if (!strncmp(v, "1.2.840.10008.5.1.4.1.1.6.", 26) ||
+		    !strncmp(v, "1.2.840.10008.5.1.4.1.1.3.", 26))
+			return "ultrasound images often carry burned-in text";
+	}
+	if (!phi_dcm_get(h, 0x0008, 0x0060, v, sizeof v)) {
+		static const char *const mods[] = {"PX", "US", "XC", "ES", "GM", "SM", "OT", "DOC"};
+		for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+			if (!strcmp(v, mods[i]))
+				return "images of this modality often carry burned-in text";
+	}
+	return NULL;
+}
+
+/* ---- the format ---- */
+
+static int read_all(struct phi_fctx *ctx, unsigned char **out, size_t *n)
+{
+	size_t cap = 1u << 20, len = 0;
+	const size_t max = 1u << 30;
+	unsigned char *b = malloc(cap);
+	if (!b)
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				free(b);
+				return phi_fail(ctx->err, PHI_ELIMIT, "DICOM input on a pipe is larger than 1 GiB");
+			}
+			unsigned char *t = realloc(b, cap * 2);
+			if (!t) {
+				free(b);
+				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+			}
+			b = t;
+			cap *= 2;
+		}
+		long r = phi_input_read(ctx, b + len, cap - len);
+		if (r < 0) {
+			free(b);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*out = b;
+	*n = len;
+	return 0;
+}
+
+static int bridge_fail(struct phi_fctx *ctx, struct phi_dcm *h, int rc)
+{
+	return phi_fail(ctx->err, rc, "%s", phi_dcm_error(h));
+}
+
+static const struct {
+	unsigned flag;
+	const char *code, *meaning;
+} method_codes[] = {
+	{PHI_SO_CLEAN_DESCRIPTORS, "113105", "Clean Descriptors Option"},
+	{PHI_SO_RETAIN_LONG_DATES, "113106", "Retain Longitudinal Temporal Information Full Dates Option"},
+	{PHI_SO_RETAIN_MOD_DATES, "113107",
+	 "Retain Longitudinal Temporal Information Modified Dates Option"},
+	{PHI_SO_RETAIN_PATIENT_CHARS, "113108", "Retain Patient Characteristics Option"},
+	{PHI_SO_RETAIN_DEVICE, "113109", "Retain Device Identity Option"},
+	{PHI_SO_RETAIN_UIDS, "113110", "Retain UIDs Option"},
+	{PHI_SO_RETAIN_SAFE_PRIVATE, "113111", "Retain Safe Private Option"},
+	{PHI_SO_RETAIN_INSTITUTION, "113112", "Retain Institution Identity Option"},
+};
+
+static int mark_deidentified(struct dstate *s)
+{
+	struct phi_dcm *h = s->h;
+	char method[160];
+	snprintf(method, sizeof method, "phiscan %s: PS3.15 E.1-1 2024b Basic Profile%s", PHI_VERSION,
+	         s->flags & 0xFF00u ? " with options" : "");
+	int rc = phi_dcm_put(h, 0x0012, 0x0062, "YES");
+	if (!rc)
+		rc = phi_dcm_put(h, 0x0012, 0x0063, method);
+	if (!rc)
+		rc = phi_dcm_add_method_code(h, "113100", "Basic Application Confidentiality Profile");
+	for (size_t i = 0; !rc && i < sizeof method_codes / sizeof method_codes[0]; i++)
+		if (s->flags & method_codes[i].flag)
+			rc = phi_dcm_add_method_code(h, method_codes[i].code, method_codes[i].meaning);
+	if (!rc)
+		rc = phi_dcm_put(h, 0x0028, 0x0303,
+		                 s->flags & PHI_SO_RETAIN_MOD_DATES    ? "MODIFIED"
+		                 : s->flags & PHI_SO_RETAIN_LONG_DATES ? "UNMODIFIED"
+		                                                       : "REMOVED");
+	return rc;
+}
+
+/* The patient's replacement: --case-id, else a keyed pseudonym of Patient ID (or
+ * name), the same in every file of that patient; "" leaves the profile's Z. */
+static void patient_token(struct dstate *s)
+{
+	const struct phi_strip_opts *so = s->ctx->sopts;
+	s->patient[0] = 0;
+	if (so->case_id) {
+		snprintf(s->patient, sizeof s->patient, "%s", so->case_id);
+		return;
+	}
+	if (!s->key)
+		return;
+	char id[256];
+	if (phi_dcm_get(s->h, 0x0010, 0x0020, id, sizeof id) || !id[0])
+		if (phi_dcm_get(s->h, 0x0010, 0x0010, id, sizeof id) || !id[0])
+			return;
+	unsigned char mac[32];
+	hmac(s->key, "phiscan-dicom-patient", id, strlen(id), mac);
+	static const char b32[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	char *p = s->patient + snprintf(s->patient, sizeof s->patient, "PX");
+	for (int i = 0; i < 10; i++)
+		*p++ = b32[mac[i] & 31];
+	*p = 0;
+}
+
+static int date_shift(struct dstate *s)
+{
+	char id[256];
+	if (phi_dcm_get(s->h, 0x0010, 0x0020, id, sizeof id) || !id[0])
+		if (phi_dcm_get(s->h, 0x0010, 0x0010, id, sizeof id))
+			id[0] = 0;
+	unsigned char mac[32];
+	hmac(s->key, "phiscan-dicom-date-shift", id, strlen(id), mac);
+	return 1 + (int)(((unsigned)mac[0] << 8 | mac[1]) % 3650);
+}
+
+static int dicom_scan(struct phi_fctx *ctx)
+{
+	struct phi_dcm *h = *ctx->state;
+	unsigned char *mem = NULL;
+	size_t memlen = 0;
+	int rc;
+	bool strip = ctx->out_fd >= 0;
+
+	pthread_once(&table_once, table_init);
+	if (!h && !(h = *ctx->state = phi_dcm_new()))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	const struct phi_strip_opts *so = ctx->sopts;
+	if (strip && !so->key && !(so->flags & PHI_SO_RETAIN_UIDS))
+		return phi_fail(ctx->err, PHI_EUSAGE,
+		                "DICOM strip needs --key FILE to remap UIDs consistently (or --retain-uids)");
+	if (strip && !so->key && (so->flags & PHI_SO_RETAIN_MOD_DATES))
+		return phi_fail(ctx->err, PHI_EUSAGE, "--retain-modified-dates needs --key FILE");
+
+	char path[64];
+	if (ctx->size != PHI_NO_OFFSET) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->fd);
+		rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 1);
+	} else {
+		if ((rc = read_all(ctx, &mem, &memlen)))
+			return rc;
+		rc = phi_dcm_load(h, NULL, mem, memlen, 0, 1);
+	}
+	if (rc) {
+		rc = bridge_fail(ctx, h, rc);
+		free(mem);
+		return rc;
+	}
+	ctx->encoding = "dicom";
+
+	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};
+	char method[80];
+	s.ours = !phi_dcm_get(h, 0x0012, 0x0063, method, sizeof method) &&
+	         !strncmp(method, "phiscan ", 8);
+	if (strip) {
+		patient_token(&s);
+		if (so->flags & PHI_SO_RETAIN_MOD_DATES)
+			s.shift_days = date_shift(&s);
+	}
+	char pix_in[65] = "";
+	if (strip && phi_dcm_has_pixels(h) && phi_dcm_pixel_sha256(h, pix_in) < 0) {
+		rc = bridge_fail(ctx, h, PHI_EFORMAT);
+		goto out;
+	}
+	rc = phi_dcm_walk(h, strip, visit, &s);
+	if (rc) {
+		if (!ctx->err->msg[0] || ctx->err->code != rc)
+			rc = bridge_fail(ctx, h, rc);
+		goto out;
+	}
+	const char *why = burned_in_reason(h);
+	if (why) {
+		snprintf(s.where, sizeof s.where, "(7FE0,0010) PixelData");
+		struct phi_field f = {.text = why, .len = strlen(why), .kind = PHI_FIELD_VALUE,
+		                      .where = s.where, .offset = PHI_NO_OFFSET, .report_to = strlen(why),
+		                      .value_class = "photo", .value_rule = "burned-in-pixels",
+		                      .value_severity = 2};
+		if ((rc = ctx->sink_ops->field(ctx->sink, &f, NULL)))
+			goto out;
+	}
+	if (!strip)
+		goto out;
+
+	char sop[80] = "";
+	phi_dcm_get(h, 0x0002, 0x0002, sop, sizeof sop);
+	if (!strcmp(sop, "1.2.840.10008.1.3.10")) {
+		rc = phi_fail(ctx->err, PHI_ESKIP,
+		              "DICOMDIR is not edited: not written (rebuild it on the output, e.g. dcmmkdir)");
+		goto out;
+	}
+	if ((rc = mark_deidentified(&s)) || (rc = phi_dcm_save(h, ctx->out_fd))) {
+		rc = bridge_fail(ctx, h, rc);
+		goto out;
+	}
+	/* Prove the copy re-reads and its pixel data is the input's, byte for byte. */
+	if (pix_in[0] && lseek(ctx->out_fd, 0, SEEK_CUR) >= 0) {
+		char pix_out[65] = "";
+		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
+		if ((rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 0))) {
+			rc = phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
+			              phi_dcm_error(h));
+			goto out;
+		}
+		if (phi_dcm_pixel_sha256(h, pix_out) < 0 || strcmp(pix_in, pix_out)) {
+			rc = phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
+			goto out;
+		}
+		if ((rc = ctx->sink_ops->record(ctx->sink, "pixel_sha256_in", pix_in)) ||
+		    (rc = ctx->sink_ops->record(ctx->sink, "pixel_sha256_out", pix_out)))
+			goto out;
+	}
+	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
+out:
+	free(s.repl);
+	free(mem);
+	return rc;
+}
+
+const struct phi_format phi_format_dicom = {
+	.name = "dicom",
+	.detect = dicom_detect,
+	.scan = dicom_scan,
+	.can_strip = 1,
+	.free_state = free_state,
+};

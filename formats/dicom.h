@@ -1,0 +1,36 @@
+/* dicom.h - DICOM (PS3.10 files and bare PS3.5 data sets): scan every element and
+ * de-identify with the PS3.15 Annex E Basic Application Level Confidentiality
+ * Profile and its options.  See dicom.c.
+ *
+ * Threading: phi_dicom_init() once before workers start; the format is read-only.
+ */
+#ifndef PHI_DICOM_H
+#define PHI_DICOM_H
+
+#include "format.h"
+
+extern const struct phi_format phi_format_dicom;
+
+/* Load the DCMTK data dictionary and silence its logger.  0 or PHI_E*. */
+int phi_dicom_init(struct phi_error *err);
+/* DCMTK's version ("3.6.7"). */
+const char *phi_dicom_lib_version(void);
+
+/* The Annex E row for a tag: its basic-profile action and phiscan's class.  For
+ * tests and `phiscan explain`.  Returns 0 when the tag has a row. */
+struct phi_dicom_rule_info {
+	const char *keyword;
+	const char *vr;
+	const char *basic;   /* "X", "Z", "X/Z/D", ... */
+	const char *cls;
+	int severity;
+};
+int phi_dicom_rule(uint16_t group, uint16_t element, struct phi_dicom_rule_info *out);
+/* Number of rows in the table (621 for 2024b). */
+size_t phi_dicom_rule_count(void);
+
+/* The UID phiscan writes for uid under key: "2.25." + the decimal of the first 16
+ * bytes of HMAC-SHA-256(key, uid without trailing padding).  out holds 64 + 1. */
+int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65]);
+
+#endif

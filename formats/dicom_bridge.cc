@@ -1,0 +1,490 @@
+// dicom_bridge.cc - DCMTK behind a C header (see dicom_bridge.h).
+//
+// DCMTK 3.6.x dcmdata: DcmFileFormat reads Part 10 files and bare data sets
+// (ERM_autoDetect guesses implicit/explicit VR and byte order), inflates deflated
+// data sets, and keeps values longer than the load limit on disk, reading them on
+// demand.  Everything here catches every exception: nothing C++ reaches the caller.
+//
+// Threading: phi_dcm_init() before threads (dictionary load, logger off); each
+// handle is used by one thread.
+// Ownership: the handle owns its DcmFileFormat and scratch strings.
+
+#include "dicom_bridge.h"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcostrmf.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
+#include <dcmtk/dcmdata/dcsequen.h>
+#include <dcmtk/dcmdata/dcspchrs.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcwcache.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "format.h"
+}
+
+// phiscan's Implementation Class UID (0002,0012): a UUID-derived 2.25 root.
+static const char PHISCAN_IMPL_UID[] = "2.25.17399522243035690647548347680912124432";
+static const char PHISCAN_IMPL_VERSION[] = "PHISCAN_" PHI_VERSION;
+
+// Short binary values are handed to the C side (private text hidden in OB/UN).
+static const Uint32 BINARY_PEEK_MAX = 65536;
+// Deeper nesting than this is refused (sequences nested 1,000 deep).
+static const unsigned MAX_DEPTH = 64;
+
+struct phi_dcm {
+	DcmFileFormat *ff = nullptr;
+	std::string err;
+	std::string xfer_uid;
+	bool had_meta = false;
+	std::string path_buf;
+	std::string value_buf;
+};
+
+static int fail(phi_dcm *h, int code, const std::string &msg)
+{
+	h->err = msg;
+	return code;
+}
+
+extern "C" int phi_dcm_init(void)
+{
+	try {
+		OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+		if (!dcmDataDict.isDictionaryLoaded())
+			return PHI_EFORMAT;
+		return 0;
+	} catch (...) {
+		return PHI_EFORMAT;
+	}
+}
+
+extern "C" const char *phi_dcm_version(void)
+{
+	return OFFIS_DCMTK_VERSION_STRING;
+}
+
+extern "C" struct phi_dcm *phi_dcm_new(void)
+{
+	try {
+		return new phi_dcm();
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+extern "C" void phi_dcm_free(struct phi_dcm *h)
+{
+	if (!h)
+		return;
+	delete h->ff;
+	delete h;
+}
+
+extern "C" const char *phi_dcm_error(const struct phi_dcm *h)
+{
+	return h->err.c_str();
+}
+
+extern "C" const char *phi_dcm_xfer(const struct phi_dcm *h)
+{
+	return h->xfer_uid.c_str();
+}
+
+extern "C" int phi_dcm_had_meta(const struct phi_dcm *h)
+{
+	return h->had_meta;
+}
+
+// A character set DCMTK must convert: anything but the default repertoire and UTF-8.
+static bool needs_conversion(DcmDataset *ds)
+{
+	OFString cs;
+	if (ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs).bad())
+		return false;
+	cs = cs.substr(0, cs.find_last_not_of(' ') + 1);
+	return !(cs.empty() || cs == "ISO_IR 6" || cs == "ISO_IR 192" || cs == "\\ISO_IR 192");
+}
+
+// Nested items may carry their own Specific Character Set (chrSQEncoding.dcm).
+static bool any_nested_charset(DcmItem *item, unsigned depth)
+{
+	if (depth > MAX_DEPTH)
+		return false;
+	for (unsigned long i = 0; i < item->card(); i++) {
+		DcmElement *el = item->getElement(i);
+		if (el->ident() != EVR_SQ)
+			continue;
+		DcmSequenceOfItems *sq = OFstatic_cast(DcmSequenceOfItems *, el);
+		for (unsigned long k = 0; k < sq->card(); k++) {
+			DcmItem *it = sq->getItem(k);
+			if (it->tagExists(DCM_SpecificCharacterSet) || any_nested_charset(it, depth + 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
+                            uint32_t max_load, int to_utf8)
+{
+	try {
+		delete h->ff;
+		h->ff = new DcmFileFormat();
+		OFCondition c;
+		if (path) {
+			c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
+			                    ERM_autoDetect);
+		} else {
+			DcmInputBufferStream in;
+			in.setBuffer(mem, OFstatic_cast(offile_off_t, n));
+			in.setEos();
+			h->ff->transferInit();
+			c = h->ff->read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+			h->ff->transferEnd();
+		}
+		if (c.bad())
+			return fail(h, PHI_EFORMAT, std::string("not DICOM DCMTK can parse: ") + c.text());
+		DcmDataset *ds = h->ff->getDataset();
+		DcmMetaInfo *mi = h->ff->getMetaInfo();
+		h->had_meta = mi && mi->card() > 0;
+		if (!ds || ds->card() == 0)
+			return fail(h, PHI_EFORMAT, "no DICOM data set elements");
+		E_TransferSyntax xs = ds->getOriginalXfer();
+		OFString ts;
+		if (h->had_meta && mi->findAndGetOFString(DCM_TransferSyntaxUID, ts).good() && !ts.empty())
+			h->xfer_uid = ts.c_str();
+		else
+			h->xfer_uid = DcmXfer(xs).getXferID();
+		if (to_utf8 && (needs_conversion(ds) || any_nested_charset(ds, 0))) {
+			if (!DcmSpecificCharacterSet::isConversionAvailable())
+				return fail(h, PHI_ENOTSUP,
+				            "the character set needs a conversion this DCMTK cannot do");
+			c = h->ff->convertToUTF8();
+			if (c.bad())
+				return fail(h, PHI_EFORMAT,
+				            std::string("cannot decode the Specific Character Set: ") + c.text());
+		}
+		return 0;
+	} catch (const std::bad_alloc &) {
+		return fail(h, PHI_ENOMEM, "out of memory parsing DICOM");
+	} catch (...) {
+		return fail(h, PHI_EFORMAT, "DICOM parser failed");
+	}
+}
+
+static void tag_text(std::string &out, const DcmTagKey &k)
+{
+	char b[16];
+	snprintf(b, sizeof b, "(%04X,%04X)", k.getGroup(), k.getElement());
+	out += b;
+}
+
+struct walker {
+	phi_dcm *h;
+	int edit;
+	phi_dcm_visit_fn fn;
+	void *arg;
+};
+
+static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
+                     const std::string &prefix)
+{
+	if (depth > MAX_DEPTH)
+		return fail(w.h, PHI_ELIMIT, "sequences nested deeper than 64 levels");
+	for (unsigned long i = 0; i < item->card();) {
+		DcmElement *el = item->getElement(i);
+		DcmTag tag = el->getTag();
+		std::string path = prefix;
+		if (!path.empty())
+			path += "/";
+		tag_text(path, tag);
+		phi_dcm_elem e;
+		memset(&e, 0, sizeof e);
+		e.group = tag.getGroup();
+		e.element = tag.getElement();
+		const char *vr = tag.getVR().getVRName();
+		e.vr[0] = vr && vr[0] ? vr[0] : '?';
+		e.vr[1] = vr && vr[0] && vr[1] ? vr[1] : '?';
+		e.path = path.c_str();
+		e.depth = depth;
+		e.in_meta = meta;
+		e.length = el->getLength();
+		e.creator = tag.getPrivateCreator();
+		const char *kw = tag.getTagName();
+		e.keyword = kw && strcmp(kw, DcmTag_ERROR_TagName) ? kw : "";
+		std::string value;
+		DcmEVR evr = el->ident();
+		if (evr == EVR_SQ) {
+			e.is_sq = 1;
+			e.items = OFstatic_cast(DcmSequenceOfItems *, el)->card();
+		} else if (evr == EVR_pixelSQ || tag == DCM_PixelData) {
+			// pixel data: never read here
+		} else if (el->isaString()) {
+			OFString s;
+			if (el->getOFStringArray(s, OFFalse).good()) {
+				value.assign(s.c_str(), s.length());
+				e.is_string = 1;
+				e.value = value.data();
+				e.len = value.size();
+			}
+		} else if (e.length > 0 && e.length <= BINARY_PEEK_MAX &&
+		           (evr == EVR_OB || evr == EVR_UN || evr == EVR_UNKNOWN || tag.isPrivate())) {
+			Uint8 *p = nullptr;
+			if (el->getUint8Array(p).good() && p) {
+				value.assign(reinterpret_cast<const char *>(p), e.length);
+				e.value = value.data();
+				e.len = value.size();
+			}
+		}
+		phi_dcm_decision d = {PHI_DCM_KEEP, nullptr};
+		int rc = w.fn(w.arg, &e, &d);
+		if (rc)
+			return rc;
+		if (!w.edit || meta)
+			d.act = PHI_DCM_KEEP;
+		switch (d.act) {
+		case PHI_DCM_REMOVE:
+			delete item->remove(i);
+			continue; // the next element moved to index i
+		case PHI_DCM_EMPTY:
+			if (evr == EVR_SQ) {
+				DcmSequenceOfItems *sq = OFstatic_cast(DcmSequenceOfItems *, el);
+				while (sq->card() > 0)
+					delete sq->remove(OFstatic_cast(unsigned long, 0));
+			} else if (el->isaString()) {
+				el->putString("");
+			} else {
+				el->clear();
+			}
+			break;
+		case PHI_DCM_REPLACE:
+			if (el->putString(d.repl ? d.repl : "").bad())
+				return fail(w.h, PHI_EFORMAT, "cannot write a replacement value at " + path);
+			break;
+		case PHI_DCM_KEEP:
+			if (evr == EVR_SQ) {
+				DcmSequenceOfItems *sq = OFstatic_cast(DcmSequenceOfItems *, el);
+				for (unsigned long k = 0; k < sq->card(); k++) {
+					std::string ip = path + "[" + std::to_string(k) + "]";
+					if ((rc = walk_item(w, sq->getItem(k), meta, depth + 1, ip)))
+						return rc;
+				}
+			}
+			break;
+		}
+		i++;
+	}
+	return 0;
+}
+
+extern "C" int phi_dcm_walk(struct phi_dcm *h, int edit, phi_dcm_visit_fn fn, void *arg)
+{
+	try {
+		if (!h->ff)
+			return fail(h, PHI_EUSAGE, "no DICOM file loaded");
+		walker w = {h, edit, fn, arg};
+		int rc = walk_item(w, h->ff->getMetaInfo(), true, 0, "");
+		if (!rc)
+			rc = walk_item(w, h->ff->getDataset(), false, 0, "");
+		return rc;
+	} catch (const std::bad_alloc &) {
+		return fail(h, PHI_ENOMEM, "out of memory walking DICOM");
+	} catch (...) {
+		return fail(h, PHI_EFORMAT, "DICOM walk failed");
+	}
+}
+
+extern "C" int phi_dcm_get(struct phi_dcm *h, uint16_t group, uint16_t element, char *out,
+                           size_t cap)
+{
+	out[0] = 0;
+	try {
+		DcmItem *it = group == 2 ? OFstatic_cast(DcmItem *, h->ff->getMetaInfo())
+		                         : OFstatic_cast(DcmItem *, h->ff->getDataset());
+		OFString v;
+		if (it->findAndGetOFStringArray(DcmTagKey(group, element), v).bad())
+			return 1;
+		snprintf(out, cap, "%s", v.c_str());
+		return 0;
+	} catch (...) {
+		return 1;
+	}
+}
+
+extern "C" int phi_dcm_has_pixels(struct phi_dcm *h)
+{
+	try {
+		return h->ff->getDataset()->tagExists(DCM_PixelData) ? 1 : 0;
+	} catch (...) {
+		return 0;
+	}
+}
+
+extern "C" int phi_dcm_put(struct phi_dcm *h, uint16_t group, uint16_t element, const char *value)
+{
+	try {
+		OFCondition c = h->ff->getDataset()->putAndInsertString(DcmTag(group, element), value);
+		if (c.bad()) {
+			char b[96];
+			snprintf(b, sizeof b, "cannot set (%04X,%04X): %s", group, element, c.text());
+			return fail(h, PHI_EFORMAT, b);
+		}
+		return 0;
+	} catch (...) {
+		return fail(h, PHI_ENOMEM, "cannot set a DICOM value");
+	}
+}
+
+extern "C" int phi_dcm_add_method_code(struct phi_dcm *h, const char *code, const char *meaning)
+{
+	try {
+		DcmDataset *ds = h->ff->getDataset();
+		DcmSequenceOfItems *sq = nullptr;
+		if (ds->findAndGetSequence(DCM_DeidentificationMethodCodeSequence, sq).good() && sq) {
+			for (unsigned long k = 0; k < sq->card(); k++) {
+				OFString v;
+				if (sq->getItem(k)->findAndGetOFString(DCM_CodeValue, v).good() && v == code)
+					return 0;
+			}
+		}
+		DcmItem *it = nullptr;
+		OFCondition c = ds->findOrCreateSequenceItem(DCM_DeidentificationMethodCodeSequence, it, -2);
+		if (c.good())
+			c = it->putAndInsertString(DCM_CodeValue, code);
+		if (c.good())
+			c = it->putAndInsertString(DCM_CodingSchemeDesignator, "DCM");
+		if (c.good())
+			c = it->putAndInsertString(DCM_CodeMeaning, meaning);
+		if (c.bad())
+			return fail(h, PHI_EFORMAT, std::string("cannot record the method code: ") + c.text());
+		return 0;
+	} catch (...) {
+		return fail(h, PHI_ENOMEM, "cannot record the method code");
+	}
+}
+
+// Hash value bytes in pieces: a CBCT volume is never held whole.
+static bool hash_value(DcmElement *el, crypto_hash_sha256_state *st, E_ByteOrder order,
+                       DcmFileCache *cache)
+{
+	Uint32 len = el->getLength();
+	if (len == DCM_UndefinedLength)
+		return false;
+	unsigned char buf[1 << 16];
+	for (Uint32 off = 0; off < len;) {
+		Uint32 k = len - off < sizeof buf ? len - off : Uint32(sizeof buf);
+		if (el->getPartialValue(buf, off, k, cache, order).bad())
+			return false;
+		crypto_hash_sha256_update(st, buf, k);
+		off += k;
+	}
+	return true;
+}
+
+extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
+{
+	hex[0] = 0;
+	try {
+		DcmDataset *ds = h->ff->getDataset();
+		DcmElement *el = nullptr;
+		if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
+			return 1;
+		crypto_hash_sha256_state st;
+		crypto_hash_sha256_init(&st);
+		DcmFileCache cache;
+		DcmXfer x(ds->getOriginalXfer());
+		bool ok = true;
+		DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+		DcmPixelSequence *seq = nullptr;
+		if (el->getLength() == DCM_UndefinedLength || x.isEncapsulated()) {
+			if (pd->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() ||
+			    !seq)
+				return fail(h, PHI_EFORMAT, "encapsulated pixel data cannot be read");
+			for (unsigned long k = 0; ok && k < seq->card(); k++) {
+				DcmPixelItem *it = nullptr;
+				if (seq->getItem(it, k).bad() || !it)
+					ok = false;
+				else
+					ok = hash_value(it, &st, EBO_LittleEndian, &cache);
+			}
+		} else {
+			ok = hash_value(el, &st, x.getByteOrder(), &cache);
+		}
+		if (!ok)
+			return fail(h, PHI_EIO, "pixel data cannot be read for hashing");
+		unsigned char out[32];
+		crypto_hash_sha256_final(&st, out);
+		sodium_bin2hex(hex, 65, out, sizeof out);
+		return 0;
+	} catch (...) {
+		return fail(h, PHI_EFORMAT, "pixel data cannot be read for hashing");
+	}
+}
+
+extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
+{
+	try {
+		DcmDataset *ds = h->ff->getDataset();
+		E_TransferSyntax xs = ds->getOriginalXfer();
+		if (xs == EXS_Unknown || DcmXfer(xs).getXferID() != h->xfer_uid)
+			return fail(h, PHI_ENOTSUP, "transfer syntax " + h->xfer_uid +
+			                                " is unknown to DCMTK " OFFIS_DCMTK_VERSION_STRING
+			                                ": it cannot be written");
+		// A fresh meta header: DCMTK fills version, SOP class and instance (from the
+		// data set) and transfer syntax; then the implementation is phiscan's.
+		DcmMetaInfo *mi = h->ff->getMetaInfo();
+		while (mi->card() > 0)
+			delete mi->remove(OFstatic_cast(unsigned long, 0));
+		OFCondition c = h->ff->validateMetaInfo(xs, EWM_updateMeta);
+		if (c.good())
+			c = mi->putAndInsertString(DCM_ImplementationClassUID, PHISCAN_IMPL_UID);
+		if (c.good())
+			c = mi->putAndInsertString(DCM_ImplementationVersionName, PHISCAN_IMPL_VERSION);
+		if (c.good())
+			c = mi->putAndInsertString(DCM_SourceApplicationEntityTitle, "PHISCAN");
+		if (c.good())
+			c = mi->computeGroupLengthAndPadding(EGL_recalcGL, EPD_noChange,
+			                                     EXS_LittleEndianExplicit, EET_ExplicitLength);
+		if (c.bad())
+			return fail(h, PHI_EFORMAT, std::string("cannot build the meta header: ") + c.text());
+		// DCMTK opens the temporary file again by its /proc name: its FILE is its own.
+		char name[64];
+		snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+		{
+			DcmOutputFileStream out{OFFilename(name)};
+			DcmWriteCache cache;
+			if (out.status().bad())
+				return fail(h, PHI_EIO, "cannot open the output");
+			h->ff->transferInit();
+			c = h->ff->write(out, xs, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0,
+			                 0, EWM_dontUpdateMeta);
+			h->ff->transferEnd();
+			out.flush();
+			if (c.good() && out.status().bad())
+				c = out.status();
+		}
+		if (c.bad())
+			return fail(h, PHI_EIO, std::string("cannot write DICOM: ") + c.text());
+		return 0;
+	} catch (...) {
+		return fail(h, PHI_EIO, "cannot write DICOM");
+	}
+}
