@@ -795,11 +795,16 @@ static int dicom_scan(struct phi_fctx *ctx)
 			return rc;
 		rc = phi_dcm_load(h, NULL, mem, memlen, 0, 1);
 	}
-	if (rc) {
+	if (rc < 0) {
 		rc = bridge_fail(ctx, h, rc);
 		free(mem);
 		return rc;
 	}
+	if (rc == 1 && (rc = ctx->sink_ops->record(ctx->sink, "note", phi_dcm_charset_note(h)))) {
+		free(mem);
+		return rc;
+	}
+	rc = 0;
 	ctx->encoding = "dicom";
 
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};

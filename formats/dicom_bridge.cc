@@ -54,6 +54,7 @@ struct phi_dcm {
 	std::string err;
 	std::string xfer_uid;
 	bool had_meta = false;
+	std::string charset_note;
 	std::string path_buf;
 	std::string value_buf;
 };
@@ -103,6 +104,11 @@ extern "C" const char *phi_dcm_error(const struct phi_dcm *h)
 	return h->err.c_str();
 }
 
+extern "C" const char *phi_dcm_charset_note(const struct phi_dcm *h)
+{
+	return h->charset_note.c_str();
+}
+
 extern "C" const char *phi_dcm_xfer(const struct phi_dcm *h)
 {
 	return h->xfer_uid.c_str();
@@ -142,6 +148,36 @@ static bool any_nested_charset(DcmItem *item, unsigned depth)
 	return false;
 }
 
+// PS3.3 C.12.1.1.2 defined terms (single-byte, ISO 2022 and multi-byte sets).
+static bool all_defined_terms(const char *v)
+{
+	static const char *const terms[] = {
+		"ISO_IR 6", "ISO_IR 100", "ISO_IR 101", "ISO_IR 109", "ISO_IR 110", "ISO_IR 144",
+		"ISO_IR 127", "ISO_IR 126", "ISO_IR 138", "ISO_IR 148", "ISO_IR 203", "ISO_IR 13",
+		"ISO_IR 166", "ISO 2022 IR 6", "ISO 2022 IR 100", "ISO 2022 IR 101", "ISO 2022 IR 109",
+		"ISO 2022 IR 110", "ISO 2022 IR 144", "ISO 2022 IR 127", "ISO 2022 IR 126",
+		"ISO 2022 IR 138", "ISO 2022 IR 148", "ISO 2022 IR 203", "ISO 2022 IR 13",
+		"ISO 2022 IR 166", "ISO 2022 IR 87", "ISO 2022 IR 159", "ISO 2022 IR 149",
+		"ISO 2022 IR 58", "ISO_IR 192", "GB18030", "GBK"};
+	std::string all(v);
+	size_t i = 0;
+	while (i <= all.size()) {
+		size_t j = all.find('\\', i);
+		if (j == std::string::npos)
+			j = all.size();
+		std::string t = all.substr(i, j - i);
+		while (!t.empty() && t.back() == ' ')
+			t.pop_back();
+		bool ok = t.empty();
+		for (const char *term : terms)
+			ok = ok || t == term;
+		if (!ok)
+			return false;
+		i = j + 1;
+	}
+	return true;
+}
+
 extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
                             uint32_t max_load, int to_utf8)
 {
@@ -173,14 +209,26 @@ extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem
 			h->xfer_uid = ts.c_str();
 		else
 			h->xfer_uid = DcmXfer(xs).getXferID();
+		h->charset_note.clear();
 		if (to_utf8 && (needs_conversion(ds) || any_nested_charset(ds, 0))) {
-			if (!DcmSpecificCharacterSet::isConversionAvailable())
-				return fail(h, PHI_ENOTSUP,
-				            "the character set needs a conversion this DCMTK cannot do");
-			c = h->ff->convertToUTF8();
-			if (c.bad())
-				return fail(h, PHI_EFORMAT,
-				            std::string("cannot decode the Specific Character Set: ") + c.text());
+			OFString cs;
+			ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs);
+			if (!all_defined_terms(cs.c_str()))
+				return fail(h, PHI_EFORMAT, "Specific Character Set is not a DICOM defined term");
+			c = DcmSpecificCharacterSet::isConversionAvailable() ? h->ff->convertToUTF8()
+			                                                      : OFCondition(EC_IllegalCall);
+			if (c.bad()) {
+				// A defined term this DCMTK/iconv cannot convert (ISO 2022 IR 87 with
+				// glibc): values stay as stored, ASCII parts are scanned, and the
+				// report says so.  Conversion may have stopped half way: reload.
+				std::string note = std::string("Specific Character Set ") + cs.c_str() +
+				                   " not decoded (" + c.text() + "): text scanned as stored bytes";
+				int rc = phi_dcm_load(h, path, mem, n, max_load, 0);
+				if (rc)
+					return rc;
+				h->charset_note = note;
+				return 1;
+			}
 		}
 		return 0;
 	} catch (const std::bad_alloc &) {

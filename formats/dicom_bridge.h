@@ -41,9 +41,15 @@ const char *phi_dcm_error(const struct phi_dcm *h);
  * when path is NULL, the n bytes at mem (which must outlive the handle's use).
  * Values longer than max_load bytes are not read now.  Fails with PHI_EFORMAT when
  * the bytes are not DICOM DCMTK can parse.  to_utf8: convert text values to UTF-8
- * with the Specific Character Set (the data set is then written as ISO_IR 192). */
+ * with the Specific Character Set (the data set is then written as ISO_IR 192).
+ * Returns 0, 1 (loaded, but the character set was left as stored: see
+ * phi_dcm_charset_note), or a negative PHI_E*. */
 int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
                  uint32_t max_load, int to_utf8);
+
+/* Returns 1 (not an error) when the character set is a defined term that this
+ * DCMTK cannot convert: values stay as stored; phi_dcm_charset_note() says so. */
+const char *phi_dcm_charset_note(const struct phi_dcm *h);
 
 /* Transfer syntax of the data set as read ("1.2.840.10008.1.2.1"), and whether the
  * file had a meta header. */
