@@ -2,13 +2,22 @@
  * Order matters only for ties in detect(): stronger magic first, text last. */
 #include "format.h"
 #include "dicom.h"
+#include "jpeg.h"
 #include "obj.h"
 #include "ply.h"
+#include "png.h"
 #include "stl.h"
 #include "text.h"
+#include "tiff.h"
+#include "webp.h"
 
 const struct phi_format *const phi_formats[] = {
 	&phi_format_dicom,
+	&phi_format_jpeg,
+	&phi_format_png,
+	&phi_format_tiff,
+	&phi_format_webp,
+	&phi_format_heif,
 	&phi_format_ply,
 	&phi_format_stl,
 	&phi_format_obj,

@@ -1,0 +1,393 @@
+/* imgmeta.c - shared image helpers (see imgmeta.h).
+ *
+ * Specs: IPTC-IIM 4.2 1.5 (datasets, extended lengths); Photoshop File Formats
+ * Specification, "Image Resource Blocks" (8BIM, Pascal name padded to even,
+ * data padded to even).
+ *
+ * Threading: reentrant.  Ownership: see imgmeta.h.
+ */
+#include "imgmeta.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "text.h"
+#include "xmp.h"
+
+int phi_img_verify(const struct phi_fctx *ctx)
+{
+	return ctx->sopts && (ctx->sopts->flags & PHI_SO_VERIFY);
+}
+
+void phi_img_sha_hex(crypto_hash_sha256_state *st, char hex[65])
+{
+	unsigned char out[32];
+	crypto_hash_sha256_final(st, out);
+	sodium_bin2hex(hex, 65, out, sizeof out);
+}
+
+int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
+{
+	memset(in, 0, sizeof *in);
+	if (ctx->size != PHI_NO_OFFSET) {
+		if (ctx->size <= ctx->head_len) {
+			in->p = ctx->head;
+			in->n = ctx->head_len;
+			return 0;
+		}
+		if (ctx->size > SIZE_MAX)
+			return phi_fail(ctx->err, PHI_ELIMIT, "image too large to map");
+		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
+		if (m == MAP_FAILED)
+			return phi_fail(ctx->err, PHI_EIO, "cannot map the image file");
+		in->map = m;
+		in->map_len = (size_t)ctx->size;
+		in->p = m;
+		in->n = (size_t)ctx->size;
+		ctx->in_bytes = ctx->size;
+		return 0;
+	}
+	/* a pipe: read it all, up to the cap */
+	size_t cap = 1u << 16, n = 0;
+	unsigned char *b = malloc(cap);
+	if (!b)
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading an image");
+	for (;;) {
+		if (n == cap) {
+			if (cap >= PHI_IMG_MAX_PIPE) {
+				free(b);
+				return phi_fail(ctx->err, PHI_ELIMIT,
+				                "image on standard input is larger than %zu bytes",
+				                (size_t)PHI_IMG_MAX_PIPE);
+			}
+			unsigned char *t = realloc(b, cap * 2);
+			if (!t) {
+				free(b);
+				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading an image");
+			}
+			b = t;
+			cap *= 2;
+		}
+		long r = phi_input_read(ctx, b + n, cap - n);
+		if (r < 0) {
+			free(b);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	in->own = b;
+	in->p = b;
+	in->n = n;
+	return 0;
+}
+
+void phi_img_release(struct phi_img_in *in)
+{
+	if (in->map)
+		munmap(in->map, in->map_len);
+	free(in->own);
+	memset(in, 0, sizeof *in);
+}
+
+int phi_dbuf_add(struct phi_dbuf *b, const void *src, size_t n)
+{
+	if (n > PHI_IMG_MAX_OUT - b->n)
+		return PHI_ELIMIT;
+	if (b->n + n > b->cap) {
+		size_t nc = b->cap ? b->cap : 4096;
+		while (nc < b->n + n)
+			nc *= 2;
+		unsigned char *t = realloc(b->p, nc);
+		if (!t)
+			return PHI_ENOMEM;
+		b->p = t;
+		b->cap = nc;
+	}
+	if (n)
+		memcpy(b->p + b->n, src, n);
+	b->n += n;
+	return 0;
+}
+
+int phi_dbuf_u16(struct phi_dbuf *b, unsigned v, int be)
+{
+	unsigned char x[2];
+	x[be ? 0 : 1] = (unsigned char)(v >> 8);
+	x[be ? 1 : 0] = (unsigned char)v;
+	return phi_dbuf_add(b, x, 2);
+}
+
+int phi_dbuf_u32(struct phi_dbuf *b, uint32_t v, int be)
+{
+	unsigned char x[4];
+	for (int i = 0; i < 4; i++)
+		x[be ? 3 - i : i] = (unsigned char)(v >> (8 * i));
+	return phi_dbuf_add(b, x, 4);
+}
+
+void phi_dbuf_free(struct phi_dbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+static int blank(unsigned char c)
+{
+	return c == 0 || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int emit_piece(struct phi_fctx *ctx, const char *where, const unsigned char *s,
+                      size_t n, uint64_t offset, const uint32_t *map, const char *cls,
+                      const char *rule, int sev)
+{
+	struct phi_field f = {0};
+	f.text = (const char *)s;
+	f.len = n;
+	f.kind = cls ? PHI_FIELD_VALUE : PHI_FIELD_TEXT;
+	f.where = where;
+	f.offset = offset;
+	f.map = map;
+	f.report_from = 0;
+	f.report_to = n;
+	f.value_class = cls;
+	f.value_rule = rule;
+	f.value_severity = sev;
+	return ctx->sink_ops->field(ctx->sink, &f, NULL);
+}
+
+int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
+                  uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
+                  int sev)
+{
+	size_t a = 0;
+	while (a < n && blank(s[a]))
+		a++;
+	while (n > a && blank(s[n - 1]))
+		n--;
+	if (a == n)
+		return 0;
+	s += a;
+	n -= a;
+	if (map)
+		map += a;
+	else if (offset != PHI_NO_OFFSET)
+		offset += a;
+	size_t maxf = ctx->limits->max_field_len ? ctx->limits->max_field_len : n;
+	if (phi_utf8_valid(s, n, 0)) {
+		if (n <= maxf)
+			return emit_piece(ctx, where, s, n, offset, map, cls, rule, sev);
+		/* free text in pieces cut at UTF-8 boundaries; a value keeps its start */
+		for (size_t i = 0; i < n;) {
+			size_t k = n - i < maxf ? n - i : maxf;
+			while (k > 1 && i + k < n && (s[i + k] & 0xC0) == 0x80)
+				k--;
+			uint64_t off = offset;
+			const uint32_t *m = map ? map + i : NULL;
+			if (!map && off != PHI_NO_OFFSET)
+				off += i;
+			int rc = emit_piece(ctx, where, s + i, k, off, m, cls, rule, sev);
+			if (rc || cls)
+				return rc;
+			i += k;
+		}
+		return 0;
+	}
+	/* Windows-1252: decode with a map back to the source bytes */
+	if (n > maxf)
+		n = maxf;
+	unsigned char *d = malloc(3 * n + 1);
+	uint32_t *dm = malloc((3 * n + 1) * sizeof *dm);
+	if (!d || !dm) {
+		free(d);
+		free(dm);
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory decoding image text");
+	}
+	size_t dn = phi_cp1252_to_utf8(s, n, d, dm);
+	if (map)
+		for (size_t i = 0; i <= dn; i++)
+			dm[i] = map[dm[i]];
+	int rc = emit_piece(ctx, where, d, dn, offset, offset == PHI_NO_OFFSET ? NULL : dm, cls,
+	                    rule, sev);
+	free(d);
+	free(dm);
+	return rc;
+}
+
+/* Printable: ASCII 0x20-0x7E and tab, or a well-formed UTF-8 sequence. */
+int phi_img_runs(struct phi_fctx *ctx, const char *where, const unsigned char *p, size_t n,
+                 uint64_t offset)
+{
+	const size_t window = 1u << 20;
+	unsigned char *b = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t base = 0; base < n && !rc;) {
+		size_t len = n - base < window ? n - base : window;
+		if (len > cap) {
+			free(b);
+			cap = len;
+			b = malloc(cap);
+			if (!b)
+				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory scanning a block");
+		}
+		const unsigned char *s = p + base;
+		size_t i = 0, runs = 0;
+		while (i < len) {
+			size_t j = i;
+			while (j < len) {
+				unsigned char c = s[j];
+				if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+					j++;
+					continue;
+				}
+				if (c >= 0xC2) {
+					uint32_t cp;
+					size_t k = phi_utf8_get(s + j, len - j, &cp);
+					if (cp != PHI_REPLACEMENT_CHAR && k > 1) {
+						j += k;
+						continue;
+					}
+				}
+				break;
+			}
+			if (j - i >= 4) {
+				memcpy(b + i, s + i, j - i);
+				runs++;
+			} else {
+				memset(b + i, '\n', j - i);
+			}
+			if (j < len) {
+				b[j] = '\n';
+				j++;
+			}
+			i = j;
+		}
+		/* cut the window after its last newline so a run is not split */
+		size_t cut = len;
+		if (base + len < n) {
+			while (cut > len / 2 && b[cut - 1] != '\n')
+				cut--;
+			if (b[cut - 1] != '\n')
+				cut = len;
+		}
+		if (runs)
+			rc = phi_img_field(ctx, where, b, cut,
+			                   offset == PHI_NO_OFFSET ? offset : offset + base, NULL, NULL,
+			                   NULL, 0);
+		base += cut;
+	}
+	free(b);
+	return rc;
+}
+
+/* IPTC-IIM record 2 datasets that identify by what they are. */
+static const struct {
+	uint8_t rec, ds;
+	const char *name;
+	const char *cls;
+	int sev;
+} iptc_tags[] = {
+	{2, 5, "ObjectName", NULL, 0},      {2, 25, "Keywords", NULL, 0},
+	{2, 40, "SpecialInstructions", NULL, 0},
+	{2, 55, "DateCreated", "date", 0},  {2, 62, "DigitalCreationDate", "date", 0},
+	{2, 80, "By-line", "name", 1},      {2, 85, "By-lineTitle", NULL, 0},
+	{2, 90, "City", "address", 0},      {2, 92, "Sub-location", "address", 0},
+	{2, 95, "Province-State", NULL, 0}, {2, 101, "Country", NULL, 0},
+	{2, 105, "Headline", NULL, 0},      {2, 110, "Credit", NULL, 0},
+	{2, 115, "Source", NULL, 0},        {2, 116, "CopyrightNotice", NULL, 0},
+	{2, 118, "Contact", NULL, 0},       {2, 120, "Caption-Abstract", NULL, 0},
+	{2, 122, "Writer-Editor", "name", 1},
+};
+
+int phi_iptc_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset)
+{
+	size_t i = 0;
+	while (i + 5 <= n && p[i] == 0x1C) {
+		unsigned rec = p[i + 1], ds = p[i + 2];
+		size_t len = (size_t)p[i + 3] << 8 | p[i + 4], hdr = 5;
+		if (len & 0x8000) { /* extended: the next (len & 0x7FFF) bytes hold the length */
+			size_t k = len & 0x7FFF;
+			if (k > 4 || i + 5 + k > n)
+				break;
+			len = 0;
+			for (size_t j = 0; j < k; j++)
+				len = len << 8 | p[i + 5 + j];
+			hdr += k;
+		}
+		if (len > n - i - hdr)
+			break;
+		const unsigned char *v = p + i + hdr;
+		if (rec == 1 || rec == 2) {
+			const char *name = NULL, *cls = NULL;
+			int sev = 0;
+			for (size_t t = 0; t < sizeof iptc_tags / sizeof iptc_tags[0]; t++)
+				if (iptc_tags[t].rec == rec && iptc_tags[t].ds == ds) {
+					name = iptc_tags[t].name;
+					cls = iptc_tags[t].cls;
+					sev = iptc_tags[t].sev;
+				}
+			char where[64];
+			if (name)
+				snprintf(where, sizeof where, "IPTC %s (%u:%u)", name, rec, ds);
+			else
+				snprintf(where, sizeof where, "IPTC %u:%u", rec, ds);
+			uint64_t off = offset == PHI_NO_OFFSET ? offset : offset + i + hdr;
+			int rc = phi_img_field(ctx, where, v, len, off, NULL, cls, "iptc-dataset", sev);
+			if (rc)
+				return rc;
+		}
+		i += hdr + len;
+	}
+	if (i < n)
+		return phi_img_runs(ctx, "IPTC (unparsed)", p + i, n - i,
+		                    offset == PHI_NO_OFFSET ? offset : offset + i);
+	return 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int phi_irb_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset)
+{
+	size_t i = 0;
+	int rc = 0;
+	while (!rc && i + 12 <= n && (!memcmp(p + i, "8BIM", 4) || !memcmp(p + i, "PHUT", 4) ||
+	                              !memcmp(p + i, "MeSa", 4))) {
+		unsigned id = (unsigned)p[i + 4] << 8 | p[i + 5];
+		size_t nl = p[i + 6];
+		size_t j = i + 6 + ((1 + nl + 1) & ~(size_t)1); /* Pascal name padded to even */
+		if (j + 4 > n)
+			break;
+		size_t len = be32(p + j);
+		j += 4;
+		if (len > n - j)
+			break;
+		uint64_t off = offset == PHI_NO_OFFSET ? offset : offset + j;
+		if (nl)
+			rc = phi_img_field(ctx, "Photoshop resource name", p + i + 7,
+			                   nl <= j - i - 7 ? nl : 0,
+			                   offset == PHI_NO_OFFSET ? offset : offset + i + 7, NULL, NULL,
+			                   NULL, 0);
+		if (rc)
+			break;
+		if (id == 0x0404)
+			rc = phi_iptc_scan(ctx, p + j, len, off);
+		else if (id == 0x0424)
+			rc = phi_xmp_scan(ctx, p + j, len, off, "XMP");
+		else if (id == 0x0409 || id == 0x040C || id == 0x0425)
+			; /* thumbnails and a digest: pixels, not text (dropped by strip) */
+		else
+			rc = phi_img_runs(ctx, "Photoshop resource", p + j, len, off);
+		i = j + len + (len & 1);
+	}
+	if (!rc && i < n)
+		rc = phi_img_runs(ctx, "Photoshop (unparsed)", p + i, n - i,
+		                  offset == PHI_NO_OFFSET ? offset : offset + i);
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* imgmeta.h - pieces shared by the image formats (JPEG, PNG, TIFF, WebP, HEIF):
+ * loading the input, a capped growable output buffer, emitting metadata text as
+ * fields, printable-run extraction for opaque blocks, IPTC-IIM datasets and
+ * Photoshop image resources (8BIM).
+ *
+ * Specs: IPTC-IIM 4.2 (record/dataset layout, 1.5.4 extended length), Adobe
+ * Photoshop File Formats Specification "Image Resource Blocks".
+ *
+ * Threading: reentrant; every function works on the caller's struct phi_fctx.
+ * Ownership: struct phi_img_in borrows ctx->head or owns a mapping or a heap copy,
+ * released by phi_img_release().  struct phi_dbuf owns its bytes (phi_dbuf_free).
+ * Text passed to the emit helpers is borrowed for the call.
+ */
+#ifndef PHI_IMGMETA_H
+#define PHI_IMGMETA_H
+
+#include <stddef.h>
+#include <sodium.h>
+#include <stdint.h>
+
+#include "format.h"
+
+/* Largest image read from a pipe (filter mode buffers the whole input). */
+#define PHI_IMG_MAX_PIPE ((size_t)1 << 30)
+/* Largest output an image strip builds in memory. */
+#define PHI_IMG_MAX_OUT ((size_t)4 << 30)
+
+/* The whole input as one read-only byte range. */
+struct phi_img_in {
+	const unsigned char *p;
+	size_t n;
+	void *map;          /* mmap of a seekable file, or NULL */
+	size_t map_len;
+	unsigned char *own; /* heap copy of a pipe, or NULL */
+};
+
+/* Map a seekable input, or read a pipe into memory (up to PHI_IMG_MAX_PIPE). */
+int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in);
+void phi_img_release(struct phi_img_in *in);
+
+/* Growable byte buffer with a hard maximum.  p is NULL until the first add. */
+struct phi_dbuf {
+	unsigned char *p;
+	size_t n, cap;
+};
+int phi_dbuf_add(struct phi_dbuf *b, const void *src, size_t n);
+int phi_dbuf_u16(struct phi_dbuf *b, unsigned v, int big_endian);
+int phi_dbuf_u32(struct phi_dbuf *b, uint32_t v, int big_endian);
+void phi_dbuf_free(struct phi_dbuf *b);
+
+/* Emit one metadata value.  Leading and trailing blanks and NULs are trimmed; an
+ * empty value emits nothing.  Text that is not valid UTF-8 is read as
+ * Windows-1252.  cls == NULL: free text for the rules; else a structured value of
+ * that class with rule id rule and severity sev.  offset is the file offset of
+ * s[0] (or the base of map, map[i] relative to it, len + 1 entries), or
+ * PHI_NO_OFFSET.  Values longer than limits->max_field_len go to the rules in
+ * pieces. */
+int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
+                  uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
+                  int sev);
+
+/* Scan an opaque block (vendor segment, MakerNote, trailer, unknown chunk): runs
+ * of at least 4 printable characters go to the rules, everything else is blanked,
+ * so offsets stay 1:1 with the file. */
+int phi_img_runs(struct phi_fctx *ctx, const char *where, const unsigned char *p, size_t n,
+                 uint64_t offset);
+
+/* IPTC-IIM datasets (0x1C record dataset length value).  Stops quietly at the
+ * first byte that does not start a dataset: the rest goes to phi_img_runs. */
+int phi_iptc_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset);
+
+/* Photoshop image resources ("8BIM" id name size data): 0x0404 IPTC, 0x0424 XMP,
+ * thumbnails skipped, every other resource through phi_img_runs. */
+int phi_irb_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset);
+
+/* Finish a SHA-256 state into lower-case hex, hex[65]. */
+void phi_img_sha_hex(crypto_hash_sha256_state *st, char hex[65]);
+
+/* True when the strip options ask for --verify. */
+int phi_img_verify(const struct phi_fctx *ctx);
+
+#endif

@@ -1,0 +1,18 @@
+/* webp.h - WebP (RIFF) and HEIF/HEIC/AVIF (ISO BMFF) photos: detected and scanned
+ * (Exif and XMP); strip is refused with a clear message until it is written.
+ *
+ * Specs: WebP Container Specification (RIFF, VP8X, "EXIF" and "XMP " chunks);
+ * ISO/IEC 14496-12 4.2 (boxes), 8.11.3 (iloc), 8.11.6 (iinf/infe); ISO/IEC 23008-12
+ * A.2.1 (Exif item: 4-byte TIFF header offset, then the Exif block).
+ *
+ * Threading: the formats are read-only; scan() works on one struct phi_fctx.
+ */
+#ifndef PHI_WEBP_H
+#define PHI_WEBP_H
+
+#include "format.h"
+
+extern const struct phi_format phi_format_webp;
+extern const struct phi_format phi_format_heif;
+
+#endif
