@@ -412,6 +412,15 @@ static const char *base_name(const char *p)
 
 static const struct phi_strip_opts no_sopts;
 
+/* A guessed label that names a format in the table. */
+static bool is_supported(const char *label)
+{
+	for (size_t i = 0; phi_formats[i]; i++)
+		if (!strcmp(phi_formats[i]->name, label))
+			return true;
+	return false;
+}
+
 static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
                       uint64_t size, size_t head_len, int out_fd, uint64_t *nread)
 {
@@ -499,6 +508,15 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
 	if (!fmt) {
 		res->format = phi_format_guess(w->head, head_len, base_name(path));
+		if (is_supported(res->format)) {
+			/* it looks like a format phiscan reads, yet none took it: malformed, and
+			 * a gate fails closed on it */
+			snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: not scanned",
+			         res->format, res->format);
+			set_outcome(res, PHI_UNREADABLE, msg);
+			close(fd);
+			return;
+		}
 		if (strcmp(res->format, "unknown"))
 			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned", res->format);
 		else
