@@ -3,6 +3,7 @@
 #include "format.h"
 #include "dicom.h"
 #include "jpeg.h"
+#include "hps.h"
 #include "obj.h"
 #include "ply.h"
 #include "png.h"
@@ -18,6 +19,7 @@ const struct phi_format *const phi_formats[] = {
 	&phi_format_tiff,
 	&phi_format_webp,
 	&phi_format_heif,
+	&phi_format_hps,
 	&phi_format_ply,
 	&phi_format_stl,
 	&phi_format_obj,
