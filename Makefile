@@ -27,7 +27,7 @@ LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard form
 LIB_CXX  := $(wildcard formats/*.cc)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/scanner/main.o
-TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SRC := $(wildcard tests/test_*.c) tests/cli.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
 
