@@ -31,7 +31,7 @@ TEST_SRC := $(wildcard tests/test_*.c) tests/cli.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
 
-.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check
+.PHONY: all test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check dicom-table
 
 all: $(BIN) $(BUILD)/gencase
 
@@ -146,8 +146,19 @@ rules:
 	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
 	python3 rules/src/expand.py $(BUILD)/rules.tmpl rules/default.yaml
 
+# The DICOM de-identification table (PS3.15 E.1-1) from ../shared/dicom and DCMTK's
+# dictionary; both outputs are committed.
+ANNEX_E_SRC ?= ../shared/dicom/confidentiality_profile_attributes.json
+DICOM_DIC   ?= /usr/share/libdcmtk17/dicom.dic
+dicom-table:
+	python3 rules/src/annex_e.py $(ANNEX_E_SRC) $(DICOM_DIC) rules/dicom/annex-e.tsv formats/dicom_annex_e.inc
+
 rules-check:
 	@mkdir -p $(BUILD)
+	if [ -f $(ANNEX_E_SRC) ] && [ -f $(DICOM_DIC) ]; then \
+	  python3 rules/src/annex_e.py $(ANNEX_E_SRC) $(DICOM_DIC) $(BUILD)/annex-e.tsv $(BUILD)/annex-e.inc && \
+	  cmp $(BUILD)/annex-e.tsv rules/dicom/annex-e.tsv && cmp $(BUILD)/annex-e.inc formats/dicom_annex_e.inc || \
+	  { echo "the DICOM table is out of date: run make dicom-table"; exit 1; }; fi
 	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
 	python3 rules/src/expand.py $(BUILD)/rules.tmpl $(BUILD)/default.yaml
 	cmp $(BUILD)/default.yaml rules/default.yaml || \

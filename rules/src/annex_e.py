@@ -107,7 +107,8 @@ def main():
             vr = "--"
         cls, sev = classify(r["name"], vr, tag)
         opts = [r.get(k, "-") for k, _ in OPTS]
-        out.append((tag, kw, vr, r["basicProfile"], opts, cls, sev, r["stdCompIOD"], r["name"]))
+        name = " ".join(r["name"].split())
+        out.append((tag, kw, vr, r["basicProfile"], opts, cls, sev, r["stdCompIOD"], name))
 
     def key(t):
         if t[0] == "(GGGG,EEEE)":
