@@ -1,0 +1,87 @@
+/* fuzz_image.h - shared body of the image fuzz targets (fuzz_jpeg, fuzz_png,
+ * fuzz_tiff): the input, forced to start with the format's magic, goes through
+ * content detection, scan, and strip with --verify (self-check, pixel decode and
+ * compare), as `phiscan filter` would run it.  Each target defines FUZZ_MAGIC and
+ * FUZZ_MAGIC_LEN before including this file.
+ *
+ * Run from the repository root (it loads rules/ from there): `make fuzz`.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../scanner/engine.h"
+#include "../../scanner/finding.h"
+#include "../../scanner/names.h"
+#include "../../scanner/ops.h"
+#include "../../scanner/rules.h"
+#include "../../scanner/scan.h"
+
+static struct phi_pack pack;
+static struct phi_names *names;
+static struct phi_engine *engine;
+static struct phi_policy policy;
+static struct phi_limits limits;
+static struct phi_worker *scanner, *stripper;
+static struct phi_scan_opts scan_opts, strip_opts;
+static struct phi_strip_opts sopts = {.flags = PHI_SO_VERIFY};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct phi_error err = {0};
+	struct phi_engine_opts eo = {.safe_harbor = true, .min_confidence = 0.5};
+	(void)argc;
+	(void)argv;
+	if (phi_pack_load(&pack, "rules/default.yaml", &err) ||
+	    phi_names_load(&names, "rules/names", &err) ||
+	    phi_engine_new(&engine, &pack, names, &eo, &err)) {
+		fprintf(stderr, "fuzz: setup failed: %s\n", err.msg);
+		abort();
+	}
+	phi_limits_default(&limits);
+	limits.max_inflate = 1u << 20; /* zTXt bombs stop early */
+	phi_policy_init(&policy);
+	policy.names = names;
+	scan_opts = (struct phi_scan_opts){.engine = engine, .limits = &limits, .policy = &policy,
+	                                   .sopts = &sopts};
+	strip_opts = scan_opts;
+	strip_opts.strip = true;
+	if (phi_worker_new(&scanner, &scan_opts) || phi_worker_new(&stripper, &strip_opts))
+		abort();
+	return 0;
+}
+
+static int memfd_with(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int fd = memfd_create("fuzz", 0);
+	if (fd < 0)
+		abort();
+	if ((an && write(fd, a, an) != (ssize_t)an) || (bn && write(fd, b, bn) != (ssize_t)bn))
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct phi_result res = {0};
+	int has = size >= FUZZ_MAGIC_LEN && !memcmp(data, FUZZ_MAGIC, FUZZ_MAGIC_LEN);
+	int in = memfd_with(has ? NULL : (const uint8_t *)FUZZ_MAGIC, has ? 0 : FUZZ_MAGIC_LEN,
+	                    data, size);
+	int out = memfd_create("out", 0);
+
+	res.path = strdup("fuzz");
+	(void)phi_scan_stream(scanner, in, -1, &res);
+	phi_result_clear(&res);
+
+	lseek(in, 0, SEEK_SET);
+	res.path = strdup("fuzz");
+	(void)phi_scan_stream(stripper, in, out, &res);
+	phi_result_clear(&res);
+	close(in);
+	close(out);
+	return 0;
+}
