@@ -1,0 +1,936 @@
+/* test_dicom.c - DICOM scan and de-identification, end to end through the binary.
+ *
+ * Inputs are written here byte by byte (a small PS3.5/PS3.10 writer: explicit or
+ * implicit VR, little or big endian, deflated, encapsulated pixel data), so every
+ * test knows exactly what went in.  Outputs are read back with the same DCMTK
+ * bridge phiscan uses.  The Annex E test builds one data set holding every
+ * concrete attribute of rules/dicom/annex-e.tsv and checks each row's action.
+ */
+#include <criterion/criterion.h>
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "../formats/dicom.h"
+#include "../formats/dicom_bridge.h"
+#include "cli.h"
+
+TestSuite(dicom, .init = cli_setup, .fini = cli_teardown, .timeout = 120);
+
+/* ---- a tiny DICOM writer ---- */
+
+enum ts { TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_EXPLICIT_BE, TS_DEFLATED, TS_JPEG, TS_HTJ2K };
+
+static const char *const ts_uid[] = {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2",
+                                     "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
+                                     "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.201"};
+
+struct dw {
+	unsigned char *p;
+	size_t n, cap;
+	int big, implicit;
+};
+
+static void dw_put(struct dw *w, const void *v, size_t n)
+{
+	if (w->n + n > w->cap) {
+		w->cap = (w->n + n) * 2 + 256;
+		w->p = realloc(w->p, w->cap);
+		cr_assert_not_null(w->p);
+	}
+	memcpy(w->p + w->n, v, n);
+	w->n += n;
+}
+
+static void dw_u16(struct dw *w, unsigned v)
+{
+	unsigned char b[2] = {(unsigned char)(w->big ? v >> 8 : v), (unsigned char)(w->big ? v : v >> 8)};
+	dw_put(w, b, 2);
+}
+
+static void dw_u32(struct dw *w, uint32_t v)
+{
+	unsigned char b[4];
+	for (int i = 0; i < 4; i++)
+		b[w->big ? 3 - i : i] = (unsigned char)(v >> (8 * i));
+	dw_put(w, b, 4);
+}
+
+static bool long_vr(const char *vr)
+{
+	static const char *const l[] = {"OB", "OW", "OF", "SQ", "UT", "UN", "UC", "UR", "OD", "OL", "OV"};
+	for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+		if (!strcmp(vr, l[i]))
+			return true;
+	return false;
+}
+
+static void dw_head(struct dw *w, uint16_t g, uint16_t e, const char *vr, uint32_t len)
+{
+	dw_u16(w, g);
+	dw_u16(w, e);
+	if (w->implicit) {
+		dw_u32(w, len);
+	} else if (long_vr(vr)) {
+		dw_put(w, vr, 2);
+		dw_u16(w, 0);
+		dw_u32(w, len);
+	} else {
+		dw_put(w, vr, 2);
+		dw_u16(w, len);
+	}
+}
+
+/* A value as stored: strings padded to even length (NUL for UI, space else). */
+static void dw_str(struct dw *w, uint16_t g, uint16_t e, const char *vr, const char *s)
+{
+	size_t n = strlen(s), pad = n & 1;
+	dw_head(w, g, e, vr, (uint32_t)(n + pad));
+	dw_put(w, s, n);
+	if (pad)
+		dw_put(w, strcmp(vr, "UI") ? " " : "", 1);
+}
+
+static void dw_us(struct dw *w, uint16_t g, uint16_t e, unsigned v)
+{
+	dw_head(w, g, e, "US", 2);
+	dw_u16(w, v);
+}
+
+static void dw_seq(struct dw *w, uint16_t g, uint16_t e)
+{
+	dw_head(w, g, e, "SQ", 0xFFFFFFFFu);
+}
+
+static void dw_item(struct dw *w)
+{
+	dw_u16(w, 0xFFFE);
+	dw_u16(w, 0xE000);
+	dw_u32(w, 0xFFFFFFFFu);
+}
+
+static void dw_item_end(struct dw *w)
+{
+	dw_u16(w, 0xFFFE);
+	dw_u16(w, 0xE00D);
+	dw_u32(w, 0);
+}
+
+static void dw_seq_end(struct dw *w)
+{
+	dw_u16(w, 0xFFFE);
+	dw_u16(w, 0xE0DD);
+	dw_u32(w, 0);
+}
+
+/* 16 x 16 pixels of 16 bits (native) or two fragments (encapsulated). */
+static void dw_pixels(struct dw *w, enum ts ts)
+{
+	if (ts == TS_JPEG || ts == TS_HTJ2K) {
+		dw_head(w, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
+		dw_u16(w, 0xFFFE);
+		dw_u16(w, 0xE000);
+		dw_u32(w, 0); /* empty basic offset table */
+		static const unsigned char frag[] = {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5, 6, 7, 8, 0xFF, 0xD9};
+		dw_u16(w, 0xFFFE);
+		dw_u16(w, 0xE000);
+		dw_u32(w, sizeof frag);
+		dw_put(w, frag, sizeof frag);
+		dw_seq_end(w);
+		return;
+	}
+	dw_head(w, 0x7FE0, 0x0010, "OW", 512);
+	for (unsigned i = 0; i < 256; i++)
+		dw_u16(w, (i * 37u) & 0xFFF);
+}
+
+static void dw_image_basics(struct dw *w)
+{
+	dw_us(w, 0x0028, 0x0002, 1);
+	dw_str(w, 0x0028, 0x0004, "CS", "MONOCHROME2");
+	dw_us(w, 0x0028, 0x0010, 16);
+	dw_us(w, 0x0028, 0x0011, 16);
+	dw_us(w, 0x0028, 0x0100, 16);
+	dw_us(w, 0x0028, 0x0101, 12);
+	dw_us(w, 0x0028, 0x0102, 11);
+	dw_us(w, 0x0028, 0x0103, 0);
+}
+
+/* Wrap a data set (written with the transfer syntax's encoding) as a Part 10 file. */
+static void write_part10(const char *path, const struct dw *ds, enum ts ts, const char *sop_class,
+                         const char *sop_inst)
+{
+	struct dw m = {0}, f = {0};
+	static const unsigned char ver[2] = {0, 1};
+	dw_head(&m, 0x0002, 0x0001, "OB", 2);
+	dw_put(&m, ver, 2);
+	dw_str(&m, 0x0002, 0x0002, "UI", sop_class);
+	dw_str(&m, 0x0002, 0x0003, "UI", sop_inst);
+	dw_str(&m, 0x0002, 0x0010, "UI", ts_uid[ts]);
+	dw_str(&m, 0x0002, 0x0012, "UI", "1.2.826.0.1.3680043.9.7777");
+	unsigned char pre[128] = {0};
+	dw_put(&f, pre, sizeof pre);
+	dw_put(&f, "DICM", 4);
+	dw_head(&f, 0x0002, 0x0000, "UL", 4);
+	dw_u32(&f, (uint32_t)m.n);
+	dw_put(&f, m.p, m.n);
+	if (ts == TS_DEFLATED) {
+		z_stream z = {0};
+		cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+		unsigned char *out = malloc(ds->n + 1024);
+		z.next_in = ds->p;
+		z.avail_in = (uInt)ds->n;
+		z.next_out = out;
+		z.avail_out = (uInt)(ds->n + 1024);
+		cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+		dw_put(&f, out, z.total_out);
+		if (z.total_out & 1)
+			dw_put(&f, "", 1);
+		deflateEnd(&z);
+		free(out);
+	} else {
+		dw_put(&f, ds->p, ds->n);
+	}
+	cli_write(path, f.p, f.n);
+	free(m.p);
+	free(f.p);
+}
+
+#define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
+#define SC_CLASS "1.2.840.10008.5.1.4.1.1.7"
+#define STUDY_UID "1.2.826.0.1.3680043.9.7777.1"
+#define SERIES_UID "1.2.826.0.1.3680043.9.7777.2"
+#define FOR_UID "1.2.826.0.1.3680043.9.7777.3"
+#define P_NAME "Gonzalez^Maria"
+#define P_ID "MRN-448812"
+#define P_DOB "19610314"
+
+struct ct_opts {
+	enum ts ts;
+	const char *sop_inst;
+	const char *ref_inst;   /* ReferencedImageSequence's Referenced SOP Instance UID */
+	const char *comments;   /* ImageComments */
+	const char *charset;
+	const char *burned_in;
+	const char *sop_class;
+	bool private_block;
+};
+
+/* A dental CT slice with the usual identifiers, nested and private ones. */
+static char *write_ct(const char *name, const struct ct_opts *o)
+{
+	struct dw w = {.big = o->ts == TS_EXPLICIT_BE, .implicit = o->ts == TS_IMPLICIT_LE};
+	const char *cls = o->sop_class ? o->sop_class : CT_CLASS;
+	dw_str(&w, 0x0008, 0x0005, "CS", o->charset ? o->charset : "ISO_IR 192");
+	dw_str(&w, 0x0008, 0x0016, "UI", cls);
+	dw_str(&w, 0x0008, 0x0018, "UI", o->sop_inst);
+	dw_str(&w, 0x0008, 0x0020, "DA", "20250724");
+	dw_str(&w, 0x0008, 0x0060, "CS", strcmp(cls, CT_CLASS) ? "OT" : "CT");
+	dw_str(&w, 0x0008, 0x0080, "LO", "Bright Smile Dental");
+	dw_str(&w, 0x0008, 0x0090, "PN", "Nakamura^Grace^^Dr.");
+	dw_str(&w, 0x0008, 0x1010, "SH", "CBCT-ROOM2");
+	if (o->ref_inst) {
+		dw_seq(&w, 0x0008, 0x1140);
+		dw_item(&w);
+		dw_str(&w, 0x0008, 0x1150, "UI", CT_CLASS);
+		dw_str(&w, 0x0008, 0x1155, "UI", o->ref_inst);
+		dw_item_end(&w);
+		dw_seq_end(&w);
+	}
+	if (o->private_block) {
+		dw_str(&w, 0x0009, 0x0010, "LO", "PHISCAN TEST 1.0");
+		dw_str(&w, 0x0009, 0x1010, "LO", "Patient: Maria Gonzalez");
+		dw_us(&w, 0x0009, 0x1011, 42);
+	}
+	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+	dw_str(&w, 0x0010, 0x0020, "LO", P_ID);
+	dw_str(&w, 0x0010, 0x0030, "DA", P_DOB);
+	dw_str(&w, 0x0010, 0x0040, "CS", "F");
+	dw_seq(&w, 0x0010, 0x1002);
+	dw_item(&w);
+	dw_str(&w, 0x0010, 0x0020, "LO", "OTHER-77120");
+	dw_item_end(&w);
+	dw_seq_end(&w);
+	dw_str(&w, 0x0018, 0x1000, "LO", "SN-CB-99812");
+	dw_str(&w, 0x0020, 0x000D, "UI", STUDY_UID);
+	dw_str(&w, 0x0020, 0x000E, "UI", SERIES_UID);
+	dw_str(&w, 0x0020, 0x0052, "UI", FOR_UID);
+	if (o->comments)
+		dw_str(&w, 0x0020, 0x4000, "LT", o->comments);
+	dw_image_basics(&w);
+	if (o->burned_in)
+		dw_str(&w, 0x0028, 0x0301, "CS", o->burned_in);
+	dw_pixels(&w, o->ts);
+	char *path = cli_fmt("%s/%s", cli_case, name);
+	write_part10(path, &w, o->ts, cls, o->sop_inst);
+	free(w.p);
+	return path;
+}
+
+static char *key_file(const char *name, unsigned char fill)
+{
+	unsigned char k[32];
+	memset(k, fill, sizeof k);
+	char *p = cli_fmt("%s/%s", cli_root, name);
+	cli_write(p, k, sizeof k);
+	return p;
+}
+
+/* The key phiscan derives from such a file: SHA-256 of its bytes (ops.h). */
+static void key_bytes(unsigned char fill, unsigned char k[32])
+{
+	unsigned char raw[32];
+	memset(raw, fill, sizeof raw);
+	crypto_hash_sha256(k, raw, sizeof raw);
+}
+
+/* ---- reading outputs with the bridge ---- */
+
+struct elem {
+	char path[96];
+	char vr[3];
+	char *value;
+	size_t len;
+	unsigned long items;
+	bool sq;
+};
+
+struct dump {
+	struct elem *v;
+	size_t n;
+	char xfer[80];
+	char pixel[65];
+	int had_meta;
+};
+
+static int collect(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decision *d)
+{
+	struct dump *dp = arg;
+	(void)d;
+	dp->v = realloc(dp->v, (dp->n + 1) * sizeof *dp->v);
+	struct elem *x = &dp->v[dp->n++];
+	memset(x, 0, sizeof *x);
+	snprintf(x->path, sizeof x->path, "%s%s", e->in_meta ? "meta:" : "", e->path);
+	memcpy(x->vr, e->vr, 3);
+	x->sq = e->is_sq;
+	x->items = e->items;
+	x->len = e->value ? e->len : 0;
+	x->value = cli_own(calloc(1, x->len + 1));
+	if (e->value)
+		memcpy(x->value, e->value, e->len);
+	/* strings: trailing padding is not part of the value */
+	while (x->len && (x->value[x->len - 1] == ' ' || x->value[x->len - 1] == 0))
+		x->value[--x->len] = 0;
+	return 0;
+}
+
+static struct dump *dump_file(const char *path)
+{
+	struct dump *dp = cli_own(calloc(1, sizeof *dp));
+	struct phi_dcm *h = phi_dcm_new();
+	cr_assert_not_null(h);
+	cr_assert(phi_dicom_init(NULL) == 0);
+	int rc = phi_dcm_load(h, path, NULL, 0, 0xFFFFFFFFu, 0);
+	cr_assert_geq(rc, 0, "%s does not parse: %s", path, phi_dcm_error(h));
+	snprintf(dp->xfer, sizeof dp->xfer, "%s", phi_dcm_xfer(h));
+	dp->had_meta = phi_dcm_had_meta(h);
+	cr_assert_eq(phi_dcm_walk(h, 0, collect, dp), 0);
+	if (phi_dcm_pixel_sha256(h, dp->pixel) != 0)
+		dp->pixel[0] = 0;
+	phi_dcm_free(h);
+	cli_own(dp->v);
+	return dp;
+}
+
+static const struct elem *find_el(const struct dump *dp, const char *path)
+{
+	for (size_t i = 0; i < dp->n; i++)
+		if (!strcmp(dp->v[i].path, path))
+			return &dp->v[i];
+	return NULL;
+}
+
+static const char *value_of(const struct dump *dp, const char *path)
+{
+	const struct elem *e = find_el(dp, path);
+	return e ? e->value : NULL;
+}
+
+static bool file_has(const char *path, const char *s)
+{
+	size_t n;
+	char *b = cli_read(path, &n);
+	return b && mem_has(b, n, s);
+}
+
+/* ---- scanning ---- */
+
+Test(dicom, scan_reports_patient_attributes_by_tag_path_and_keyword)
+{
+	char *f = write_ct("ct.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.10"});
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", f, NULL);
+	cr_assert_eq(rc, 1, "exit %d: %s", rc, err.p);
+	cr_assert(has(&out, "\"field\":\"(0010,0010) PatientName\""), "%s", out.p);
+	cr_assert(has(&out, "\"field\":\"(0010,0030) PatientBirthDate\""));
+	cr_assert(has(&out, "\"field\":\"(0018,1000) DeviceSerialNumber\""));
+	cr_assert(has(&out, "\"field\":\"(0008,0090) ReferringPhysicianName\""));
+	/* nested: Other Patient IDs Sequence item 0 */
+	cr_assert(has(&out, "\"field\":\"(0010,1002)[0]/(0010,0020) PatientID\""), "%s", out.p);
+	cr_assert(has(&out, "\"rule\":\"dicom-annex-e\""));
+	/* values are never printed without --show-values */
+	cr_assert(!has(&out, "Gonzalez") && !has(&out, P_ID) && !has(&out, P_DOB));
+	cr_assert(has(&out, "\"format\":\"dicom\""));
+}
+
+Test(dicom, free_text_and_private_text_go_through_the_rules)
+{
+	char *f = write_ct("ct.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.10",
+	                                                .comments = "Patient: Maria Gonzalez, upper molar",
+	                                                .private_block = true});
+	struct cbuf out = {0}, err = {0};
+	cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", f, NULL);
+	size_t n;
+	char **l = lines_of(&out, &n);
+	bool comments = false, priv = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *rule = json_str(l[i], "rule"), *field = json_str(l[i], "field");
+		if (!rule || !field || strcmp(rule, "t-name"))
+			continue;
+		comments |= !strcmp(field, "(0020,4000) ImageComments");
+		priv |= !strncmp(field, "(0009,1010)", 11);
+	}
+	cr_assert(comments, "no name found in ImageComments:\n%s", out.p);
+	cr_assert(priv, "no name found in the private LO:\n%s", out.p);
+}
+
+Test(dicom, burned_in_annotation_and_secondary_capture_are_a_reported_risk)
+{
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.11",
+	                                               .burned_in = "YES"});
+	char *b = write_ct("b.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.12",
+	                                               .sop_class = SC_CLASS});
+	char *c = write_ct("c.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.13",
+	                                               .burned_in = "NO"});
+	struct cbuf out = {0}, err = {0};
+	cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", a, b, c, NULL);
+	size_t n;
+	char **l = lines_of(&out, &n);
+	int seen[3] = {0};
+	for (size_t i = 0; i < n; i++) {
+		const char *rule = json_str(l[i], "rule"), *path = json_str(l[i], "path");
+		if (!rule || strcmp(rule, "burned-in-pixels"))
+			continue;
+		cr_assert_str_eq(json_str(l[i], "field"), "(7FE0,0010) PixelData");
+		seen[0] += !strcmp(path, a);
+		seen[1] += !strcmp(path, b);
+		seen[2] += !strcmp(path, c);
+	}
+	cr_assert_eq(seen[0], 1);
+	cr_assert_eq(seen[1], 1);
+	cr_assert_eq(seen[2], 0, "a CT with BurnedInAnnotation NO is not flagged");
+}
+
+Test(dicom, a_decoy_dicm_at_128_in_a_text_file_is_text)
+{
+	char text[200];
+	memset(text, 'a', sizeof text);
+	for (size_t i = 0; i < sizeof text; i += 40)
+		text[i] = '\n';
+	memcpy(text + 128, "DICM", 4);
+	char *f = cli_fmt("%s/decoy.dcm", cli_case);
+	cli_write(f, text, sizeof text);
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", f, NULL);
+	cr_assert_eq(rc, 0, "%s", out.p);
+	cr_assert(has(&out, "\"formats\":{\"text\""), "%s", out.p);
+}
+
+Test(dicom, bare_data_sets_in_every_byte_order_are_read)
+{
+	for (int ts = TS_EXPLICIT_LE; ts <= TS_EXPLICIT_BE; ts++) {
+		struct dw w = {.big = ts == TS_EXPLICIT_BE, .implicit = ts == TS_IMPLICIT_LE};
+		dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+		dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.20");
+		dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+		dw_str(&w, 0x0010, 0x0020, "LO", P_ID);
+		char *f = cli_fmt("%s/bare%d.dcm", cli_case, ts);
+		cli_write(f, w.p, w.n);
+		free(w.p);
+		struct cbuf out = {0}, err = {0};
+		int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", f, NULL);
+		cr_assert_eq(rc, 1, "bare data set %d: exit %d\n%s", ts, rc, out.p);
+		cr_assert(has(&out, "\"field\":\"(0010,0010) PatientName\""), "ts %d: %s", ts, out.p);
+	}
+}
+
+/* ---- stripping ---- */
+
+static struct dump *strip_one(const char *in, const char *key, const char *extra, struct cbuf *out)
+{
+	struct cbuf err = {0};
+	char *od = cli_fmt("%s/out-%zu", cli_root, (size_t)rand());
+	int rc = extra ? cli(out, &err, NULL, "strip", "--no-progress", "-q", "--key", key, extra, "-o",
+	                     od, in, NULL)
+	               : cli(out, &err, NULL, "strip", "--no-progress", "-q", "--key", key, "-o", od,
+	                     in, NULL);
+	cr_assert_lt(rc, 2, "strip failed (%d): %s%s", rc, out->p, err.p);
+	const char *base = strrchr(in, '/') + 1;
+	return dump_file(cli_fmt("%s/%s", od, base));
+}
+
+Test(dicom, strip_keeps_every_transfer_syntax_and_the_pixel_bytes)
+{
+	char *key = key_file("key", 7);
+	for (int ts = TS_EXPLICIT_LE; ts <= TS_JPEG; ts++) {
+		char *f = write_ct(cli_fmt("ts%d.dcm", ts),
+		                   &(struct ct_opts){.ts = (enum ts)ts, .sop_inst = "1.2.826.0.1.3680043.9.7777.30"});
+		struct dump *in = dump_file(f);
+		struct cbuf out = {0};
+		struct dump *o = strip_one(f, key, NULL, &out);
+		cr_assert_str_eq(o->xfer, ts_uid[ts], "transfer syntax changed for %d", ts);
+		cr_assert(in->pixel[0], "input pixel hash");
+		cr_assert_str_eq(o->pixel, in->pixel, "pixel data changed for transfer syntax %d", ts);
+		cr_assert(o->had_meta);
+		cr_assert_str_eq(value_of(o, "meta:(0002,0012)"), "2.25.17399522243035690647548347680912124432");
+		cr_assert_str_eq(value_of(o, "meta:(0002,0003)"), value_of(o, "(0008,0018)"));
+		cr_assert_str_eq(value_of(o, "(0012,0062)"), "YES");
+		cr_assert_null(value_of(o, "(0010,0030)") && *value_of(o, "(0010,0030)") ? "x" : NULL,
+		               "birth date survived");
+	}
+}
+
+Test(dicom, strip_remaps_uids_with_the_key_consistently_across_files_and_runs)
+{
+	char *key = key_file("key", 1), *key2 = key_file("key2", 2);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.41"});
+	char *b = write_ct("b.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.42",
+	                                               .ref_inst = "1.2.826.0.1.3680043.9.7777.41",
+	                                               .ts = TS_IMPLICIT_LE});
+	struct cbuf o1 = {0}, o2 = {0}, o3 = {0};
+	struct dump *da = strip_one(a, key, NULL, &o1), *db = strip_one(b, key, NULL, &o2);
+	struct dump *da2 = strip_one(a, key2, NULL, &o3);
+	/* one study, one series, one frame of reference after strip */
+	cr_assert_str_eq(value_of(da, "(0020,000D)"), value_of(db, "(0020,000D)"));
+	cr_assert_str_eq(value_of(da, "(0020,000E)"), value_of(db, "(0020,000E)"));
+	cr_assert_str_eq(value_of(da, "(0020,0052)"), value_of(db, "(0020,0052)"));
+	cr_assert_str_neq(value_of(da, "(0008,0018)"), value_of(db, "(0008,0018)"));
+	/* b's reference to a follows a's new SOP Instance UID */
+	cr_assert_str_eq(value_of(db, "(0008,1140)[0]/(0008,1155)"), value_of(da, "(0008,0018)"));
+	/* the class UID is not an instance UID: kept */
+	cr_assert_str_eq(value_of(db, "(0008,1140)[0]/(0008,1150)"), CT_CLASS);
+	/* 2.25 + the keyed HMAC, as documented; another key gives other UIDs */
+	unsigned char k[32];
+	key_bytes(1, k);
+	char want[65];
+	phi_dicom_remap_uid(k, STUDY_UID, strlen(STUDY_UID), want);
+	cr_assert_str_eq(value_of(da, "(0020,000D)"), want);
+	cr_assert_str_neq(value_of(da2, "(0020,000D)"), want);
+	cr_assert_leq(strlen(want), 64);
+	/* a second run with the same key maps the same way */
+	struct cbuf o4 = {0};
+	struct dump *da3 = strip_one(a, key, NULL, &o4);
+	cr_assert_str_eq(value_of(da3, "(0008,0018)"), value_of(da, "(0008,0018)"));
+}
+
+Test(dicom, strip_turns_the_patient_into_a_pseudonym_or_the_case_id)
+{
+	char *key = key_file("key", 3);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.51"});
+	char *b = write_ct("b.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.52"});
+	struct cbuf o1 = {0}, o2 = {0}, o3 = {0};
+	struct dump *da = strip_one(a, key, NULL, &o1), *db = strip_one(b, key, NULL, &o2);
+	const char *pn = value_of(da, "(0010,0010)");
+	cr_assert(pn && !strncmp(pn, "PX", 2) && strlen(pn) == 12, "pseudonym %s", pn ? pn : "(none)");
+	cr_assert_str_eq(pn, value_of(da, "(0010,0020)"));
+	cr_assert_str_eq(pn, value_of(db, "(0010,0010)"), "same patient, same pseudonym");
+	/* Other Patient IDs Sequence is X: gone with the IDs it held */
+	cr_assert_null(find_el(da, "(0010,1002)"));
+	struct cbuf err = {0};
+	char *od = cli_fmt("%s/case-out", cli_root);
+	cr_assert_eq(cli(&o3, &err, NULL, "strip", "--no-progress", "-q", "--key", key, "--case-id",
+	                 "CASE-0042", "-o", od, a, NULL), 1);
+	struct dump *dc = dump_file(cli_fmt("%s/a.dcm", od));
+	cr_assert_str_eq(value_of(dc, "(0010,0010)"), "CASE-0042");
+	cr_assert_str_eq(value_of(dc, "(0010,0020)"), "CASE-0042");
+	cr_assert(!file_has(cli_fmt("%s/a.dcm", od), "Gonzalez"));
+	cr_assert(!file_has(cli_fmt("%s/a.dcm", od), "OTHER-77120"));
+}
+
+Test(dicom, strip_removes_private_elements_unless_retained_and_cleans_free_text)
+{
+	char *key = key_file("key", 4);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.61",
+	                                               .private_block = true,
+	                                               .comments = "Patient: Maria Gonzalez"});
+	struct cbuf o1 = {0}, o2 = {0};
+	struct dump *d = strip_one(a, key, NULL, &o1);
+	cr_assert_null(find_el(d, "(0009,0010)"));
+	cr_assert_null(find_el(d, "(0009,1010)"));
+	cr_assert_null(find_el(d, "(0009,1011)"));
+	cr_assert_null(find_el(d, "(0020,4000)"), "ImageComments is X in the basic profile");
+	struct dump *r = strip_one(a, key, "--retain-safe-private", &o2);
+	cr_assert_not_null(find_el(r, "(0009,0010)"), "the creator stays with its block");
+	cr_assert_not_null(find_el(r, "(0009,1011)"), "a numeric private value is kept");
+	cr_assert_null(find_el(r, "(0009,1010)"), "private text never is");
+	struct cbuf o3 = {0};
+	struct dump *c = strip_one(a, key, "--clean-descriptors", &o3);
+	const char *ic = value_of(c, "(0020,4000)");
+	cr_assert(ic && strstr(ic, "[NAME]") && !strstr(ic, "Gonzalez"), "cleaned comments: %s",
+	          ic ? ic : "(none)");
+}
+
+Test(dicom, a_stripped_file_rescans_clean_and_carries_the_method_codes)
+{
+	char *key = key_file("key", 5);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.71",
+	                                               .private_block = true});
+	struct cbuf out = {0}, err = {0};
+	char *od = cli_fmt("%s/o", cli_root);
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--key", key,
+	                 "--retain-device", "-o", od, a, NULL), 1);
+	char *o = cli_fmt("%s/a.dcm", od);
+	struct cbuf s = {0};
+	int rc = cli(&s, &err, NULL, "scan", "--format", "json", "--no-progress", o, NULL);
+	cr_assert_eq(rc, 1, "only the retained device identity may remain:\n%s", s.p);
+	cr_assert_eq(count_type(&s, "finding"), 2, "%s", s.p);
+	cr_assert(has(&s, "(0018,1000) DeviceSerialNumber") && has(&s, "(0008,1010) StationName"));
+	struct dump *d = dump_file(o);
+	bool basic = false, device = false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (strstr(d->v[i].path, "(0012,0064)[") && strstr(d->v[i].path, "/(0008,0100)")) {
+			basic |= !strcmp(d->v[i].value, "113100");
+			device |= !strcmp(d->v[i].value, "113109");
+		}
+	}
+	cr_assert(basic && device, "De-identification Method Code Sequence lacks 113100/113109");
+	/* the manifest records the pixel hash before and after */
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), NULL);
+	cr_assert_not_null(man);
+	const char *pi = strstr(man, "\"pixel_sha256_in\": \""), *po = strstr(man, "\"pixel_sha256_out\": \"");
+	cr_assert(pi && po);
+	cr_assert(!strncmp(pi + 20, po + 21, 64), "pixel hashes differ in the manifest");
+}
+
+Test(dicom, retain_modified_dates_shifts_every_date_of_a_patient_by_one_keyed_offset)
+{
+	char *key = key_file("key", 6);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.81"});
+	struct cbuf o = {0};
+	struct dump *d = strip_one(a, key, "--retain-modified-dates", &o);
+	const char *sd = value_of(d, "(0008,0020)");
+	cr_assert(sd && strlen(sd) == 8 && strcmp(sd, "20250724") && strcmp(sd, "19000101"),
+	          "study date %s", sd ? sd : "(none)");
+	cr_assert_str_eq(value_of(d, "(0028,0303)"), "MODIFIED");
+	cr_assert(!value_of(d, "(0010,0030)") || !*value_of(d, "(0010,0030)"),
+	          "birth date is Z under every option");
+}
+
+Test(dicom, strip_without_a_key_fails_closed_and_writes_nothing)
+{
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.91"});
+	struct cbuf out = {0}, err = {0};
+	char *od = cli_fmt("%s/o", cli_root);
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", "-o", od, a, NULL);
+	cr_assert_eq(rc, 2);
+	cr_assert(has(&out, "--key") || has(&err, "--key"), "%s%s", out.p, err.p);
+	cr_assert_null(cli_read(cli_fmt("%s/a.dcm", od), NULL));
+}
+
+Test(dicom, filter_de_identifies_dicom_on_a_pipe)
+{
+	char *key = key_file("key", 8);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.95"});
+	size_t n;
+	char *bytes = cli_read(a, &n);
+	struct cbuf in = {bytes, n}, out = {0}, err = {0};
+	int rc = cli(&out, &err, &in, "filter", "--key", key, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	char *o = cli_fmt("%s/filtered.dcm", cli_root);
+	cli_write(o, out.p, out.n);
+	struct dump *d = dump_file(o);
+	cr_assert_str_eq(value_of(d, "(0012,0062)"), "YES");
+	cr_assert(!mem_has(out.p, out.n, "Gonzalez"));
+}
+
+/* ---- bad input ---- */
+
+Test(dicom, a_truncated_file_is_unreadable_and_leaves_no_output)
+{
+	char *key = key_file("key", 9);
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.99"});
+	size_t n;
+	char *b = cli_read(a, &n);
+	cli_write(a, b, n - 300); /* cut inside the pixel data */
+	struct cbuf out = {0}, err = {0};
+	char *od = cli_fmt("%s/o", cli_root);
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", "--key", key, "-o", od, a, NULL);
+	cr_assert_eq(rc, 2, "%s", out.p);
+	cr_assert_null(cli_read(cli_fmt("%s/a.dcm", od), NULL));
+}
+
+Test(dicom, sequences_nested_a_thousand_deep_are_refused_with_one_message)
+{
+	struct dw w = {0};
+	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.100");
+	for (int i = 0; i < 1000; i++) {
+		dw_seq(&w, 0x0040, 0x0275);
+		dw_item(&w);
+	}
+	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+	for (int i = 0; i < 1000; i++) {
+		dw_item_end(&w);
+		dw_seq_end(&w);
+	}
+	char *f = cli_fmt("%s/deep.dcm", cli_case);
+	write_part10(f, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.100");
+	free(w.p);
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", f, NULL);
+	cr_assert_eq(rc, 2, "%s", out.p);
+	cr_assert(has(&out, "nested"), "%s", out.p);
+}
+
+Test(dicom, an_undefined_character_set_fails_the_file)
+{
+	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.101",
+	                                               .charset = "ISO_IR 999"});
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", a, NULL);
+	cr_assert_eq(rc, 2, "%s", out.p);
+	cr_assert(has(&out, "Character Set"), "%s", out.p);
+}
+
+Test(dicom, a_transfer_syntax_dcmtk_cannot_write_is_scanned_but_never_stripped)
+{
+	char *key = key_file("key", 10);
+	char *a = write_ct("h.dcm", &(struct ct_opts){.ts = TS_HTJ2K,
+	                                               .sop_inst = "1.2.826.0.1.3680043.9.7777.102"});
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", a, NULL);
+	cr_assert_eq(rc, 1, "an HTJ2K header is scanned: %s", out.p);
+	cr_assert(has(&out, "(0010,0010) PatientName"));
+	char *od = cli_fmt("%s/o", cli_root);
+	struct cbuf o2 = {0};
+	rc = cli(&o2, &err, NULL, "strip", "--no-progress", "--key", key, "-o", od, a, NULL);
+	if (rc == 2)
+		cr_assert_null(cli_read(cli_fmt("%s/h.dcm", od), NULL));
+	else {
+		struct dump *d = dump_file(cli_fmt("%s/h.dcm", od));
+		cr_assert_str_eq(d->xfer, ts_uid[TS_HTJ2K]);
+	}
+}
+
+/* ---- every row of Table E.1-1 ---- */
+
+struct trow {
+	uint16_t g, e;
+	char vr[4];
+	char basic[8];
+	char opt[10][4]; /* option columns of annex-e.tsv */
+	char value[80];
+};
+
+static size_t load_table(struct trow **out)
+{
+	FILE *fp = fopen("rules/dicom/annex-e.tsv", "r");
+	cr_assert_not_null(fp, "rules/dicom/annex-e.tsv (run from the repository root)");
+	char line[1024];
+	size_t n = 0, total = 0;
+	struct trow *v = NULL;
+	while (fgets(line, sizeof line, fp)) {
+		if (line[0] == '#')
+			continue;
+		total++;
+		char *f[20] = {0};
+		size_t k = 0;
+		for (char *s = line, *t; k < 20 && (t = strsep(&s, "\t\n"));)
+			f[k++] = t;
+		cr_assert_geq(k, 18, "short row");
+		unsigned g, e;
+		if (sscanf(f[0], "(%4x,%4x)", &g, &e) != 2)
+			continue; /* repeating groups and the private row: tested elsewhere */
+		if (g == 0x0000 || g == 0x0002 || g == 0xFFFC || g == 0x0012)
+			continue; /* command and meta groups; padding; the marks strip writes */
+		v = realloc(v, (n + 1) * sizeof *v);
+		struct trow *r = &v[n++];
+		memset(r, 0, sizeof *r);
+		r->g = (uint16_t)g;
+		r->e = (uint16_t)e;
+		snprintf(r->vr, sizeof r->vr, "%s", strlen(f[2]) == 2 && strcmp(f[2], "--") ? f[2] : "LO");
+		snprintf(r->basic, sizeof r->basic, "%s", f[3]);
+		for (int i = 0; i < 10; i++)
+			snprintf(r->opt[i], sizeof r->opt[i], "%s", f[4 + i]);
+	}
+	fclose(fp);
+	cr_assert_eq(total, 621, "Table E.1-1 2024b has 621 rows, the file %zu", total);
+	*out = cli_own(v);
+	return n;
+}
+
+/* A value of the VR that differs from every dummy strip writes. */
+static void value_for(struct trow *r)
+{
+	const char *vr = r->vr;
+	if (!strcmp(vr, "DA"))
+		snprintf(r->value, sizeof r->value, "20240102");
+	else if (!strcmp(vr, "TM"))
+		snprintf(r->value, sizeof r->value, "101010");
+	else if (!strcmp(vr, "DT"))
+		snprintf(r->value, sizeof r->value, "20240102101010");
+	else if (!strcmp(vr, "AS"))
+		snprintf(r->value, sizeof r->value, "045Y");
+	else if (!strcmp(vr, "DS"))
+		snprintf(r->value, sizeof r->value, "1.5");
+	else if (!strcmp(vr, "IS"))
+		snprintf(r->value, sizeof r->value, "7");
+	else if (!strcmp(vr, "UI"))
+		snprintf(r->value, sizeof r->value, "1.2.826.0.1.3680043.9.7777.%u.%u", r->g, r->e);
+	else if (!strcmp(vr, "PN"))
+		snprintf(r->value, sizeof r->value, "Doe%04X%04X^John", r->g, r->e);
+	else if (!strcmp(vr, "AE") || !strcmp(vr, "CS") || !strcmp(vr, "SH"))
+		snprintf(r->value, sizeof r->value, "V%04X%04X", r->g, r->e);
+	else if (!strcmp(vr, "UR"))
+		snprintf(r->value, sizeof r->value, "http://example.invalid/%04X", r->e);
+	else
+		snprintf(r->value, sizeof r->value, "Value %04X%04X", r->g, r->e);
+}
+
+static char *write_all_rows(struct trow *t, size_t n)
+{
+	struct dw w = {0};
+	bool wrote_sop = false;
+	for (size_t i = 0; i < n; i++) {
+		struct trow *r = &t[i];
+		uint32_t tag = (uint32_t)r->g << 16 | r->e;
+		if (!wrote_sop && tag > 0x00080016) {
+			dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+			wrote_sop = true;
+		}
+		if (tag == 0x00080016)
+			continue;
+		value_for(r);
+		if (!strcmp(r->vr, "SQ")) {
+			dw_seq(&w, r->g, r->e);
+			dw_item(&w);
+			dw_str(&w, 0x0010, 0x0020, "LO", "NESTEDID77");
+			dw_item_end(&w);
+			dw_seq_end(&w);
+		} else if (!strcmp(r->vr, "US")) {
+			dw_us(&w, r->g, r->e, 9);
+		} else if (!strcmp(r->vr, "OB") || !strcmp(r->vr, "UN")) {
+			dw_head(&w, r->g, r->e, r->vr, 4);
+			dw_put(&w, "\x01\x02\x03\x04", 4);
+		} else {
+			dw_str(&w, r->g, r->e, r->vr, r->value);
+		}
+	}
+	char *f = cli_fmt("%s/all.dcm", cli_case);
+	write_part10(f, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.8.24");
+	free(w.p);
+	return f;
+}
+
+static bool is_string_vr(const char *vr)
+{
+	return strcmp(vr, "SQ") && strcmp(vr, "US") && strcmp(vr, "OB") && strcmp(vr, "UN");
+}
+
+/* The action strip applies, as documented in dicom.c: options override, combined
+ * codes take the choice valid for any Type. */
+static const char *effective(const struct trow *r, const char *flag)
+{
+	static const char *const cols[] = {"retain-safe-private", "retain-uids", "retain-device",
+	                                   "retain-institution", "retain-patient-chars",
+	                                   "retain-long-dates", "retain-modified-dates",
+	                                   "clean-descriptors", NULL, NULL};
+	const char *a = r->basic;
+	for (int i = 0; flag && i < 10; i++)
+		if (cols[i] && !strcmp(cols[i], flag + 2) && strcmp(r->opt[i], "-"))
+			a = r->opt[i];
+	if (!strcmp(a, "X/Z"))
+		return "Z";
+	if (!strcmp(a, "X/D") || !strcmp(a, "X/Z/D") || !strcmp(a, "Z/D"))
+		return "D";
+	if (!strcmp(a, "X/Z/U*"))
+		return !strcmp(r->vr, "SQ") ? "K" : "Z";
+	return a;
+}
+
+static void check_rows(const char *flag, unsigned char keyfill)
+{
+	struct trow *t;
+	size_t n = load_table(&t);
+	char *f = write_all_rows(t, n);
+	char *key = key_file(cli_fmt("key%u", keyfill), keyfill);
+	unsigned char k[32];
+	key_bytes(keyfill, k);
+	struct cbuf out = {0};
+	struct dump *d = strip_one(f, key, flag, &out);
+	size_t checked = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct trow *r = &t[i];
+		if (r->g == 0x0008 && r->e == 0x0016)
+			continue;
+		char path[16];
+		snprintf(path, sizeof path, "(%04X,%04X)", r->g, r->e);
+		const struct elem *e = find_el(d, path);
+		const char *a = effective(r, flag);
+		bool patient = r->g == 0x0010 && (r->e == 0x0010 || r->e == 0x0020);
+		if (patient)
+			a = "D";
+		checked++;
+		if (!strcmp(a, "X")) {
+			cr_assert_null(e, "%s %s: X but present", path, r->basic);
+		} else if (!strcmp(a, "Z")) {
+			cr_assert_not_null(e, "%s %s: Z but removed", path, r->basic);
+			cr_assert(e->len == 0 && e->items == 0, "%s %s: Z but holds a value", path, r->basic);
+		} else if (!strcmp(a, "D")) {
+			cr_assert_not_null(e, "%s %s: D but removed", path, r->basic);
+			if (is_string_vr(r->vr)) {
+				cr_assert_gt(e->len, 0, "%s: D but empty", path);
+				cr_assert_str_neq(e->value, r->value, "%s: D kept the value", path);
+			}
+		} else if (!strcmp(a, "U")) {
+			char want[65];
+			phi_dicom_remap_uid(k, r->value, strlen(r->value), want);
+			cr_assert_not_null(e, "%s: U but removed", path);
+			cr_assert_str_eq(e->value, want, "%s: U not remapped with the key", path);
+		} else if (!strcmp(a, "K")) {
+			cr_assert_not_null(e, "%s %s: K but removed", path, r->basic);
+			if (is_string_vr(r->vr))
+				cr_assert_str_eq(e->value, r->value, "%s: K changed the value", path);
+		} else if (!strcmp(a, "C")) {
+			cr_assert_not_null(e, "%s: C but removed", path);
+			if (!strcmp(r->vr, "DA") && flag && !strcmp(flag, "--retain-modified-dates"))
+				cr_assert(strlen(e->value) == 8 && strcmp(e->value, r->value),
+				          "%s: date not shifted (%s)", path, e->value);
+		} else {
+			cr_assert_fail("%s: unexpected action %s", path, a);
+		}
+	}
+	cr_assert_gt(checked, 550, "only %zu rows checked", checked);
+	/* nothing planted in a sequence survives */
+	for (size_t i = 0; i < d->n; i++)
+		cr_assert(strcmp(d->v[i].value, "NESTEDID77"), "nested Patient ID survived at %s",
+		          d->v[i].path);
+}
+
+Test(dicom, every_row_of_annex_e_is_honoured_by_the_basic_profile)
+{
+	check_rows(NULL, 21);
+}
+
+Test(dicom, every_row_with_an_option_entry_follows_the_option)
+{
+	static const char *const flags[] = {"--retain-uids", "--retain-device", "--retain-institution",
+	                                    "--retain-patient-chars", "--retain-long-dates",
+	                                    "--retain-modified-dates", "--clean-descriptors"};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		check_rows(flags[i], (unsigned char)(30 + i));
+}
