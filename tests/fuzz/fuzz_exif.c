@@ -14,13 +14,14 @@
 
 static size_t input_size;
 
+static volatile unsigned char sink_acc;
+
 static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
 {
-	volatile unsigned char acc = 0;
 	(void)sink;
 	(void)edits;
 	for (size_t i = 0; i < f->len; i++)
-		acc ^= (unsigned char)f->text[i];
+		sink_acc ^= (unsigned char)f->text[i];
 	if (f->offset != PHI_NO_OFFSET) {
 		uint64_t end = f->offset + (f->map ? f->map[f->len] : f->len);
 		if (f->offset > input_size + 1 || end > input_size + 1)

@@ -1,0 +1,542 @@
+/* test_image.c - photos and radiograph images (formats/jpeg.c, png.c, tiff.c,
+ * exif.c, xmp.c, webp.c) end to end through the binary, and the shared readers in
+ * process.
+ *
+ * Inputs are the generated corpus (corpus/gen_image.c through $GENCASE: Exif, XMP,
+ * IPTC, COM, trailers, PNG text/eXIf/tIME, two-page TIFF) and byte-level mutations
+ * of it for the bad-input cases.  Every strip test checks (a) the copy re-scans
+ * with no finding and holds no segment or chunk outside the allowlist, (b) its
+ * pixels decode identically (libjpeg-turbo, libpng; TIFF strips byte for byte),
+ * (c) ICC and orientation survive, and that no planted value is left in its bytes.
+ * Planted values are compared only here, never printed.
+ */
+#include <criterion/criterion.h>
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../formats/exif.h"
+#include "../formats/jpeg.h"
+#include "../formats/png.h"
+#include "../formats/tiff.h"
+#include "cli.h"
+
+TestSuite(jpeg, .init = cli_setup, .fini = cli_teardown);
+TestSuite(png, .init = cli_setup, .fini = cli_teardown);
+TestSuite(tiff, .init = cli_setup, .fini = cli_teardown);
+TestSuite(image, .init = cli_setup, .fini = cli_teardown);
+TestSuite(exif);
+
+/* ---- the generated case ---- */
+
+static char *corpus_dir;
+
+static void need_corpus(void)
+{
+	const char *gen = getenv("GENCASE");
+	if (!gen || !*gen || access(gen, X_OK) != 0) {
+		cli_teardown();
+		cr_skip_test("GENCASE (build/gencase) not built yet");
+	}
+	corpus_dir = cli_fmt("%s/corpus", cli_root);
+	char *argv[] = {(char *)gen, "cases", corpus_dir, "--cases", "1", "--seed", "11", NULL};
+	struct cbuf out, err;
+	cr_assert_eq(run(argv, NULL, &out, &err), 0, "gencase failed: %s", err.p);
+}
+
+static char *case_file(const char *rel)
+{
+	return cli_fmt("%s/case-001/%s", corpus_dir, rel);
+}
+
+/* The planted values of one corpus file, from truth.tsv (NULL-terminated). */
+static char **planted_in(const char *rel)
+{
+	size_t tn, fn;
+	char *truth = cli_read(cli_fmt("%s/truth.tsv", corpus_dir), &tn);
+	char *file = cli_read(case_file(rel), &fn);
+	cr_assert_not_null(truth);
+	cr_assert_not_null(file);
+	char **v = cli_own(calloc(256, sizeof *v));
+	size_t n = 0;
+	char *want = cli_fmt("case-001/%s\t", rel);
+	for (char *line = truth; line && *line && n < 255;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strncmp(line, want, strlen(want))) {
+			unsigned long s = 0, e = 0;
+			cr_assert_eq(sscanf(line + strlen(want), "%lu\t%lu", &s, &e), 2);
+			cr_assert(e <= fn && s < e);
+			char *val = cli_own(malloc(e - s + 1));
+			memcpy(val, file + s, e - s);
+			val[e - s] = 0;
+			if (e - s >= 4) /* GPS rationals and short bytes are checked elsewhere */
+				v[n++] = val;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	cr_assert_gt(n, 0, "no planted values for %s", rel);
+	return v;
+}
+
+static void assert_no_planted(const char *rel, const char *out_path)
+{
+	size_t on;
+	char *o = cli_read(out_path, &on);
+	cr_assert_not_null(o);
+	char **v = planted_in(rel);
+	for (size_t i = 0; v[i]; i++)
+		cr_assert(!mem_has(o, on, v[i]), "a planted value of %s survived the strip", rel);
+}
+
+static void assert_rescans_clean(const char *path)
+{
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", path, NULL);
+	cr_assert_eq(rc, 0, "stripped copy still has findings: %s", out.p);
+}
+
+static char *strip_one(const char *rel, const char *extra)
+{
+	struct cbuf out, err;
+	char *dst = cli_fmt("%s/out-%d", cli_root, rand());
+	int rc = extra ? cli(&out, &err, NULL, "strip", extra, "--no-progress", case_file(rel), "-o",
+	                     dst, NULL)
+	               : cli(&out, &err, NULL, "strip", "--no-progress", case_file(rel), "-o", dst,
+	                     NULL);
+	cr_assert(rc == 0 || rc == 1, "strip failed (%d): %s", rc, err.p);
+	const char *base = strrchr(rel, '/');
+	return cli_fmt("%s/%s", dst, base ? base + 1 : rel);
+}
+
+/* ---- decoders ---- */
+
+static unsigned char *jpeg_pixels(const char *path, size_t *n)
+{
+	size_t fn;
+	unsigned char *f = (unsigned char *)cli_read(path, &fn);
+	cr_assert_not_null(f);
+	tjhandle h = tjInitDecompress();
+	int w, hh, ss, cs;
+	cr_assert_eq(tjDecompressHeader3(h, f, fn, &w, &hh, &ss, &cs), 0);
+	*n = (size_t)w * (size_t)hh * 3;
+	unsigned char *px = cli_own(malloc(*n));
+	cr_assert_eq(tjDecompress2(h, f, fn, px, w, 0, hh, TJPF_RGB, 0), 0);
+	tjDestroy(h);
+	return px;
+}
+
+static unsigned char *png_pixels(const char *path, size_t *n)
+{
+	size_t fn;
+	char *f = cli_read(path, &fn);
+	cr_assert_not_null(f);
+	png_image im;
+	memset(&im, 0, sizeof im);
+	im.version = PNG_IMAGE_VERSION;
+	cr_assert(png_image_begin_read_from_memory(&im, f, fn), "libpng: %s", im.message);
+	im.format = PNG_FORMAT_RGBA;
+	*n = PNG_IMAGE_SIZE(im);
+	unsigned char *px = cli_own(malloc(*n));
+	cr_assert(png_image_finish_read(&im, NULL, px, 0, NULL), "libpng: %s", im.message);
+	return px;
+}
+
+/* ---- JPEG ---- */
+
+Test(jpeg, scan_reports_every_metadata_place)
+{
+	need_corpus();
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", case_file("photos/smile.jpg"), NULL);
+	cr_assert_eq(rc, 1, "stderr: %s", err.p);
+	static const char *const places[] = {
+		"Exif IFD0 Artist (0x013b)", "Exif IFD0 DateTime (0x0132)",
+		"Exif ExifIFD BodySerialNumber (0xa431)", "Exif ExifIFD CameraOwnerName (0xa430)",
+		"Exif GPS position", "XMP dc:creator", "XMP Iptc4xmpExt:PersonInImage",
+		"XMP DICOM:PatientID", "XMP DICOM:PatientDOB", "IPTC By-line (2:80)",
+	};
+	for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+		cr_assert(has(&out, places[i]), "no finding in %s", places[i]);
+	cr_assert(!has(&out, "\"value\""), "a value was printed without --show-values");
+}
+
+Test(jpeg, strip_keeps_icc_and_orientation)
+{
+	need_corpus();
+	char *o = strip_one("photos/smile.jpg", NULL);
+	size_t n;
+	char *b = cli_read(o, &n);
+	struct phi_jpeg_check c;
+	cr_assert_eq(phi_jpeg_check((const unsigned char *)b, n, &c, NULL), 0);
+	cr_assert_eq(c.foreign, 0, "a segment outside the allowlist was kept");
+	cr_assert_eq(c.trailer, 0, "bytes after EOI were kept");
+	cr_assert_eq(c.icc_chunks, 1, "the ICC profile was dropped");
+	cr_assert_eq(c.orientation, 6, "Orientation was not kept");
+	size_t an, bn;
+	unsigned char *pa = jpeg_pixels(case_file("photos/smile.jpg"), &an);
+	unsigned char *pb = jpeg_pixels(o, &bn);
+	cr_assert(an == bn && !memcmp(pa, pb, an), "pixels changed");
+	assert_rescans_clean(o);
+	assert_no_planted("photos/smile.jpg", o);
+}
+
+Test(jpeg, verify_records_identical_pixel_hashes_in_the_manifest)
+{
+	need_corpus();
+	char *o = strip_one("photos/smile.jpg", "--verify");
+	char *dir = cli_own(strdup(o));
+	*strrchr(dir, '/') = 0;
+	size_t n;
+	char *m = cli_read(cli_fmt("%s/phiscan-manifest.json", dir), &n);
+	cr_assert_not_null(m);
+	cr_assert(mem_has(m, n, "\"pixels_verify\": \"decoded-identical\""), "%s", m);
+	char *in = strstr(m, "\"pixels_sha256_in\": \""), *out = strstr(m, "\"pixels_sha256_out\": \"");
+	cr_assert(in && out);
+	cr_assert_eq(strncmp(in + 21, out + 22, 64), 0, "pixel hashes differ");
+}
+
+Test(jpeg, filter_mode_strips_stdin_to_stdout)
+{
+	need_corpus();
+	size_t n;
+	char *b = cli_read(case_file("photos/smile.jpg"), &n);
+	struct cbuf in = {b, n}, out, err;
+	int rc = cli(&out, &err, &in, "filter", NULL);
+	cr_assert(rc == 1, "filter exit %d: %s", rc, err.p);
+	struct phi_jpeg_check c;
+	cr_assert_eq(phi_jpeg_check((const unsigned char *)out.p, out.n, &c, NULL), 0);
+	cr_assert(c.foreign == 0 && c.trailer == 0 && c.icc_chunks == 1 && c.orientation == 6);
+	char **v = planted_in("photos/smile.jpg");
+	for (size_t i = 0; v[i]; i++)
+		cr_assert(!mem_has(out.p, out.n, v[i]));
+}
+
+/* Truncated inside the scan data: nothing after the cut can be shown clean. */
+Test(jpeg, truncated_scan_data_fails_closed_and_writes_nothing)
+{
+	need_corpus();
+	size_t n;
+	char *b = cli_read(case_file("photos/smile.jpg"), &n);
+	char *eoi = memmem(b, n, "\xFF\xD9", 2);
+	cr_assert_not_null(eoi);
+	char *bad = cli_fmt("%s/bad", cli_root);
+	cli_mkdirs(bad);
+	cli_write(cli_fmt("%s/cut.jpg", bad), b, (size_t)(eoi - b) - 40);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", bad, NULL), 2);
+	cr_assert(has(&out, "without EOI") || has(&err, "without EOI"), "%s %s", out.p, err.p);
+	char *dst = cli_fmt("%s/o", cli_root);
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", bad, "-o", dst, NULL), 2);
+	cr_assert_eq(access(cli_fmt("%s/cut.jpg", dst), F_OK), -1, "partial output written");
+}
+
+Test(jpeg, segment_length_past_the_end_fails_closed)
+{
+	static const unsigned char j[] = {0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xF0, 'E', 'x', 'i', 'f', 0, 0};
+	char *p = cli_fmt("%s/long.jpg", cli_case);
+	cli_write(p, j, sizeof j);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 2);
+	cr_assert(has(&out, "runs past the end") || has(&err, "runs past the end"));
+}
+
+/* ---- PNG ---- */
+
+Test(png, strip_keeps_gama_iccp_orientation_and_pixels)
+{
+	need_corpus();
+	char *o = strip_one("photos/shade.png", NULL);
+	size_t n;
+	char *b = cli_read(o, &n);
+	struct phi_png_check c;
+	cr_assert_eq(phi_png_check((const unsigned char *)b, n, &c, NULL), 0);
+	cr_assert_eq(c.foreign, 0, "a chunk outside the allowlist was kept");
+	cr_assert_eq(c.iccp, 1, "iCCP was dropped");
+	cr_assert_eq(c.orientation, 3, "Orientation was not kept");
+	cr_assert(mem_has(b, n, "gAMA"), "gAMA was dropped");
+	size_t an, bn;
+	unsigned char *pa = png_pixels(case_file("photos/shade.png"), &an);
+	unsigned char *pb = png_pixels(o, &bn);
+	cr_assert(an == bn && !memcmp(pa, pb, an), "pixels changed");
+	assert_rescans_clean(o);
+	assert_no_planted("photos/shade.png", o);
+}
+
+static void write_png(const char *path, const unsigned char *chunks, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+	fwrite(chunks, 1, n, f);
+	fclose(f);
+}
+
+static size_t put_chunk(unsigned char *o, const char *type, const void *d, uint32_t len)
+{
+	o[0] = (unsigned char)(len >> 24), o[1] = (unsigned char)(len >> 16);
+	o[2] = (unsigned char)(len >> 8), o[3] = (unsigned char)len;
+	memcpy(o + 4, type, 4);
+	if (len)
+		memcpy(o + 8, d, len);
+	uLong crc = crc32(0, o + 4, len + 4);
+	for (int i = 0; i < 4; i++)
+		o[8 + len + i] = (unsigned char)(crc >> (24 - 8 * i));
+	return 12 + len;
+}
+
+Test(png, crc_mismatch_fails_closed)
+{
+	need_corpus();
+	size_t n;
+	char *b = cli_read(case_file("photos/shade.png"), &n);
+	char *t = memmem(b, n, "tEXt", 4);
+	cr_assert_not_null(t);
+	t[6] ^= 0x20; /* one bit of a keyword: the CRC no longer matches */
+	char *p = cli_fmt("%s/crc.png", cli_case);
+	cli_write(p, b, n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 2);
+	cr_assert(has(&out, "CRC mismatch") || has(&err, "CRC mismatch"));
+}
+
+Test(png, a_chunk_length_of_two_gigabytes_is_refused_without_allocating)
+{
+	unsigned char c[64];
+	static const unsigned char ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+	size_t n = put_chunk(c, "IHDR", ihdr, 13);
+	memcpy(c + n, "\x80\x00\x00\x00tEXt", 8);
+	n += 8;
+	char *p = cli_fmt("%s/huge.png", cli_case);
+	write_png(p, c, n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 2);
+	cr_assert(has(&out, "2^31") || has(&err, "2^31"), "%s", out.p);
+}
+
+Test(png, ztxt_bomb_is_refused)
+{
+	/* 80 MiB of 'A' deflate to about 80 KB: above the 64 MiB inflate cap */
+	size_t raw = (size_t)80 << 20;
+	unsigned char *src = malloc(1 << 20);
+	cr_assert_not_null(src);
+	memset(src, 'A', 1 << 20);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	cr_assert_eq(deflateInit(&z, 9), Z_OK);
+	size_t cap = 1 << 20, zn = 0;
+	unsigned char *zb = malloc(cap);
+	for (size_t done = 0; done < raw; done += 1 << 20) {
+		z.next_in = src;
+		z.avail_in = 1 << 20;
+		int flush = done + (1 << 20) >= raw ? Z_FINISH : Z_NO_FLUSH;
+		do {
+			z.next_out = zb + zn;
+			z.avail_out = (uInt)(cap - zn);
+			deflate(&z, flush);
+			zn = cap - z.avail_out;
+		} while (z.avail_in);
+	}
+	deflateEnd(&z);
+	size_t cn = 12 + 13 + 12 + 10 + zn + 12;
+	unsigned char *c = malloc(cn), *d = malloc(10 + zn);
+	static const unsigned char ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+	size_t n = put_chunk(c, "IHDR", ihdr, 13);
+	memcpy(d, "Comment\0\0", 9);
+	memcpy(d + 9, zb, zn);
+	n += put_chunk(c + n, "zTXt", d, (uint32_t)(9 + zn));
+	n += put_chunk(c + n, "IEND", NULL, 0);
+	char *p = cli_fmt("%s/bomb.png", cli_case);
+	write_png(p, c, n);
+	free(src), free(zb), free(c), free(d);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 2);
+	cr_assert(has(&out, "inflates beyond") || has(&err, "inflates beyond"), "%s", out.p);
+}
+
+Test(png, an_unknown_critical_chunk_fails_closed)
+{
+	unsigned char c[128];
+	static const unsigned char ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+	size_t n = put_chunk(c, "IHDR", ihdr, 13);
+	n += put_chunk(c + n, "ZZZZ", "x", 1);
+	n += put_chunk(c + n, "IEND", NULL, 0);
+	char *p = cli_fmt("%s/crit.png", cli_case);
+	write_png(p, c, n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 2);
+}
+
+/* ---- TIFF ---- */
+
+Test(tiff, strip_rewrites_every_page_with_structure_tags_only)
+{
+	need_corpus();
+	size_t an, bn;
+	char *a = cli_read(case_file("xray/pano.tif"), &an);
+	struct phi_tiff_check ca, cb;
+	cr_assert_eq(phi_tiff_check((const unsigned char *)a, an, &ca, NULL), 0);
+	cr_assert_eq(ca.pages, 2);
+	cr_assert_gt(ca.foreign, 0);
+	char *o = strip_one("xray/pano.tif", "--verify");
+	char *b = cli_read(o, &bn);
+	cr_assert_eq(phi_tiff_check((const unsigned char *)b, bn, &cb, NULL), 0);
+	cr_assert_eq(cb.pages, 2, "a page was lost");
+	cr_assert_eq(cb.foreign, 0, "a non-structural tag was kept");
+	cr_assert_eq(cb.orientation, ca.orientation);
+	cr_assert_str_eq(cb.pixels_sha256, ca.pixels_sha256, "strip data changed");
+	assert_rescans_clean(o);
+	assert_no_planted("xray/pano.tif", o);
+}
+
+Test(tiff, an_ifd_chain_loop_fails_closed)
+{
+	/* header, IFD at 8 with one entry and next -> 8 */
+	static const unsigned char t[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x00, 0x01, 3, 0, 1,
+	                                  0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0};
+	char *p = cli_fmt("%s/loop.tif", cli_case);
+	cli_write(p, t, sizeof t);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", p, "-o",
+	                 cli_fmt("%s/o", cli_root), NULL),
+	             2);
+	cr_assert(has(&out, "loops") || has(&err, "loops"), "%s %s", out.p, err.p);
+}
+
+Test(tiff, strip_offsets_outside_the_file_fail_closed)
+{
+	static const unsigned char t[] = {
+		'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0,
+		0x11, 0x01, 4, 0, 1, 0, 0, 0, 0x00, 0x10, 0, 0, /* StripOffsets 4096 */
+		0x17, 0x01, 4, 0, 1, 0, 0, 0, 0x40, 0, 0, 0,    /* StripByteCounts 64 */
+		0, 0, 0, 0};
+	char *p = cli_fmt("%s/off.tif", cli_case);
+	cli_write(p, t, sizeof t);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", p, "-o",
+	                 cli_fmt("%s/o", cli_root), NULL),
+	             2);
+	cr_assert(has(&out, "outside the file") || has(&err, "outside the file"));
+}
+
+/* ---- the shared Exif reader, in process ---- */
+
+struct rec {
+	int fields;
+};
+
+static int rec_field(void *sink, const struct phi_field *f, struct phi_edits *e)
+{
+	(void)e;
+	((struct rec *)sink)->fields++;
+	cr_assert(f->len > 0);
+	return 0;
+}
+
+static int rec_fact(void *sink, const char *n, const char *v)
+{
+	(void)sink, (void)n, (void)v;
+	return 0;
+}
+
+static const struct phi_sink_ops rec_ops = {rec_field, rec_fact};
+
+static int exif_run(const unsigned char *p, size_t n, int strict, struct phi_exif_info *info,
+                    struct rec *r)
+{
+	struct phi_limits lim;
+	struct phi_error err = {0};
+	struct phi_strip_opts so = {0};
+	struct phi_fctx ctx = {0};
+	phi_limits_default(&lim);
+	ctx.limits = &lim;
+	ctx.err = &err;
+	ctx.sink_ops = &rec_ops;
+	ctx.sink = r;
+	ctx.sopts = &so;
+	ctx.out_fd = -1;
+	return phi_exif_scan(&ctx, p, n, 0, "Exif", strict, info);
+}
+
+Test(exif, an_ifd_loop_inside_a_photo_is_read_once_and_skipped)
+{
+	/* IFD0 at 8: Artist "Ab Cd" inline? no: 6 bytes at 26; next IFD -> 8 (loop) */
+	static const unsigned char t[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0,
+	                                  0, 0, 26, 0, 0, 0, 8, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	struct phi_exif_info info;
+	struct rec r = {0};
+	cr_assert_eq(exif_run(t, sizeof t, 0, &info, &r), 0);
+	cr_assert_eq(info.ifds, 1);
+	cr_assert_eq(info.skipped, 1);
+	cr_assert_eq(r.fields, 1);
+}
+
+Test(exif, a_count_beyond_the_segment_is_skipped_not_read)
+{
+	/* Artist with count 0xFFFFFFFF: 4 GiB declared in a 30-byte block */
+	static const unsigned char t[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 0xFF,
+	                                  0xFF, 0xFF, 0xFF, 26, 0, 0, 0, 0, 0, 0, 0, 'A', 'b', 0, 0};
+	struct phi_exif_info info;
+	struct rec r = {0};
+	cr_assert_eq(exif_run(t, sizeof t, 0, &info, &r), 0);
+	cr_assert_eq(info.skipped, 1);
+	cr_assert_eq(r.fields, 0);
+	/* in a TIFF file the same is an error */
+	cr_assert_eq(exif_run(t, sizeof t, 1, &info, &r), PHI_EFORMAT);
+}
+
+Test(exif, xp_tags_are_decoded_from_ucs2)
+{
+	static const unsigned char t[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x9D, 0x9C, 1, 0, 8, 0,
+	                                  0, 0, 26, 0, 0, 0, 0, 0, 0, 0, 'J', 0, 'o', 0, 'e', 0, 0, 0};
+	struct phi_exif_info info;
+	struct rec r = {0};
+	cr_assert_eq(exif_run(t, sizeof t, 0, &info, &r), 0);
+	cr_assert_eq(r.fields, 1);
+}
+
+/* ---- WebP, HEIF: scanned, strip refused ---- */
+
+Test(image, webp_is_scanned_and_strip_refuses_it_with_a_message)
+{
+	unsigned char w[128] = "RIFF\0\0\0\0WEBPEXIF";
+	static const unsigned char ex[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0,
+	                                   0, 0, 26, 0, 0, 0, 0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	size_t n = 16;
+	w[n++] = sizeof ex, w[n++] = 0, w[n++] = 0, w[n++] = 0;
+	memcpy(w + n, ex, sizeof ex);
+	n += sizeof ex;
+	w[4] = (unsigned char)(n - 8);
+	char *p = cli_fmt("%s/photo.webp", cli_case);
+	cli_write(p, w, n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", p, NULL), 1, "%s %s", out.p, err.p);
+	cr_assert(has(&out, "Exif IFD0 Artist"));
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", p, "-o",
+	                 cli_fmt("%s/o", cli_root), NULL),
+	             2);
+	cr_assert(has(&out, "cannot be stripped yet") || has(&err, "cannot be stripped yet"));
+}
+
+/* ---- fuzz regressions: every saved input runs through scan and strip ---- */
+
+Test(image, fuzz_regression_inputs_fail_cleanly)
+{
+	const char *dirs[] = {"tests/fuzz/regress"};
+	char *dst = cli_fmt("%s/o", cli_root);
+	struct cbuf out, err;
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		if (access(dirs[i], F_OK))
+			continue;
+		int rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress", dirs[i], "-o", dst,
+		             NULL);
+		cr_assert(rc >= 0 && rc <= 2, "exit %d", rc);
+	}
+}
