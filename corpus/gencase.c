@@ -3309,6 +3309,7 @@ static int cmd_cases(int argc, char **argv)
 		if (g.per_class[i][0] || g.per_class[i][1])
 			printf("  %-11s %5ld default %5ld safe_harbor\n", cls_names[i], g.per_class[i][0],
 			       g.per_class[i][1]);
+	gen_dicom_finish(outdir);
 	b_free(&g.truth);
 	b_free(&g.enc);
 	d_free(&g.d);
