@@ -394,12 +394,12 @@ static int walk(struct pw *w)
 		crypto_hash_sha256_init(&w->h);
 	w->exif_at = SIZE_MAX;
 	for (;;) {
+		if (n - pos >= 4 && be32(p + pos) > 0x7FFFFFFFu)
+			return phi_fail_at(w->err, PHI_EFORMAT, pos, "PNG chunk length exceeds 2^31-1");
 		if (n - pos < 12)
 			return phi_fail_at(w->err, PHI_EFORMAT, pos, "PNG ends before IEND");
 		uint32_t len = be32(p + pos);
 		const unsigned char *t = p + pos + 4;
-		if (len > 0x7FFFFFFFu)
-			return phi_fail_at(w->err, PHI_EFORMAT, pos, "PNG chunk length exceeds 2^31-1");
 		if (len > n - pos - 12)
 			return phi_fail_at(w->err, PHI_EFORMAT, pos,
 			                   "PNG chunk length runs past the end of the file");
