@@ -124,6 +124,11 @@ static int hps_detect(const unsigned char *h, size_t n, const char *name)
 			return 0;
 		i = skip_ws(h, (size_t)(e - h) + 2, n);
 	}
+	/* a DOCTYPE is not allowed in HPS; claim it so the scan fails with a reason */
+	if (n - i >= 14 && memcmp(h + i, "<!DOCTYPE", 9) == 0) {
+		i = skip_ws(h, i + 9, n);
+		return n - i >= 4 && memcmp(h + i, "HPS", 3) == 0 && (h[i + 3] == ' ' || h[i + 3] == '[' || h[i + 3] == '>') ? 95 : 0;
+	}
 	if (n - i >= 5 && memcmp(h + i, "<HPS", 4) == 0 &&
 	    (h[i + 4] == ' ' || h[i + 4] == '>' || h[i + 4] == '\t' || h[i + 4] == '\r' ||
 	     h[i + 4] == '\n'))
@@ -164,7 +169,7 @@ static int add_prot(struct hps *s, size_t a, size_t b)
 
 static struct slot *add_slot(struct hps *s)
 {
-	if (s->nslots == s->capslots) {
+	if (s->nslots == s->capslots || !s->slots) {
 		size_t nc = s->capslots ? s->capslots * 2 : 64;
 		struct slot *t = realloc(s->slots, nc * sizeof *t);
 		if (!t) {
@@ -621,6 +626,20 @@ struct hps_out {
 static int parse(struct hps *s);
 static void release(struct hps *s);
 
+/* A protected property (EKID, PackageLockList) is scanned but never edited: its
+ * findings carry no replacement, so the manifest does not claim one. */
+static int emit_slot(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *ed,
+                     int report_only)
+{
+	if (!report_only)
+		return phi_emit(ctx, f, ed);
+	ed->v = NULL;
+	ed->n = 0;
+	if (!ctx->sink_ops || !ctx->sink_ops->field)
+		return 0;
+	return ctx->sink_ops->field(ctx->sink, f, NULL);
+}
+
 /* The slots of a decoded blob t[0..tl) (tmap: t index -> offset in the raw value of
  * slot sl): each attribute value and text node is a field; the blob text with every
  * edit applied is built in out, and *edited says whether anything changed. */
@@ -678,10 +697,10 @@ static int scan_inner(struct hps *outer, const struct slot *sl, const unsigned c
 			.report_from = 0,
 			.report_to = sl_len,
 		};
-		struct phi_edits ed;
+		struct phi_edits ed = {NULL, 0};
 		if (!sl_len)
 			continue;
-		if ((rc = phi_emit(ctx, &f, &ed)) || !ed.n)
+		if ((rc = emit_slot(ctx, &f, &ed, sl->report_only)) || !ed.n)
 			continue;
 		struct phi_mbuf txt = {.max = SIZE_MAX / 8};
 		if (!(rc = phi_mbuf_put(out, t + pos, is->a - pos, ctx->err)) &&
@@ -823,9 +842,9 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 		.value_rule = cls ? "hps-property" : NULL,
 		.value_severity = sev,
 	};
-	struct phi_edits ed;
+	struct phi_edits ed = {NULL, 0};
 	struct phi_mbuf txt = {.max = SIZE_MAX / 8};
-	rc = tl ? phi_emit(ctx, &f, &ed) : 0;
+	rc = tl ? emit_slot(ctx, &f, &ed, sl->report_only) : 0;
 	if (!rc && tl && ed.n && !sl->report_only) {
 		rc = phi_apply_edits(t, tl, &ed, NULL, &txt, ctx->err);
 		o->repl.n = 0;
@@ -911,7 +930,7 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 		if (!outs)
 			rc = phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; !rc && i < s.nslots; i++) {
+	for (size_t i = 0; !rc && outs && i < s.nslots; i++) {
 		outs[i].repl.max = SIZE_MAX / 8;
 		rc = scan_slot(&s, &s.slots[i], &outs[i]);
 		edited += (size_t)outs[i].changed;

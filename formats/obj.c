@@ -362,7 +362,10 @@ static int keyword_share(const unsigned char *h, size_t n, int mtl, int *marker)
 		if (!nl)
 			break;
 		size_t e = (size_t)(nl - h), a = i, b;
+		const unsigned char *hash = memchr(h + i, '#', e - i);
 		i = e + 1;
+		if (hash && hash > h + a)
+			e = (size_t)(hash - h); /* a trailing comment is not the statement's */
 		while (a < e && (is_blank(h[a]) || h[a] == '\r'))
 			a++;
 		if (a == e)
@@ -377,7 +380,8 @@ static int keyword_share(const unsigned char *h, size_t n, int mtl, int *marker)
 			b++;
 		int known;
 		enum stmt st = classify(&s, h + a, b - a, &known);
-		if (known || (st == ST_NUMERIC && numeric_args(h + b, e - b)))
+		if ((known && (st != ST_GEOM || numeric_args(h + b, e - b))) ||
+		    (st == ST_NUMERIC && numeric_args(h + b, e - b)))
 			good++;
 		if ((!mtl && b - a == 1 && h[a] == 'v') || (mtl && b - a == 6 && !memcmp(h + a, "newmtl", 6)))
 			*marker = 1;
