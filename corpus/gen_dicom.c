@@ -23,16 +23,21 @@
  *
  * Files per case (k = case number):
  *   dicom/ct/slice-0{1,2,3}.dcm  CT Image Storage, Explicit VR LE, 64x64 16-bit;
- *                                one study/series/frame of reference, sequences of
- *                                undefined length
+ *                                one study/series/frame of reference; ImageComments
+ *                                in slice 2 only
  *   dicom/pan.dcm                DX For Presentation, Modality PX, burned-in YES,
- *                                Implicit VR LE; every 4th case (k % 4 == 3) a bare
- *                                data set without preamble or meta header
+ *                                Implicit VR LE (private elements read back as UN);
+ *                                every 4th case (k % 4 == 3) a bare data set without
+ *                                preamble or meta header
  *   dicom/io.dcm                 Intra-oral For Presentation, Modality IO, Explicit
- *                                VR Big Endian, 32x32 16-bit, sequences of defined
- *                                length
- *   dicom/photo.dcm              VL Photographic or Secondary Capture, 32x32 RGB,
- *                                Deflated Explicit VR LE
+ *                                VR Big Endian data set (meta explicit LE), 32x32
+ *                                16-bit, Anatomic Region Sequence
+ *   dicom/photo.dcm              VL Photographic (XC) or Secondary Capture (OT),
+ *                                32x32 RGB 8-bit, Deflated Explicit VR LE
+ * Sequences: Other Patient IDs (two items, the second with a nested Issuer of
+ * Patient ID Qualifiers) and Request Attributes (nested Scheduled Protocol Code);
+ * outer levels undefined or defined length per case and file, the nested level the
+ * other, so every file has both kinds of encoding.
  * Specific Character Set: ISO_IR 100 (Latin-1 bytes) or ISO_IR 192 (UTF-8); accented
  * names (case 1 always has one) are ISO_IR 100 except cases k % 8 == 5.
  */
