@@ -28,7 +28,6 @@
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/oflog/oflog.h>
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +37,7 @@
 
 extern "C" {
 #include "format.h"
+#include "sha256.h"
 }
 
 // phiscan's Implementation Class UID (0002,0012): a UUID-derived 2.25 root.
@@ -430,7 +430,7 @@ extern "C" int phi_dcm_add_method_code(struct phi_dcm *h, const char *code, cons
 }
 
 // Hash value bytes in pieces: a CBCT volume is never held whole.
-static bool hash_value(DcmElement *el, crypto_hash_sha256_state *st, E_ByteOrder order,
+static bool hash_value(DcmElement *el, phi_sha256 *st, E_ByteOrder order,
                        DcmFileCache *cache)
 {
 	Uint32 len = el->getLength();
@@ -441,7 +441,7 @@ static bool hash_value(DcmElement *el, crypto_hash_sha256_state *st, E_ByteOrder
 		Uint32 k = len - off < sizeof buf ? len - off : Uint32(sizeof buf);
 		if (el->getPartialValue(buf, off, k, cache, order).bad())
 			return false;
-		crypto_hash_sha256_update(st, buf, k);
+		phi_sha256_update(st, buf, k);
 		off += k;
 	}
 	return true;
@@ -455,8 +455,9 @@ extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
 		DcmElement *el = nullptr;
 		if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
 			return 1;
-		crypto_hash_sha256_state st;
-		crypto_hash_sha256_init(&st);
+		phi_sha256 st;
+		if (phi_sha256_init(&st))
+			return fail(h, PHI_ENOMEM, "out of memory");
 		DcmFileCache cache;
 		DcmXfer x(ds->getOriginalXfer());
 		bool ok = true;
@@ -464,8 +465,10 @@ extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
 		DcmPixelSequence *seq = nullptr;
 		if (el->getLength() == DCM_UndefinedLength || x.isEncapsulated()) {
 			if (pd->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() ||
-			    !seq)
+			    !seq) {
+				phi_sha256_abort(&st);
 				return fail(h, PHI_EFORMAT, "encapsulated pixel data cannot be read");
+			}
 			for (unsigned long k = 0; ok && k < seq->card(); k++) {
 				DcmPixelItem *it = nullptr;
 				if (seq->getItem(it, k).bad() || !it)
@@ -476,12 +479,11 @@ extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
 		} else {
 			ok = hash_value(el, &st, x.getByteOrder(), &cache);
 		}
-		if (!ok)
+		if (!ok) {
+			phi_sha256_abort(&st);
 			return fail(h, PHI_EIO, "pixel data cannot be read for hashing");
-		unsigned char out[32];
-		crypto_hash_sha256_final(&st, out);
-		sodium_bin2hex(hex, 65, out, sizeof out);
-		return 0;
+		}
+		return phi_sha256_final(&st, hex) ? fail(h, PHI_ENOMEM, "out of memory") : 0;
 	} catch (...) {
 		return fail(h, PHI_EFORMAT, "pixel data cannot be read for hashing");
 	}

@@ -10,6 +10,7 @@
  * 2 usage error, runtime error, or a file that could not be scanned (fail closed).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -828,6 +829,17 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		fprintf(stderr, "%s: the walk stopped: %s\n", prog, phi_strerror(wr));
 	r.sum.seconds = since(&r.t0);
 	r.sum.exit_code = (wr || r.fail) ? EXIT_ERROR : exit_code_for(&r.sum, o->fail_on);
+	if (out_real) {
+		/* every copy durable before the manifest says it exists */
+		int d = open(out_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d < 0 || syncfs(d)) {
+			fprintf(stderr, "%s: %s: cannot flush the copies to disk: %s\n", prog, o->out,
+			        strerror(errno));
+			r.sum.exit_code = EXIT_ERROR;
+		}
+		if (d >= 0)
+			close(d);
+	}
 	if (r.man) {
 		struct phi_error err = {0};
 		if (phi_manifest_close(r.man, &r.sum, &err)) {

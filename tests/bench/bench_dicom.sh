@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# tests/bench/bench_dicom.sh - phiscan strip and scan on DICOM against GDCM's gdcmanon
+# and DCMTK's dcmodify doing the equivalent Basic Profile work, in one run.
+#
+# Sets, generated here (explicit VR little endian CT, one study and one series each,
+# patient name, ID, birth date, institution, station, device serial, dates):
+#   small  BENCH_DCM_SMALL files of about 40 KB (default 1000)
+#   large  BENCH_DCM_LARGE slices of 512 x 512 x 16 bit, about 0.5 MB (default 200)
+# Tools:
+#   phiscan strip -j1 / -jN   Basic Profile, keyed UIDs, manifest, pixel check
+#   phiscan scan  -j1         header read only
+#   gdcmanon -e               GDCM's Basic Profile (needs a certificate: made here)
+#   dcmodify                  one -ea/-ma per Table E.1-1 row (594 operations), UIDs
+#                             left alone (dcmodify can only make new random ones)
+# Prints seconds (best of RUNS), files/s and ratios; peak RSS of phiscan.  Exit 0
+# when every tool ran, 1 when one is missing or failed.
+set -euo pipefail
+PHISCAN=${PHISCAN:-./phiscan}
+SMALL=${BENCH_DCM_SMALL:-1000}
+LARGE=${BENCH_DCM_LARGE:-200}
+RUNS=${RUNS:-3}
+TABLE=rules/dicom/annex-e.tsv
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+say() { printf '%s\n' "$*"; }
+fail=0
+for t in gdcmanon dcmodify openssl python3; do
+	command -v "$t" >/dev/null || { say "bench_dicom: $t is missing"; fail=1; }
+done
+[ "$fail" = 0 ] || exit 1
+
+python3 - "$work" "$SMALL" "$LARGE" <<'EOF'
+import os, struct, sys
+root, nsmall, nlarge = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+LONG = {b"OB", b"OW", b"SQ", b"UT", b"UN"}
+def el(g, e, vr, v):
+    if isinstance(v, str):
+        v = v.encode()
+        if len(v) % 2: v += b"\0" if vr == b"UI" else b" "
+    h = struct.pack("<HH", g, e) + vr
+    h += (b"\0\0" + struct.pack("<I", len(v))) if vr in LONG else struct.pack("<H", len(v))
+    return h + v
+def part10(ds, sop):
+    m = el(2,1,b"OB",b"\0\1") + el(2,2,b"UI","1.2.840.10008.5.1.4.1.1.2") + el(2,3,b"UI",sop) \
+        + el(2,0x10,b"UI","1.2.840.10008.1.2.1") + el(2,0x12,b"UI","1.2.826.0.1.3680043.9.7777")
+    return b"\0"*128 + b"DICM" + el(2,0,b"UL",struct.pack("<I",len(m))) + m + ds
+def ct(sop, n, study, series):
+    ds = el(8,5,b"CS","ISO_IR 100") + el(8,0x16,b"UI","1.2.840.10008.5.1.4.1.1.2") + el(8,0x18,b"UI",sop) \
+       + el(8,0x20,b"DA","20250724") + el(8,0x30,b"TM","101010") + el(8,0x60,b"CS","CT") \
+       + el(8,0x80,b"LO","Bright Smile Dental") + el(8,0x90,b"PN","Nakamura^Grace") \
+       + el(8,0x1010,b"SH","CBCT-ROOM2") + el(0x10,0x10,b"PN","Gonzalez^Maria") \
+       + el(0x10,0x20,b"LO","MRN-448812") + el(0x10,0x30,b"DA","19610314") + el(0x10,0x40,b"CS","F") \
+       + el(0x18,0x1000,b"LO","SN-CB-99812") + el(0x20,0xD,b"UI",study) + el(0x20,0xE,b"UI",series) \
+       + el(0x20,0x13,b"IS",str(n)) + el(0x20,0x4000,b"LT","Patient: Maria Gonzalez, upper molar")
+    return ds
+for name, count, size in (("small", nsmall, 140), ("large", nlarge, 512)):
+    d = os.path.join(root, name); os.makedirs(d)
+    study, series = "1.2.826.0.1.3680043.9.7777.1.%d" % size, "1.2.826.0.1.3680043.9.7777.2.%d" % size
+    pix = bytes((i * 37) & 0xFF for i in range(size * size * 2))
+    for i in range(count):
+        sop = "1.2.826.0.1.3680043.9.7777.3.%d.%d" % (size, i)
+        ds = ct(sop, i, study, series) + el(0x28,2,b"US",struct.pack("<H",1)) \
+            + el(0x28,4,b"CS","MONOCHROME2") + el(0x28,0x10,b"US",struct.pack("<H",size)) \
+            + el(0x28,0x11,b"US",struct.pack("<H",size)) + el(0x28,0x100,b"US",struct.pack("<H",16)) \
+            + el(0x28,0x101,b"US",struct.pack("<H",12)) + el(0x28,0x102,b"US",struct.pack("<H",11)) \
+            + el(0x28,0x103,b"US",struct.pack("<H",0)) + el(0x7FE0,0x10,b"OW",pix)
+        with open(os.path.join(d, "ct_%05d.dcm" % i), "wb") as f:
+            f.write(part10(ds, sop))
+EOF
+
+head -c 32 /dev/urandom > "$work/key"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/k.pem" -out "$work/cert.pem" -days 30 \
+	-subj /CN=bench >/dev/null 2>&1
+# dcmodify: one operation per concrete Table E.1-1 row (X erase, Z/Z-D empty, D dummy)
+mapfile -t OPS < <(awk -F'\t' '!/^#/ && $1 !~ /X|G/ && $1 !~ /^\((0000|0002|FFFC)/ {
+	t = toupper($1); a = $4
+	if (a ~ /^X/) { print "-ea"; print t }
+	else if (a == "Z" || a == "Z/D") { print "-ma"; print t "=" }
+	else if (a == "D") { print "-ma"; print t "=ANON" } }' "$TABLE")
+
+best() { # best wall seconds of RUNS runs of "$@" (after a warm-up), each in a fresh dir
+	local b="" s e t
+	for ((r = 0; r <= RUNS; r++)); do
+		rm -rf "$work/out"
+		s=$(date +%s.%N)
+		local rc=0
+		"$@" >/dev/null 2>&1 || rc=$?
+		((rc <= 1)) || { echo FAIL; return; } # phiscan exits 1 when it found (and replaced) PHI
+		e=$(date +%s.%N)
+		t=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", e - s }')
+		((r == 0)) && continue
+		if [[ -z $b ]] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
+	done
+	echo "$b"
+}
+dcmodify_run() { # copies, then dcmodify in place (it edits originals)
+	cp -r "$1" "$work/out"
+	find "$work/out" -name '*.dcm' -exec dcmodify -nb -ie -imt -ep "${OPS[@]}" {} +
+}
+rss() { # peak RSS of one run, MiB
+	/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{ printf "%.1f", $1 / 1024 }'
+}
+
+J=$(nproc)
+say "== DICOM: phiscan against gdcmanon (GDCM $(dpkg-query -W -f '${Version}' libgdcm-tools 2>/dev/null || echo '?')) and dcmodify (DCMTK $(dpkg-query -W -f '${Version}' dcmtk 2>/dev/null || echo '?')), best of $RUNS =="
+printf '%-8s %6s %9s %9s %9s %9s %9s %9s %10s %10s\n' set files "scan j1" "strip j1" "strip j$J" gdcmanon dcmodify "MB" "strip/gdcm" "scan/strip"
+for set in small large; do
+	in="$work/$set"
+	n=$(find "$in" -name '*.dcm' | wc -l)
+	mb=$(du -sm "$in" | cut -f1)
+	ts=$(best "$PHISCAN" scan -q --no-progress -j 1 "$in")
+	t1=$(best "$PHISCAN" strip -q --no-progress -j 1 --key "$work/key" -o "$work/out" "$in")
+	tn=$(best "$PHISCAN" strip -q --no-progress -j "$J" --key "$work/key" -o "$work/out" "$in")
+	tg=$(best gdcmanon -e -c "$work/cert.pem" --continue -r -i "$in" -o "$work/out")
+	td=$(best dcmodify_run "$in")
+	for v in "$ts" "$t1" "$tn" "$tg" "$td"; do [[ $v == FAIL ]] && fail=1; done
+	r1=$(awk -v a="$tg" -v b="$t1" 'BEGIN { if (b > 0 && a + 0 > 0) printf "%.2fx", a / b; else print "n/a" }')
+	r2=$(awk -v a="$t1" -v b="$ts" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
+	printf '%-8s %6d %9s %9s %9s %9s %9s %9s %10s %10s\n' "$set" "$n" "$ts" "$t1" "$tn" "$tg" "$td" "$mb" "$r1" "$r2"
+	fps=$(awk -v n="$n" -v t="$t1" 'BEGIN { if (t > 0) printf "%.0f", n / t }')
+	fpg=$(awk -v n="$n" -v t="$tg" 'BEGIN { if (t + 0 > 0) printf "%.0f", n / t; else print "n/a" }')
+	say "  $set: phiscan strip $fps files/s on 1 thread, gdcmanon $fpg files/s; phiscan peak RSS: scan $(rss "$PHISCAN" scan -q --no-progress -j 1 "$in") MiB, strip $(rm -rf "$work/out"; rss "$PHISCAN" strip -q --no-progress -j 1 --key "$work/key" -o "$work/out" "$in") MiB"
+done
+# what each tool left behind in one small file (values never printed: only counts)
+rm -rf "$work/out" "$work/o1" "$work/o2"
+"$PHISCAN" strip -q --no-progress --key "$work/key" -o "$work/o1" "$work/small" >/dev/null || true
+gdcmanon -e -c "$work/cert.pem" --continue -r -i "$work/small" -o "$work/o2" >/dev/null 2>&1 || true
+for t in o1 o2; do
+	f=$(find "$work/$t" -name 'ct_00000.dcm' | head -1)
+	left=$(dcmdump -q "$f" 2>/dev/null | grep -c -e Gonzalez -e MRN-448812 -e 19610314 -e 'Bright Smile' -e CBCT-ROOM2 -e SN-CB-99812 -e 20250724 || true)
+	series=$(for g in "$work/$t"/*/*.dcm "$work/$t"/*.dcm; do [ -f "$g" ] && dcmdump -q +P 0020,000e "$g" 2>/dev/null; done | sort -u | wc -l)
+	say "  $( [ $t = o1 ] && echo phiscan || echo gdcmanon ): planted values left in ct_00000.dcm: $left; distinct Series Instance UIDs in the small set: $series"
+done
+exit "$fail"
