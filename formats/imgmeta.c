@@ -286,21 +286,21 @@ int phi_img_runs(struct phi_fctx *ctx, const char *where, const unsigned char *p
 
 /* IPTC-IIM record 2 datasets that identify by what they are. */
 static const struct {
-	uint8_t rec, ds;
 	const char *name;
 	const char *cls;
 	int sev;
+	uint8_t rec, ds;
 } iptc_tags[] = {
-	{2, 5, "ObjectName", NULL, 0},      {2, 25, "Keywords", NULL, 0},
-	{2, 40, "SpecialInstructions", NULL, 0},
-	{2, 55, "DateCreated", "date", 0},  {2, 62, "DigitalCreationDate", "date", 0},
-	{2, 80, "By-line", "name", 1},      {2, 85, "By-lineTitle", NULL, 0},
-	{2, 90, "City", "address", 0},      {2, 92, "Sub-location", "address", 0},
-	{2, 95, "Province-State", NULL, 0}, {2, 101, "Country", NULL, 0},
-	{2, 105, "Headline", NULL, 0},      {2, 110, "Credit", NULL, 0},
-	{2, 115, "Source", NULL, 0},        {2, 116, "CopyrightNotice", NULL, 0},
-	{2, 118, "Contact", NULL, 0},       {2, 120, "Caption-Abstract", NULL, 0},
-	{2, 122, "Writer-Editor", "name", 1},
+	{"ObjectName", NULL, 0, 2, 5},      {"Keywords", NULL, 0, 2, 25},
+	{"SpecialInstructions", NULL, 0, 2, 40},
+	{"DateCreated", "date", 0, 2, 55},  {"DigitalCreationDate", "date", 0, 2, 62},
+	{"By-line", "name", 1, 2, 80},      {"By-lineTitle", NULL, 0, 2, 85},
+	{"City", "address", 0, 2, 90},      {"Sub-location", "address", 0, 2, 92},
+	{"Province-State", NULL, 0, 2, 95}, {"Country", NULL, 0, 2, 101},
+	{"Headline", NULL, 0, 2, 105},      {"Credit", NULL, 0, 2, 110},
+	{"Source", NULL, 0, 2, 115},        {"CopyrightNotice", NULL, 0, 2, 116},
+	{"Contact", NULL, 0, 2, 118},       {"Caption-Abstract", NULL, 0, 2, 120},
+	{"Writer-Editor", "name", 1, 2, 122},
 };
 
 int phi_iptc_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset)

@@ -116,8 +116,13 @@ static int inflate_capped(struct pw *w, const unsigned char *src, size_t n, size
 	memset(&z, 0, sizeof z);
 	if (inflateInit(&z) != Z_OK)
 		return phi_fail(w->err, PHI_ENOMEM, "cannot start zlib");
-	size_t bc = n * 4 + 256 < cap ? n * 4 + 256 : cap, got = 0;
-	unsigned char *b = malloc(bc ? bc : 1);
+	if (cap == 0)
+		cap = 1;
+	size_t want = n > (SIZE_MAX - 256) / 4 ? cap : n * 4 + 256;
+	size_t bc = want < cap ? want : cap, got = 0;
+	if (bc == 0)
+		bc = 1;
+	unsigned char *b = malloc(bc);
 	int rc = 0, zr = Z_OK;
 	if (!b) {
 		inflateEnd(&z);
@@ -275,8 +280,8 @@ static int text_chunk(struct pw *w, const unsigned char *t, size_t data, size_t 
 	if (!memcmp(t, "zTXt", 4)) {
 		if (i >= len)
 			return phi_fail_at(w->err, PHI_EFORMAT, data, "PNG zTXt chunk is truncated");
-		unsigned char *b;
-		size_t bn;
+		unsigned char *b = NULL;
+		size_t bn = 0;
 		int rc = inflate_capped(w, d + i + 1, len - i - 1, w->ctx->limits->max_inflate, &b, &bn);
 		if (rc)
 			return rc;
@@ -305,8 +310,8 @@ static int text_chunk(struct pw *w, const unsigned char *t, size_t data, size_t 
 	j = (size_t)(z3 - d) + 1;
 	if (!comp)
 		return text_value(w, ctype, d, kwl, data, d + j, len - j, data + j);
-	unsigned char *b;
-	size_t bn;
+	unsigned char *b = NULL;
+	size_t bn = 0;
 	rc = inflate_capped(w, d + j, len - j, w->ctx->limits->max_inflate, &b, &bn);
 	if (rc)
 		return rc;
