@@ -525,6 +525,54 @@ Test(image, webp_is_scanned_and_strip_refuses_it_with_a_message)
 	cr_assert(has(&out, "cannot be stripped yet") || has(&err, "cannot be stripped yet"));
 }
 
+static size_t box(unsigned char *o, const char *type, const void *d, size_t n)
+{
+	size_t t = 8 + n;
+	o[0] = (unsigned char)(t >> 24), o[1] = (unsigned char)(t >> 16);
+	o[2] = (unsigned char)(t >> 8), o[3] = (unsigned char)t;
+	memcpy(o + 4, type, 4);
+	memcpy(o + 8, d, n);
+	return t;
+}
+
+Test(image, heif_exif_item_is_found_through_iinf_and_iloc)
+{
+	static const unsigned char ex[] = {0, 0, 0, 0, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0,
+	                                   0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0, 0, 0, 26, 0, 0, 0,
+	                                   0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	unsigned char f[512], infe[64], iinf[96], iloc[64], meta[256];
+	size_t n = box(f, "ftyp", "heic\0\0\0\0mif1heic", 16);
+	/* infe v2: item 1, protection 0, type Exif, empty name */
+	static const unsigned char infe_d[] = {2, 0, 0, 0, 0, 1, 0, 0, 'E', 'x', 'i', 'f', 0};
+	size_t in = box(infe, "infe", infe_d, sizeof infe_d);
+	unsigned char iinf_d[96] = {0, 0, 0, 0, 0, 1};
+	memcpy(iinf_d + 6, infe, in);
+	size_t ii = box(iinf, "iinf", iinf_d, 6 + in);
+	/* iloc v0: offset and length 4 bytes, no base; item 1, one extent */
+	size_t meta_len = 8 + 4 + ii + (8 + 4 + 2 + 2 + 2 + 2 + 2 + 8);
+	uint32_t at = (uint32_t)(n + meta_len + 8);
+	unsigned char iloc_d[] = {0, 0, 0, 0, 0x44, 0x00, 0, 1, 0, 1, 0, 0, 0, 1,
+	                          (unsigned char)(at >> 24), (unsigned char)(at >> 16),
+	                          (unsigned char)(at >> 8), (unsigned char)at, 0, 0, 0, sizeof ex};
+	size_t il = box(iloc, "iloc", iloc_d, sizeof iloc_d);
+	unsigned char meta_d[256] = {0};
+	memcpy(meta_d + 4, iinf, ii);
+	memcpy(meta_d + 4 + ii, iloc, il);
+	size_t m = box(meta, "meta", meta_d, 4 + ii + il);
+	cr_assert_eq(m, meta_len);
+	memcpy(f + n, meta, m);
+	n += m;
+	n += box(f + n, "mdat", ex, sizeof ex);
+	char *p = cli_fmt("%s/photo.heic", cli_case);
+	cli_write(p, f, n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", p, NULL), 1, "%s %s", out.p,
+	             err.p);
+	cr_assert(has(&out, "Exif IFD0 Artist"), "%s", out.p);
+	char *line = strstr(out.p, "Exif IFD0 Artist");
+	cr_assert(line && strstr(line, cli_fmt("\"start\":%zu", (size_t)at + 36)), "%s", out.p);
+}
+
 /* ---- fuzz regressions: every saved input runs through scan and strip ---- */
 
 Test(image, fuzz_regression_inputs_fail_cleanly)
