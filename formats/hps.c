@@ -923,6 +923,10 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 
 	if ((rc = load(ctx, &buf, &s.len, &mapped)))
 		return rc;
+	if (!s.len || !buf) {
+		free(buf);
+		return phi_fail(ctx->err, PHI_EFORMAT, "empty HPS file");
+	}
 	s.buf = buf;
 	rc = parse(&s);
 	if (!rc && s.nslots) {

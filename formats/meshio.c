@@ -255,7 +255,9 @@ int phi_copy_rest(struct phi_fctx *ctx, struct phi_geohash *h, int write, uint64
 
 int phi_name_has_suffix(const char *name, const char *suf)
 {
-	size_t a = name ? strlen(name) : 0, b = strlen(suf);
+	if (!name)
+		return 0;
+	size_t a = strlen(name), b = strlen(suf);
 	return a >= b && strcasecmp(name + a - b, suf) == 0;
 }
 
