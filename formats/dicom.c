@@ -32,6 +32,7 @@
 #include "dicom.h"
 
 #include "dicom_bridge.h"
+#include "text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -193,6 +194,9 @@ struct dstate {
 	struct phi_dcm *h;
 	bool strip;
 	bool ours;            /* the file was written by phiscan's strip */
+	bool latin1;          /* Specific Character Set ISO_IR 100 (or the like) */
+	char *dec;            /* scratch for decoded binary text */
+	size_t dec_cap;
 	unsigned flags;
 	const unsigned char *key;
 	char patient[80];     /* pseudonym or case id for PatientName/PatientID, "" none */
@@ -427,6 +431,23 @@ static bool is_clean_value(const struct dstate *s, const struct phi_dcm_elem *e)
 	return is_vr(e->vr, "UI") && e->len > 5 && !memcmp(e->value, "2.25.", 5);
 }
 
+/* Latin-1 bytes as UTF-8 in s->dec (cp1252 for 0x80-0x9F, as text.c reads them). */
+static const char *latin1_to_utf8(struct dstate *s, const char *v, size_t n, size_t *out_n)
+{
+	if (n * 3 + 1 > s->dec_cap) {
+		char *t = realloc(s->dec, n * 3 + 1);
+		if (!t)
+			return NULL;
+		s->dec = t;
+		s->dec_cap = n * 3 + 1;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		o += phi_utf8_put(phi_cp1252_char((unsigned char)v[i]), (unsigned char *)s->dec + o);
+	*out_n = o;
+	return s->dec;
+}
+
 /* ---- the action for one element ---- */
 
 /* Options override the basic action where the table has an entry for them. */
@@ -525,9 +546,20 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 	}
 	bool scanned_text = has_value && text && !pn && (e->is_string || private_el ||
 	                                                  is_vr(e->vr, "UN") || is_vr(e->vr, "OB"));
-	if (scanned_text &&
-	    (rc = emit(s, e, e->value, e->len, NULL, 0, NULL, s->strip ? &ed : NULL)))
+	if (scanned_text && !e->is_string && s->latin1) {
+		/* bytes DCMTK did not convert (an implicit-VR private element is UN): decode
+		 * them with the data set's single-byte character set; they are never edited
+		 * in place (a binary value with identifiers is removed) */
+		size_t n;
+		const char *t = latin1_to_utf8(s, e->value, e->len, &n);
+		if (!t)
+			return PHI_ENOMEM;
+		if ((rc = emit(s, e, t, n, NULL, 0, NULL, s->strip ? &ed : NULL)))
+			return rc;
+	} else if (scanned_text &&
+	           (rc = emit(s, e, e->value, e->len, NULL, 0, NULL, s->strip ? &ed : NULL))) {
 		return rc;
+	}
 	if (!s->strip || e->in_meta)
 		return 0;
 
@@ -811,6 +843,8 @@ static int dicom_scan(struct phi_fctx *ctx)
 	char method[80];
 	s.ours = !phi_dcm_get(h, 0x0012, 0x0063, method, sizeof method) &&
 	         !strncmp(method, "phiscan ", 8);
+	const char *cs = phi_dcm_source_charset(h);
+	s.latin1 = !strcmp(cs, "ISO_IR 100") || !strcmp(cs, "ISO 2022 IR 100");
 	if (strip) {
 		patient_token(&s);
 		if (so->flags & PHI_SO_RETAIN_MOD_DATES)
@@ -871,6 +905,7 @@ static int dicom_scan(struct phi_fctx *ctx)
 	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
 out:
 	free(s.repl);
+	free(s.dec);
 	free(mem);
 	return rc;
 }

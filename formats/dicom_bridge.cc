@@ -55,6 +55,7 @@ struct phi_dcm {
 	std::string xfer_uid;
 	bool had_meta = false;
 	std::string charset_note;
+	std::string source_charset;
 	std::string path_buf;
 	std::string value_buf;
 };
@@ -107,6 +108,11 @@ extern "C" const char *phi_dcm_error(const struct phi_dcm *h)
 extern "C" const char *phi_dcm_charset_note(const struct phi_dcm *h)
 {
 	return h->charset_note.c_str();
+}
+
+extern "C" const char *phi_dcm_source_charset(const struct phi_dcm *h)
+{
+	return h->source_charset.c_str();
 }
 
 extern "C" const char *phi_dcm_xfer(const struct phi_dcm *h)
@@ -210,6 +216,13 @@ extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem
 		else
 			h->xfer_uid = DcmXfer(xs).getXferID();
 		h->charset_note.clear();
+		{
+			OFString cs0;
+			if (ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs0).good())
+				h->source_charset = cs0.c_str();
+			else
+				h->source_charset.clear();
+		}
 		if (to_utf8 && (needs_conversion(ds) || any_nested_charset(ds, 0))) {
 			OFString cs;
 			ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs);

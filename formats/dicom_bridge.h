@@ -51,6 +51,9 @@ int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
  * DCMTK cannot convert: values stay as stored; phi_dcm_charset_note() says so. */
 const char *phi_dcm_charset_note(const struct phi_dcm *h);
 
+/* The top-level Specific Character Set as read, before any conversion ("" none). */
+const char *phi_dcm_source_charset(const struct phi_dcm *h);
+
 /* Transfer syntax of the data set as read ("1.2.840.10008.1.2.1"), and whether the
  * file had a meta header. */
 const char *phi_dcm_xfer(const struct phi_dcm *h);
