@@ -55,9 +55,9 @@ enum { COL_BASIC, COL_SAFE_PRIVATE, COL_UIDS, COL_DEVICE, COL_INSTITUTION, COL_P
 struct row {
 	uint32_t tag, mask; /* mask: which bits of tag are fixed (repeating groups) */
 	const char *keyword, *vr;
-	unsigned char act[NCOL];
 	const char *cls;
 	int severity;
+	unsigned char act[NCOL];
 };
 
 static const struct row rows[] = {
@@ -403,6 +403,8 @@ static bool is_numeric_vr(const char vr[3])
 static bool looks_like_text(const char *v, size_t n)
 {
 	size_t good = 0, letters = 0;
+	if (!v)
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c >= 0x20 && c < 0x7f) {
@@ -836,7 +838,6 @@ static int dicom_scan(struct phi_fctx *ctx)
 		free(mem);
 		return rc;
 	}
-	rc = 0;
 	ctx->encoding = "dicom";
 
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};
@@ -889,7 +890,7 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (pix_in[0] && lseek(ctx->out_fd, 0, SEEK_CUR) >= 0) {
 		char pix_out[65] = "";
 		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
-		if ((rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 0))) {
+		if (phi_dcm_load(h, path, NULL, 0, 64 * 1024, 0)) {
 			rc = phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
 			              phi_dcm_error(h));
 			goto out;

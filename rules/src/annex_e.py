@@ -139,8 +139,8 @@ def main():
             gv = g.replace("X", "0")
             ev = e.replace("X", "0")
             acts = ", ".join("A_" + (ACTIONS[a] if a != "-" else "NONE") for a in [t[3]] + t[4])
-            f.write('{0x%s%s, 0x%s%s, "%s", "%s", {%s}, "%s", %d},\n' % (
-                gv, ev, mask_g, mask_e, t[1], t[2], acts, t[5], t[6]))
+            f.write('{0x%s%s, 0x%s%s, "%s", "%s", "%s", %d, {%s}},\n' % (
+                gv, ev, mask_g, mask_e, t[1], t[2], t[5], t[6], acts))
     print("annex_e.py: %d rows" % len(out))
 
 
