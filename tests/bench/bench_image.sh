@@ -133,6 +133,10 @@ report() { # label, file, original
 	ori=$(exiftool -q -q -n -IFD0:Orientation -s3 "$f" || true)
 	gam=$(exiftool -q -q -PNG:Gamma -s3 "$f" || true)
 	left=$(groups_left "$f")
+	# a minimal IFD0 holding only Orientation is what phiscan writes on purpose
+	if [[ $left == *IFD0* ]] && [ -z "$(exiftool -q -q -a -G1 -s "$f" | grep '^\[IFD0\]' | grep -v Orientation)" ]; then
+		left=${left//IFD0/IFD0(Orientation only)}
+	fi
 	if [[ $f == *.jpg ]]; then
 		if [ "$(djpeg -ppm "$f" 2> /dev/null | sha256sum)" = "$(djpeg -ppm "$o" 2> /dev/null | sha256sum)" ]; then same="pixels=" ; else same="PIXELS CHANGED"; fi
 	fi
@@ -140,18 +144,24 @@ report() { # label, file, original
 		"$([ -n "$icc" ] && echo + || echo -)" "$([ -n "$ori" ] && echo "+($ori)" || echo -)" \
 		"$([[ $o == *.png ]] && { [ -n "$gam" ] && echo " gAMA+" || echo " gAMA-"; })" "$same" "${left:-none}"
 }
+declare -A names
 pick=("p00000.jpg")
 pick_png=("p00000.png")
 if [ -d "$SAMPLES" ]; then
 	# the index of a sample in the cycle: generated files come first
 	for s in MWG.jpg ExifTool.jpg; do
-		for ((i = 0; i < ${#jp[@]}; i++)); do [[ ${jp[i]} == */$s ]] && pick+=("$(printf 'p%05d.jpg' "$i")"); done
+		for ((i = 0; i < ${#jp[@]}; i++)); do
+			if [[ ${jp[i]} == */$s ]]; then
+				pick+=("$(printf 'p%05d.jpg' "$i")")
+				names[$(printf 'p%05d.jpg' "$i")]="= $s"
+			fi
+		done
 	done
 fi
 if command -v exiftool > /dev/null; then
 	for f in "${pick[@]}"; do
 		o="$work/src/jpg/$f"
-		echo " $f (input: ICC$(grep -qa ICC_PROFILE "$o" && echo + || echo -) Orientation $(exiftool -q -q -n -IFD0:Orientation -s3 "$o"))"
+		echo " $f ${names[$f]:-generated} (input: ICC$(grep -qa ICC_PROFILE "$o" && echo + || echo -) Orientation $(exiftool -q -q -n -IFD0:Orientation -s3 "$o"))"
 		report "$work/keep-ph-jpg/$f" "$o" "phiscan"
 		report "$work/keep-exiftool-jpg/$f" "$o" "exiftool -all="
 		report "$work/keep-jpegtran-jpg/$f" "$o" "jpegtran -copy none"
