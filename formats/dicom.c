@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- the table ---- */
@@ -820,27 +821,44 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (strip && !so->key && (so->flags & PHI_SO_RETAIN_MOD_DATES))
 		return phi_fail(ctx->err, PHI_EUSAGE, "--retain-modified-dates needs --key FILE");
 
+	/* A pipe is copied into a memory file so DCMTK reads it like any file: lengths
+	 * are checked against the bytes there and long values stay unloaded (a buffer
+	 * stream would allocate whatever length an element declares). */
 	char path[64];
-	if (ctx->size != PHI_NO_OFFSET) {
-		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->fd);
-		rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 1);
-	} else {
+	int memfd = -1;
+	if (ctx->size == PHI_NO_OFFSET) {
 		if ((rc = read_all(ctx, &mem, &memlen)))
 			return rc;
-		rc = phi_dcm_load(h, NULL, mem, memlen, 0, 1);
+		memfd = memfd_create("phiscan-dicom", MFD_CLOEXEC);
+		size_t off = 0;
+		while (memfd >= 0 && off < memlen) {
+			ssize_t w = write(memfd, mem + off, memlen - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		free(mem);
+		mem = NULL;
+		if (memfd < 0 || off < memlen) {
+			if (memfd >= 0)
+				close(memfd);
+			return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
+		}
 	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
+	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
+	rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 1);
+	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};
 	if (rc < 0) {
 		rc = bridge_fail(ctx, h, rc);
-		free(mem);
-		return rc;
+		goto out;
 	}
-	if (rc == 1 && (rc = ctx->sink_ops->record(ctx->sink, "note", phi_dcm_charset_note(h)))) {
-		free(mem);
-		return rc;
-	}
+	if (rc == 1 && (rc = ctx->sink_ops->record(ctx->sink, "note", phi_dcm_charset_note(h))))
+		goto out;
 	ctx->encoding = "dicom";
 
-	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};
 	char method[80];
 	s.ours = !phi_dcm_get(h, 0x0012, 0x0063, method, sizeof method) &&
 	         !strncmp(method, "phiscan ", 8);
@@ -908,6 +926,8 @@ out:
 	free(s.repl);
 	free(s.dec);
 	free(mem);
+	if (memfd >= 0)
+		close(memfd);
 	return rc;
 }
 

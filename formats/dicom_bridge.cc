@@ -46,6 +46,8 @@ static const char PHISCAN_IMPL_VERSION[] = "PHISCAN_" PHI_VERSION;
 
 // Short binary values are handed to the C side (private text hidden in OB/UN).
 static const Uint32 BINARY_PEEK_MAX = 65536;
+// Text values longer than this are refused rather than loaded.
+static const Uint32 MAX_TEXT = 16u << 20;
 // Deeper nesting than this is refused (sequences nested 1,000 deep).
 static const unsigned MAX_DEPTH = 64;
 
@@ -298,6 +300,10 @@ static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
 			e.items = OFstatic_cast(DcmSequenceOfItems *, el)->card();
 		} else if (evr == EVR_pixelSQ || tag == DCM_PixelData) {
 			// pixel data: never read here
+		} else if (el->isaString() && e.length > MAX_TEXT && e.length != DCM_UndefinedLength) {
+			char b[96];
+			snprintf(b, sizeof b, "a text value of %u bytes at ", e.length);
+			return fail(w.h, PHI_ELIMIT, b + path + " is over the 16 MiB limit");
 		} else if (el->isaString()) {
 			OFString s;
 			if (el->getOFStringArray(s, OFFalse).good()) {

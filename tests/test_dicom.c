@@ -989,3 +989,31 @@ Test(dicom, every_identifier_planted_in_generated_dental_dicom_is_found_and_stri
 		}
 	cr_assert_geq(dicom_files, 8 * 6, "only %zu DICOM copies", dicom_files);
 }
+
+/* ---- fuzz findings, replayed ---- */
+
+#include <dirent.h>
+
+Test(dicom, fuzz_regressions_fail_cleanly_in_scan_and_filter)
+{
+	DIR *d = opendir("tests/fuzz/regress/fuzz_dicom");
+	cr_assert_not_null(d, "tests/fuzz/regress/fuzz_dicom (run from the repository root)");
+	char *key = key_file("key", 12);
+	size_t n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *f = cli_fmt("tests/fuzz/regress/fuzz_dicom/%s", e->d_name);
+		struct cbuf out = {0}, err = {0};
+		int rc = cli(&out, &err, NULL, "scan", "--no-progress", f, NULL);
+		cr_assert_leq(rc, 2, "%s: scan exit %d", f, rc);
+		size_t len;
+		char *bytes = cli_read(f, &len);
+		struct cbuf in = {bytes, len}, o2 = {0};
+		rc = cli(&o2, &err, &in, "filter", "--key", key, NULL);
+		cr_assert_leq(rc, 2, "%s: filter exit %d", f, rc);
+		n++;
+	}
+	closedir(d);
+	cr_assert_gt(n, 0);
+}
