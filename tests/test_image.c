@@ -219,6 +219,62 @@ Test(jpeg, filter_mode_strips_stdin_to_stdout)
 		cr_assert(!mem_has(out.p, out.n, v[i]));
 }
 
+/* Progressive (libjpeg-turbo's lossless transform keeps every marker: many scans
+ * with tables between them), and, when jpegtran is installed, arithmetic-coded and
+ * restart-marker variants. */
+Test(jpeg, progressive_arithmetic_and_restart_files_strip_with_identical_pixels)
+{
+	need_corpus();
+	size_t n;
+	unsigned char *b = (unsigned char *)cli_read(case_file("photos/smile.jpg"), &n);
+	char *dir = cli_fmt("%s/variants", cli_root);
+	cli_mkdirs(dir);
+	tjhandle h = tjInitTransform();
+	unsigned char *dst = NULL;
+	unsigned long dn = 0;
+	tjtransform xf;
+	memset(&xf, 0, sizeof xf);
+	xf.op = TJXOP_NONE;
+	xf.options = TJXOPT_PROGRESSIVE;
+	cr_assert_eq(tjTransform(h, b, n, 1, &dst, &dn, &xf, 0), 0, "%s", tjGetErrorStr2(h));
+	cli_write(cli_fmt("%s/v0.jpg", dir), dst, dn);
+	cr_assert(mem_has((char *)dst, dn, "Exif"), "the transform dropped the metadata");
+	tjFree(dst);
+	tjDestroy(h);
+	size_t nv = 1;
+	if (access("/usr/bin/jpegtran", X_OK) == 0) {
+		static const char *const args[][2] = {{"-arithmetic", NULL}, {"-restart", "1"}};
+		for (size_t i = 0; i < 2; i++, nv++) {
+			char *full[10] = {"/usr/bin/jpegtran", "-copy", "all", (char *)args[i][0]};
+			int m = 4;
+			if (args[i][1])
+				full[m++] = (char *)args[i][1];
+			full[m++] = "-outfile";
+			full[m++] = cli_fmt("%s/v%zu.jpg", dir, nv);
+			full[m++] = case_file("photos/smile.jpg");
+			full[m] = NULL;
+			struct cbuf o, e;
+			cr_assert_eq(run(full, NULL, &o, &e), 0, "jpegtran: %s", e.p);
+		}
+	}
+	char *out = cli_fmt("%s/vout", cli_root);
+	struct cbuf o, e;
+	int rc = cli(&o, &e, NULL, "strip", "--verify", "--no-progress", dir, "-o", out, NULL);
+	cr_assert_eq(rc, 1, "strip exit %d: %s", rc, e.p);
+	for (size_t i = 0; i < nv; i++) {
+		char *in = cli_fmt("%s/v%zu.jpg", dir, i), *op = cli_fmt("%s/v%zu.jpg", out, i);
+		size_t an, bn, on;
+		unsigned char *pa = jpeg_pixels(in, &an), *pb = jpeg_pixels(op, &bn);
+		cr_assert(an == bn && !memcmp(pa, pb, an), "pixels changed in variant %zu", i);
+		char *ob = cli_read(op, &on);
+		struct phi_jpeg_check c;
+		cr_assert_eq(phi_jpeg_check((const unsigned char *)ob, on, &c, NULL), 0);
+		cr_assert(c.foreign == 0 && c.trailer == 0 && c.orientation == 6 && c.icc_chunks == 1,
+		          "variant %zu", i);
+	}
+	assert_rescans_clean(out);
+}
+
 /* Truncated inside the scan data: nothing after the cut can be shown clean. */
 Test(jpeg, truncated_scan_data_fails_closed_and_writes_nothing)
 {
