@@ -2,6 +2,7 @@
  * Order matters only for ties in detect(): stronger magic first, text last. */
 #include "format.h"
 #include "dicom.h"
+#include "heif.h"
 #include "jpeg.h"
 #include "hps.h"
 #include "obj.h"

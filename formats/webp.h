@@ -1,9 +1,7 @@
-/* webp.h - WebP (RIFF) and HEIF/HEIC/AVIF (ISO BMFF) photos: detected and scanned
- * (Exif and XMP); strip is refused with a clear message until it is written.
+/* webp.h - WebP (RIFF) photos: detected and scanned (Exif and XMP chunks); strip is
+ * refused with a clear message until it is written.
  *
- * Specs: WebP Container Specification (RIFF, VP8X, "EXIF" and "XMP " chunks);
- * ISO/IEC 14496-12 4.2 (boxes), 8.11.3 (iloc), 8.11.6 (iinf/infe); ISO/IEC 23008-12
- * A.2.1 (Exif item: 4-byte TIFF header offset, then the Exif block).
+ * Specs: WebP Container Specification (RIFF, VP8X, "EXIF" and "XMP " chunks).
  *
  * Threading: the formats are read-only; scan() works on one struct phi_fctx.
  */
@@ -12,7 +10,14 @@
 
 #include "format.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 extern const struct phi_format phi_format_webp;
-extern const struct phi_format phi_format_heif;
+
+/* Scan an Exif block p[0..n) at file offset off (an optional "Exif\0\0" prefix is
+ * skipped; a block without a TIFF header is scanned as text).  Shared with heif.c. */
+int phi_webp_exif_block(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t off,
+                        const char *where);
 
 #endif
