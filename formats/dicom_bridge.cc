@@ -480,10 +480,12 @@ extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
 		DcmFileCache cache;
 		DcmXfer x(ds->getOriginalXfer());
 		bool ok = true;
-		DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+		// Pixel Data read with a VR DCMTK does not model as pixel data (UN, a bad VR)
+		// is not a DcmPixelData: fuzz_dicom found the unchecked cast.
+		DcmPixelData *pd = dynamic_cast<DcmPixelData *>(el);
 		DcmPixelSequence *seq = nullptr;
 		if (el->getLength() == DCM_UndefinedLength || x.isEncapsulated()) {
-			if (pd->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() ||
+			if (!pd || pd->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).bad() ||
 			    !seq) {
 				phi_sha256_abort(&st);
 				return fail(h, PHI_EFORMAT, "encapsulated pixel data cannot be read");
