@@ -137,6 +137,25 @@ int phi_apply_edits(const unsigned char *t, size_t n, const struct phi_edits *ed
 	return phi_mbuf_put(out, t + pos, n - pos, err);
 }
 
+int phi_wbuf_flush(struct phi_wbuf *w)
+{
+	int rc = w->n ? phi_output_write(w->ctx, w->b, w->n) : 0;
+	w->n = 0;
+	return rc;
+}
+
+int phi_wbuf_put(struct phi_wbuf *w, const void *p, size_t n)
+{
+	int rc;
+	if (n > sizeof w->b - w->n && (rc = phi_wbuf_flush(w)))
+		return rc;
+	if (n > sizeof w->b)
+		return phi_output_write(w->ctx, p, n);
+	memcpy(w->b + w->n, p, n);
+	w->n += n;
+	return 0;
+}
+
 int phi_emit(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *ed)
 {
 	ed->v = NULL;

@@ -55,6 +55,19 @@ int phi_apply_edits(const unsigned char *t, size_t n, const struct phi_edits *ed
                     unsigned char (*filter)(unsigned char), struct phi_mbuf *out,
                     struct phi_error *err);
 
+/* ---- buffered output (many small writes: one line at a time) ---- */
+
+struct phi_wbuf {
+	struct phi_fctx *ctx;
+	size_t n;
+	unsigned char b[65536];
+};
+
+/* Append n bytes for ctx->out_fd; 0 or PHI_EIO. */
+int phi_wbuf_put(struct phi_wbuf *w, const void *p, size_t n);
+/* Write what is buffered. */
+int phi_wbuf_flush(struct phi_wbuf *w);
+
 /* ---- slots ---- */
 
 /* Hand one slot to the sink (no sink: nothing to do).  ed receives the edits in

@@ -64,8 +64,9 @@ static const struct kw mtl_kws[] = {
 
 struct objscan {
 	struct phi_fctx *ctx;
-	int mtl, strip;
+	int mtl, strip, want_hash;
 	struct phi_geohash h;
+	struct phi_wbuf *w;
 	/* o/g names: FNV-1a hashes, open addressing (0 = empty) */
 	uint64_t *names;
 	uint32_t *ord;
@@ -172,6 +173,8 @@ static void hash_stmt(struct objscan *s, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	int first = 1;
+	if (!s->want_hash)
+		return;
 	while (i < n) {
 		while (i < n && (is_blank(p[i]) || p[i] == '\r'))
 			i++;
@@ -303,7 +306,7 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int mtl)
 {
 	size_t max = ctx->limits && ctx->limits->chunk_size ? ctx->limits->chunk_size : OBJ_MAX_LINE;
-	struct objscan s = {.ctx = ctx, .mtl = mtl, .strip = ctx->out_fd >= 0};
+	struct objscan s = {.ctx = ctx, .mtl = mtl, .strip = ctx->out_fd >= 0, .want_hash = want_hash};
 	struct phi_lines lr;
 	const unsigned char *p;
 	size_t n;
@@ -312,8 +315,16 @@ static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int m
 
 	s.out.max = 2 * max + 4096;
 	phi_geohash_init(&s.h);
-	if ((rc = phi_lines_init(&lr, ctx, max)))
+	if (s.strip && !(s.w = malloc(sizeof *s.w)))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	if (s.w) {
+		s.w->ctx = ctx;
+		s.w->n = 0;
+	}
+	if ((rc = phi_lines_init(&lr, ctx, max))) {
+		free(s.w);
 		return rc;
+	}
 	if (memchr(ctx->head, 0, ctx->head_len))
 		rc = phi_fail(ctx->err, PHI_EFORMAT, "%s file holds NUL bytes", mtl ? "MTL" : "OBJ");
 	while (!rc && (rc = phi_lines_next(&lr, &p, &n, &off)) == 1) {
@@ -325,11 +336,14 @@ static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int m
 		s.out.n = 0;
 		if ((rc = one_line(&s, p, n, off, lr.lineno)))
 			break;
-		if (s.strip && s.out.n && (rc = phi_output_write(ctx, s.out.p, s.out.n)))
+		if (s.strip && s.out.n && (rc = phi_wbuf_put(s.w, s.out.p, s.out.n)))
 			break;
 		rc = 0;
 	}
 	phi_lines_free(&lr);
+	if (rc >= 0 && s.w)
+		rc = phi_wbuf_flush(s.w);
+	free(s.w);
 	phi_mbuf_free(&s.out);
 	free(s.names);
 	free(s.ord);

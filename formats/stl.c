@@ -31,6 +31,7 @@
 #include "stl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meshio.h"
@@ -214,13 +215,22 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 	int strip = ctx->out_fd >= 0, open = 0, solids = 0;
 	struct phi_lines lr;
 	struct phi_geohash h;
+	struct phi_wbuf *w = NULL;
 	const unsigned char *p;
 	size_t n;
 	uint64_t off;
 	int rc;
 
-	if ((rc = phi_lines_init(&lr, ctx, max)))
+	if (strip && !(w = malloc(sizeof *w)))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	if (w) {
+		w->ctx = ctx;
+		w->n = 0;
+	}
+	if ((rc = phi_lines_init(&lr, ctx, max))) {
+		free(w);
 		return rc;
+	}
 	phi_geohash_init(&h);
 	while ((rc = phi_lines_next(&lr, &p, &n, &off)) == 1) {
 		size_t end = n;
@@ -251,9 +261,9 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 				break;
 			if (strip) {
 				const char *nn = PHI_STL_NEUTRAL_NAME;
-				if ((rc = phi_output_write(ctx, p, s)) ||
-				    (e > s && (rc = phi_output_write(ctx, nn, strlen(nn)))) ||
-				    (rc = phi_output_write(ctx, p + e, n - e)))
+				if ((rc = phi_wbuf_put(w, p, s)) ||
+				    (e > s && (rc = phi_wbuf_put(w, nn, strlen(nn)))) ||
+				    (rc = phi_wbuf_put(w, p + e, n - e)))
 					break;
 			}
 			continue;
@@ -269,11 +279,15 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 				break;
 			}
 		}
-		phi_geohash_update(&h, p, n);
-		if (strip && (rc = phi_output_write(ctx, p, n)))
+		if (want_hash)
+			phi_geohash_update(&h, p, n);
+		if (strip && (rc = phi_wbuf_put(w, p, n)))
 			break;
 	}
 	phi_lines_free(&lr);
+	if (rc >= 0 && w)
+		rc = phi_wbuf_flush(w);
+	free(w);
 	if (rc < 0)
 		return rc;
 	if (!solids)
