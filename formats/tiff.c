@@ -8,10 +8,10 @@
  * tags (image size, samples, compression, photometric, strips or tiles,
  * resolution, orientation, colour map, predictor, JPEGTables, YCbCr, ICC 34675 ...).
  * Values are copied verbatim (the byte order is kept); strip or tile data is
- * copied byte for byte and only the offsets are rewritten.  SubIFDs (previews,
- * thumbnails), Exif/GPS IFDs, XMP, IPTC, Photoshop and every text tag are
- * dropped.  Old-style JPEG (compression 6), whose data offsets hide in other
- * tags, is refused.  The copy is re-walked (same pages, no foreign tag, same
+ * copied byte for byte and only the offsets are rewritten.  Exif/GPS IFDs, XMP,
+ * IPTC, Photoshop and every text tag are dropped.  Old-style JPEG (compression 6), whose data offsets hide in other
+ * tags, is refused, and so is a page with SubIFDs (DNG keeps its main image there:
+ * dropping them would lose it, keeping them would keep their metadata).  The copy is re-walked (same pages, no foreign tag, same
  * SHA-256 over the image data, ICC and orientation kept) before it is written.
  *
  * Threading: reentrant.  Ownership: input released here; scratch freed here.
@@ -62,6 +62,10 @@ static int page_data(const struct phi_tiff *t, uint32_t ifd, unsigned nent, stru
 		if (e.tag == 259 && phi_tiff_int(t, &e, 0) == 6)
 			return phi_fail(err, PHI_ENOTSUP,
 			                "old-style JPEG TIFF (compression 6) cannot be stripped");
+		/* DNG keeps its main image in a SubIFD: dropping SubIFDs would lose it */
+		if (e.tag == 0x014A)
+			return phi_fail(err, PHI_ENOTSUP,
+			                "TIFF with SubIFDs (DNG, previews) cannot be stripped yet");
 		if (e.tag == 273 || e.tag == 324) {
 			pg->off = e;
 			have_o = 1;

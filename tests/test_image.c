@@ -482,6 +482,21 @@ Test(tiff, strip_offsets_outside_the_file_fail_closed)
 	cr_assert(has(&out, "outside the file") || has(&err, "outside the file"));
 }
 
+Test(tiff, a_page_with_subifds_is_refused_rather_than_losing_its_image)
+{
+	static const unsigned char t[] = {
+		'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
+		0x4A, 0x01, 4, 0, 1, 0, 0, 0, 8, 0, 0, 0, /* SubIFDs -> 8 */
+		0, 0, 0, 0};
+	char *p = cli_fmt("%s/dng.tif", cli_case);
+	cli_write(p, t, sizeof t);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", p, "-o",
+	                 cli_fmt("%s/o", cli_root), NULL),
+	             2);
+	cr_assert(has(&out, "SubIFDs") || has(&err, "SubIFDs"), "%s %s", out.p, err.p);
+}
+
 /* ---- the shared Exif reader, in process ---- */
 
 struct rec {
