@@ -39,6 +39,8 @@ for b in Scan-01__Scan.dcm real-world__scan_012.dcm real-world__scan_039.dcm rea
 		grep '"field":"Property ScannerSerialNumber"' | grep -q '"class":"device"' &&
 		ok || bad "$b: serial number not reported as a device"
 done
+n=$(grep -F "Handle__HandleAngledLarge.dcm" "$work/scan.jsonl" | grep '"type":"finding"' | grep -c '"rule":"hps-sourceapp-date"' || true)
+[ "$n" = 2 ] && ok || bad "Handle__HandleAngledLarge.dcm: $n SourceApp dates reported (want 2: Property and Object String)"
 if grep -F "Hole3x5__Hole_3x5.dcm" "$work/scan.jsonl" | grep -q '"type":"finding"'; then
 	bad "the negative control Hole3x5__Hole_3x5.dcm has findings"
 else ok; fi

@@ -183,7 +183,8 @@ static int rec_field(void *sink, const struct phi_field *f, struct phi_edits *ed
 		snprintf(r->where[r->n], sizeof r->where[0], "%s", f->where ? f->where : "");
 		snprintf(r->text[r->n], sizeof r->text[0], "%.*s", (int)(f->len < 511 ? f->len : 511),
 		         f->text);
-		r->off[r->n] = f->offset;
+		/* the file offset of text[0] */
+		r->off[r->n] = f->offset + (f->map ? f->map[0] : 0);
 		r->line[r->n] = f->line;
 		r->kind[r->n] = f->kind;
 		snprintf(r->vclass[r->n], sizeof r->vclass[0], "%s", f->value_class ? f->value_class : "");
@@ -490,6 +491,7 @@ static struct bytes hps_doc(const char *blob_b64_override, const char *serial)
 	           "</Object></Objects>\n"
 	           "  <Properties>\n"
 	           "    <Property name=\"EKID\" value=\"1\"/>\n"
+	           "    <Property name=\"SourceApp\" value=\"Designer.exe#1.0 (build 1.0)#2021-06-15 09.54\"/>\n"
 	           "    <Property name=\"ScannerSerialNumber\" value=\"");
 	by_str(&b, serial);
 	by_str(&b, "\"/>\n    <Property name=\"Note\" value=\"Patient: " NAME " &amp; family\"/>\n"
@@ -899,6 +901,11 @@ Test(mesh, hps_reports_the_serial_number_as_a_device_and_decodes_base64_blobs)
 	cr_assert_eq(r.kind[k], PHI_FIELD_VALUE);
 	cr_assert_str_eq(r.vclass[k], "device");
 	cr_assert(!memcmp(h.p + r.off[k], "1CD2306001B", 11));
+	k = rec_find(&r, "Property SourceApp (date)");
+	cr_assert_geq(k, 0, "the SourceApp date is not a slot");
+	cr_assert_str_eq(r.text[k], "2021-06-15 09.54");
+	cr_assert_str_eq(r.vclass[k], "date");
+	cr_assert(!memcmp(h.p + r.off[k], "2021-06-15 09.54", 16), "offset of the date");
 	k = rec_find(&r, "Property Note");
 	cr_assert_geq(k, 0);
 	cr_assert_str_eq(r.text[k], "Patient: " NAME " & family", "entities decoded");
@@ -960,6 +967,8 @@ Test(mesh, hps_strip_hps_changes_only_values_and_keeps_protected_elements)
 	cr_assert(memmem(o, n, "<Property name=\"EKID\" value=\"1\"/>", 33));
 	cr_assert(!memmem(o, n, "1CD2306001B", 11));
 	cr_assert(!memmem(o, n, "Gonzalez", 8));
+	cr_assert(!memmem(o, n, "2021-06-15", 10), "the SourceApp date survived");
+	cr_assert(memmem(o, n, "Designer.exe#1.0 (build 1.0)#", 29), "SourceApp lost more than its date");
 	cr_assert(file_has(P("out/phiscan-manifest.json"), "3Shape software may reject"));
 	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"geometry_verified\": \"yes\""));
 	/* the edited blob is still base64 of UTF-16LE XML, without the name */
