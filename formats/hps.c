@@ -803,7 +803,7 @@ static size_t date_at(const unsigned char *t, size_t n, size_t i)
 		return 0;
 	size_t k = 0;
 	for (; shape[k]; k++)
-		if (i + k >= n || (shape[k] == 'd' ? !isdigit(t[i + k]) : t[i + k] != shape[k]))
+		if (i + k >= n || (shape[k] == 'd' ? !isdigit(t[i + k]) : t[i + k] != (unsigned char)shape[k]))
 			return 0;
 	size_t e = i + k;
 	if (e + 6 <= n && t[e] == ' ' && isdigit(t[e + 1]) && isdigit(t[e + 2]) &&
