@@ -77,13 +77,14 @@ static const struct tagdef gpsdefs[] = {
 	{0x001D, "GPSDateStamp", "date", 0, K_TEXT},
 };
 
-/* Structural tags whose values are numbers or pixels: nothing to read. */
-static int structural(uint16_t tag)
+int phi_exif_structural(uint16_t tag)
 {
 	switch (tag) {
 	case 0x0111: case 0x0117: case 0x0144: case 0x0145: /* strip/tile offsets, counts */
 	case 0x0140: case 0x0201: case 0x0202: case 0x015B: /* ColorMap, thumbnail, JPEGTables */
-	case 0x8773: case 0xC4A5:
+	case 0x8773: case 0xC4A5:                           /* ICC, PrintIM */
+	case 0x828E: case 0xC612: case 0xC613: case 0xC616: /* CFAPattern, DNGVersion,
+	                                                       DNGBackwardVersion, CFAPlaneColor */
 		return 1;
 	default:
 		return 0;
@@ -245,7 +246,7 @@ static int emit_entry(struct walk *w, const char *ifdname, const struct phi_tiff
 	int kind = d ? d->kind : (e->type == T_ASCII ? K_TEXT : K_RUNS);
 	if (!d && e->type != T_ASCII && e->type != T_UNDEF && e->type != T_BYTE)
 		return 0; /* numbers */
-	if (!d && structural(e->tag))
+	if (!d && phi_exif_structural(e->tag))
 		return 0;
 	const char *cls = d ? d->cls : NULL;
 	int sev = d ? d->sev : 0;

@@ -74,6 +74,11 @@ struct phi_exif_info {
 int phi_exif_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset,
                   const char *prefix, int strict, struct phi_exif_info *info);
 
+/* 1 for tags whose BYTE/UNDEFINED values are image structure, not text (strip and
+ * tile offsets, ColorMap, JPEGTables, ICC, PrintIM, DNG CFA and version tags): the
+ * scanner does not read them and an in-place blank leaves them alone. */
+int phi_exif_structural(uint16_t tag);
+
 /* Write a minimal little-endian TIFF structure holding only IFD0 Orientation
  * (Exif 3.0 4.6.4 A): 26 bytes into out. */
 #define PHI_EXIF_MINI_LEN 26

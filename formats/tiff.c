@@ -50,7 +50,7 @@ struct page {
 
 /* Read the offsets/counts pair of one IFD and check every run lies in the file. */
 static int page_data(const struct phi_tiff *t, uint32_t ifd, unsigned nent, struct page *pg,
-                     struct phi_error *err)
+                     int rewrite, struct phi_error *err)
 {
 	int have_o = 0, have_c = 0, tiles = 0;
 	pg->ifd = ifd;
@@ -59,11 +59,11 @@ static int page_data(const struct phi_tiff *t, uint32_t ifd, unsigned nent, stru
 	for (unsigned i = 0; i < nent; i++) {
 		struct phi_tiff_entry e;
 		phi_tiff_entry_at(t, ifd, i, &e);
-		if (e.tag == 259 && phi_tiff_int(t, &e, 0) == 6)
+		if (rewrite && e.tag == 259 && phi_tiff_int(t, &e, 0) == 6)
 			return phi_fail(err, PHI_ENOTSUP,
 			                "old-style JPEG TIFF (compression 6) cannot be stripped");
 		/* DNG keeps its main image in a SubIFD: dropping SubIFDs would lose it */
-		if (e.tag == 0x014A)
+		if (rewrite && e.tag == 0x014A)
 			return phi_fail(err, PHI_ENOTSUP,
 			                "TIFF with SubIFDs (DNG, previews) cannot be stripped yet");
 		if (e.tag == 273 || e.tag == 324) {
@@ -93,7 +93,7 @@ static int page_data(const struct phi_tiff *t, uint32_t ifd, unsigned nent, stru
 
 /* The main IFD chain, loops and overruns refused. */
 static int pages(const struct phi_tiff *t, uint32_t ifd0, struct page **out, unsigned *np,
-                 struct phi_error *err)
+                 int rewrite, struct phi_error *err)
 {
 	struct page *v = NULL;
 	unsigned n = 0, cap = 0;
@@ -125,7 +125,7 @@ static int pages(const struct phi_tiff *t, uint32_t ifd0, struct page **out, uns
 			}
 			v = nv;
 		}
-		rc = page_data(t, off, nent, &v[n], err);
+		rc = page_data(t, off, nent, &v[n], rewrite, err);
 		n++;
 		off = next;
 	}
@@ -150,7 +150,7 @@ int phi_tiff_check(const unsigned char *p, size_t n, struct phi_tiff_check *out,
 	memset(out, 0, sizeof *out);
 	if (phi_tiff_init(&t, p, n, &ifd0))
 		return phi_fail(err, PHI_EFORMAT, "not a TIFF: bad header");
-	int rc = pages(&t, ifd0, &pg, &np, err);
+	int rc = pages(&t, ifd0, &pg, &np, 0, err);
 	if (rc)
 		return rc;
 	crypto_hash_sha256_state h;
@@ -283,6 +283,184 @@ static int rebuild(const struct phi_tiff *t, const struct page *pg, unsigned np,
 	return rc;
 }
 
+/* ---- blank in place: when a page cannot be rewritten (SubIFDs, old-style JPEG) ----
+ *
+ * The file is copied and, in every IFD reachable (the chain, SubIFDs, Exif, GPS,
+ * Interop), every value the scanner reads as text is overwritten with zeros: ASCII,
+ * and BYTE/UNDEFINED values of tags that are neither kept by the rewrite nor image
+ * structure (phi_exif_structural); every value of the GPS IFD.  Offsets do not move,
+ * so strips, tiles and DNG data stay where they are.  The image data of every IFD is
+ * hashed before and after; the copy is scanned again and must give no field. */
+
+#define TIFF_MAX_RANGES (1u << 20)
+
+struct blank {
+	const struct phi_tiff *t;
+	unsigned char *o;
+	uint32_t seen[PHI_EXIF_MAX_IFDS];
+	unsigned nseen;
+	unsigned blanked;
+	struct phi_error *err;
+	uint64_t (*img)[2];
+	size_t nimg, capimg;
+};
+
+static int add_img(struct blank *b, uint64_t off, uint64_t len)
+{
+	if (b->nimg == b->capimg) {
+		if (b->capimg >= TIFF_MAX_RANGES)
+			return phi_fail(b->err, PHI_ELIMIT, "TIFF has more than %u strips or tiles",
+			                TIFF_MAX_RANGES);
+		size_t nc = b->capimg ? b->capimg * 2 : 64;
+		uint64_t(*v)[2] = realloc(b->img, nc * sizeof *v);
+		if (!v)
+			return phi_fail(b->err, PHI_ENOMEM, "out of memory blanking a TIFF");
+		b->img = v;
+		b->capimg = nc;
+	}
+	b->img[b->nimg][0] = off;
+	b->img[b->nimg][1] = len;
+	b->nimg++;
+	return 0;
+}
+
+static int blank_chain(struct blank *b, uint32_t off, int gps, unsigned depth)
+{
+	const struct phi_tiff *t = b->t;
+	for (; off; ) {
+		for (unsigned i = 0; i < b->nseen; i++)
+			if (b->seen[i] == off)
+				return phi_fail(b->err, PHI_EFORMAT, "TIFF IFD chain loops");
+		if (b->nseen == PHI_EXIF_MAX_IFDS)
+			return phi_fail(b->err, PHI_ELIMIT, "TIFF has too many IFDs");
+		b->seen[b->nseen++] = off;
+		unsigned nent;
+		uint32_t next;
+		int rc = phi_tiff_ifd(t, off, &nent, &next);
+		if (rc)
+			return phi_fail(b->err, rc, "TIFF IFD offset points outside the file");
+		struct page pg;
+		if ((rc = page_data(t, off, nent, &pg, 0, b->err)))
+			return rc;
+		for (uint32_t i = 0; pg.has_data && i < pg.off.count; i++)
+			if ((rc = add_img(b, phi_tiff_int(t, &pg.off, i), phi_tiff_int(t, &pg.cnt, i))))
+				return rc;
+		uint32_t jo = 0, jl = 0;
+		for (unsigned i = 0; i < nent; i++) {
+			struct phi_tiff_entry e;
+			phi_tiff_entry_at(t, off, i, &e);
+			if (phi_tiff_type_size(e.type) == 0)
+				continue;
+			if (!e.in_range)
+				return phi_fail(b->err, PHI_EFORMAT, "TIFF value points outside the file");
+			if (e.tag == 0x0201)
+				jo = phi_tiff_int(t, &e, 0);
+			if (e.tag == 0x0202)
+				jl = phi_tiff_int(t, &e, 0);
+			int sub = !gps && (e.tag == 0x014A || e.tag == 0x8769 || e.tag == 0x8825 ||
+			                   e.tag == 0xA005) && (e.type == 4 || e.type == 13);
+			if (sub) {
+				if (depth >= PHI_EXIF_MAX_DEPTH)
+					return phi_fail(b->err, PHI_ELIMIT, "TIFF sub-IFDs nest too deep");
+				uint32_t cnt = e.count > 64 ? 64 : e.count;
+				for (uint32_t j = 0; j < cnt; j++) {
+					uint32_t so = phi_tiff_int(t, &e, j);
+					if (so && (rc = blank_chain(b, so, e.tag == 0x8825, depth + 1)))
+						return rc;
+				}
+				continue;
+			}
+			int text = e.type == 2 || ((e.type == 1 || e.type == 7) && !kept(e.tag) &&
+			                           !phi_exif_structural(e.tag));
+			if (gps || text) {
+				memset(b->o + e.voff, 0, (size_t)e.size);
+				b->blanked++;
+			}
+		}
+		if (jo && jl && (rc = add_img(b, jo, jl)))
+			return rc;
+		off = next;
+	}
+	return 0;
+}
+
+static int img_hash(const struct blank *b, const unsigned char *p, size_t n, char hex[65])
+{
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	for (size_t i = 0; i < b->nimg; i++) {
+		uint64_t o = b->img[i][0], l = b->img[i][1];
+		if (o > n || l > n - o)
+			return PHI_EFORMAT;
+		crypto_hash_sha256_update(&h, p + o, l);
+	}
+	phi_img_sha_hex(&h, hex);
+	return 0;
+}
+
+static int count_field(void *sink, const struct phi_field *f, struct phi_edits *e)
+{
+	(void)f;
+	(void)e;
+	(*(unsigned *)sink)++;
+	return 0;
+}
+
+static int no_fact(void *sink, const char *n, const char *v)
+{
+	(void)sink;
+	(void)n;
+	(void)v;
+	return 0;
+}
+
+static const struct phi_sink_ops count_ops = {count_field, no_fact};
+
+static int blank_in_place(struct phi_fctx *ctx, const struct phi_tiff *t, uint32_t ifd0,
+                          const char *why)
+{
+	struct blank b = {0};
+	struct phi_dbuf o = {0};
+	char a[65], z[65], num[32];
+	int rc = phi_dbuf_add(&o, t->p, t->n);
+	if (rc)
+		return phi_fail(ctx->err, rc, "cannot hold the TIFF copy in memory");
+	b.t = t;
+	b.o = o.p;
+	b.err = ctx->err;
+	rc = blank_chain(&b, ifd0, 0, 0);
+	if (!rc && (img_hash(&b, t->p, t->n, a) || img_hash(&b, o.p, o.n, z) || strcmp(a, z)))
+		rc = phi_fail(ctx->err, PHI_EVERIFY, "blanking the TIFF would change its image data");
+	if (!rc) {
+		/* the copy, scanned again, must give the rules nothing */
+		unsigned fields = 0;
+		struct phi_fctx c = *ctx;
+		struct phi_error e2 = {0};
+		c.sink_ops = &count_ops;
+		c.sink = &fields;
+		c.err = &e2;
+		int r2 = phi_exif_scan(&c, o.p, o.n, 0, "TIFF", 1, NULL);
+		if (r2 || fields)
+			rc = phi_fail(ctx->err, PHI_EVERIFY, "blanked TIFF failed its self-check");
+	}
+	snprintf(num, sizeof num, "%u", b.blanked);
+	if (!rc)
+		rc = ctx->sink_ops->record(ctx->sink, "tiff_strip", why);
+	if (!rc)
+		rc = ctx->sink_ops->record(ctx->sink, "values_blanked", num);
+	if (!rc && phi_img_verify(ctx))
+		rc = ctx->sink_ops->record(ctx->sink, "pixels_verify", "strip-data-identical");
+	if (!rc)
+		rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", a);
+	if (!rc)
+		rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", z);
+	if (!rc)
+		rc = phi_output_write(ctx, o.p, o.n);
+	free(b.img);
+	phi_dbuf_free(&o);
+	return rc;
+}
+
 static int tiff_scan(struct phi_fctx *ctx)
 {
 	struct phi_img_in in;
@@ -307,7 +485,17 @@ static int tiff_scan(struct phi_fctx *ctx)
 		struct phi_dbuf o = {0};
 		rc = phi_tiff_check(in.p, in.n, &a, ctx->err);
 		if (!rc)
-			rc = pages(&t, ifd0, &pg, &np, ctx->err);
+			rc = pages(&t, ifd0, &pg, &np, 1, ctx->err);
+		if (rc == PHI_ENOTSUP) {
+			/* a page that cannot be rewritten: blank its values in place */
+			char why[96];
+			snprintf(why, sizeof why, "blanked in place (%s)",
+			         strstr(ctx->err->msg, "SubIFD") ? "SubIFDs" : "old-style JPEG");
+			rc = blank_in_place(ctx, &t, ifd0, why);
+			free(pg);
+			phi_img_release(&in);
+			return rc;
+		}
 		if (!rc && (rc = rebuild(&t, pg, np, &o)))
 			rc = phi_fail(ctx->err, rc, "cannot rebuild the TIFF");
 		if (!rc && (rc = phi_tiff_check(o.p, o.n, &b, ctx->err)) == 0 &&
