@@ -348,6 +348,55 @@ static size_t put_chunk(unsigned char *o, const char *type, const void *d, uint3
 	return 12 + len;
 }
 
+/* ImageMagick's hex "Raw profile type exif", compressed iTXt and a private keyword:
+ * each decoded and scanned; all dropped by strip. */
+Test(png, raw_profiles_compressed_itxt_and_private_keywords_are_scanned)
+{
+	static const unsigned char ex[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0,
+	                                   0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0, 0, 0, 26, 0, 0, 0,
+	                                   0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	unsigned char c[2048], d[1024];
+	static const unsigned char ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+	size_t n = put_chunk(c, "IHDR", ihdr, 13);
+	int k = snprintf((char *)d, sizeof d, "Raw profile type exif%c\nexif\n%8zu\n", 0,
+	                 sizeof ex);
+	for (size_t i = 0; i < sizeof ex; i++)
+		k += snprintf((char *)d + k, sizeof d - (size_t)k, "%02x", ex[i]);
+	n += put_chunk(c + n, "tEXt", d, (uint32_t)k);
+	/* iTXt, compressed: keyword, flag 1, method 0, language, translated keyword */
+	static const char txt[] = "Smile photo, DOB: 03/14/1961";
+	unsigned char z[256];
+	uLongf zl = sizeof z;
+	cr_assert_eq(compress(z, &zl, (const Bytef *)txt, sizeof txt - 1), Z_OK);
+	memcpy(d, "Comment\0\1\0en\0\0", 14);
+	memcpy(d + 14, z, zl);
+	n += put_chunk(c + n, "iTXt", d, (uint32_t)(14 + zl));
+	n += put_chunk(c + n, "tEXt", "Patient chart\0x", 15);
+	static const unsigned char raw[] = {0, 0x80};
+	zl = sizeof z;
+	compress(z, &zl, raw, sizeof raw);
+	n += put_chunk(c + n, "IDAT", z, (uint32_t)zl);
+	n += put_chunk(c + n, "IEND", NULL, 0);
+	char *dir = cli_fmt("%s/raw", cli_root);
+	cli_mkdirs(dir);
+	write_png(cli_fmt("%s/r.png", dir), c, n);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", dir, NULL);
+	cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+	cr_assert(has(&out, "PNG raw Exif IFD0 Artist"), "%s", out.p);
+	cr_assert(has(&out, "iTXt:Comment"), "%s", out.p);
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress", dir, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	size_t bn;
+	char *b = cli_read(cli_fmt("%s/r.png", o), &bn);
+	struct phi_png_check pc;
+	cr_assert_eq(phi_png_check((const unsigned char *)b, bn, &pc, NULL), 0);
+	cr_assert_eq(pc.foreign, 0);
+	cr_assert(!mem_has(b, bn, "Raw profile") && !mem_has(b, bn, "Patient"));
+	assert_rescans_clean(o);
+}
+
 Test(png, crc_mismatch_fails_closed)
 {
 	need_corpus();
