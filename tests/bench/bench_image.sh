@@ -176,6 +176,28 @@ if command -v exiftool > /dev/null; then
 		[ -d "$work/keep-exiv2-png" ] && report "$work/keep-exiv2-png/$f" "$o" "exiv2 rm"
 	done
 fi
+# Identifiers left behind, counted the same way for every tool: phiscan's own scan of
+# each tool's output folder (findings left, and in how many files).
+echo
+echo "Identifiers left in each tool's output (phiscan scan of the output folder):"
+leftover() { # label, dir
+	[ -d "$2" ] || return 0
+	local j
+	j=$("$PHISCAN" scan --format json --no-progress "$2" 2> /dev/null || true)
+	printf '  %-34s %6s findings in %5s of %5s files\n' "$1" \
+		"$(grep -c '"type":"finding"' <<< "$j" || true)" \
+		"$(grep '"type":"finding"' <<< "$j" | sed -E 's/.*"path":"([^"]*)".*/\1/' | sort -u | wc -l)" \
+		"$(find "$2" -type f \( -name '*.jpg' -o -name '*.png' \) | wc -l)"
+}
+leftover "input (before stripping)" "$work/src"
+for kind in jpg png; do
+	leftover "phiscan strip ($kind)" "$work/keep-ph-$kind"
+	leftover "exiftool -all= ($kind)" "$work/keep-exiftool-$kind"
+	leftover "exiv2 rm ($kind)" "$work/keep-exiv2-$kind"
+done
+leftover "jpegtran -copy none (jpg)" "$work/keep-jpegtran-jpg"
+leftover "optipng -strip all (png)" "$work/keep-optipng-png"
+
 # phiscan: every output re-scans clean
 set +e
 "$PHISCAN" scan -q "$work/keep-ph-jpg" "$work/keep-ph-png" > /dev/null 2>&1
