@@ -48,26 +48,28 @@ int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
 		ctx->in_bytes = ctx->size;
 		return 0;
 	}
-	/* a pipe: read it all, up to the cap */
-	size_t cap = 1u << 16, n = 0;
+	/* a pipe: read it all, up to the cap (--max-size when smaller) */
+	size_t cap = 1u << 16, n = 0, most = PHI_IMG_MAX_PIPE;
+	if (ctx->limits->max_file_size && ctx->limits->max_file_size < most)
+		most = (size_t)ctx->limits->max_file_size;
 	unsigned char *b = malloc(cap);
 	if (!b)
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading an image");
 	for (;;) {
 		if (n == cap) {
-			if (cap >= PHI_IMG_MAX_PIPE) {
+			if (cap >= most) {
 				free(b);
 				return phi_fail(ctx->err, PHI_ELIMIT,
-				                "image on standard input is larger than %zu bytes",
-				                (size_t)PHI_IMG_MAX_PIPE);
+				                "image on standard input is larger than %zu bytes", most);
 			}
-			unsigned char *t = realloc(b, cap * 2);
+			size_t nc = cap * 2 < most ? cap * 2 : most;
+			unsigned char *t = realloc(b, nc);
 			if (!t) {
 				free(b);
 				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading an image");
 			}
 			b = t;
-			cap *= 2;
+			cap = nc;
 		}
 		long r = phi_input_read(ctx, b + n, cap - n);
 		if (r < 0) {

@@ -20,7 +20,9 @@
 
 #include "format.h"
 
-/* Largest image read from a pipe (filter mode buffers the whole input). */
+/* Largest image read from a pipe (filter mode buffers the whole input); a smaller
+ * limits->max_file_size (--max-size) wins.  A define, not a phi_limits field:
+ * format.h is shared and this cap only concerns the image formats. */
 #define PHI_IMG_MAX_PIPE ((size_t)1 << 30)
 /* Largest output an image strip builds in memory. */
 #define PHI_IMG_MAX_OUT ((size_t)4 << 30)
@@ -34,7 +36,9 @@ struct phi_img_in {
 	unsigned char *own; /* heap copy of a pipe, or NULL */
 };
 
-/* Map a seekable input, or read a pipe into memory (up to PHI_IMG_MAX_PIPE). */
+/* Map a seekable input, or read a pipe into memory (up to PHI_IMG_MAX_PIPE or
+ * --max-size).  The mapping is read-only and private; a file truncated by another
+ * process while it is mapped can raise SIGBUS (the scanner does not guard that). */
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in);
 void phi_img_release(struct phi_img_in *in);
 
