@@ -59,7 +59,7 @@ timeit() { # key, command...
 	t0=$(now)
 	"$@" > /dev/null 2>&1 || true
 	t1=$(now)
-	T[$key]=$(echo "$t1 - $t0" | bc -l)
+	T[$key]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 fresh() { rm -rf "$work/run"; cp -r "$work/src" "$work/run"; mkdir -p "$work/run/out"; }
 
@@ -108,8 +108,8 @@ for kind in jpg png; do
 		jpegtran) label="jpegtran -copy none (per file)" ;;
 		optipng) label="optipng -strip all (per file)" ;;
 		esac
-		ms=$(echo "${T[$key]} * 1000 / $N" | bc -l)
-		ratio=$(echo "${T[$key]} / $base" | bc -l)
+		ms=$(awk -v t="${T[$key]}" -v n="$N" 'BEGIN { printf "%.3f", t * 1000 / n }')
+		ratio=$(awk -v t="${T[$key]}" -v b="$base" 'BEGIN { printf "%.2f", b > 0 ? t / b : 0 }')
 		printf '%-34s %5s %9.2f %9.3f %11.1fx\n' "$label" "$kind" "${T[$key]}" "$ms" "$ratio"
 	done
 done
