@@ -109,7 +109,7 @@ for kind in jpg png; do
 		optipng) label="optipng -strip all (per file)" ;;
 		esac
 		ms=$(awk -v t="${T[$key]}" -v n="$N" 'BEGIN { printf "%.3f", t * 1000 / n }')
-		ratio=$(awk -v t="${T[$key]}" -v b="$base" 'BEGIN { printf "%.2f", b > 0 ? t / b : 0 }')
+		ratio=$(awk -v t="${T[$key]}" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? t / b : 0) }')
 		printf '%-34s %5s %9.2f %9.3f %11.1fx\n' "$label" "$kind" "${T[$key]}" "$ms" "$ratio"
 	done
 done
