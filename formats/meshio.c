@@ -10,6 +10,8 @@
 #include "meshio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -285,20 +287,31 @@ int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
 	struct stat st;
 	struct phi_fctx rd;
 	unsigned char *head;
+	char self[64];
 	size_t hn = 0;
-	int rc;
+	int rc, fd;
 
-	if (fstat(ctx->out_fd, &st) || !S_ISREG(st.st_mode) || lseek(ctx->out_fd, 0, SEEK_SET) < 0)
+	if (fstat(ctx->out_fd, &st) || !S_ISREG(st.st_mode))
 		return phi_fail(ctx->err, PHI_EVERIFY, "--verify needs an output file it can re-read");
+	/* A fresh open file description: the output may be write-only (filter > file),
+	 * and its offset must not move. */
+	snprintf(self, sizeof self, "/proc/self/fd/%d", ctx->out_fd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return phi_fail(ctx->err, PHI_EVERIFY, "--verify cannot re-open the written copy: %s",
+		                strerror(errno));
 	head = malloc(PHI_HEAD_SIZE);
-	if (!head)
+	if (!head) {
+		close(fd);
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	}
 	while (hn < PHI_HEAD_SIZE) {
-		ssize_t r = read(ctx->out_fd, head + hn, PHI_HEAD_SIZE - hn);
+		ssize_t r = read(fd, head + hn, PHI_HEAD_SIZE - hn);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			free(head);
+			close(fd);
 			return phi_fail(ctx->err, PHI_EIO, "cannot re-read the written copy: %s",
 			                strerror(errno));
 		}
@@ -307,7 +320,7 @@ int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
 		hn += (size_t)r;
 	}
 	rd = *ctx;
-	rd.fd = ctx->out_fd;
+	rd.fd = fd;
 	rd.size = (uint64_t)st.st_size;
 	rd.head = head;
 	rd.head_len = hn;
@@ -318,8 +331,7 @@ int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
 	rd.in_bytes = 0;
 	rc = run(&rd, 1, hex);
 	free(head);
-	if (lseek(ctx->out_fd, 0, SEEK_END) < 0 && !rc)
-		rc = phi_fail(ctx->err, PHI_EIO, "cannot seek the written copy");
+	close(fd);
 	if (rc == PHI_EFORMAT || rc == PHI_ELIMIT)
 		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse again: nothing written");
 	return rc;

@@ -1040,6 +1040,16 @@ Test(mesh, filter_strips_meshes_read_from_stdin)
 	             1);
 	cr_assert(!file_has(P("a.out"), "comment"));
 	cr_assert(file_has(P("a.out"), "end_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n"));
+	/* --verify re-reads a filter's output when it is a file, and fails on a pipe */
+	cr_assert_eq(sh("timeout 60 '%s' filter --verify < '%s' > '%s' 2>/dev/null", bin(),
+	                P("a.ply"), P("av.out")),
+	             1);
+	cr_assert(file_has(P("av.out"), "end_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n"));
+	cr_assert_eq(sh("bash -c \"timeout 60 '%s' filter --verify < '%s' 2>'%s' | cat > /dev/null; "
+	                "exit \\${PIPESTATUS[0]}\"",
+	                bin(), P("a.ply"), P("ap.err")),
+	             2);
+	cr_assert(file_has(P("ap.err"), "--verify needs an output file it can re-read"));
 	/* a truncated binary STL on a pipe fails at its end: nothing usable written */
 	big.n -= 10;
 	put_file(P("trunc.stl"), big.p, big.n);
