@@ -6,9 +6,10 @@
  * namespace (rdf:li items of dc:creator are dc:creator; mwg-rs:Name inside a
  * region list is mwg-rs:Name).
  *
- * Offsets: expat reports the byte index of each character-data event; a per-byte
- * map ties the decoded value back to the packet (an entity reference maps all its
- * bytes to the '&').  Attribute values are found in the raw start tag; when they
+ * Offsets: expat reports the byte index and length of each character-data event; a
+ * per-byte map ties the decoded value back to the packet: 1:1 for UTF-8 text,
+ * proportional when the event's bytes differ from its text (a UTF-16 packet, as in
+ * exiftool's ExifTool.jpg, or an entity reference, which maps to its '&').  Attribute values are found in the raw start tag; when they
  * hold references the whole value maps to the tag.
  *
  * Hardening: a DTD with entity declarations stops the parser (no entity
@@ -119,6 +120,7 @@ struct xmp_state {
 	unsigned char *text;
 	uint32_t *map;
 	size_t tlen, tcap;
+	uint32_t tend; /* packet offset just after the last character-data event */
 	int rc;
 	int bad; /* entity declaration or too deep: give up, scan as text */
 };
@@ -190,7 +192,7 @@ static const char *current_prop(const struct xmp_state *st)
 static void flush_text(struct xmp_state *st)
 {
 	if (st->tlen) {
-		st->map[st->tlen] = st->map[st->tlen - 1] + 1;
+		st->map[st->tlen] = st->tend > st->map[st->tlen - 1] ? st->tend : st->map[st->tlen - 1] + 1;
 		emit_value(st, current_prop(st), st->text, st->tlen,
 		           st->offset == PHI_NO_OFFSET ? PHI_NO_OFFSET : st->offset,
 		           st->offset == PHI_NO_OFFSET ? NULL : st->map);
@@ -287,10 +289,15 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 	int cnt = XML_GetCurrentByteCount(st->parser);
 	if (idx < 0)
 		idx = 0;
+	if (cnt < 0)
+		cnt = 0;
 	memcpy(st->text + st->tlen, s, n);
+	/* 1:1 for plain UTF-8 text; proportional otherwise (exact for ASCII in a UTF-16
+	 * packet, the reference's start for an entity) */
 	for (size_t i = 0; i < n; i++)
-		st->map[st->tlen + i] = (uint32_t)idx + ((size_t)cnt == (size_t)len ? (uint32_t)i : 0);
+		st->map[st->tlen + i] = (uint32_t)idx + (uint32_t)((uint64_t)i * (uint64_t)cnt / (uint64_t)len);
 	st->tlen += n;
+	st->tend = (uint32_t)idx + (uint32_t)cnt;
 }
 
 static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int pe, const XML_Char *v,
