@@ -115,6 +115,26 @@ for line in open(vals, encoding='utf-8', errors='replace'):
 print(left)
 EOF
 left=$(cat "$work/left.txt")
+# every reported span holds its value (UTF-8, or UTF-16 for XP tags and UTF-16 XMP);
+# binary values (GPS rationals, tIME) are excepted
+python3 - "$work/values.jsonl" > "$work/spans.txt" <<'PY' || true
+import json, sys
+bad = 0
+for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
+    r = json.loads(line)
+    if r.get('type') != 'finding' or r.get('start') is None or 'value' not in r:
+        continue
+    if 'GPS position' in (r.get('field') or '') or r.get('field') == 'tIME':
+        continue
+    d = open(r['path'], 'rb').read()[r['start']:r['end']]
+    v = r['value']
+    if d not in (v.encode('utf-8'), v.encode('utf-16le'), v.encode('utf-16be'),
+                 v.encode('cp1252', 'replace')):
+        bad += 1
+print(bad)
+PY
+spans=$(cat "$work/spans.txt")
+check "every reported span holds its value ($spans do not)" "$([ "$spans" = 0 ]; echo $?)"
 check "no reported value survives in a copy ($left left)" "$([ "$left" = 0 ]; echo $?)"
 verified=$(grep -o '"pixels_verify": "[a-z-]*"' "$work/out/phiscan-manifest.json" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
 echo "samples_image: $n images, $findings findings; stripped: $jpeg_same JPEG pixel-identical by djpeg, ICC kept on $icc_kept, Orientation kept on $orient_kept; --verify: $verified"
