@@ -13,7 +13,8 @@
  *
  * Strip (allowlist, reference image-metadata.md 6): SOI; the first JFIF APP0
  * rewritten without its thumbnail; a fresh 26-byte Exif holding only IFD0
- * Orientation when the input had one (original IFDs are never copied); then, in
+ * Orientation when the input had one, in Exif or else in XMP tiff:Orientation
+ * (original IFDs are never copied); then, in
  * their order, SOF0-15, DHT, DAC, DQT, DRI, DNL, DHP, EXP, SOS with its scan data,
  * RST/TEM, every ICC_PROFILE APP2 chunk and Adobe APP14; EOI.  Everything else is
  * dropped, including all bytes after EOI.  Unknown or reserved markers fail closed.
@@ -72,6 +73,7 @@ struct jw {
 	struct phi_jpeg_check chk;
 	struct extxmp ext[EXT_XMP_MAX];
 	unsigned next;
+	int xmp_orientation; /* tiff:Orientation of the XMP packet, 0 when absent */
 };
 
 static unsigned be16(const unsigned char *q)
@@ -195,9 +197,12 @@ static int app_segment(struct jw *w, unsigned m, size_t seg, size_t pay, size_t 
 	w->chk.foreign++;
 	if (!w->ctx)
 		return 0;
-	if (m == 0xE1 && plen >= sizeof xmp_sig && !memcmp(q, xmp_sig, sizeof xmp_sig))
+	if (m == 0xE1 && plen >= sizeof xmp_sig && !memcmp(q, xmp_sig, sizeof xmp_sig)) {
+		if (!w->xmp_orientation)
+			w->xmp_orientation = phi_xmp_orientation(q + sizeof xmp_sig, plen - sizeof xmp_sig);
 		return phi_xmp_scan(w->ctx, q + sizeof xmp_sig, plen - sizeof xmp_sig,
 		                    fo(pay + sizeof xmp_sig), "XMP");
+	}
 	if (m == 0xE1 && plen >= sizeof extxmp_sig && !memcmp(q, extxmp_sig, sizeof extxmp_sig))
 		return ext_xmp(w, q + sizeof extxmp_sig, plen - sizeof extxmp_sig);
 	if (m == 0xED && plen >= 14 && !memcmp(q, "Photoshop 3.0\0", 14))
@@ -298,6 +303,9 @@ static int walk(struct jw *w)
 		if ((rc = phi_xmp_scan(w->ctx, w->ext[i].buf, w->ext[i].full, PHI_NO_OFFSET,
 		                       "XMP extended")))
 			return rc;
+	/* no Exif Orientation: keep the one XMP gave (it is dropped with the XMP) */
+	if (!w->chk.orientation && w->ctx)
+		w->chk.orientation = w->xmp_orientation;
 	if (w->hashing)
 		phi_img_sha_hex(&w->h, w->chk.pixels_sha256);
 	return 0;

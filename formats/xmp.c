@@ -357,3 +357,29 @@ int phi_xmp_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_
 	}
 	return rc;
 }
+
+int phi_xmp_orientation(const unsigned char *p, size_t n)
+{
+	static const char key[] = "tiff:Orientation";
+	const unsigned char *q = p, *end = p + n;
+	while (q < end) {
+		const unsigned char *k = memmem(q, (size_t)(end - q), key, sizeof key - 1);
+		if (!k)
+			return 0;
+		const unsigned char *v = k + sizeof key - 1;
+		/* ="6", ='6' or >6< */
+		if (end - v >= 3 && v[0] == '=' && (v[1] == '"' || v[1] == '\''))
+			v += 2;
+		else if (end - v >= 2 && v[0] == '>')
+			v += 1;
+		else {
+			q = v;
+			continue;
+		}
+		if (v < end && *v >= '1' && *v <= '8' && v + 1 < end &&
+		    (v[1] == '"' || v[1] == '\'' || v[1] == '<'))
+			return *v - '0';
+		q = v;
+	}
+	return 0;
+}

@@ -25,4 +25,8 @@
 int phi_xmp_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset,
                  const char *where_prefix);
 
+/* tiff:Orientation of a packet (attribute or element form), 1..8, or 0 when absent:
+ * used to keep the orientation of a photo whose Exif has none. */
+int phi_xmp_orientation(const unsigned char *p, size_t n);
+
 #endif

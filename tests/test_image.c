@@ -275,6 +275,46 @@ Test(jpeg, progressive_arithmetic_and_restart_files_strip_with_identical_pixels)
 	assert_rescans_clean(out);
 }
 
+/* A photo whose only Orientation is XMP tiff:Orientation keeps it in the fresh Exif. */
+Test(jpeg, an_orientation_only_in_xmp_survives_as_exif)
+{
+	unsigned char px[16 * 16 * 3];
+	for (size_t i = 0; i < sizeof px; i++)
+		px[i] = (unsigned char)(i * 7);
+	tjhandle h = tjInitCompress();
+	unsigned char *j = NULL;
+	unsigned long jn = 0;
+	cr_assert_eq(tjCompress2(h, px, 16, 0, 16, TJPF_RGB, &j, &jn, TJSAMP_420, 90, 0), 0);
+	tjDestroy(h);
+	static const char xmp[] =
+		"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
+		"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+		"<rdf:Description rdf:about='' xmlns:tiff='http://ns.adobe.com/tiff/1.0/' "
+		"tiff:Orientation='8'/></rdf:RDF></x:xmpmeta>";
+	size_t xl = sizeof xmp - 1, n = jn + 4 + xl;
+	unsigned char *f = malloc(n);
+	memcpy(f, j, 2);
+	f[2] = 0xFF, f[3] = 0xE1, f[4] = (unsigned char)((xl + 2) >> 8), f[5] = (unsigned char)(xl + 2);
+	memcpy(f + 6, xmp, xl);
+	memcpy(f + 6 + xl, j + 2, jn - 2);
+	tjFree(j);
+	char *dir = cli_fmt("%s/xo", cli_root);
+	cli_mkdirs(dir);
+	cli_write(cli_fmt("%s/x.jpg", dir), f, n);
+	free(f);
+	char *o = cli_fmt("%s/o", cli_root);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress", dir, "-o", o, NULL);
+	cr_assert(rc == 0 || rc == 1, "exit %d: %s", rc, err.p);
+	size_t bn;
+	char *b = cli_read(cli_fmt("%s/x.jpg", o), &bn);
+	struct phi_jpeg_check c;
+	cr_assert_eq(phi_jpeg_check((const unsigned char *)b, bn, &c, NULL), 0);
+	cr_assert_eq(c.orientation, 8);
+	cr_assert_eq(c.foreign, 0);
+	cr_assert(!mem_has(b, bn, "xmpmeta"));
+}
+
 /* Truncated inside the scan data: nothing after the cut can be shown clean. */
 Test(jpeg, truncated_scan_data_fails_closed_and_writes_nothing)
 {
