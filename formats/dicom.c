@@ -32,6 +32,7 @@
 #include "dicom.h"
 
 #include "dicom_bridge.h"
+#include "meshio.h"
 #include "text.h"
 
 #include <errno.h>
@@ -198,6 +199,7 @@ struct dstate {
 	bool latin1;          /* Specific Character Set ISO_IR 100 (or the like) */
 	char *dec;            /* scratch for decoded binary text */
 	size_t dec_cap;
+	struct phi_mbuf cleaned; /* a text value with the rule edits applied */
 	unsigned flags;
 	const unsigned char *key;
 	char patient[80];     /* pseudonym or case id for PatientName/PatientID, "" none */
@@ -205,7 +207,6 @@ struct dstate {
 	char where[320];
 	char *repl;           /* scratch for one replacement value */
 	size_t repl_cap;
-	char uid[80];
 };
 
 static void free_state(void *p)
@@ -475,36 +476,8 @@ static enum act resolve(const struct row *r, unsigned flags)
 	return (enum act)r->act[COL_BASIC];
 }
 
-/* Apply the sink's edits to a text value: the cleaned value, or NULL when the
- * edits leave it unchanged. */
-static int apply_edits(struct dstate *s, const char *v, size_t n, const struct phi_edits *ed,
-                       const char **out)
-{
-	*out = NULL;
-	if (!ed->n)
-		return 0;
-	size_t need = n + 1;
-	for (size_t i = 0; i < ed->n; i++)
-		need += ed->v[i].repl_len;
-	if (ensure_repl(s, need))
-		return PHI_ENOMEM;
-	size_t o = 0, at = 0;
-	for (size_t i = 0; i < ed->n; i++) {
-		memcpy(s->repl + o, v + at, ed->v[i].start - at);
-		o += ed->v[i].start - at;
-		memcpy(s->repl + o, ed->v[i].repl, ed->v[i].repl_len);
-		o += ed->v[i].repl_len;
-		at = ed->v[i].end;
-	}
-	memcpy(s->repl + o, v + at, n - at);
-	o += n - at;
-	s->repl[o] = 0;
-	*out = s->repl;
-	return 0;
-}
-
-static int emit(struct dstate *s, const struct phi_dcm_elem *e, const char *text, size_t len,
-                const char *cls, int sev, const char *rule, struct phi_edits *ed)
+static int emit(struct dstate *s, const char *text, size_t len, const char *cls, int sev,
+                const char *rule, struct phi_edits *ed)
 {
 	struct phi_field f = {
 		.text = text,
@@ -518,7 +491,6 @@ static int emit(struct dstate *s, const struct phi_dcm_elem *e, const char *text
 		.value_rule = rule,
 		.value_severity = sev,
 	};
-	(void)e;
 	return s->ctx->sink_ops->field(s->ctx->sink, &f, ed);
 }
 
@@ -544,7 +516,7 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 		/* binary values are reported by presence: their bytes are no text */
 		const char *t = e->is_string ? e->value : "binary value";
 		size_t tl = e->is_string ? e->len : strlen(t);
-		if ((rc = emit(s, e, t, tl, pn ? "name" : cls, sev, "dicom-annex-e", NULL)))
+		if ((rc = emit(s, t, tl, pn ? "name" : cls, sev, "dicom-annex-e", NULL)))
 			return rc;
 	}
 	bool scanned_text = has_value && text && !pn && (e->is_string || private_el ||
@@ -557,10 +529,10 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 		const char *t = latin1_to_utf8(s, e->value, e->len, &n);
 		if (!t)
 			return PHI_ENOMEM;
-		if ((rc = emit(s, e, t, n, NULL, 0, NULL, s->strip ? &ed : NULL)))
+		if ((rc = emit(s, t, n, NULL, 0, NULL, s->strip ? &ed : NULL)))
 			return rc;
 	} else if (scanned_text &&
-	           (rc = emit(s, e, e->value, e->len, NULL, 0, NULL, s->strip ? &ed : NULL))) {
+	           (rc = emit(s, e->value, e->len, NULL, 0, NULL, s->strip ? &ed : NULL))) {
 		return rc;
 	}
 	if (!s->strip || e->in_meta)
@@ -641,14 +613,17 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 			d->act = PHI_DCM_REPLACE;
 			d->repl = out;
 		} else if (scanned_text && ed.n) {
-			if ((rc = apply_edits(s, e->value, e->len, &ed, &out)))
-				return rc;
 			if (!e->is_string) {
 				d->act = PHI_DCM_REMOVE; /* binary that holds identifiers */
-			} else {
-				d->act = PHI_DCM_REPLACE;
-				d->repl = out;
+				break;
 			}
+			s->cleaned.n = 0;
+			if ((rc = phi_apply_edits((const unsigned char *)e->value, e->len, &ed, NULL,
+			                          &s->cleaned, s->ctx->err)) ||
+			    (rc = phi_mbuf_put(&s->cleaned, "", 1, s->ctx->err)))
+				return rc;
+			d->act = PHI_DCM_REPLACE;
+			d->repl = (const char *)s->cleaned.p;
 		} else if (date && !(s->flags & PHI_SO_RETAIN_LONG_DATES)) {
 			d->act = PHI_DCM_EMPTY;
 		}
@@ -690,39 +665,41 @@ static const char *burned_in_reason(struct phi_dcm *h)
 
 /* ---- the format ---- */
 
-static int read_all(struct phi_fctx *ctx, unsigned char **out, size_t *n)
+/* A pipe copied into a memory file, so DCMTK reads it like any file: lengths are
+ * checked against the bytes there and long values stay unloaded (DCMTK's buffer
+ * stream allocates whatever length an element declares: fuzz_dicom).  Returns the
+ * descriptor or a negative PHI_E*. */
+static int spool_to_memfd(struct phi_fctx *ctx)
 {
-	size_t cap = 1u << 20, len = 0;
-	const size_t max = 1u << 30;
-	unsigned char *b = malloc(cap);
-	if (!b)
-		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	const uint64_t max = 1ull << 30;
+	uint64_t total = 0;
+	int fd = memfd_create("phiscan-dicom", MFD_CLOEXEC);
+	if (fd < 0)
+		return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
 	for (;;) {
-		if (len == cap) {
-			if (cap >= max) {
-				free(b);
-				return phi_fail(ctx->err, PHI_ELIMIT, "DICOM input on a pipe is larger than 1 GiB");
-			}
-			unsigned char *t = realloc(b, cap * 2);
-			if (!t) {
-				free(b);
-				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
-			}
-			b = t;
-			cap *= 2;
-		}
-		long r = phi_input_read(ctx, b + len, cap - len);
-		if (r < 0) {
-			free(b);
+		long r = phi_input_read(ctx, ctx->buf, ctx->buf_cap);
+		if (r <= 0) {
+			if (r == 0)
+				return fd;
+			close(fd);
 			return (int)r;
 		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+		if ((total += (uint64_t)r) > max) {
+			close(fd);
+			return phi_fail(ctx->err, PHI_ELIMIT, "DICOM input on a pipe is larger than 1 GiB");
+		}
+		for (long off = 0; off < r;) {
+			ssize_t w = write(fd, ctx->buf + off, (size_t)(r - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				close(fd);
+				return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s",
+				                strerror(errno));
+			}
+			off += w;
+		}
 	}
-	*out = b;
-	*n = len;
-	return 0;
 }
 
 static int bridge_fail(struct phi_fctx *ctx, struct phi_dcm *h, int rc)
@@ -767,6 +744,14 @@ static int mark_deidentified(struct dstate *s)
 	return rc;
 }
 
+/* The value that identifies the patient for keyed derivations: Patient ID, else
+ * Patient's Name; "" when neither is there. */
+static void patient_key(struct phi_dcm *h, char *id, size_t cap)
+{
+	if ((phi_dcm_get(h, 0x0010, 0x0020, id, cap) || !id[0]) && phi_dcm_get(h, 0x0010, 0x0010, id, cap))
+		id[0] = 0;
+}
+
 /* The patient's replacement: --case-id, else a keyed pseudonym of Patient ID (or
  * name), the same in every file of that patient; "" leaves the profile's Z. */
 static void patient_token(struct dstate *s)
@@ -780,9 +765,9 @@ static void patient_token(struct dstate *s)
 	if (!s->key)
 		return;
 	char id[256];
-	if (phi_dcm_get(s->h, 0x0010, 0x0020, id, sizeof id) || !id[0])
-		if (phi_dcm_get(s->h, 0x0010, 0x0010, id, sizeof id) || !id[0])
-			return;
+	patient_key(s->h, id, sizeof id);
+	if (!id[0])
+		return;
 	unsigned char mac[32];
 	hmac(s->key, "phiscan-dicom-patient", id, strlen(id), mac);
 	static const char b32[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -795,9 +780,7 @@ static void patient_token(struct dstate *s)
 static int date_shift(struct dstate *s)
 {
 	char id[256];
-	if (phi_dcm_get(s->h, 0x0010, 0x0020, id, sizeof id) || !id[0])
-		if (phi_dcm_get(s->h, 0x0010, 0x0010, id, sizeof id))
-			id[0] = 0;
+	patient_key(s->h, id, sizeof id);
 	unsigned char mac[32];
 	hmac(s->key, "phiscan-dicom-date-shift", id, strlen(id), mac);
 	return 1 + (int)(((unsigned)mac[0] << 8 | mac[1]) % 3650);
@@ -806,8 +789,6 @@ static int date_shift(struct dstate *s)
 static int dicom_scan(struct phi_fctx *ctx)
 {
 	struct phi_dcm *h = *ctx->state;
-	unsigned char *mem = NULL;
-	size_t memlen = 0;
 	int rc;
 	bool strip = ctx->out_fd >= 0;
 
@@ -821,36 +802,15 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (strip && !so->key && (so->flags & PHI_SO_RETAIN_MOD_DATES))
 		return phi_fail(ctx->err, PHI_EUSAGE, "--retain-modified-dates needs --key FILE");
 
-	/* A pipe is copied into a memory file so DCMTK reads it like any file: lengths
-	 * are checked against the bytes there and long values stay unloaded (a buffer
-	 * stream would allocate whatever length an element declares). */
 	char path[64];
 	int memfd = -1;
-	if (ctx->size == PHI_NO_OFFSET) {
-		if ((rc = read_all(ctx, &mem, &memlen)))
-			return rc;
-		memfd = memfd_create("phiscan-dicom", MFD_CLOEXEC);
-		size_t off = 0;
-		while (memfd >= 0 && off < memlen) {
-			ssize_t w = write(memfd, mem + off, memlen - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-		free(mem);
-		mem = NULL;
-		if (memfd < 0 || off < memlen) {
-			if (memfd >= 0)
-				close(memfd);
-			return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
-		}
-	}
+	if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx)) < 0)
+		return memfd;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
 	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
-	rc = phi_dcm_load(h, path, NULL, 0, 64 * 1024, 1);
-	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key};
+	rc = phi_dcm_load(h, path, 64 * 1024, 1);
+	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key,
+	                   .cleaned = {.max = 32u << 20}};
 	if (rc < 0) {
 		rc = bridge_fail(ctx, h, rc);
 		goto out;
@@ -908,7 +868,7 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (pix_in[0] && lseek(ctx->out_fd, 0, SEEK_CUR) >= 0) {
 		char pix_out[65] = "";
 		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
-		if (phi_dcm_load(h, path, NULL, 0, 64 * 1024, 0)) {
+		if (phi_dcm_load(h, path, 64 * 1024, 0)) {
 			rc = phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
 			              phi_dcm_error(h));
 			goto out;
@@ -925,7 +885,7 @@ static int dicom_scan(struct phi_fctx *ctx)
 out:
 	free(s.repl);
 	free(s.dec);
-	free(mem);
+	phi_mbuf_free(&s.cleaned);
 	if (memfd >= 0)
 		close(memfd);
 	return rc;

@@ -15,7 +15,6 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
 #include <dcmtk/dcmdata/dcpixel.h>
@@ -58,8 +57,6 @@ struct phi_dcm {
 	bool had_meta = false;
 	std::string charset_note;
 	std::string source_charset;
-	std::string path_buf;
-	std::string value_buf;
 };
 
 static int fail(phi_dcm *h, int code, const std::string &msg)
@@ -186,24 +183,13 @@ static bool all_defined_terms(const char *v)
 	return true;
 }
 
-extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
-                            uint32_t max_load, int to_utf8)
+extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8)
 {
 	try {
 		delete h->ff;
 		h->ff = new DcmFileFormat();
-		OFCondition c;
-		if (path) {
-			c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
-			                    ERM_autoDetect);
-		} else {
-			DcmInputBufferStream in;
-			in.setBuffer(mem, OFstatic_cast(offile_off_t, n));
-			in.setEos();
-			h->ff->transferInit();
-			c = h->ff->read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-			h->ff->transferEnd();
-		}
+		OFCondition c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
+		                                ERM_autoDetect);
 		if (c.bad())
 			return fail(h, PHI_EFORMAT, std::string("not DICOM DCMTK can parse: ") + c.text());
 		DcmDataset *ds = h->ff->getDataset();
@@ -238,7 +224,7 @@ extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem
 				// report says so.  Conversion may have stopped half way: reload.
 				std::string note = std::string("Specific Character Set ") + cs.c_str() +
 				                   " not decoded (" + c.text() + "): text scanned as stored bytes";
-				int rc = phi_dcm_load(h, path, mem, n, max_load, 0);
+				int rc = phi_dcm_load(h, path, max_load, 0);
 				if (rc)
 					return rc;
 				h->charset_note = note;

@@ -37,15 +37,15 @@ void phi_dcm_free(struct phi_dcm *h);
 /* The message of the last failure (one line, no PHI). */
 const char *phi_dcm_error(const struct phi_dcm *h);
 
-/* Parse the file at path (a name DCMTK can reopen, such as /proc/self/fd/N), or,
- * when path is NULL, the n bytes at mem (which must outlive the handle's use).
+/* Parse the file at path (a name DCMTK can reopen, such as /proc/self/fd/N, which
+ * must stay valid while the handle is used: long values are read from it later).
  * Values longer than max_load bytes are not read now.  Fails with PHI_EFORMAT when
  * the bytes are not DICOM DCMTK can parse.  to_utf8: convert text values to UTF-8
  * with the Specific Character Set (the data set is then written as ISO_IR 192).
  * Returns 0, 1 (loaded, but the character set was left as stored: see
- * phi_dcm_charset_note), or a negative PHI_E*. */
-int phi_dcm_load(struct phi_dcm *h, const char *path, const void *mem, size_t n,
-                 uint32_t max_load, int to_utf8);
+ * phi_dcm_charset_note), or a negative PHI_E*.  There is no memory variant: DCMTK's
+ * buffer stream allocates whatever length an element declares. */
+int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8);
 
 /* Returns 1 (not an error) when the character set is a defined term that this
  * DCMTK cannot convert: values stay as stored; phi_dcm_charset_note() says so. */

@@ -335,7 +335,7 @@ static struct dump *dump_file(const char *path)
 	struct phi_dcm *h = phi_dcm_new();
 	cr_assert_not_null(h);
 	cr_assert(phi_dicom_init(NULL) == 0);
-	int rc = phi_dcm_load(h, path, NULL, 0, 0xFFFFFFFFu, 0);
+	int rc = phi_dcm_load(h, path, 0xFFFFFFFFu, 0);
 	cr_assert_geq(rc, 0, "%s does not parse: %s", path, phi_dcm_error(h));
 	snprintf(dp->xfer, sizeof dp->xfer, "%s", phi_dcm_xfer(h));
 	dp->had_meta = phi_dcm_had_meta(h);
@@ -500,8 +500,8 @@ Test(dicom, strip_keeps_every_transfer_syntax_and_the_pixel_bytes)
 		cr_assert_str_eq(value_of(o, "meta:(0002,0012)"), "2.25.17399522243035690647548347680912124432");
 		cr_assert_str_eq(value_of(o, "meta:(0002,0003)"), value_of(o, "(0008,0018)"));
 		cr_assert_str_eq(value_of(o, "(0012,0062)"), "YES");
-		cr_assert_null(value_of(o, "(0010,0030)") && *value_of(o, "(0010,0030)") ? "x" : NULL,
-		               "birth date survived");
+		const char *dob = value_of(o, "(0010,0030)");
+		cr_assert(!dob || !*dob, "birth date survived");
 	}
 }
 
