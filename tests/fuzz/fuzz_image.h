@@ -13,44 +13,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../scanner/engine.h"
-#include "../../scanner/finding.h"
-#include "../../scanner/names.h"
-#include "../../scanner/ops.h"
-#include "../../scanner/rules.h"
-#include "../../scanner/scan.h"
+#include "fuzz_setup.h"
 
-static struct phi_pack pack;
-static struct phi_names *names;
-static struct phi_engine *engine;
-static struct phi_policy policy;
-static struct phi_limits limits;
-static struct phi_worker *scanner, *stripper;
-static struct phi_scan_opts scan_opts, strip_opts;
 static struct phi_strip_opts sopts = {.flags = PHI_SO_VERIFY};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct phi_error err = {0};
 	struct phi_engine_opts eo = {.safe_harbor = true, .min_confidence = 0.5};
 	(void)argc;
 	(void)argv;
-	if (phi_pack_load(&pack, "rules/default.yaml", &err) ||
-	    phi_names_load(&names, "rules/names", &err) ||
-	    phi_engine_new(&engine, &pack, names, &eo, &err)) {
-		fprintf(stderr, "fuzz: setup failed: %s\n", err.msg);
-		abort();
-	}
 	phi_limits_default(&limits);
 	limits.max_inflate = 1u << 20; /* zTXt bombs stop early */
-	phi_policy_init(&policy);
-	policy.names = names;
-	scan_opts = (struct phi_scan_opts){.engine = engine, .limits = &limits, .policy = &policy,
-	                                   .sopts = &sopts};
-	strip_opts = scan_opts;
-	strip_opts.strip = true;
-	if (phi_worker_new(&scanner, &scan_opts) || phi_worker_new(&stripper, &strip_opts))
-		abort();
+	fuzz_setup(&eo, &sopts);
 	return 0;
 }
 

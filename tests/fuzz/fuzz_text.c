@@ -11,43 +11,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../scanner/engine.h"
-#include "../../scanner/finding.h"
-#include "../../scanner/names.h"
-#include "../../scanner/ops.h"
-#include "../../scanner/rules.h"
-#include "../../scanner/scan.h"
-
-static struct phi_pack pack;
-static struct phi_names *names;
-static struct phi_engine *engine;
-static struct phi_policy policy;
-static struct phi_limits limits;
-static struct phi_worker *scanner, *stripper;
-static struct phi_scan_opts scan_opts, strip_opts;
+#include "fuzz_setup.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct phi_error err = {0};
+	static const struct phi_strip_opts none;
 	struct phi_engine_opts eo = {.safe_harbor = true, .min_confidence = 0.5};
 	(void)argc;
 	(void)argv;
-	if (phi_pack_load(&pack, "rules/default.yaml", &err) ||
-	    phi_names_load(&names, "rules/names", &err) ||
-	    phi_engine_new(&engine, &pack, names, &eo, &err)) {
-		fprintf(stderr, "fuzz_text: setup failed: %s\n", err.msg);
-		abort();
-	}
 	phi_limits_default(&limits);
 	limits.chunk_size = 4096; /* small chunks: exercise the seams */
 	limits.max_line_context = 512;
-	phi_policy_init(&policy);
-	policy.names = names;
-	scan_opts = (struct phi_scan_opts){.engine = engine, .limits = &limits, .policy = &policy};
-	strip_opts = scan_opts;
-	strip_opts.strip = true;
-	if (phi_worker_new(&scanner, &scan_opts) || phi_worker_new(&stripper, &strip_opts))
-		abort();
+	fuzz_setup(&eo, &none);
 	return 0;
 }
 
