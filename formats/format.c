@@ -64,6 +64,12 @@ void phi_limits_default(struct phi_limits *lim)
 {
 	lim->max_file_size = 0;
 	lim->chunk_size = 1u << 20;
+	lim->mesh_max_line = 1u << 20;
+	lim->ply_max_header = 1u << 20;
+	lim->ply_max_elements = 64;
+	lim->ply_max_props = 256;
+	lim->obj_max_names = 1u << 20;
+	lim->hps_max_stream = (size_t)1 << 30;
 	lim->max_line_context = 4096;
 	lim->max_field_len = 1u << 20;
 	lim->max_inflate = 64u << 20;

@@ -63,6 +63,14 @@ const char *phi_strerror(int code);
 struct phi_limits {
 	uint64_t max_file_size;   /* files larger than this are reported unscanned; 0 = none */
 	size_t chunk_size;        /* text is scanned in line-aligned chunks of this size */
+	/* meshes and 3Shape HPS (formats/stl.c, ply.c, obj.c, hps.c) */
+	size_t mesh_max_line;      /* longest ASCII STL, OBJ or MTL line */
+	size_t ply_max_header;     /* PLY: end_header must come within this many bytes */
+	unsigned ply_max_elements; /* PLY: element lines in one header */
+	unsigned ply_max_props;    /* PLY: property lines of one element */
+	size_t obj_max_names;      /* OBJ: distinct o/g names numbered in one file */
+	size_t hps_max_stream;     /* HPS read from a pipe is buffered whole; a smaller
+	                              max_file_size (--max-size) wins */
 	size_t max_line_context;  /* bytes of look-behind kept across a chunk boundary */
 	size_t max_field_len;     /* structured fields longer than this are truncated for rules */
 	size_t max_inflate;       /* decompressed output cap (zTXt, deflate, ...) */
@@ -125,6 +133,8 @@ enum {
 	PHI_SO_VERIFY = 1u << 0,            /* re-read the written copy and check the
 	                                       protected regions (geometry, pixels) */
 	PHI_SO_STRIP_HPS = 1u << 1,         /* 3Shape HPS: strip (signed files; opt-in) */
+	PHI_SO_STL_ZERO_ATTR = 1u << 2,     /* binary STL: zero every facet's attribute
+	                                       word (colour is kept by default) */
 	/* DICOM Basic Profile options (PS3.15 E.3, CID 7050) */
 	PHI_SO_RETAIN_LONG_DATES = 1u << 8, /* Retain Longitudinal Temporal Information
 	                                       with Full Dates */

@@ -29,7 +29,7 @@
  * fails (report-only: nothing written).
  *
  * Memory: the file is mapped (a regular file) or read whole (a pipe, up to
- * HPS_MAX_STREAM); expat sees it in one piece so byte indexes are file offsets.
+ * limits->hps_max_stream or --max-size); expat sees it in one piece so byte indexes are file offsets.
  * A DOCTYPE or a CDATA section fails the file (HPS has neither; entity
  * declarations would change what the bytes mean).
  *
@@ -41,6 +41,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <expat.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,6 @@
 #include "meshio.h"
 #include "text.h"
 
-/* Largest input read from a pipe (a mapped file has no such cap). */
-#define HPS_MAX_STREAM ((size_t)1 << 30)
 /* The chunk the XML is handed to expat in. */
 #define HPS_FEED ((size_t)1 << 20)
 
@@ -983,7 +982,10 @@ static int load(struct phi_fctx *ctx, unsigned char **buf, size_t *len, int *map
 			return 0;
 		}
 	}
-	struct phi_mbuf b = {.max = HPS_MAX_STREAM};
+	size_t most = ctx->limits->hps_max_stream;
+	if (ctx->limits->max_file_size && ctx->limits->max_file_size < most)
+		most = (size_t)ctx->limits->max_file_size;
+	struct phi_mbuf b = {.max = most};
 	unsigned char tmp[65536];
 	for (;;) {
 		long r = phi_input_read(ctx, tmp, sizeof tmp);
@@ -997,7 +999,7 @@ static int load(struct phi_fctx *ctx, unsigned char **buf, size_t *len, int *map
 		if (rc) {
 			phi_mbuf_free(&b);
 			return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_ELIMIT,
-			                                   "HPS input larger than %zu bytes", HPS_MAX_STREAM)
+			                                   "HPS input larger than %zu bytes", most)
 			                        : rc;
 		}
 	}
@@ -1064,10 +1066,11 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	}
 	if (!rc && want_hash) {
 		struct phi_geohash h;
-		phi_geohash_init(&h);
-		for (size_t i = 0; i < s.nprot; i++)
-			phi_geohash_update(&h, s.buf + s.prot[i].a, s.prot[i].b - s.prot[i].a);
-		phi_geohash_hex(&h, hex);
+		if (!(rc = phi_geohash_init(&h, ctx->err))) {
+			for (size_t i = 0; i < s.nprot; i++)
+				phi_geohash_update(&h, s.buf + s.prot[i].a, s.prot[i].b - s.prot[i].a);
+			rc = phi_geohash_hex(&h, hex, ctx->err);
+		}
 	}
 	for (size_t i = 0; outs && i < s.nslots; i++)
 		phi_mbuf_free(&outs[i].repl);

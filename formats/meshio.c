@@ -3,7 +3,8 @@
  * The geometry proof (issue 4): a format hashes the bytes it promises not to touch
  * while it copies them, and the hash of the same region of the written copy is
  * recorded beside it; with --verify the copy is re-read from the output file with
- * pread, so the check covers what reached the disk, not what was meant to.
+ * a fresh read-only open, so the check covers what reached the disk, not what was
+ * meant to.
  *
  * Threading: reentrant.  Ownership: see meshio.h.
  */
@@ -20,47 +21,32 @@
 
 #define COPY_BUF 65536u
 
-void phi_geohash_init(struct phi_geohash *h)
+int phi_geohash_init(struct phi_geohash *h, struct phi_error *err)
 {
-	crypto_hash_sha256_init(&h->st);
 	h->bytes = 0;
+	if (phi_sha256_init(&h->sha))
+		return phi_fail(err, PHI_ENOMEM, "out of memory (SHA-256 context)");
+	return 0;
 }
 
 void phi_geohash_update(struct phi_geohash *h, const void *p, size_t n)
 {
 	if (n) {
-		crypto_hash_sha256_update(&h->st, p, (unsigned long long)n);
+		phi_sha256_update(&h->sha, p, n);
 		h->bytes += n;
 	}
 }
 
-void phi_geohash_hex(struct phi_geohash *h, char hex[65])
+int phi_geohash_hex(struct phi_geohash *h, char hex[65], struct phi_error *err)
 {
-	unsigned char out[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&h->st, out);
-	sodium_bin2hex(hex, 65, out, sizeof out);
+	if (phi_sha256_final(&h->sha, hex))
+		return phi_fail(err, PHI_ENOMEM, "SHA-256 of the protected bytes failed");
+	return 0;
 }
 
-int phi_hash_fd_from(int fd, uint64_t from, char hex[65], struct phi_error *err)
+void phi_geohash_abort(struct phi_geohash *h)
 {
-	struct phi_geohash h;
-	unsigned char buf[COPY_BUF];
-	uint64_t at = from;
-
-	phi_geohash_init(&h);
-	for (;;) {
-		ssize_t r = pread(fd, buf, sizeof buf, (off_t)at);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return phi_fail(err, PHI_EIO, "cannot re-read the written copy: %s", strerror(errno));
-		if (r == 0)
-			break;
-		phi_geohash_update(&h, buf, (size_t)r);
-		at += (uint64_t)r;
-	}
-	phi_geohash_hex(&h, hex);
-	return 0;
+	phi_sha256_abort(&h->sha);
 }
 
 int phi_geometry_facts(struct phi_fctx *ctx, const char *in_hex, const char *out_hex,

@@ -11,26 +11,30 @@
 #ifndef PHI_MESHIO_H
 #define PHI_MESHIO_H
 
-#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "format.h"
+#include "sha256.h"
 
 /* ---- SHA-256 of the protected bytes ---- */
 
+/* OpenSSL EVP underneath (sha256.h): init allocates a digest context, which
+ * phi_geohash_hex or phi_geohash_abort releases.  abort is safe on a context that
+ * was never initialised (zeroed), already finished or already aborted, so every
+ * error path can simply call it. */
 struct phi_geohash {
-	crypto_hash_sha256_state st;
+	struct phi_sha256 sha;
 	uint64_t bytes;
 };
 
-void phi_geohash_init(struct phi_geohash *h);
+/* 0, or PHI_ENOMEM recorded in err (which may be NULL). */
+int phi_geohash_init(struct phi_geohash *h, struct phi_error *err);
 void phi_geohash_update(struct phi_geohash *h, const void *p, size_t n);
-/* Finish into 64 lowercase hex digits and a NUL. */
-void phi_geohash_hex(struct phi_geohash *h, char hex[65]);
-
-/* SHA-256 of fd's bytes [from, EOF) read with pread (fd is not moved). */
-int phi_hash_fd_from(int fd, uint64_t from, char hex[65], struct phi_error *err);
+/* Finish into 64 lowercase hex digits and a NUL, and release the context.
+ * 0, or PHI_ENOMEM recorded in err. */
+int phi_geohash_hex(struct phi_geohash *h, char hex[65], struct phi_error *err);
+void phi_geohash_abort(struct phi_geohash *h);
 
 /* Record "geometry_sha256_in" and "geometry_sha256_out"; with --verify also
  * "geometry_verified" = "yes", or fail with PHI_EVERIFY when they differ.

@@ -33,10 +33,6 @@
 
 #include "meshio.h"
 
-/* Distinct o/g names numbered per file; more fail with PHI_ELIMIT. */
-#define OBJ_MAX_NAMES ((size_t)1 << 20)
-#define OBJ_MAX_LINE ((size_t)1 << 20)
-
 enum stmt { ST_GEOM, ST_KEEP, ST_NAME_O, ST_NAME_G, ST_REF, ST_MAT, ST_NUMERIC };
 
 struct kw {
@@ -121,9 +117,6 @@ static int name_ordinal(struct objscan *s, int is_g, const unsigned char *p, siz
 	key = key ? key : 2;
 	if (s->nnames * 2 >= s->ncap) {
 		size_t nc = s->ncap ? s->ncap * 2 : 256;
-		if (s->nnames >= OBJ_MAX_NAMES)
-			return phi_fail(s->ctx->err, PHI_ELIMIT, "more than %zu distinct object and group names",
-			                OBJ_MAX_NAMES);
 		uint64_t *nn = calloc(nc, sizeof *nn);
 		uint32_t *no = calloc(nc, sizeof *no);
 		if (!nn || !no) {
@@ -150,6 +143,9 @@ static int name_ordinal(struct objscan *s, int is_g, const unsigned char *p, siz
 	while (s->names[j] && s->names[j] != key)
 		j = (j + 1) % s->ncap;
 	if (!s->names[j]) {
+		if (s->nnames >= s->ctx->limits->obj_max_names)
+			return phi_fail(s->ctx->err, PHI_ELIMIT, "more than %zu distinct object and group names",
+			                s->ctx->limits->obj_max_names);
 		s->names[j] = key;
 		s->ord[j] = is_g ? ++s->next_g : ++s->next_o;
 		s->nnames++;
@@ -305,7 +301,7 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 
 static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int mtl)
 {
-	size_t max = ctx->limits && ctx->limits->chunk_size ? ctx->limits->chunk_size : OBJ_MAX_LINE;
+	size_t max = ctx->limits->mesh_max_line;
 	struct objscan s = {.ctx = ctx, .mtl = mtl, .strip = ctx->out_fd >= 0, .want_hash = want_hash};
 	struct phi_lines lr;
 	const unsigned char *p;
@@ -314,14 +310,18 @@ static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int m
 	int rc;
 
 	s.out.max = 2 * max + 4096;
-	phi_geohash_init(&s.h);
-	if (s.strip && !(s.w = malloc(sizeof *s.w)))
+	if (want_hash && (rc = phi_geohash_init(&s.h, ctx->err)))
+		return rc;
+	if (s.strip && !(s.w = malloc(sizeof *s.w))) {
+		phi_geohash_abort(&s.h);
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	}
 	if (s.w) {
 		s.w->ctx = ctx;
 		s.w->n = 0;
 	}
 	if ((rc = phi_lines_init(&lr, ctx, max))) {
+		phi_geohash_abort(&s.h);
 		free(s.w);
 		return rc;
 	}
@@ -347,11 +347,11 @@ static int obj_run_kind(struct phi_fctx *ctx, int want_hash, char hex[65], int m
 	phi_mbuf_free(&s.out);
 	free(s.names);
 	free(s.ord);
-	if (rc < 0)
+	if (rc < 0) {
+		phi_geohash_abort(&s.h);
 		return rc;
-	if (want_hash)
-		phi_geohash_hex(&s.h, hex);
-	return 0;
+	}
+	return want_hash ? phi_geohash_hex(&s.h, hex, ctx->err) : 0;
 }
 
 static int obj_run(struct phi_fctx *ctx, int want_hash, char hex[65])

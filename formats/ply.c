@@ -9,7 +9,8 @@
  * (assimp#4866, CloudCompare#1448): each is a slot ("comment line N").  A header
  * line with any other keyword fails the file (fail closed: it could be text the
  * schema does not describe); so does a header without `end_header` within
- * limits->chunk_size bytes.
+ * limits->ply_max_header bytes.  More than limits->ply_max_elements elements or
+ * limits->ply_max_props properties in one element fail with PHI_ELIMIT.
  *
  * Strip drops the comment and obj_info lines; every other header line and the
  * whole body are copied byte for byte, and the body (the bytes after
@@ -33,11 +34,6 @@
 
 #include "meshio.h"
 
-/* Structural caps: more than this in one header fails with PHI_ELIMIT. */
-#define PLY_MAX_ELEMENTS 64
-#define PLY_MAX_PROPS 256 /* per element */
-#define PLY_MAX_HEADER ((size_t)1 << 20)
-
 enum ply_fmt { PLY_ASCII, PLY_LE, PLY_BE };
 
 struct ply_prop {
@@ -49,7 +45,7 @@ struct ply_prop {
 struct ply_elem {
 	uint64_t count;
 	unsigned nprops;
-	struct ply_prop props[PLY_MAX_PROPS];
+	struct ply_prop *props; /* limits->ply_max_props entries, allocated with the element */
 	uint64_t fixed;  /* bytes of a row when it has no list, else of its scalars */
 	int has_list;
 };
@@ -59,7 +55,7 @@ struct ply {
 	enum ply_fmt fmt;
 	int fmt_seen;
 	unsigned nelems;
-	struct ply_elem elems[PLY_MAX_ELEMENTS];
+	struct ply_elem *elems; /* limits->ply_max_elements entries */
 	uint64_t header_len;
 	/* body walk (binary) */
 	unsigned e, p;
@@ -183,13 +179,17 @@ static int schema_line(struct ply *y, const unsigned char *p, size_t n, uint64_t
 		return 0;
 	}
 	if (tok_is(t[0], tl[0], "element")) {
+		const struct phi_limits *lim = y->ctx->limits;
 		if (k != 3)
 			return bad_line(y, off, line, "element needs a name and a count");
-		if (y->nelems == PLY_MAX_ELEMENTS)
-			return phi_fail_at(y->ctx->err, PHI_ELIMIT, off, "PLY header has more than %d elements",
-			                   PLY_MAX_ELEMENTS);
+		if (y->nelems == lim->ply_max_elements)
+			return phi_fail_at(y->ctx->err, PHI_ELIMIT, off, "PLY header has more than %u elements",
+			                   lim->ply_max_elements);
 		el = &y->elems[y->nelems++];
 		memset(el, 0, sizeof *el);
+		el->props = calloc(lim->ply_max_props ? lim->ply_max_props : 1, sizeof *el->props);
+		if (!el->props)
+			return phi_fail(y->ctx->err, PHI_ENOMEM, "out of memory");
 		if (parse_u64(t[2], tl[2], &el->count))
 			return bad_line(y, off, line, "element count is not a number");
 		return 0;
@@ -197,9 +197,10 @@ static int schema_line(struct ply *y, const unsigned char *p, size_t n, uint64_t
 	if (tok_is(t[0], tl[0], "property")) {
 		if (!el)
 			return bad_line(y, off, line, "property before any element");
-		if (el->nprops == PLY_MAX_PROPS)
+		if (el->nprops == y->ctx->limits->ply_max_props)
 			return phi_fail_at(y->ctx->err, PHI_ELIMIT, off,
-			                   "PLY element has more than %d properties", PLY_MAX_PROPS);
+			                   "PLY element has more than %u properties",
+			                   y->ctx->limits->ply_max_props);
 		struct ply_prop *pr = &el->props[el->nprops];
 		unsigned char sz, sg;
 		if (k == 5 && tok_is(t[1], tl[1], "list")) {
@@ -374,36 +375,40 @@ static int read_body(struct ply *y, struct phi_lines *lr, int want_hash, char he
 	unsigned char stackbuf[4096];
 	unsigned char *buf = ctx->buf && ctx->buf_cap >= 65536 ? ctx->buf : stackbuf;
 	size_t cap = buf == stackbuf ? sizeof stackbuf : 65536;
-	struct phi_geohash h;
+	struct phi_geohash h = {0};
 	const unsigned char *p;
 	size_t n;
 	uint64_t at = y->header_len;
-	int rc;
+	int rc = 0;
 
-	phi_geohash_init(&h);
+	if (want_hash && (rc = phi_geohash_init(&h, ctx->err)))
+		return rc;
 	phi_lines_rest(lr, &p, &n);
 	for (;;) {
 		if (n) {
 			if ((rc = walk(y, p, n, at)))
-				return rc;
-			phi_geohash_update(&h, p, n);
+				break;
+			if (want_hash)
+				phi_geohash_update(&h, p, n);
 			if (strip && (rc = phi_output_write(ctx, p, n)))
-				return rc;
+				break;
 			at += n;
 		}
 		long r = phi_input_read(ctx, buf, cap);
-		if (r < 0)
-			return (int)r;
-		if (r == 0)
+		if (r <= 0) {
+			rc = (int)r;
 			break;
+		}
 		p = buf;
 		n = (size_t)r;
 	}
-	if ((rc = walk_end(y, at)))
+	if (!rc)
+		rc = walk_end(y, at);
+	if (rc) {
+		phi_geohash_abort(&h);
 		return rc;
-	if (want_hash)
-		phi_geohash_hex(&h, hex);
-	return 0;
+	}
+	return want_hash ? phi_geohash_hex(&h, hex, ctx->err) : 0;
 }
 
 static int ply_header(struct ply *y, struct phi_lines *lr)
@@ -421,9 +426,9 @@ static int ply_header(struct ply *y, struct phi_lines *lr)
 			end--;
 		if (end && p[end - 1] == '\r')
 			end--;
-		if (off + n > PLY_MAX_HEADER)
+		if (off + n > ctx->limits->ply_max_header)
 			return phi_fail(ctx->err, PHI_EFORMAT, "PLY header has no end_header in its first %zu bytes",
-			                PLY_MAX_HEADER);
+			                ctx->limits->ply_max_header);
 		if (lr->lineno == 1) {
 			if (end != 3 || memcmp(p, "ply", 3))
 				return phi_fail(ctx->err, PHI_EFORMAT, "not a PLY file (no `ply` line)");
@@ -454,7 +459,9 @@ static int ply_header(struct ply *y, struct phi_lines *lr)
 			return rc;
 	}
 	if (rc < 0)
-		return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_EFORMAT, "PLY header has no end_header")
+		return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_EFORMAT,
+		                                   "PLY header has no end_header in its first %zu bytes",
+		                                   ctx->limits->ply_max_header)
 		                        : rc;
 	return phi_fail(ctx->err, PHI_EFORMAT, "PLY header has no end_header");
 }
@@ -467,10 +474,16 @@ static int ply_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	int rc, exact;
 
 	y = calloc(1, sizeof *y);
-	if (!y)
+	if (y)
+		y->elems = calloc(ctx->limits->ply_max_elements ? ctx->limits->ply_max_elements : 1,
+		                  sizeof *y->elems);
+	if (!y || !y->elems) {
+		free(y);
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	}
 	y->ctx = ctx;
-	if ((rc = phi_lines_init(&lr, ctx, 65536))) {
+	if ((rc = phi_lines_init(&lr, ctx, ctx->limits->ply_max_header))) {
+		free(y->elems);
 		free(y);
 		return rc;
 	}
@@ -487,6 +500,9 @@ static int ply_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	if (!rc && (ctx->out_fd >= 0 || want_hash || ctx->size == PHI_NO_OFFSET))
 		rc = read_body(y, &lr, want_hash, hex);
 	phi_lines_free(&lr);
+	for (unsigned i = 0; i < y->nelems; i++)
+		free(y->elems[i].props);
+	free(y->elems);
 	free(y);
 	return rc;
 }

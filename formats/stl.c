@@ -18,7 +18,10 @@
  * inclusive); the 4 and 12 binary bytes after `COLOR=` and `MATERIAL=` are colour,
  * not text, and are skipped.  Strip overwrites the header with PHI_STL_NEUTRAL_TAG,
  * NUL-padded, keeping the colour blocks at their offsets; bytes 80..EOF are copied
- * verbatim (facet attribute words, which are colour, included) and hashed.
+ * verbatim (facet attribute words, which are colour, included) and hashed.  With
+ * PHI_SO_STL_ZERO_ATTR (--stl-zero-attributes) the attribute word of every facet
+ * (its bytes 48-49) is written as zeros and left out of both hashes, which then
+ * cover the count and the 48 geometry bytes of each facet.
  *
  * ASCII: every line is checked against the STL grammar's keywords (an unknown line
  * fails the file: it may be free text the format does not allow); the names on
@@ -38,8 +41,7 @@
 
 #define STL_HEADER 80u
 #define STL_FACET 50u
-/* Lines longer than this fail when the limits give no chunk size. */
-#define STL_MAX_LINE ((size_t)1 << 20)
+#define STL_ATTR_AT 48u /* a facet: normal and three vertices (12 floats), then the word */
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -149,11 +151,65 @@ static int header_slots(struct phi_fctx *ctx, const unsigned char *hdr,
 	return 0;
 }
 
+/* Hash (h may be NULL) and, in strip mode, write the bytes after the header: the
+ * count and the facets, p[0..n) standing at offset *pos from byte 80.  With zero
+ * set, attribute words are zeroed in p (a scratch buffer) and not hashed. */
+static int facet_bytes(struct phi_fctx *ctx, struct phi_geohash *h, int strip, int zero,
+                       unsigned char *p, size_t n, uint64_t *pos)
+{
+	size_t i = 0;
+	while (zero && i < n) {
+		uint64_t at = *pos + i;
+		size_t run, k = at < 4 ? 0 : (size_t)((at - 4) % STL_FACET);
+		if (at < 4)
+			run = (size_t)(4 - at);
+		else
+			run = k < STL_ATTR_AT ? STL_ATTR_AT - k : STL_FACET - k;
+		if (run > n - i)
+			run = n - i;
+		if (at >= 4 && k >= STL_ATTR_AT)
+			memset(p + i, 0, run);
+		else if (h)
+			phi_geohash_update(h, p + i, run);
+		i += run;
+	}
+	if (!zero && h)
+		phi_geohash_update(h, p, n);
+	*pos += n;
+	return strip ? phi_output_write(ctx, p, n) : 0;
+}
+
+/* Copy the input from byte 84 (the head already read) to its end through
+ * facet_bytes; *rest receives the count of bytes after the header. */
+static int copy_facets(struct phi_fctx *ctx, struct phi_geohash *h, int strip, uint64_t *rest)
+{
+	unsigned char stackbuf[4096];
+	unsigned char *buf = ctx->buf && ctx->buf_cap >= 65536 ? ctx->buf : stackbuf;
+	size_t cap = buf == stackbuf ? sizeof stackbuf : 65536;
+	int zero = (ctx->sopts->flags & PHI_SO_STL_ZERO_ATTR) != 0;
+	uint64_t pos = 0;
+	int rc;
+
+	if (!zero)
+		return phi_copy_rest(ctx, h, strip, rest);
+	for (;;) {
+		long r = phi_input_read(ctx, buf, cap);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			break;
+		if ((rc = facet_bytes(ctx, h, strip, zero, buf, (size_t)r, &pos)))
+			return rc;
+	}
+	*rest = pos;
+	return 0;
+}
+
 static int run_binary(struct phi_fctx *ctx, int want_hash, char hex[65], uint32_t count)
 {
 	unsigned char hdr[STL_HEADER], payload[STL_HEADER], keep[STL_HEADER], out[STL_HEADER];
 	int strip = ctx->out_fd >= 0;
-	struct phi_geohash h;
+	struct phi_geohash h = {0};
 	uint64_t rest = 0;
 	int rc;
 
@@ -179,18 +235,22 @@ static int run_binary(struct phi_fctx *ctx, int want_hash, char hex[65], uint32_
 	}
 	if (!want_hash && !strip && ctx->size != PHI_NO_OFFSET)
 		return 0; /* the size was checked: the facets are never read in a scan */
-	if (want_hash)
-		phi_geohash_init(&h);
-	if ((rc = phi_copy_rest(ctx, want_hash ? &h : NULL, strip, &rest)))
+	if (strip && (ctx->sopts->flags & PHI_SO_STL_ZERO_ATTR) && ctx->sink_ops &&
+	    ctx->sink_ops->record && ctx->sink_ops->record(ctx->sink, "stl_attributes", "zeroed"))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	if (want_hash && (rc = phi_geohash_init(&h, ctx->err)))
 		return rc;
-	if (rest != 4 + (uint64_t)STL_FACET * count)
-		return phi_fail(ctx->err, PHI_EFORMAT,
-		                "binary STL size does not match its triangle count %u (84 + 50 * n): "
-		                "truncated or not an STL",
-		                count);
-	if (want_hash)
-		phi_geohash_hex(&h, hex);
-	return 0;
+	rc = copy_facets(ctx, want_hash ? &h : NULL, strip, &rest);
+	if (!rc && rest != 4 + (uint64_t)STL_FACET * count)
+		rc = phi_fail(ctx->err, PHI_EFORMAT,
+		              "binary STL size does not match its triangle count %u (84 + 50 * n): "
+		              "truncated or not an STL",
+		              count);
+	if (rc) {
+		phi_geohash_abort(&h);
+		return rc;
+	}
+	return want_hash ? phi_geohash_hex(&h, hex, ctx->err) : 0;
 }
 
 /* ---- ASCII ---- */
@@ -211,10 +271,10 @@ static int kw_is(const unsigned char *p, size_t n, const char *kw)
 static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 {
 	static const char *const body_kw[] = {"facet", "outer", "vertex", "endloop", "endfacet"};
-	size_t max = ctx->limits && ctx->limits->chunk_size ? ctx->limits->chunk_size : STL_MAX_LINE;
+	size_t max = ctx->limits->mesh_max_line;
 	int strip = ctx->out_fd >= 0, open = 0, solids = 0;
 	struct phi_lines lr;
-	struct phi_geohash h;
+	struct phi_geohash h = {0};
 	struct phi_wbuf *w = NULL;
 	const unsigned char *p;
 	size_t n;
@@ -231,7 +291,11 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 		free(w);
 		return rc;
 	}
-	phi_geohash_init(&h);
+	if (want_hash && (rc = phi_geohash_init(&h, ctx->err))) {
+		phi_lines_free(&lr);
+		free(w);
+		return rc;
+	}
 	while ((rc = phi_lines_next(&lr, &p, &n, &off)) == 1) {
 		size_t end = n;
 		while (end > 0 && (p[end - 1] == '\n' || p[end - 1] == '\r'))
@@ -288,15 +352,15 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 	if (rc >= 0 && w)
 		rc = phi_wbuf_flush(w);
 	free(w);
-	if (rc < 0)
+	if (rc >= 0 && !solids)
+		rc = phi_fail(ctx->err, PHI_EFORMAT, "ASCII STL without a solid line");
+	else if (rc >= 0 && open)
+		rc = phi_fail(ctx->err, PHI_EFORMAT, "ASCII STL without endsolid");
+	if (rc < 0) {
+		phi_geohash_abort(&h);
 		return rc;
-	if (!solids)
-		return phi_fail(ctx->err, PHI_EFORMAT, "ASCII STL without a solid line");
-	if (open)
-		return phi_fail(ctx->err, PHI_EFORMAT, "ASCII STL without endsolid");
-	if (want_hash)
-		phi_geohash_hex(&h, hex);
-	return 0;
+	}
+	return want_hash ? phi_geohash_hex(&h, hex, ctx->err) : 0;
 }
 
 static int stl_run(struct phi_fctx *ctx, int want_hash, char hex[65])

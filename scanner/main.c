@@ -109,6 +109,8 @@ static const struct {
 } sflag_opts[] = {
 	{"verify", PHI_SO_VERIFY, "re-read each copy and check geometry/pixels are unchanged"},
 	{"strip-hps", PHI_SO_STRIP_HPS, "also strip 3Shape HPS .dcm (signed: 3Shape may reject it)"},
+	{"stl-zero-attributes", PHI_SO_STL_ZERO_ATTR,
+	 "binary STL: zero the facet attribute words (colour; kept by default)"},
 	{"retain-long-dates", PHI_SO_RETAIN_LONG_DATES, "DICOM: keep full dates and times"},
 	{"retain-modified-dates", PHI_SO_RETAIN_MOD_DATES,
 	 "DICOM: shift dates by a keyed per-patient offset"},
@@ -274,6 +276,7 @@ static const struct option long_opts[] = {
 	{"case-id", required_argument, NULL, OPT_CASEID},
 	{"verify", no_argument, NULL, OPT_SFLAG},
 	{"strip-hps", no_argument, NULL, OPT_SFLAG},
+	{"stl-zero-attributes", no_argument, NULL, OPT_SFLAG},
 	{"retain-long-dates", no_argument, NULL, OPT_SFLAG},
 	{"retain-modified-dates", no_argument, NULL, OPT_SFLAG},
 	{"retain-patient-chars", no_argument, NULL, OPT_SFLAG},

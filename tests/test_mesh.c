@@ -217,6 +217,9 @@ static int rec_find(const struct rec *r, const char *w)
 	return -1;
 }
 
+/* When set, run_fmt uses these limits instead of the defaults. */
+static const struct phi_limits *lim_override;
+
 /* Run fmt over data (a regular file, or a pipe when piped) and, when out is not
  * NULL, strip into it.  Returns scan()'s code; err gets the message. */
 static int run_fmt(const struct phi_format *fmt, const void *data, size_t n, int piped,
@@ -231,6 +234,8 @@ static int run_fmt(const struct phi_format *fmt, const void *data, size_t n, int
 	pid_t child = -1;
 
 	phi_limits_default(&lim);
+	if (lim_override)
+		lim = *lim_override;
 	memset(err, 0, sizeof *err);
 	if (piped) {
 		cr_assert_eq(pipe(pfd), 0);
@@ -636,6 +641,72 @@ Test(mesh, stl_strip_writes_the_neutral_tag_keeps_colour_and_every_facet_byte)
 	free(b.p);
 }
 
+/* SHA-256 hex of the bytes after an STL header without the attribute words. */
+static void stl_geometry_hex(const unsigned char *p, size_t n, char hex[65])
+{
+	crypto_hash_sha256_state st;
+	unsigned char md[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, p + 80, 4);
+	for (size_t at = 84; at + 50 <= n; at += 50)
+		crypto_hash_sha256_update(&st, p + at, 48);
+	crypto_hash_sha256_final(&st, md);
+	sodium_bin2hex(hex, 65, md, sizeof md);
+}
+
+/* Every byte after the header equal, but the attribute words, which are zero. */
+static void assert_attributes_zeroed(const unsigned char *in, const unsigned char *out, size_t n)
+{
+	cr_assert(!memcmp(in + 80, out + 80, 4), "triangle count changed");
+	for (size_t at = 84; at + 50 <= n; at += 50) {
+		cr_assert(!memcmp(in + at, out + at, 48), "facet at %zu changed", at);
+		cr_assert(out[at + 48] == 0 && out[at + 49] == 0, "attribute word at %zu kept", at + 48);
+	}
+}
+
+Test(mesh, stl_zero_attributes_zeroes_only_the_attribute_words_and_proves_the_rest)
+{
+	struct bytes b = stl_binary("Patient: " NAME, 9 + strlen(NAME), 1500); /* > the head */
+	char want[65], fact[128];
+	size_t n;
+	stl_geometry_hex(b.p, b.n, want);
+	snprintf(fact, sizeof fact, "\"geometry_sha256_in\": \"%s\"", want);
+	put_file(P("in/upper.stl"), b.p, b.n);
+	int rc = phiscan(A("strip -q --verify --stl-zero-attributes %s/in -o %s/out", mroot, mroot),
+	                 P("s.out"));
+	cr_assert_eq(rc, 1, "strip exit %d", rc);
+	unsigned char *o = get_file(P("out/upper.stl"), &n);
+	cr_assert_not_null(o);
+	cr_assert_eq(n, b.n);
+	cr_assert(!memcmp(o, PHI_STL_NEUTRAL_TAG, strlen(PHI_STL_NEUTRAL_TAG)));
+	assert_attributes_zeroed(b.p, o, n);
+	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"stl_attributes\": \"zeroed\""));
+	cr_assert(file_has(P("out/phiscan-manifest.json"), fact), "the hash must leave out the words");
+	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"geometry_verified\": \"yes\""));
+	free(o);
+	/* the same on a pipe (facets cross read boundaries at odd places) */
+	cr_assert_eq(sh("timeout 60 '%s' filter --stl-zero-attributes < '%s' > '%s' 2>/dev/null",
+	                bin(), P("in/upper.stl"), P("piped.stl")),
+	             1);
+	o = get_file(P("piped.stl"), &n);
+	cr_assert_not_null(o);
+	cr_assert_eq(n, b.n);
+	assert_attributes_zeroed(b.p, o, n);
+	free(o);
+	/* without the option the words are colour and stay */
+	cr_assert_eq(phiscan(A("strip -q %s/in -o %s/kept", mroot, mroot), P("k.out")), 1);
+	assert_same_tail(P("in/upper.stl"), P("kept/upper.stl"), 80, 80);
+	cr_assert(!file_has(P("kept/phiscan-manifest.json"), "stl_attributes"));
+	/* an ASCII STL has no attribute words: the option changes nothing there */
+	put_file(P("asc/lower.stl"), ascii_stl, sizeof ascii_stl - 1);
+	cr_assert_eq(phiscan(A("strip -q --verify --stl-zero-attributes %s/asc -o %s/ascout", mroot,
+	                       mroot),
+	                     P("a.out")),
+	             1);
+	cr_assert(file_has(P("ascout/lower.stl"), "      vertex 1 0 0\n"));
+	free(b.p);
+}
+
 Test(mesh, ascii_stl_strip_neutralises_the_solid_names_and_keeps_the_facets)
 {
 	struct rec r = {0};
@@ -1021,6 +1092,66 @@ Test(mesh, hps_with_broken_base64_or_xml_fails_and_writes_nothing)
 		free(out.p);
 	}
 	free(b64.p);
+}
+
+/* ================================================================ limits */
+
+Test(mesh, every_mesh_cap_is_read_from_the_limits)
+{
+	struct phi_limits lim;
+	lim_override = &lim;
+	static const char ply_props[] = "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+	                                "property float y\nproperty float z\nend_header\n1 2 3\n";
+	static const char obj_long[] = "v 0 0 0\nv 0.0000000000 0.0000000000 0.00000000000000\n";
+	static const char obj_names[] = "o a\nv 0 0 0\no b\no c\n";
+	static const char ply_head[] = "ply\nformat ascii 1.0\ncomment a fairly long comment line "
+	                               "that pushes end_header past the cap\nelement vertex 1\n"
+	                               "property float x\nend_header\n1\n";
+	struct bytes h = hps_doc(NULL, "1CD2306001B");
+	struct {
+		const struct phi_format *fmt;
+		const void *p;
+		size_t n;
+		int piped, code;
+		const char *msg;
+	} c[] = {
+		{&phi_format_ply, ply_ascii, sizeof ply_ascii - 1, 0, PHI_ELIMIT, "more than 1 elements"},
+		{&phi_format_ply, ply_props, sizeof ply_props - 1, 0, PHI_ELIMIT, "more than 2 properties"},
+		{&phi_format_ply, ply_head, sizeof ply_head - 1, 0, PHI_EFORMAT, "first 64 bytes"},
+		{&phi_format_obj, obj_long, sizeof obj_long - 1, 0, PHI_ELIMIT, "longer than 32 bytes"},
+		{&phi_format_obj, obj_names, sizeof obj_names - 1, 0, PHI_ELIMIT, "more than 2 distinct"},
+		{&phi_format_stl, ascii_stl, sizeof ascii_stl - 1, 0, PHI_ELIMIT, "longer than 32 bytes"},
+		{&phi_format_hps, h.p, h.n, 1, PHI_ELIMIT, "larger than 100 bytes"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct rec r = {0};
+		struct phi_error err;
+		struct bytes out = {0};
+		phi_limits_default(&lim); /* one cap lowered per case */
+		switch (i) {
+		case 0: lim.ply_max_elements = 1; break;
+		case 1: lim.ply_max_props = 2; break;
+		case 2: lim.ply_max_header = 64; break;
+		case 3: lim.mesh_max_line = 32; break;
+		case 4: lim.obj_max_names = 2; break;
+		case 5: lim.mesh_max_line = 32; break;
+		default: lim.hps_max_stream = 100; break;
+		}
+		int rc = run_fmt(c[i].fmt, c[i].p, c[i].n, c[i].piped, 0, &r, &out, &err,
+		                 NULL);
+		cr_assert_eq(rc, c[i].code, "case %zu: rc %d (%s)", i, rc, err.msg);
+		cr_assert(strstr(err.msg, c[i].msg), "case %zu: %s", i, err.msg);
+		free(out.p);
+	}
+	/* the defaults accept the same files (the o/g cap counts in strip mode only) */
+	lim_override = NULL;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct rec r = {0};
+		struct phi_error err;
+		cr_assert_eq(run_fmt(c[i].fmt, c[i].p, c[i].n, c[i].piped, 0, &r, NULL, &err, NULL), 0,
+		             "case %zu with the default limits: %s", i, err.msg);
+	}
+	free(h.p);
 }
 
 /* ================================================================ filter, corpus, fuzz */

@@ -81,7 +81,15 @@ static void fz_run(const struct phi_format *fmt, const uint8_t *data, size_t siz
 	size_t hn = size < sizeof head ? size : sizeof head;
 
 	phi_limits_default(&lim);
-	lim.chunk_size = 4096; /* small lines: exercise the limits */
+	lim.chunk_size = 4096; /* small lines and headers: exercise the limits */
+	lim.mesh_max_line = 4096;
+	lim.ply_max_header = 16384;
+	lim.ply_max_elements = 8;
+	lim.ply_max_props = 16;
+	lim.obj_max_names = 64;
+	lim.hps_max_stream = 1u << 20;
+	if (fuzz_mode & 4)
+		so.flags |= PHI_SO_STL_ZERO_ATTR;
 	if (hn && read(in, head, hn) != (ssize_t)hn)
 		abort();
 	struct phi_fctx ctx = {
