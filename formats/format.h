@@ -104,6 +104,16 @@ struct phi_field {
 	const char *value_class; /* PHI_FIELD_VALUE: class of the value itself, or NULL */
 	const char *value_rule;  /* rule id for the structured finding ("dicom-annex-e") */
 	int value_severity;      /* 0 quasi, 1 provider, 2 patient */
+	unsigned flags;          /* PHI_FF_* */
+};
+
+/* struct phi_field.flags */
+enum {
+	/* The field's text names a file or a path (exocad FileName, ToothScanFileName,
+	 * FilenameImplantGeometry; 3Shape ModelFileName, ScanFile@path; JSON keys such
+	 * as Attachments[].Name).  A rename of case files may rewrite such a value
+	 * to keep the reference resolving; its `where` says which element or key. */
+	PHI_FF_PATH = 1u << 0,
 };
 
 /* One replacement, in field-relative byte offsets of the field text. */

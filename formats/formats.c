@@ -5,6 +5,8 @@
 #include "heif.h"
 #include "jpeg.h"
 #include "hps.h"
+#include "html.h"
+#include "json.h"
 #include "obj.h"
 #include "ply.h"
 #include "png.h"
@@ -12,6 +14,7 @@
 #include "text.h"
 #include "tiff.h"
 #include "webp.h"
+#include "xml.h"
 
 const struct phi_format *const phi_formats[] = {
 	&phi_format_dicom,
@@ -25,6 +28,9 @@ const struct phi_format *const phi_formats[] = {
 	&phi_format_stl,
 	&phi_format_obj,
 	&phi_format_mtl,
+	&phi_format_html,
+	&phi_format_xml,
+	&phi_format_json,
 	&phi_format_text,
 	NULL,
 };

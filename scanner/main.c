@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../formats/xml.h"
 #include "engine.h"
 #include "finding.h"
 #include "manifest.h"
@@ -424,6 +425,15 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 		}
 	if (a->pack.nrules == 0) {
 		fprintf(stderr, "%s: no rules loaded\n", prog);
+		return EXIT_ERROR;
+	}
+	/* property names whose value is an identifier (3Shape order XML): the
+	 * shipped list, then $PHISCAN_PROPERTIES (a user's own, same format) */
+	snprintf(path, sizeof path, "%s/rules/3shape-properties.txt", a->datadir);
+	const char *extra_props = getenv("PHISCAN_PROPERTIES");
+	if (phi_xml_load_properties(path, 1, &err) ||
+	    (extra_props && *extra_props && phi_xml_load_properties(extra_props, 0, &err))) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_ERROR;
 	}
 	snprintf(path, sizeof path, "%s/rules/names", a->datadir);
