@@ -26,6 +26,7 @@ struct phi_names;
 struct phi_engine_opts {
 	bool safe_harbor;       /* also run safe_harbor rules */
 	double min_confidence;  /* matches below are dropped */
+	const char *cache_dir;  /* where the compiled prefilter is cached; NULL or "" = none */
 };
 
 /* A match: byte span of the value in the scanned text, the rule, its confidence. */
@@ -60,6 +61,10 @@ typedef void (*phi_example_fail_fn)(void *arg, const struct phi_rule *r,
                                     const char *text, const char *why);
 int phi_engine_test_examples(const struct phi_engine *e, phi_example_fail_fn fn,
                              void *arg, size_t *nexamples);
+
+/* Whether the prefilter database came from the cache (opts.cache_dir) rather than a
+ * compile: for tests and --stats. */
+bool phi_engine_from_cache(const struct phi_engine *e);
 
 /* Number of rules compiled (after safe_harbor filtering), and the i-th of them with
  * how it is prefiltered: "keywords", "pattern" or "none" (full PCRE2 pass). */

@@ -81,6 +81,7 @@ struct app {
 	struct phi_policy policy;
 	struct phi_strip_opts sopts;
 	char datadir[PATH_MAX];
+	char cachedir[PATH_MAX];
 };
 
 static const char *prog = "phiscan";
@@ -406,6 +407,23 @@ static int parse_options(struct options *o, int argc, char **argv)
 	return -1;
 }
 
+/* Where the compiled prefilter is cached: $PHISCAN_CACHE_DIR (empty: no cache), else
+ * $XDG_CACHE_HOME/phiscan, else ~/.cache/phiscan.  NULL when there is none. */
+static const char *cache_dir(char *buf, size_t cap)
+{
+	const char *env = getenv("PHISCAN_CACHE_DIR"), *base;
+	int n;
+	if (env)
+		n = snprintf(buf, cap, "%s", env);
+	else if ((base = getenv("XDG_CACHE_HOME")) && *base == '/')
+		n = snprintf(buf, cap, "%s/phiscan", base);
+	else if ((base = getenv("HOME")) && *base == '/')
+		n = snprintf(buf, cap, "%s/.cache/phiscan", base);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < cap ? buf : NULL;
+}
+
 static int load_rules(struct app *a, bool safe_harbor_all)
 {
 	struct phi_error err = {0};
@@ -442,7 +460,8 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 		return EXIT_ERROR;
 	}
 	struct phi_engine_opts eo = {.safe_harbor = a->o.safe_harbor || safe_harbor_all,
-	                             .min_confidence = a->o.min_confidence};
+	                             .min_confidence = a->o.min_confidence,
+	                             .cache_dir = cache_dir(a->cachedir, sizeof a->cachedir)};
 	if (phi_engine_new(&a->engine, &a->pack, a->names, &eo, &err)) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_ERROR;

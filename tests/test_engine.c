@@ -8,6 +8,8 @@
  * PCRE2 pass, safe_harbor rules, example testing and hostile bytes. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <math.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -51,7 +53,8 @@ static struct eng eng_slots[4];
 static bool eng_used[4];
 static struct ehits *eng_hit_slots[64];
 
-static struct eng *eng_build_opts(const char *yaml, bool safe_harbor, double min_confidence)
+static struct eng *eng_build_cached(const char *yaml, bool safe_harbor, double min_confidence,
+                                    const char *cache_dir)
 {
 	struct phi_error err = {0};
 	size_t i = 0;
@@ -65,10 +68,17 @@ static struct eng *eng_build_opts(const char *yaml, bool safe_harbor, double min
 	             "cannot load %s (run from the repo root): %s", ENG_NAMES_DIR, err.msg);
 	cr_assert_eq(phi_pack_load_string(&x->pack, yaml, strlen(yaml), "eng.yaml", &err), 0,
 	             "%s", err.msg);
-	struct phi_engine_opts o = {.safe_harbor = safe_harbor, .min_confidence = min_confidence};
+	struct phi_engine_opts o = {.safe_harbor = safe_harbor,
+	                            .min_confidence = min_confidence,
+	                            .cache_dir = cache_dir};
 	cr_assert_eq(phi_engine_new(&x->e, &x->pack, x->names, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(phi_matcher_new(&x->m, x->e), 0);
 	return x;
+}
+
+static struct eng *eng_build_opts(const char *yaml, bool safe_harbor, double min_confidence)
+{
+	return eng_build_cached(yaml, safe_harbor, min_confidence, NULL);
 }
 
 static struct eng *eng_build(const char *yaml)
@@ -311,6 +321,71 @@ Test(engine, a_rule_vectorscan_cannot_compile_runs_the_full_pcre2_pass)
 	eng_expect(big, &h.v[2], "normal", "123-45-6789");
 	eng_hits_free(&h);
 	eng_free(x);
+}
+
+/* The one file the cache directory holds (the test's own mkdtemp directory). */
+static void eng_cache_file(const char *dir, char *path, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	cr_assert_not_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(path, cap, "%s/%s", dir, de->d_name);
+			n++;
+		}
+	closedir(d);
+	cr_assert_eq(n, 1, "cache files: %d", n);
+}
+
+Test(engine, the_prefilter_cache_gives_the_same_hits_and_a_damaged_file_is_recompiled)
+{
+	static const char yaml[] = "rules:\n"
+	                           "  - id: subroutine\n"
+	                           "    class: id\n"
+	                           "    pattern: 'TOOTH (?<v>(\\d\\d)-(?2)-(?2))'\n"
+	                           "  - id: normal\n"
+	                           "    class: ssn\n"
+	                           "    keywords: [ssn]\n"
+	                           "    pattern: '\\d{3}-\\d{2}-\\d{4}'\n"
+	                           "  - id: mrn\n"
+	                           "    class: id\n"
+	                           "    pattern: 'MRN[0-9]{6}'\n";
+	static const char text[] = "TOOTH 11-22-33 then MRN123456\nssn 123-45-6789\n";
+	char dir[] = "/tmp/phiscan-engcache-XXXXXX", file[600];
+	cr_assert_not_null(mkdtemp(dir));
+	for (int round = 0; round < 4; round++) {
+		if (round == 2) {
+			/* flip one byte in the middle: the checksum must refuse the file */
+			eng_cache_file(dir, file, sizeof file);
+			FILE *f = fopen(file, "r+b");
+			cr_assert_not_null(f);
+			cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+			long mid = ftell(f) / 2;
+			cr_assert_eq(fseek(f, mid, SEEK_SET), 0);
+			int c = fgetc(f);
+			cr_assert_eq(fseek(f, mid, SEEK_SET), 0);
+			fputc(c ^ 0x55, f);
+			fclose(f);
+		}
+		struct eng *x = eng_build_cached(yaml, false, 0.0, dir);
+		/* compiled on the first run and after the damage; read back otherwise */
+		cr_assert_eq(phi_engine_from_cache(x->e), round == 1 || round == 3, "round %d", round);
+		cr_assert_str_eq(eng_prefilter(x, "subroutine"), "none");
+		cr_assert_str_eq(eng_prefilter(x, "normal"), "keywords");
+		cr_assert_str_eq(eng_prefilter(x, "mrn"), "pattern");
+		struct ehits h = eng_all(x, text);
+		cr_assert_eq(h.n, 3, "round %d: %zu hits", round, h.n);
+		eng_expect(text, &h.v[0], "subroutine", "11-22-33");
+		eng_expect(text, &h.v[1], "mrn", "MRN123456");
+		eng_expect(text, &h.v[2], "normal", "123-45-6789");
+		eng_hits_free(&h);
+		eng_free(x);
+	}
+	eng_cache_file(dir, file, sizeof file);
+	cr_assert_eq(unlink(file), 0);
+	cr_assert_eq(rmdir(dir), 0);
 }
 
 Test(engine, cue_required_keeps_only_matches_with_a_cue_in_the_window_before)
