@@ -44,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the table ---- */
@@ -786,6 +787,38 @@ static int date_shift(struct dstate *s)
 	return 1 + (int)(((unsigned)mac[0] << 8 | mac[1]) % 3650);
 }
 
+static int copy_check(struct dstate *s, const char pix_in[65])
+{
+	struct phi_fctx *ctx = s->ctx;
+	struct stat st;
+	char pix_out[65] = "", path[64];
+	struct phi_error e = {0};
+	int rc;
+	if (lseek(ctx->out_fd, 0, SEEK_CUR) < 0)
+		return 0; /* a pipe (filter): the copy cannot be read back */
+	if (fstat(ctx->out_fd, &st))
+		return phi_fail(ctx->err, PHI_EIO, "cannot stat the written copy: %s", strerror(errno));
+	if (phi_dicom_check_lengths(ctx->out_fd, (uint64_t)st.st_size, ctx->limits, pix_out, &e))
+		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse: %s", e.msg);
+	if (strcmp(pix_in, pix_out))
+		return phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
+	if (ctx->sopts->flags & PHI_SO_VERIFY) {
+		char pix_dcmtk[65] = "";
+		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
+		if (phi_dcm_load(s->h, path, 64 * 1024, 0) < 0)
+			return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
+			                phi_dcm_error(s->h));
+		if (phi_dcm_pixel_sha256(s->h, pix_dcmtk) < 0 || strcmp(pix_in, pix_dcmtk))
+			return phi_fail(ctx->err, PHI_EVERIFY,
+			                "DCMTK reads other pixel data in the written copy");
+	}
+	if (pix_in[0] &&
+	    ((rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", pix_in)) ||
+	     (rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", pix_out))))
+		return rc;
+	return 0;
+}
+
 static int dicom_scan(struct phi_fctx *ctx)
 {
 	struct phi_dcm *h = *ctx->state;
@@ -807,10 +840,22 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx)) < 0)
 		return memfd;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
-	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
-	rc = phi_dcm_load(h, path, 64 * 1024, 1);
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key,
 	                   .cleaned = {.max = 32u << 20}};
+	struct stat st;
+	int in_fd = memfd >= 0 ? memfd : ctx->fd;
+	if (fstat(in_fd, &st)) {
+		rc = phi_fail(ctx->err, PHI_EIO, "cannot stat the input: %s", strerror(errno));
+		goto out;
+	}
+	/* DCMTK allocates some declared lengths before it can check them: check them first
+	 * (and, to strip, hash the pixel data as stored) */
+	char pix_in[65] = "";
+	if ((rc = phi_dicom_check_lengths(in_fd, (uint64_t)st.st_size, ctx->limits,
+	                                  strip ? pix_in : NULL, ctx->err)))
+		goto out;
+	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
+	rc = phi_dcm_load(h, path, 64 * 1024, 1);
 	if (rc < 0) {
 		rc = bridge_fail(ctx, h, rc);
 		goto out;
@@ -828,11 +873,6 @@ static int dicom_scan(struct phi_fctx *ctx)
 		patient_token(&s);
 		if (so->flags & PHI_SO_RETAIN_MOD_DATES)
 			s.shift_days = date_shift(&s);
-	}
-	char pix_in[65] = "";
-	if (strip && phi_dcm_has_pixels(h) && phi_dcm_pixel_sha256(h, pix_in) < 0) {
-		rc = bridge_fail(ctx, h, PHI_EFORMAT);
-		goto out;
 	}
 	rc = phi_dcm_walk(h, strip, visit, &s);
 	if (rc) {
@@ -864,23 +904,11 @@ static int dicom_scan(struct phi_fctx *ctx)
 		rc = bridge_fail(ctx, h, rc);
 		goto out;
 	}
-	/* Prove the copy re-reads and its pixel data is the input's, byte for byte. */
-	if (pix_in[0] && lseek(ctx->out_fd, 0, SEEK_CUR) >= 0) {
-		char pix_out[65] = "";
-		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
-		if (phi_dcm_load(h, path, 64 * 1024, 0)) {
-			rc = phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
-			              phi_dcm_error(h));
-			goto out;
-		}
-		if (phi_dcm_pixel_sha256(h, pix_out) < 0 || strcmp(pix_in, pix_out)) {
-			rc = phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
-			goto out;
-		}
-		if ((rc = ctx->sink_ops->record(ctx->sink, "pixel_sha256_in", pix_in)) ||
-		    (rc = ctx->sink_ops->record(ctx->sink, "pixel_sha256_out", pix_out)))
-			goto out;
-	}
+	/* Prove the copy parses and its pixel data is the input's, byte for byte: the
+	 * same walker reads the written file, independently of DCMTK's memory.  With
+	 * --verify, DCMTK also re-reads the copy. */
+	if ((rc = copy_check(&s, pix_in)))
+		goto out;
 	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
 out:
 	free(s.repl);

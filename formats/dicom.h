@@ -31,6 +31,15 @@ size_t phi_dicom_rule_count(void);
 
 /* The UID phiscan writes for uid under key: "2.25." + the decimal of the first 16
  * bytes of HMAC-SHA-256(key, uid without trailing padding).  out holds 64 + 1. */
+/* Check every declared length of the DICOM stream in fd (size bytes) against what
+ * remains of its container, before DCMTK reads it (dicom_lengths.c).  A deflated data
+ * set is inflated under lim->max_inflate.  With pixels_hex, also the SHA-256 of the
+ * top-level Pixel Data as stored (the value, or each fragment in order; "" when there
+ * is none): the proof that a copy's pixels are the input's, made without DCMTK.
+ * 0, or PHI_EFORMAT / PHI_ELIMIT / PHI_EIO with a message naming element and offset. */
+int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
+                            char pixels_hex[65], struct phi_error *err);
+
 int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65]);
 
 #endif

@@ -522,11 +522,18 @@ extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
 			                                     EXS_LittleEndianExplicit, EET_ExplicitLength);
 		if (c.bad())
 			return fail(h, PHI_EFORMAT, std::string("cannot build the meta header: ") + c.text());
-		// DCMTK opens the temporary file again by its /proc name: its FILE is its own.
-		char name[64];
-		snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+		// DCMTK gets a FILE of its own on a duplicate of fd (it closes it).  Not the
+		// /proc name: opening that truncates, and ext4 flushes a truncated file on its
+		// close (auto_da_alloc), one write-back per file.
+		int dfd = dup(fd);
+		FILE *fp = dfd >= 0 ? fdopen(dfd, "wb") : nullptr;
+		if (!fp) {
+			if (dfd >= 0)
+				close(dfd);
+			return fail(h, PHI_EIO, "cannot open the output");
+		}
 		{
-			DcmOutputFileStream out{OFFilename(name)};
+			DcmOutputFileStream out{fp};
 			DcmWriteCache cache;
 			if (out.status().bad())
 				return fail(h, PHI_EIO, "cannot open the output");

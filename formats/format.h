@@ -133,7 +133,7 @@ struct phi_sink_ops {
 	 * (strip), it receives the replacements to apply.  Returns 0 or PHI_E*. */
 	int (*field)(void *sink, const struct phi_field *f, struct phi_edits *edits);
 	/* Attach a fact about this file to its result (manifest and JSON report):
-	 * "geometry_sha256_in", "pixel_sha256_out", "note" ...  Never PHI.  Both strings
+	 * "geometry_sha256_in", "pixels_sha256_out", "note" ...  Never PHI.  Both strings
 	 * are copied.  Returns 0 or PHI_ENOMEM. */
 	int (*record)(void *sink, const char *name, const char *value);
 };

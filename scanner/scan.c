@@ -386,6 +386,9 @@ static int read_head(int fd, unsigned char *head, size_t *n)
 
 static int mkdirs(char *path)
 {
+	/* the usual case, a directory made for an earlier file, costs one call */
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
 			continue;

@@ -59,7 +59,7 @@ for f in m["files"]:
     facts = f.get("facts", {})
     if ts_in and ts_out and ts_in[0].split()[2] != ts_out[0].split()[2]:
         print("samples_dicom: %s: transfer syntax changed" % out); fail = 1
-    if "pixel_sha256_in" in facts and facts["pixel_sha256_in"] != facts.get("pixel_sha256_out"):
+    if "pixels_sha256_in" in facts and facts["pixels_sha256_in"] != facts.get("pixels_sha256_out"):
         print("samples_dicom: %s: pixel data changed" % out); fail = 1
     if "[YES]" not in d_out:
         print("samples_dicom: %s: Patient Identity Removed is not YES" % out); fail = 1

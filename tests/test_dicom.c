@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -492,9 +494,22 @@ Test(dicom, strip_keeps_every_transfer_syntax_and_the_pixel_bytes)
 		                   &(struct ct_opts){.ts = (enum ts)ts, .sop_inst = "1.2.826.0.1.3680043.9.7777.30"});
 		struct dump *in = dump_file(f);
 		struct cbuf out = {0};
-		struct dump *o = strip_one(f, key, NULL, &out);
+		/* every other one also re-read by DCMTK (--verify) */
+		struct dump *o = strip_one(f, key, ts & 1 ? "--verify" : NULL, &out);
 		cr_assert_str_eq(o->xfer, ts_uid[ts], "transfer syntax changed for %d", ts);
 		cr_assert(in->pixel[0], "input pixel hash");
+		/* the walker's hash of the stored pixel bytes is DCMTK's */
+		char walked[65];
+		struct phi_limits lim;
+		struct phi_error e = {0};
+		struct stat st;
+		phi_limits_default(&lim);
+		int fd = open(f, O_RDONLY);
+		cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+		cr_assert_eq(phi_dicom_check_lengths(fd, (uint64_t)st.st_size, &lim, walked, &e), 0, "%s",
+		             e.msg);
+		close(fd);
+		cr_assert_str_eq(walked, in->pixel, "walker and DCMTK disagree for %d", ts);
 		cr_assert_str_eq(o->pixel, in->pixel, "pixel data changed for transfer syntax %d", ts);
 		cr_assert(o->had_meta);
 		cr_assert_str_eq(value_of(o, "meta:(0002,0012)"), "2.25.17399522243035690647548347680912124432");
@@ -612,9 +627,9 @@ Test(dicom, a_stripped_file_rescans_clean_and_carries_the_method_codes)
 	/* the manifest records the pixel hash before and after */
 	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), NULL);
 	cr_assert_not_null(man);
-	const char *pi = strstr(man, "\"pixel_sha256_in\": \""), *po = strstr(man, "\"pixel_sha256_out\": \"");
+	const char *pi = strstr(man, "\"pixels_sha256_in\": \""), *po = strstr(man, "\"pixels_sha256_out\": \"");
 	cr_assert(pi && po);
-	cr_assert(!strncmp(pi + 20, po + 21, 64), "pixel hashes differ in the manifest");
+	cr_assert(!strncmp(pi + 21, po + 22, 64), "pixel hashes differ in the manifest");
 }
 
 Test(dicom, retain_modified_dates_shifts_every_date_of_a_patient_by_one_keyed_offset)
@@ -695,6 +710,85 @@ Test(dicom, sequences_nested_a_thousand_deep_are_refused_with_one_message)
 	int rc = cli(&out, &err, NULL, "scan", "--no-progress", f, NULL);
 	cr_assert_eq(rc, 2, "%s", out.p);
 	cr_assert(has(&out, "nested"), "%s", out.p);
+}
+
+/* A data set whose last element declares far more bytes than the file holds, in the
+ * encoding of ts; nested puts it inside a sequence item of defined length. */
+static char *write_lying(const char *name, enum ts ts, bool nested)
+{
+	struct dw w = {.big = ts == TS_EXPLICIT_BE, .implicit = ts == TS_IMPLICIT_LE};
+	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.102");
+	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+	if (nested) {
+		/* an item that claims 64 bytes inside a sequence that holds 24 */
+		dw_head(&w, 0x0040, 0x0275, "SQ", 24);
+		dw_u16(&w, 0xFFFE);
+		dw_u16(&w, 0xE000);
+		dw_u32(&w, 64);
+		dw_str(&w, 0x0040, 0x1001, "SH", "RP-1234");
+		dw_str(&w, 0x0040, 0x1002, "LO", "x");
+	} else {
+		dw_head(&w, 0x0009, 0x1010, "OB", 0xFFFFFFF0u);
+		dw_put(&w, "ab", 2);
+	}
+	char *f = cli_fmt("%s/%s", cli_case, name);
+	write_part10(f, &w, ts, CT_CLASS, "1.2.826.0.1.3680043.9.7777.102");
+	free(w.p);
+	return f;
+}
+
+/* DCMTK allocates a declared length it cannot defer (a deflated stream): every length
+ * is checked against what remains before DCMTK reads the file, in every encoding. */
+Test(dicom, lengths_beyond_the_data_are_refused_before_dcmtk_reads_them)
+{
+	static const enum ts all[] = {TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_EXPLICIT_BE, TS_DEFLATED};
+	char *key = key_file("key", 13);
+	for (size_t i = 0; i < 8; i++) {
+		enum ts ts = all[i % 4];
+		bool nested = i >= 4 && ts != TS_IMPLICIT_LE; /* implicit VR: no SQ to follow */
+		char *f = write_lying(cli_fmt("lying%zu.dcm", i), ts, nested);
+		struct cbuf out = {0}, err = {0};
+		int rc = cli(&out, &err, NULL, "scan", "--no-progress", f, NULL);
+		cr_assert_eq(rc, 2, "%s: %s", f, out.p);
+		cr_assert(has(&out, "declares"), "%s: %s", f, out.p);
+		cr_assert(!has(&out, "Gonzalez"), "the message must not carry PHI: %s", out.p);
+		char *od = cli_fmt("%s/out%zu", cli_root, i);
+		rc = cli(&out, &err, NULL, "strip", "--no-progress", "--key", key, "-o", od, f, NULL);
+		cr_assert_eq(rc, 2, "%s", out.p);
+		cr_assert_null(cli_read(cli_fmt("%s/lying%zu.dcm", od, i), NULL));
+	}
+	/* the fuzz input that made DCMTK ask for 3.5 GB: a non-standard VR in a deflated set */
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress",
+	             "tests/fuzz/regress/fuzz_dicom/fuzz_dicom-oom-26a33dd67656af71d15a481a7bedda983acb645b",
+	             NULL);
+	cr_assert_eq(rc, 2, "%s", out.p);
+	cr_assert(has(&out, "declares 3530515536 bytes"), "%s", out.p);
+}
+
+/* A deflated data set that inflates past limits->max_inflate is refused, not loaded. */
+Test(dicom, a_deflate_bomb_is_refused_at_the_inflate_cap)
+{
+	struct dw w = {0};
+	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.103");
+	size_t big = (size_t)65 << 20;
+	dw_head(&w, 0x0009, 0x1010, "OB", (uint32_t)big);
+	unsigned char *zeros = calloc(1, big);
+	cr_assert_not_null(zeros);
+	dw_put(&w, zeros, big);
+	free(zeros);
+	char *f = cli_fmt("%s/bomb.dcm", cli_case);
+	write_part10(f, &w, TS_DEFLATED, CT_CLASS, "1.2.826.0.1.3680043.9.7777.103");
+	free(w.p);
+	struct stat st;
+	cr_assert_eq(stat(f, &st), 0);
+	cr_assert_lt(st.st_size, 1 << 20, "the bomb should be small on disk");
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", f, NULL);
+	cr_assert_eq(rc, 2, "%s", out.p);
+	cr_assert(has(&out, "inflates beyond"), "%s", out.p);
 }
 
 Test(dicom, an_undefined_character_set_fails_the_file)

@@ -1,0 +1,425 @@
+/* dicom_lengths.c - every declared length of a DICOM stream checked before DCMTK
+ * reads it.
+ *
+ * DCMTK allocates an element's declared length when it cannot defer the value (a
+ * deflated data set is one stream it cannot seek in), so a 2 KB file declaring a
+ * 3.5 GB value made it ask for 3.5 GB.  This walker follows the encoding (PS3.5
+ * section 7: explicit or implicit VR, little or big endian, sequences and items of
+ * defined or undefined length, encapsulated fragments) reading headers only, and
+ * refuses the file when a length reaches past its container or the end of the data.
+ * A deflated data set is inflated here first, under limits->max_inflate.
+ *
+ * It reads through a window over the file (the head the scanner already read, then
+ * 64 KiB preads), so a 500 MB volume costs its headers, not its pixels.
+ */
+#include "dicom.h"
+
+#include "sha256.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum ts { TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_EXPLICIT_BE };
+
+struct rd {
+	const unsigned char *mem; /* whole data in memory (inflated), or NULL: the file */
+	int fd;
+	uint64_t size;            /* bytes of data */
+	unsigned char win[65536];
+	uint64_t win_off;
+	size_t win_len;
+	unsigned depth, max_depth;
+	struct phi_error *err;
+	uint64_t base;            /* file offset of data byte 0, for messages */
+	struct phi_sha256 *pix;   /* hash the top-level Pixel Data as stored, or NULL */
+	bool pix_seen;
+};
+
+/* Feed n bytes of data at off to the pixel hash. */
+static int hash_range(struct rd *r, uint64_t off, uint64_t n)
+{
+	if (r->mem) {
+		phi_sha256_update(r->pix, r->mem + off, (size_t)n);
+		return 0;
+	}
+	while (n) {
+		size_t k = n < sizeof r->win ? (size_t)n : sizeof r->win;
+		ssize_t got = pread(r->fd, r->win, k, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return phi_fail(r->err, PHI_EIO, "cannot read the pixel data at offset %llu",
+			                (unsigned long long)(r->base + off));
+		phi_sha256_update(r->pix, r->win, (size_t)got);
+		off += (uint64_t)got;
+		n -= (uint64_t)got;
+	}
+	r->win_len = 0; /* the window now holds pixel bytes at another offset */
+	return 0;
+}
+
+/* n (<= sizeof win) bytes at off, or NULL when they are not all there. */
+static const unsigned char *at(struct rd *r, uint64_t off, size_t n)
+{
+	if (off > r->size || r->size - off < n)
+		return NULL;
+	if (r->mem)
+		return r->mem + off;
+	if (off < r->win_off || off + n > r->win_off + r->win_len) {
+		size_t want = sizeof r->win;
+		ssize_t got;
+		do
+			got = pread(r->fd, r->win, want, (off_t)off);
+		while (got < 0 && errno == EINTR);
+		if (got < (ssize_t)n)
+			return NULL;
+		r->win_off = off;
+		r->win_len = (size_t)got;
+	}
+	return r->win + (off - r->win_off);
+}
+
+static uint16_t u16(const unsigned char *p, bool be)
+{
+	return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t u32(const unsigned char *p, bool be)
+{
+	return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+	          : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	                    (uint32_t)p[3] << 24;
+}
+
+#define UNDEF 0xFFFFFFFFu
+
+/* The VRs with a 4-byte length (PS3.5 table 7.1-1); DCMTK also reads an unknown VR
+ * that way, and so does this walker. */
+static bool long_vr(const unsigned char *v)
+{
+	static const char longs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
+	                                "UC", "UN", "UR", "UT", "UV"};
+	static const char shorts[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
+	                                 "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
+	                                 "UI", "UL", "US"};
+	for (size_t i = 0; i < sizeof longs / sizeof *longs; i++)
+		if (v[0] == longs[i][0] && v[1] == longs[i][1])
+			return true;
+	for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++)
+		if (v[0] == shorts[i][0] && v[1] == shorts[i][1])
+			return false;
+	return true;
+}
+
+static int bad(struct rd *r, uint64_t off, const char *what, uint16_t g, uint16_t e)
+{
+	return phi_fail_at(r->err, PHI_EFORMAT, r->base + off, "%s at (%04X,%04X), offset %llu",
+	                   what, g, e, (unsigned long long)(r->base + off));
+}
+
+static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts ts,
+                 bool fragments, bool hash, uint16_t g, uint16_t e);
+
+/* Elements from *off to end (defined), or to an item delimiter (undef; *off is then
+ * just past it). */
+static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts ts,
+                    bool meta_only)
+{
+	bool be = ts == TS_EXPLICIT_BE;
+	while (undef || *off < end) {
+		const unsigned char *p = at(r, *off, 8);
+		if (!p) {
+			if (!undef && *off == end)
+				break;
+			if (undef && *off == r->size)
+				return 0; /* an item left open at end of data: DCMTK's call */
+			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
+			                   "truncated element header at offset %llu",
+			                   (unsigned long long)(r->base + *off));
+		}
+		uint16_t g = u16(p, be), el = u16(p + 2, be);
+		if (meta_only && g != 0x0002)
+			return 0;
+		if (g == 0xFFFE) {
+			/* delimiters and items have a 4-byte length and no VR */
+			if (undef && el == 0xE00D) {
+				*off += 8;
+				return 0;
+			}
+			return bad(r, *off, "item tag outside a sequence", g, el);
+		}
+		uint64_t hdr = 8;
+		uint32_t len;
+		bool sq = false, un = false, frag = false;
+		if (ts == TS_IMPLICIT_LE) {
+			len = u32(p + 4, false);
+			frag = g == 0x7FE0 && el == 0x0010;
+			sq = !frag;
+		} else {
+			const unsigned char *vr = p + 4;
+			if (long_vr(vr)) {
+				const unsigned char *q = at(r, *off, 12);
+				if (!q)
+					return bad(r, *off, "truncated element header", g, el);
+				len = u32(q + 8, be);
+				hdr = 12;
+			} else {
+				len = u16(p + 6, be);
+			}
+			sq = vr[0] == 'S' && vr[1] == 'Q';
+			un = vr[0] == 'U' && vr[1] == 'N';
+			frag = (vr[0] == 'O' && (vr[1] == 'B' || vr[1] == 'W'));
+		}
+		*off += hdr;
+		uint64_t left = (undef ? r->size : end) - *off;
+		/* the top-level Pixel Data, hashed as stored (each fragment, in order) */
+		bool pixels = r->pix && r->depth == 0 && g == 0x7FE0 && el == 0x0010;
+		if (pixels)
+			r->pix_seen = true;
+		if (len == UNDEF) {
+			if (!sq && !un && !frag)
+				return bad(r, *off - hdr, "undefined length on a value that cannot have one",
+				           g, el);
+			/* UN of undefined length holds an implicit VR little endian sequence */
+			int rc = items(r, off, 0, true, un ? TS_IMPLICIT_LE : ts, frag, frag && pixels, g, el);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (len > left)
+			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
+			                   "element (%04X,%04X) declares %u bytes but %llu remain", g, el,
+			                   len, (unsigned long long)left);
+		if (sq && ts != TS_IMPLICIT_LE) {
+			uint64_t o = *off;
+			int rc = items(r, &o, *off + len, false, ts, false, false, g, el);
+			if (rc)
+				return rc;
+		} else if (pixels) {
+			int rc = hash_range(r, *off, len);
+			if (rc)
+				return rc;
+		}
+		*off += len;
+	}
+	return 0;
+}
+
+/* Items of a sequence (or fragments of encapsulated pixel data). */
+static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts ts,
+                 bool fragments, bool hash, uint16_t g, uint16_t e)
+{
+	bool be = ts == TS_EXPLICIT_BE;
+	if (++r->depth > r->max_depth)
+		return phi_fail(r->err, PHI_EFORMAT, "sequences nested deeper than %u at (%04X,%04X)",
+		                r->max_depth, g, e);
+	while (undef || *off < end) {
+		const unsigned char *p = at(r, *off, 8);
+		if (!p) {
+			if (undef && *off == r->size)
+				break; /* an open sequence at end of data: DCMTK's call */
+			return bad(r, *off, "truncated sequence", g, e);
+		}
+		uint16_t ig = u16(p, be), ie = u16(p + 2, be);
+		uint32_t len = u32(p + 4, be);
+		*off += 8;
+		if (ig == 0xFFFE && ie == 0xE0DD && undef)
+			break;
+		if (ig != 0xFFFE || ie != 0xE000)
+			return bad(r, *off - 8, "expected an item in the sequence", g, e);
+		uint64_t left = (undef ? r->size : end) - *off;
+		if (len == UNDEF) {
+			if (fragments)
+				return bad(r, *off - 8, "fragment of undefined length", g, e);
+			int rc = elements(r, off, 0, true, ts, false);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (len > left)
+			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
+			                   "item in (%04X,%04X) declares %u bytes but %llu remain", g, e,
+			                   len, (unsigned long long)left);
+		if (!fragments) {
+			uint64_t o = *off;
+			int rc = elements(r, &o, *off + len, false, ts, false);
+			if (rc)
+				return rc;
+		} else if (hash) {
+			int rc = hash_range(r, *off, len);
+			if (rc)
+				return rc;
+		}
+		*off += len;
+	}
+	r->depth--;
+	return 0;
+}
+
+/* Inflate the raw deflate stream at file offset from into memory, capped. */
+static int inflate_rest(int fd, uint64_t from, uint64_t size, size_t cap,
+                        unsigned char **out, size_t *out_n, struct phi_error *err)
+{
+	z_stream z = {0};
+	unsigned char in[65536];
+	size_t n = 0, have = 0;
+	unsigned char *b = NULL;
+	uint64_t off = from;
+	int zr = Z_OK, rc = 0;
+	if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
+		return phi_fail(err, PHI_ENOMEM, "out of memory inflating the data set");
+	while (zr != Z_STREAM_END) {
+		if (z.avail_in == 0) {
+			ssize_t got = off < size ? pread(fd, in, sizeof in, (off_t)off) : 0;
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				rc = phi_fail(err, PHI_EFORMAT, "deflated data set ends early");
+				break;
+			}
+			off += (uint64_t)got;
+			z.next_in = in;
+			z.avail_in = (unsigned)got;
+		}
+		if (n == have) {
+			if (have >= cap) {
+				rc = phi_fail(err, PHI_ELIMIT,
+				              "deflated data set inflates beyond the %zu MiB cap", cap >> 20);
+				break;
+			}
+			size_t nc = have ? have * 2 : 1u << 16;
+			if (nc > cap)
+				nc = cap;
+			unsigned char *t = realloc(b, nc);
+			if (!t) {
+				rc = phi_fail(err, PHI_ENOMEM, "out of memory inflating the data set");
+				break;
+			}
+			b = t;
+			have = nc;
+		}
+		z.next_out = b + n;
+		z.avail_out = (unsigned)(have - n);
+		zr = inflate(&z, Z_NO_FLUSH);
+		n = have - z.avail_out;
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			rc = phi_fail(err, PHI_EFORMAT, "deflated data set is corrupt (zlib %d)", zr);
+			break;
+		}
+	}
+	inflateEnd(&z);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	*out_n = n;
+	return 0;
+}
+
+static bool vr_letters(const unsigned char *p)
+{
+	return p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z';
+}
+
+/* The encoding of a data set without a stated transfer syntax, guessed from its first
+ * element as DCMTK does: a VR where explicit VR has one, and the group's byte order. */
+static enum ts guess_ts(struct rd *r, uint64_t off)
+{
+	const unsigned char *p = at(r, off, 8);
+	if (!p || !vr_letters(p + 4))
+		return TS_IMPLICIT_LE;
+	return p[0] == 0 && p[1] != 0 ? TS_EXPLICIT_BE : TS_EXPLICIT_LE;
+}
+
+int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
+                            char pixels_hex[65], struct phi_error *err)
+{
+	struct rd *r = calloc(1, sizeof *r);
+	struct phi_sha256 pix;
+	if (!r)
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	if (pixels_hex) {
+		pixels_hex[0] = 0;
+		if (phi_sha256_init(&pix)) {
+			free(r);
+			return phi_fail(err, PHI_ENOMEM, "out of memory");
+		}
+		r->pix = &pix;
+	}
+	r->fd = fd;
+	r->size = size;
+	r->err = err;
+	r->max_depth = lim->max_depth;
+	uint64_t off = 0;
+	enum ts ts = TS_EXPLICIT_LE;
+	bool deflated = false;
+	int rc = 0;
+	const unsigned char *p = at(r, 128, 4);
+	if (p && !memcmp(p, "DICM", 4)) {
+		/* File Meta Information: explicit VR little endian, group 0002 */
+		off = 132;
+		uint64_t o = off;
+		char tsuid[65] = "";
+		if ((rc = elements(r, &o, 0, true, TS_EXPLICIT_LE, true)))
+			goto out;
+		/* the meta elements are sound: find the transfer syntax among them */
+		for (uint64_t q = off; q < o;) {
+			const unsigned char *h = at(r, q, 12);
+			if (!h)
+				break;
+			bool lv = long_vr(h + 4);
+			uint32_t len = lv ? u32(h + 8, false) : u16(h + 6, false);
+			uint64_t hdr = lv ? 12 : 8;
+			const unsigned char *v;
+			if (u16(h + 2, false) == 0x0010 && len < sizeof tsuid &&
+			    (v = at(r, q + hdr, len))) {
+				memcpy(tsuid, v, len);
+				tsuid[len] = 0;
+			}
+			q += hdr + len;
+		}
+		off = o;
+		size_t tl = strlen(tsuid);
+		while (tl && (tsuid[tl - 1] == ' ' || tsuid[tl - 1] == 0))
+			tsuid[--tl] = 0;
+		if (!strcmp(tsuid, "1.2.840.10008.1.2"))
+			ts = TS_IMPLICIT_LE;
+		else if (!strcmp(tsuid, "1.2.840.10008.1.2.2"))
+			ts = TS_EXPLICIT_BE;
+		else if (!strcmp(tsuid, "1.2.840.10008.1.2.1.99"))
+			deflated = true;
+		else if (!tsuid[0])
+			ts = guess_ts(r, off); /* none given: DCMTK guesses from the data, as here */
+	} else {
+		ts = guess_ts(r, 0);
+	}
+	if (deflated) {
+		unsigned char *mem = NULL;
+		size_t n = 0;
+		if ((rc = inflate_rest(fd, off, size, lim->max_inflate, &mem, &n, err)))
+			goto out;
+		r->mem = mem;
+		r->size = n;
+		r->base = 0;
+		uint64_t o = 0;
+		rc = elements(r, &o, n, false, TS_EXPLICIT_LE, false);
+		free(mem);
+		goto out;
+	}
+	rc = elements(r, &off, size, false, ts, false);
+out:
+	if (r->pix) {
+		if (!rc && r->pix_seen)
+			rc = phi_sha256_final(&pix, pixels_hex) ? phi_fail(err, PHI_ENOMEM, "out of memory")
+			                                        : 0;
+		else
+			phi_sha256_abort(&pix);
+	}
+	free(r);
+	return rc;
+}
