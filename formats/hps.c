@@ -12,7 +12,10 @@
  * Slots: every Property@value ("Property NAME"), every String@value, non-blank text
  * between tags and comments outside the protected elements.  ScannerSerialNumber is
  * a structured value (class device, rule hps-property), and so are properties whose
- * names say patient, birth, doctor or operator.  Values that are base64 of UTF-16LE
+ * names say patient, birth, doctor or operator.  SourceApp is text for the rules
+ * like any other property: its dates are software build dates, not service dates
+ * (README, "SourceApp dates"), so they are not structured date values.  Values that
+ * are base64 of UTF-16LE
  * XML (SID.Model.Metadata, the statistics blobs, or any value that decodes to
  * `<` in UTF-16LE) are decoded and scanned; a known blob that does not decode fails
  * the file.  Finding offsets point into the file: decoded characters map to the
@@ -792,101 +795,6 @@ out:
 	return rc;
 }
 
-/* SourceApp dates (issue 4: "SourceApp carries dates"): YYYY-MM-DD, optionally
- * followed by " HH.MM" or " HH:MM[:SS]", bounded by non-digits.  Returns the end of
- * the date starting at t[i], or 0. */
-static size_t date_at(const unsigned char *t, size_t n, size_t i)
-{
-	static const char shape[] = "dddd-dd-dd";
-	if (i && isdigit(t[i - 1]))
-		return 0;
-	size_t k = 0;
-	for (; shape[k]; k++)
-		if (i + k >= n || (shape[k] == 'd' ? !isdigit(t[i + k]) : t[i + k] != (unsigned char)shape[k]))
-			return 0;
-	size_t e = i + k;
-	if (e + 6 <= n && t[e] == ' ' && isdigit(t[e + 1]) && isdigit(t[e + 2]) &&
-	    (t[e + 3] == '.' || t[e + 3] == ':') && isdigit(t[e + 4]) && isdigit(t[e + 5])) {
-		e += 6;
-		if (e + 3 <= n && t[e] == ':' && isdigit(t[e + 1]) && isdigit(t[e + 2]))
-			e += 3;
-	}
-	return e < n && isdigit(t[e]) ? 0 : e;
-}
-
-#define HPS_MAX_DATES 8
-
-struct own_edit {
-	size_t a, b;
-	char repl[64];
-	size_t rn;
-};
-
-/* Report each SourceApp date as a date value; keep copies of their edits. */
-static int sourceapp_dates(struct phi_fctx *ctx, const unsigned char *t, size_t tl,
-                           const uint32_t *map, uint64_t base, const char *where0,
-                           struct own_edit *de, size_t *nd)
-{
-	char where[112];
-	int rc;
-	snprintf(where, sizeof where, "%s (date)", where0);
-	*nd = 0;
-	for (size_t i = 0; i + 10 <= tl && *nd < HPS_MAX_DATES; i++) {
-		size_t e = date_at(t, tl, i);
-		if (!e)
-			continue;
-		struct phi_field df = {
-			.text = (const char *)t + i,
-			.len = e - i,
-			.kind = PHI_FIELD_VALUE,
-			.where = where,
-			.offset = base,
-			.map = map + i,
-			.report_from = 0,
-			.report_to = e - i,
-			.value_class = "date",
-			.value_rule = "hps-sourceapp-date",
-			.value_severity = 0,
-		};
-		struct phi_edits ed = {NULL, 0};
-		if ((rc = phi_emit(ctx, &df, &ed)))
-			return rc;
-		if (ed.n && ed.v[0].repl_len < sizeof de->repl) {
-			struct own_edit *o = &de[(*nd)++];
-			o->a = i + ed.v[0].start;
-			o->b = i + ed.v[0].end;
-			o->rn = ed.v[0].repl_len;
-			memcpy(o->repl, ed.v[0].repl, o->rn);
-		}
-		i = e - 1;
-	}
-	return 0;
-}
-
-/* Merge the slot's rule edits with the date edits (sorted, no overlap: a date a
- * rule edit already covers is left to it). */
-static int merge_edits(const struct phi_edits *ed, const struct own_edit *de, size_t nd,
-                       struct phi_edit **out, size_t *nout)
-{
-	struct phi_edit *v = malloc((ed->n + nd + 1) * sizeof *v);
-	size_t n = 0, i = 0, j = 0;
-	if (!v)
-		return PHI_ENOMEM;
-	while (i < ed->n || j < nd) {
-		struct phi_edit e;
-		if (j == nd || (i < ed->n && ed->v[i].start <= de[j].a))
-			e = ed->v[i++];
-		else
-			e = (struct phi_edit){de[j].a, de[j].b, de[j].repl, de[j].rn}, j++;
-		if (n && e.start < v[n - 1].end)
-			continue;
-		v[n++] = e;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
 static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 {
 	struct phi_fctx *ctx = s->ctx;
@@ -938,24 +846,11 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 	};
 	struct phi_edits ed = {NULL, 0};
 	struct phi_mbuf txt = {.max = SIZE_MAX / 8};
-	struct own_edit de[HPS_MAX_DATES];
-	size_t nd = 0;
-	int sourceapp = (sl->is_property && !strcmp(sl->name, "SourceApp")) ||
-	                (!sl->is_property && sl->kind == SL_ATTR && tl > 10 && !memcmp(t, "SourceApp=", 10));
 	rc = 0;
-	if (sourceapp && !sl->report_only)
-		rc = sourceapp_dates(ctx, t, tl, map, sl->a, where, de, &nd);
-	if (!rc && tl)
+	if (tl)
 		rc = emit_slot(ctx, &f, &ed, sl->report_only);
-	if (!rc && tl && (ed.n || nd) && !sl->report_only) {
-		struct phi_edit *mv = NULL;
-		size_t mn = 0;
-		if ((rc = merge_edits(&ed, de, nd, &mv, &mn)))
-			rc = phi_fail(ctx->err, rc, "out of memory");
-		struct phi_edits merged = {mv, mn};
-		if (!rc)
-			rc = phi_apply_edits(t, tl, &merged, NULL, &txt, ctx->err);
-		free(mv);
+	if (!rc && ed.n && !sl->report_only) {
+		rc = phi_apply_edits(t, tl, &ed, NULL, &txt, ctx->err);
 		o->repl.n = 0;
 		if (!rc)
 			rc = xml_escape_put(&o->repl, txt.p, txt.n, sl->kind == SL_COMMENT, ctx->err);

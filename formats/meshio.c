@@ -153,8 +153,16 @@ int phi_emit(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *
 	return ctx->sink_ops->field(ctx->sink, f, ctx->out_fd >= 0 ? ed : NULL);
 }
 
+uint64_t phi_column(const unsigned char *line, size_t k)
+{
+	uint64_t col = 1;
+	for (size_t i = 0; i < k; i++)
+		col += (line[i] & 0xC0) != 0x80;
+	return col;
+}
+
 int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
-                  uint64_t line, const char *where, struct phi_edits *ed)
+                  uint64_t line, uint64_t col, const char *where, struct phi_edits *ed)
 {
 	struct phi_field f = {
 		.text = (const char *)t,
@@ -163,7 +171,7 @@ int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64
 		.where = where,
 		.offset = off,
 		.line = line,
-		.col = 0,
+		.col = col,
 		.report_from = 0,
 		.report_to = n,
 	};

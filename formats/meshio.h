@@ -78,9 +78,13 @@ int phi_wbuf_flush(struct phi_wbuf *w);
  * strip mode (ctx->out_fd >= 0) and is emptied otherwise. */
 int phi_emit(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *ed);
 
-/* A free-text slot whose bytes map 1:1 to the file at off. */
+/* A free-text slot whose bytes map 1:1 to the file at off; line and col (1-based,
+ * code points) locate text[0] in a line-oriented format, else both are 0. */
 int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
-                  uint64_t line, const char *where, struct phi_edits *ed);
+                  uint64_t line, uint64_t col, const char *where, struct phi_edits *ed);
+
+/* The 1-based column of line[k]: one more than the code points before it. */
+uint64_t phi_column(const unsigned char *line, size_t k);
 
 /* ---- a bounded line reader over phi_input_read ---- */
 

@@ -8,6 +8,9 @@
  * Slots: `#` comments (whole lines and the tail of a statement); `o` and `g` names;
  * file references (`mtllib`, `call`, `shadow_obj`, `trace_obj`, MTL `map_*`,
  * `bump`, `disp`, `decal`, `refl`, `norm`); material names (`usemtl`, `newmtl`).
+ * A reference or material slot starts at its keyword (`map_Kd Maria_Gonzalez.jpg`):
+ * the keyword is the cue of the rule that reads a name at the start of a referenced
+ * file name (name-in-file-reference, issue 4).
  * A statement with an unknown keyword is kept only when its arguments are numbers;
  * otherwise the file fails (fail closed: text the format does not describe).
  *
@@ -204,7 +207,7 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 		while (t < eol && is_blank(p[t]))
 			t++;
 		snprintf(where, sizeof where, "comment line %llu", (unsigned long long)ln);
-		if (eol > t && (rc = phi_emit_text(ctx, p + t, eol - t, off + t, ln, where, &ed)))
+		if (eol > t && (rc = phi_emit_text(ctx, p + t, eol - t, off + t, ln, phi_column(p, t), where, &ed)))
 			return rc;
 		while (end > 0 && is_blank(p[end - 1]))
 			end--;
@@ -243,7 +246,8 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 		if (args == end)
 			break;
 		snprintf(where, sizeof where, "%s name line %llu", is_g ? "g" : "o", (unsigned long long)ln);
-		if ((rc = phi_emit_text(ctx, p + args, end - args, off + args, ln, where, &ed)))
+		if ((rc = phi_emit_text(ctx, p + args, end - args, off + args, ln,
+		                         phi_column(p, args), where, &ed)))
 			return rc;
 		if (!s->strip)
 			return 0;
@@ -277,15 +281,16 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 	case ST_MAT:
 		if (args == end)
 			break;
+		/* the keyword is part of the field: it tells the rules the text is a file
+		 * reference or a material name (rule name-in-file-reference) */
 		snprintf(where, sizeof where, "%.*s line %llu", (int)(b - a < 16 ? b - a : 16),
 		         (const char *)p + a, (unsigned long long)ln);
-		if ((rc = phi_emit_text(ctx, p + args, end - args, off + args, ln, where, &ed)))
+		if ((rc = phi_emit_text(ctx, p + a, end - a, off + a, ln, phi_column(p, a), where, &ed)))
 			return rc;
 		if (!s->strip)
 			return 0;
-		if ((rc = put(s, p, args)) ||
-		    (rc = phi_apply_edits(p + args, end - args, &ed, space_to_underscore, &s->out,
-		                          ctx->err)))
+		if ((rc = put(s, p, a)) ||
+		    (rc = phi_apply_edits(p + a, end - a, &ed, space_to_underscore, &s->out, ctx->err)))
 			return rc;
 		return put(s, p + eol, n - eol);
 	}

@@ -441,7 +441,8 @@ static int ply_header(struct ply *y, struct phi_lines *lr)
 			struct phi_edits ed;
 			snprintf(where, sizeof where, "%s line %llu", kw == 7 ? "comment" : "obj_info",
 			         (unsigned long long)lr->lineno);
-			if (end > s && (rc = phi_emit_text(ctx, p + s, end - s, off + s, lr->lineno, where, &ed)))
+			if (end > s && (rc = phi_emit_text(ctx, p + s, end - s, off + s, lr->lineno,
+		                                   phi_column(p, s), where, &ed)))
 				return rc;
 			continue; /* dropped from the copy */
 		} else {

@@ -145,7 +145,7 @@ static int header_slots(struct phi_fctx *ctx, const unsigned char *hdr,
 		if (i - a < 3)
 			continue;
 		snprintf(where, sizeof where, "header[%zu..%zu]", a, i - 1);
-		if ((rc = phi_emit_text(ctx, hdr + a, i - a, a, 0, where, &ed)))
+		if ((rc = phi_emit_text(ctx, hdr + a, i - a, a, 0, 0, where, &ed)))
 			return rc;
 	}
 	return 0;
@@ -321,7 +321,8 @@ static int run_ascii(struct phi_fctx *ctx, int want_hash, char hex[65])
 			struct phi_edits ed;
 			snprintf(where, sizeof where, "%s name line %llu", is_solid ? "solid" : "endsolid",
 			         (unsigned long long)lr.lineno);
-			if (e > s && (rc = phi_emit_text(ctx, p + s, e - s, off + s, lr.lineno, where, &ed)))
+			if (e > s && (rc = phi_emit_text(ctx, p + s, e - s, off + s, lr.lineno, phi_column(p, s),
+		                                 where, &ed)))
 				break;
 			if (strip) {
 				const char *nn = PHI_STL_NEUTRAL_NAME;

@@ -892,11 +892,11 @@ Test(mesh, obj_comments_names_and_references_are_slots)
 		const char *where, *text;
 	} want[] = {
 		{"comment line 1", "Exported for " NAME},
-		{"mtllib line 2", "Gonzalez.mtl"},
+		{"mtllib line 2", "mtllib Gonzalez.mtl"},
 		{"o name line 3", NAME},
 		{"comment line 5", "note: DOB: " DOB},
 		{"g name line 8", "upper lower"},
-		{"usemtl line 9", "Gypsum"},
+		{"usemtl line 9", "usemtl Gypsum"},
 		{"g name line 11", "lower"},
 	};
 	cr_assert_eq(r.n, sizeof want / sizeof want[0]);
@@ -911,7 +911,8 @@ Test(mesh, obj_comments_names_and_references_are_slots)
 	             0, "%s", err.msg);
 	cr_assert_geq(rec_find(&m, "newmtl line 2"), 0);
 	cr_assert_geq(rec_find(&m, "map_Kd line 5"), 0);
-	cr_assert_str_eq(m.text[rec_find(&m, "map_Kd line 5")], "-s 1 1 1 Maria_Gonzalez_2024-03-02.jpg");
+	cr_assert_str_eq(m.text[rec_find(&m, "map_Kd line 5")],
+	                 "map_Kd -s 1 1 1 Maria_Gonzalez_2024-03-02.jpg");
 }
 
 Test(mesh, obj_strip_removes_comments_numbers_names_and_keeps_the_geometry)
@@ -923,14 +924,14 @@ Test(mesh, obj_strip_removes_comments_numbers_names_and_keeps_the_geometry)
 	cr_assert_eq(run_fmt(&phi_format_obj, obj_text, sizeof obj_text - 1, 0, 0, &r, &out, &err,
 	                     NULL),
 	             0, "%s", err.msg);
-	static const char want[] = "mtllib [X]\n"
+	static const char want[] = "[X]\n"
 	                           "o object1\n"
 	                           "v 0 0 0 0.5 0.5 0.5\n"
 	                           "v  1 0 0\n"
 	                           "v 0 1 0\n"
 	                           "vn 0 0 1\n"
 	                           "g group1 group2\n"
-	                           "usemtl [X]\n"
+	                           "[X]\n"
 	                           "f 1//1 2//1 3//1\n"
 	                           "g group2\n"
 	                           "f 1 2 3\n";
@@ -945,6 +946,35 @@ Test(mesh, obj_strip_removes_comments_numbers_names_and_keeps_the_geometry)
 	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"geometry_verified\": \"yes\""));
 	assert_rescan_clean(P("out"));
 	free(out.p);
+}
+
+Test(mesh, a_name_in_a_referenced_file_name_is_found_and_replaced)
+{
+	static const char mtl[] = "newmtl Gypsum\nKd 1 1 1\nmap_Kd -s 1 1 1 Maria_Gonzalez_texture.jpg\n";
+	static const char obj[] = "mtllib Gonzalez_Maria.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n";
+	static const char ply[] = "ply\nformat ascii 1.0\ncomment TextureFile Maria_Gonzalez_texture.png\n"
+	                          "element vertex 1\nproperty float x\nend_header\n1\n";
+	static const char clean[] = "newmtl Gypsum\nmap_Kd Shade_Guide_texture.png\nmap_Bump Upper_Jaw.png\n";
+	put_file(P("in/jaw.mtl"), mtl, sizeof mtl - 1);
+	put_file(P("in/jaw.obj"), obj, sizeof obj - 1);
+	put_file(P("in/scan.ply"), ply, sizeof ply - 1);
+	put_file(P("neg/jaw.mtl"), clean, sizeof clean - 1);
+	cr_assert_eq(phiscan(A("scan --format json %s/in", mroot), P("scan.out")), 1);
+	static const char *const want[][2] = {
+		{"jaw.mtl", "\"line\":3,\"column\":17,"},
+		{"jaw.obj", "\"line\":1,\"column\":8,"},
+		{"scan.ply", "\"line\":3,\"column\":21,"},
+	};
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(sh("grep -F '/%s\"' '%s' | grep -F 'name-in-file-reference' | grep -qF '%s'",
+		                want[i][0], P("scan.out"), want[i][1]),
+		             0, "%s: no name-in-file-reference finding at %s", want[i][0], want[i][1]);
+	cr_assert_eq(phiscan(A("scan %s/neg", mroot), P("neg.out")), 0, "texture names without a person");
+	cr_assert_eq(phiscan(A("strip -q --verify %s/in -o %s/out", mroot, mroot), P("s.out")), 1);
+	cr_assert(file_has(P("out/jaw.mtl"), "map_Kd -s 1 1 1 [NAME]_texture.jpg\n"));
+	cr_assert(file_has(P("out/jaw.obj"), "mtllib [NAME].mtl\n"));
+	cr_assert(!file_has(P("out/scan.ply"), "Gonzalez"));
+	assert_rescan_clean(P("out"));
 }
 
 Test(mesh, obj_statements_with_undescribed_text_fail)
@@ -972,11 +1002,12 @@ Test(mesh, hps_reports_the_serial_number_as_a_device_and_decodes_base64_blobs)
 	cr_assert_eq(r.kind[k], PHI_FIELD_VALUE);
 	cr_assert_str_eq(r.vclass[k], "device");
 	cr_assert(!memcmp(h.p + r.off[k], "1CD2306001B", 11));
-	k = rec_find(&r, "Property SourceApp (date)");
-	cr_assert_geq(k, 0, "the SourceApp date is not a slot");
-	cr_assert_str_eq(r.text[k], "2021-06-15 09.54");
-	cr_assert_str_eq(r.vclass[k], "date");
-	cr_assert(!memcmp(h.p + r.off[k], "2021-06-15 09.54", 16), "offset of the date");
+	/* SourceApp is text for the rules like any property; its build dates are not
+	 * structured date values (README: SourceApp dates are software build dates) */
+	cr_assert_eq(rec_find(&r, "Property SourceApp (date)"), -1);
+	k = rec_find(&r, "Property SourceApp");
+	cr_assert_geq(k, 0);
+	cr_assert_eq(r.kind[k], PHI_FIELD_TEXT);
 	k = rec_find(&r, "Property Note");
 	cr_assert_geq(k, 0);
 	cr_assert_str_eq(r.text[k], "Patient: " NAME " & family", "entities decoded");
@@ -1038,8 +1069,8 @@ Test(mesh, hps_strip_hps_changes_only_values_and_keeps_protected_elements)
 	cr_assert(memmem(o, n, "<Property name=\"EKID\" value=\"1\"/>", 33));
 	cr_assert(!memmem(o, n, "1CD2306001B", 11));
 	cr_assert(!memmem(o, n, "Gonzalez", 8));
-	cr_assert(!memmem(o, n, "2021-06-15", 10), "the SourceApp date survived");
-	cr_assert(memmem(o, n, "Designer.exe#1.0 (build 1.0)#", 29), "SourceApp lost more than its date");
+	cr_assert(memmem(o, n, "value=\"Designer.exe#1.0 (build 1.0)#2021-06-15 09.54\"", 51),
+	          "SourceApp (a software build string) changed");
 	cr_assert(file_has(P("out/phiscan-manifest.json"), "3Shape software may reject"));
 	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"geometry_verified\": \"yes\""));
 	/* the edited blob is still base64 of UTF-16LE XML, without the name */
