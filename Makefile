@@ -16,7 +16,8 @@ WARN     += $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
-              -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"'
+              -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"' \
+              -DPHI_YAML_BUILT='"$(shell pkg-config --modversion yaml-0.1)"'
 LIBS     := $(shell pkg-config --libs $(PKGS)) $(DCMTK_LIBS) -lpthread -lm
 # The DICOM bridge (formats/*.cc) is the only C++: C++17, no exceptions across it.
 CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter

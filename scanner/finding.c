@@ -101,6 +101,20 @@ void phi_result_drop_findings(struct phi_result *r)
 	r->n = 0;
 }
 
+size_t phi_result_remove_if(struct phi_result *r,
+                            bool (*drop)(void *arg, const struct phi_finding *f), void *arg)
+{
+	size_t kept = 0, n = r->n;
+	for (size_t i = 0; i < n; i++) {
+		if (drop(arg, &r->v[i]))
+			finding_release(&r->v[i]);
+		else
+			r->v[kept++] = r->v[i];
+	}
+	r->n = kept;
+	return n - kept;
+}
+
 void phi_result_clear(struct phi_result *r)
 {
 	if (!r)

@@ -29,6 +29,9 @@ struct phi_finding {
 	char *value;           /* the identifier: only with --show-values, else NULL */
 	char *replacement;     /* strip: the replacement written, NULL in scan (owned);
 	                          never the original value */
+	unsigned char fp[16];  /* baseline fingerprint: keyed hash of path, rule and
+	                          value (baseline.h), when has_fp; never the value */
+	bool has_fp;
 };
 
 enum phi_status {
@@ -72,6 +75,10 @@ int phi_result_fact(struct phi_result *r, const char *name, const char *value);
 const char *phi_result_get_fact(const struct phi_result *r, const char *name);
 /* Release the findings only (after they were reported); counts them in flushed. */
 void phi_result_drop_findings(struct phi_result *r);
+/* Release and remove the findings drop() says to drop, keeping the order of the
+ * rest; returns how many were removed. */
+size_t phi_result_remove_if(struct phi_result *r,
+                            bool (*drop)(void *arg, const struct phi_finding *f), void *arg);
 /* Free everything r owns, then r itself if heap (phi_result_free does). */
 void phi_result_clear(struct phi_result *r);
 void phi_result_free(struct phi_result *r);

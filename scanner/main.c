@@ -1,4 +1,4 @@
-/* main.c - the phiscan command line: scan, strip, filter, rules.
+/* main.c - the phiscan command line: scan, strip, filter, rules, config, explain.
  *
  * The only place that prints to the terminal or exits.  Global initialisation (rule
  * packs, PCRE2 and Vectorscan compilation, gazetteer, libsodium) happens here before
@@ -8,6 +8,11 @@
  *
  * Exit codes: 0 nothing found, 1 identifiers found (at or above --fail-on),
  * 2 usage error, runtime error, or a file that could not be scanned (fail closed).
+ *
+ * Settings come from three places, later ones winning: built-in defaults, the
+ * nearest .phiscan.yaml (config.h), the command line.  List options (--rules,
+ * --exclude, --op) add to the file's lists; the command line's --op comes last and
+ * so wins for the same class.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +28,11 @@
 #include <unistd.h>
 
 #include "../formats/xml.h"
+#include "baseline.h"
+#include "config.h"
 #include "engine.h"
 #include "finding.h"
+#include "ignore.h"
 #include "manifest.h"
 #include "names.h"
 #include "ops.h"
@@ -32,6 +40,7 @@
 #include "report.h"
 #include "rules.h"
 #include "scan.h"
+#include "version.h"
 #include "walk.h"
 
 #define EXIT_CLEAN 0
@@ -71,6 +80,15 @@ struct options {
 	const char *manifest;
 	const char *report_out;
 	struct phi_limits limits;
+	const char *config;         /* --config FILE */
+	bool no_config;
+	const char *files_from;     /* --files-from FILE ("-": stdin) */
+	bool nul;                   /* -0: --files-from is NUL-separated */
+	bool stats;
+	const char *baseline;       /* report only findings not in it */
+	const char *baseline_out;   /* record the findings of this run */
+	/* set on the command line: the configuration does not override them */
+	bool set_min_confidence, set_fail_on, set_max_size, set_safe_harbor, set_no_default;
 };
 
 struct app {
@@ -82,6 +100,11 @@ struct app {
 	struct phi_strip_opts sopts;
 	char datadir[PATH_MAX];
 	char cachedir[PATH_MAX];
+	struct phi_config cfg;      /* the .phiscan.yaml in force (empty when none) */
+	char **listed;              /* --files-from paths (owned) */
+	size_t nlisted;
+	struct phi_baseline *base_known;  /* --baseline */
+	struct phi_baseline *base_record; /* --baseline-out (also fingerprints) */
 };
 
 static const char *prog = "phiscan";
@@ -99,8 +122,11 @@ static void usage_main(FILE *fp)
 	        "  strip --in-place PATH   replace originals atomically\n"
 	        "  filter                  de-identify standard input to standard output\n"
 	        "  rules list|test|export  show, test or export the rule packs\n"
+	        "  explain RULE            what a rule finds, with its examples (masked)\n"
+	        "  config check [FILE]     validate a .phiscan.yaml (default: the nearest one)\n"
+	        "  --version               version of phiscan and of its libraries\n"
 	        "\n"
-	        "Run 'phiscan <command> --help' for the options of a command.\n");
+	        "Run 'phiscan <command> --help' for the options of a command; man phiscan for all.\n");
 }
 
 /* Format strip options that are plain flags: name -> PHI_SO_* bit. */
@@ -134,7 +160,7 @@ static void usage_scan(FILE *fp, enum cmd c)
 	        c == CMD_SCAN ? "PATH..." : c == CMD_STRIP ? "PATH... (-o OUT | --in-place)" : "< IN > OUT");
 	fprintf(fp,
 	        "  -j, --jobs N            worker threads (default: all cores)\n"
-	        "  -f, --format FMT        report format: human (default), json, sarif\n"
+	        "  -f, --format FMT        report format: human (default), json, sarif, junit\n"
 	        "      --output FILE       write the report to FILE instead of %s\n"
 	        "      --show-values       print identifier values in reports (off: values are masked)\n"
 	        "      --fail-on SEV       exit 1 only for findings of severity SEV or above:\n"
@@ -148,8 +174,25 @@ static void usage_scan(FILE *fp, enum cmd c)
 	        "      --max-size BYTES    report larger files as unscanned (default: no limit)\n"
 	        "      --color WHEN        auto (default), always, never\n"
 	        "      --no-progress       no progress bar on a terminal\n"
-	        "  -q, --quiet             human report: only errors and the summary\n",
+	        "  -q, --quiet             print nothing but errors (on standard error); the exit\n"
+	        "                          code tells the outcome\n"
+	        "      --stats             totals by format, class and status, bytes and time\n"
+	        "                          (on standard error)\n"
+	        "      --config FILE       settings from FILE instead of the nearest .phiscan.yaml\n"
+	        "      --no-config         no .phiscan.yaml\n",
 	        c == CMD_FILTER ? "standard error" : "standard output");
+	if (c != CMD_FILTER)
+		fprintf(fp,
+		        "      --files-from FILE   also scan the paths listed in FILE, one a line ('-':\n"
+		        "                          standard input)\n"
+		        "  -0, --null              --files-from paths end with NUL (find -print0)\n");
+	if (c == CMD_SCAN)
+		fprintf(fp,
+		        "      --baseline FILE     report only findings not recorded in FILE\n"
+		        "      --baseline-out FILE record this run's findings in FILE (keyed\n"
+		        "                          fingerprints, no identifiers)\n"
+		        "      --key FILE          baseline key (default: FILE.key beside the baseline,\n"
+		        "                          created by --baseline-out)\n");
 	if (c != CMD_SCAN)
 		fprintf(fp,
 		        "      --op SPEC           operator: tag (default), mask, remove, hash, pseudonym;\n"
@@ -249,7 +292,8 @@ static int parse_size(const char *s, uint64_t *out)
 enum {
 	OPT_SHOW = 256, OPT_FAILON, OPT_MINCONF, OPT_RULES, OPT_NODEF, OPT_SAFE, OPT_EXCL,
 	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE,
-	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG,
+	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG, OPT_CONFIG, OPT_NOCONFIG, OPT_FILESFROM,
+	OPT_STATS, OPT_BASELINE, OPT_BASELINE_OUT,
 };
 
 
@@ -287,6 +331,13 @@ static const struct option long_opts[] = {
 	{"retain-uids", no_argument, NULL, OPT_SFLAG},
 	{"retain-safe-private", no_argument, NULL, OPT_SFLAG},
 	{"clean-descriptors", no_argument, NULL, OPT_SFLAG},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"no-config", no_argument, NULL, OPT_NOCONFIG},
+	{"files-from", required_argument, NULL, OPT_FILESFROM},
+	{"null", no_argument, NULL, '0'},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"baseline", required_argument, NULL, OPT_BASELINE},
+	{"baseline-out", required_argument, NULL, OPT_BASELINE_OUT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -305,7 +356,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	optind = 1;
 	opterr = 0; /* one-line messages of our own below */
 	int li = -1;
-	while ((c = getopt_long(argc, argv, ":j:f:o:qh", long_opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:f:o:qh0", long_opts, &li)) != -1) {
 		char *end;
 		switch (c) {
 		case 'j': {
@@ -322,26 +373,31 @@ static int parse_options(struct options *o, int argc, char **argv)
 				o->format = PHI_REPORT_JSON;
 			else if (!strcmp(optarg, "sarif"))
 				o->format = PHI_REPORT_SARIF;
+			else if (!strcmp(optarg, "junit"))
+				o->format = PHI_REPORT_JUNIT;
 			else
-				return die_usage("unknown report format '%s' (human, json, sarif)", optarg);
+				return die_usage("unknown report format '%s' (human, json, sarif, junit)",
+				                 optarg);
 			break;
 		case OPT_OUTPUT: o->report_out = optarg; break;
 		case OPT_SHOW: o->show_values = true; break;
 		case OPT_FAILON:
 			if (phi_severity_parse(optarg, &o->fail_on))
 				return die_usage("--fail-on takes quasi, provider or patient, not '%s'", optarg);
+			o->set_fail_on = true;
 			break;
 		case OPT_MINCONF:
 			o->min_confidence = strtod(optarg, &end);
 			if (*end || o->min_confidence < 0 || o->min_confidence > 1)
 				return die_usage("--min-confidence takes a number from 0 to 1, not '%s'", optarg);
+			o->set_min_confidence = true;
 			break;
 		case OPT_RULES:
 			if (push(&o->rules, &o->nrules, optarg))
 				return EXIT_ERROR;
 			break;
-		case OPT_NODEF: o->no_default_rules = true; break;
-		case OPT_SAFE: o->safe_harbor = true; break;
+		case OPT_NODEF: o->no_default_rules = o->set_no_default = true; break;
+		case OPT_SAFE: o->safe_harbor = o->set_safe_harbor = true; break;
 		case OPT_EXCL:
 			if (push(&o->exclude, &o->nexclude, optarg))
 				return EXIT_ERROR;
@@ -351,6 +407,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 			if (parse_size(optarg, &o->limits.max_file_size))
 				return die_usage("--max-size takes a byte count (K, M, G suffixes), not '%s'",
 				                 optarg);
+			o->set_max_size = true;
 			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
@@ -388,6 +445,21 @@ static int parse_options(struct options *o, int argc, char **argv)
 			for (size_t i = 0; i < sizeof sflag_opts / sizeof sflag_opts[0]; i++)
 				if (!strcmp(sflag_opts[i].name, long_opts[li].name))
 					o->sflags |= sflag_opts[i].flag;
+			break;
+		case OPT_CONFIG: o->config = optarg; break;
+		case OPT_NOCONFIG: o->no_config = true; break;
+		case OPT_FILESFROM:
+			if (o->cmd == CMD_FILTER)
+				return die_usage("--files-from applies to scan and strip%s", NULL);
+			o->files_from = optarg;
+			break;
+		case '0': o->nul = true; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_BASELINE:
+		case OPT_BASELINE_OUT:
+			if (o->cmd != CMD_SCAN)
+				return die_usage("--%s applies to scan", long_opts[li].name);
+			*(c == OPT_BASELINE ? &o->baseline : &o->baseline_out) = optarg;
 			break;
 		case 'h': usage_scan(stdout, o->cmd); return EXIT_CLEAN;
 		case ':':
@@ -436,6 +508,16 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 			return EXIT_ERROR;
 		}
 	}
+	/* the configuration's packs and allowlist, then the command line's packs */
+	for (size_t i = 0; i < a->cfg.npacks; i++)
+		if (phi_pack_load(&a->pack, a->cfg.packs[i], &err)) {
+			fprintf(stderr, "%s: %s (from %s)\n", prog, err.msg, a->cfg.path);
+			return EXIT_ERROR;
+		}
+	if (phi_config_add_allow(&a->cfg, &a->pack, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_ERROR;
+	}
 	for (size_t i = 0; i < a->o.nrules; i++)
 		if (phi_pack_load(&a->pack, a->o.rules[i], &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -476,6 +558,10 @@ static int load_policy(struct app *a)
 	phi_policy_init(&a->policy);
 	a->policy.safe_harbor = a->o.safe_harbor;
 	a->policy.names = a->names;
+	/* the file's operators (strip and filter only), then the command line's */
+	for (size_t i = 0; a->o.cmd != CMD_SCAN && i < a->cfg.nops; i++)
+		if (phi_policy_set(&a->policy, a->cfg.ops[i], &err))
+			goto fail;
 	for (size_t i = 0; i < a->o.nops; i++)
 		if (phi_policy_set(&a->policy, a->o.ops[i], &err))
 			goto fail;
@@ -497,6 +583,12 @@ fail:
 
 static void free_app(struct app *a)
 {
+	phi_baseline_free(a->base_known);
+	phi_baseline_free(a->base_record);
+	for (size_t i = 0; i < a->nlisted; i++)
+		free(a->listed[i]);
+	free(a->listed);
+	phi_config_free(&a->cfg);
 	phi_engine_free(a->engine);
 	phi_names_free(a->names);
 	phi_pack_free(&a->pack);
@@ -540,6 +632,9 @@ struct run {
 	struct timespec t0;
 	double last_draw;
 	int fail;
+	unsigned long known;  /* findings left out because --baseline has them */
+	struct phi_ignore *ig;/* the current root's .phiscanignore files */
+	char ig_msg[600];
 };
 
 static double since(const struct timespec *t0)
@@ -576,9 +671,24 @@ static void free_job(struct job *j)
 	free(j);
 }
 
+/* Under run.lock, before a result is reported: record its findings for
+ * --baseline-out, then drop those --baseline knows. */
+static int baseline_pass(struct run *r, struct phi_result *res)
+{
+	struct app *a = r->a;
+	for (size_t i = 0; a->base_record && i < res->n; i++)
+		if (res->v[i].has_fp && phi_baseline_add(a->base_record, res->v[i].fp, res->v[i].rule))
+			return PHI_ENOMEM;
+	if (a->base_known)
+		r->known += phi_baseline_filter(a->base_known, res);
+	return 0;
+}
+
 /* Under run.lock: report a finished file. */
 static void emit(struct run *r, struct job *j)
 {
+	if (baseline_pass(r, &j->res))
+		r->fail = 1;
 	if (phi_reporter_file(r->rep, &j->res) || phi_summary_add(&r->sum, &j->res))
 		r->fail = 1;
 	if (r->man && phi_manifest_file(r->man, &j->res))
@@ -639,7 +749,8 @@ static int flush_findings(void *arg, struct phi_result *res)
 	pthread_mutex_lock(&r->lock);
 	while (res->seq != r->next_seq)
 		pthread_cond_wait(&r->turn, &r->lock);
-	if (phi_reporter_file(r->rep, res) || phi_summary_add_findings(&r->sum, res))
+	if (baseline_pass(r, res) || phi_reporter_file(r->rep, res) ||
+	    phi_summary_add_findings(&r->sum, res))
 		rc = PHI_EIO;
 	if (r->man && phi_manifest_changes(r->man, res))
 		rc = PHI_EIO;
@@ -689,6 +800,72 @@ static int on_entry(void *arg, const struct phi_walk_entry *e)
 	}
 	drain(r, false);
 	return 0;
+}
+
+/* The walker's filter: the root's .phiscanignore files. */
+static int ignore_filter(void *arg, const char *rel, bool is_dir, const char **why)
+{
+	struct run *r = arg;
+	struct phi_error err = {0};
+	bool ignored;
+	if (phi_ignore_check(r->ig, rel, is_dir, &ignored, &err)) {
+		snprintf(r->ig_msg, sizeof r->ig_msg, "%s", err.msg);
+		*why = r->ig_msg;
+		return -1;
+	}
+	return ignored;
+}
+
+/* A path named on the command line or in --files-from that is not a directory:
+ * the .phiscanignore files of the current directory apply to it when it is a
+ * relative path below it (pre-commit passes such paths).  1: leave it out. */
+static int named_file_ignored(struct run *r, struct phi_ignore **cwd_ig, const char *path)
+{
+	struct phi_error err = {0};
+	bool ignored = false;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (path[0] == '/' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
+	    strstr(path, "/../") || access(PHI_IGNORE_FILE, F_OK))
+		return 0;
+	if ((!*cwd_ig && phi_ignore_new(cwd_ig, ".", &err)) ||
+	    phi_ignore_check_path(*cwd_ig, path, false, &ignored, &err)) {
+		struct phi_walk_entry e = {.kind = PHI_WALK_ERROR, .path = path, .root = path,
+		                           .rel = path, .reason = err.msg};
+		return on_entry(r, &e) ? -1 : 1;
+	}
+	return ignored;
+}
+
+/* Walk each root in order, each with its own .phiscanignore files. */
+static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_walk_opts *wo)
+{
+	struct phi_ignore *cwd_ig = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < npaths && rc == 0; i++) {
+		struct stat st;
+		struct phi_error err = {0};
+		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (phi_ignore_new(&r->ig, paths[i], &err)) {
+				rc = PHI_ENOMEM;
+				break;
+			}
+			wo->filter = ignore_filter;
+			wo->filter_arg = r;
+		} else {
+			int ig = named_file_ignored(r, &cwd_ig, paths[i]);
+			if (ig < 0)
+				rc = PHI_ENOMEM;
+			if (ig)
+				continue;
+			wo->filter = NULL;
+		}
+		rc = phi_walk((const char *const *)&paths[i], 1, wo, on_entry, r);
+		phi_ignore_free(r->ig);
+		r->ig = NULL;
+	}
+	phi_ignore_free(cwd_ig);
+	return rc;
 }
 
 static void work(void *state, struct phi_job *pj)
@@ -769,6 +946,47 @@ static char *future_realpath(const char *dir)
 	return out;
 }
 
+/* --baseline / --baseline-out: the key (--key, else FILE.key beside the baseline)
+ * and the baselines.  -1 to go on, else the exit code. */
+static int open_baselines(struct app *a)
+{
+	struct options *o = &a->o;
+	struct phi_error err = {0};
+	struct phi_policy scratch;
+	const unsigned char *key = a->policy.has_key ? a->policy.key : NULL;
+	char kpath[PATH_MAX];
+	int rc = -1;
+
+	if (!o->baseline && !o->baseline_out)
+		return -1;
+	phi_policy_init(&scratch);
+	if (!key) {
+		if (o->baseline && o->baseline_out && strcmp(o->baseline, o->baseline_out)) {
+			fprintf(stderr, "%s: --baseline and --baseline-out name different files: give the "
+			        "key with --key FILE\n", prog);
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		const char *b = o->baseline ? o->baseline : o->baseline_out;
+		if (phi_baseline_key_file(b, !o->baseline, kpath, sizeof kpath, &err) ||
+		    phi_policy_load_key(&scratch, kpath, &err))
+			goto fail;
+		key = scratch.key;
+	}
+	if (o->baseline_out && phi_baseline_new(&a->base_record, key, &err))
+		goto fail;
+	if (o->baseline && (phi_baseline_new(&a->base_known, key, &err) ||
+	                    phi_baseline_read(a->base_known, o->baseline, &err)))
+		goto fail;
+	goto out;
+fail:
+	fprintf(stderr, "%s: %s\n", prog, err.msg);
+	rc = EXIT_ERROR;
+out:
+	phi_policy_free(&scratch);
+	return rc;
+}
+
 static int run_tree(struct app *a, char **paths, int npaths)
 {
 	struct options *o = &a->o;
@@ -814,11 +1032,14 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		.strip = o->cmd == CMD_STRIP, .in_place = o->in_place, .force = o->force,
 		.out_root = out_real, .policy = &a->policy, .sopts = &a->sopts,
 		.flush = flush_findings, .flush_arg = &r, .flush_at = FLUSH_FINDINGS,
+		.fingerprint = a->base_record ? a->base_record : a->base_known,
+		.skip_formats = (const char *const *)a->cfg.skip_formats,
 	};
 	if (!(fp = open_report(a)))
 		goto out;
 	struct phi_report_opts ro = {.format = o->format, .color = want_color(o, fp),
 	                             .show_values = o->show_values, .quiet = o->quiet,
+	                             .err_fp = stderr, .fail_on = o->fail_on,
 	                             .tool_version = PHI_VERSION, .pack = &a->pack};
 	if (phi_reporter_new(&r.rep, fp, &ro)) {
 		fprintf(stderr, "%s: out of memory\n", prog);
@@ -851,7 +1072,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	struct phi_walk_opts wo = {.follow_symlinks = o->follow, .max_depth = o->limits.max_depth,
 	                           .exclude = o->exclude, .skip_dir = out_real};
-	int wr = phi_walk((const char *const *)paths, (size_t)npaths, &wo, on_entry, &r);
+	int wr = walk_roots(&r, paths, (size_t)npaths, &wo);
 	phi_pool_close(r.pool);
 	drain(&r, true);
 	phi_pool_free(r.pool);
@@ -880,8 +1101,20 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		}
 		r.man = NULL;
 	}
+	if (a->base_record && o->baseline_out) {
+		struct phi_error err = {0};
+		if (phi_baseline_write(a->base_record, o->baseline_out, &err)) {
+			fprintf(stderr, "%s: %s\n", prog, err.msg);
+			r.sum.exit_code = EXIT_ERROR;
+		}
+	}
 	if (phi_reporter_end(r.rep, &r.sum))
 		r.sum.exit_code = EXIT_ERROR;
+	if (o->stats) {
+		phi_stats_write(stderr, &r.sum);
+		if (a->base_known)
+			fprintf(stderr, "  baseline    %lu known findings not reported\n", r.known);
+	}
 	rc = r.sum.exit_code;
 out:
 	if (r.pool) {
@@ -921,7 +1154,8 @@ static int run_filter(struct app *a)
 {
 	struct phi_scan_opts so = {.engine = a->engine, .limits = &a->o.limits,
 	                           .show_values = a->o.show_values, .strip = true,
-	                           .policy = &a->policy, .sopts = &a->sopts};
+	                           .policy = &a->policy, .sopts = &a->sopts,
+	                           .skip_formats = (const char *const *)a->cfg.skip_formats};
 	struct phi_worker *w = NULL;
 	struct phi_reporter *rep = NULL;
 	struct phi_summary sum = {0};
@@ -933,6 +1167,7 @@ static int run_filter(struct app *a)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct phi_report_opts ro = {.format = a->o.format, .color = fp && want_color(&a->o, fp),
 	                             .show_values = a->o.show_values, .quiet = a->o.quiet,
+	                             .err_fp = stderr, .fail_on = a->o.fail_on,
 	                             .tool_version = PHI_VERSION, .pack = &a->pack};
 	struct filter_run fr = {.sum = &sum};
 	so.flush = flush_filter;
@@ -956,7 +1191,10 @@ static int run_filter(struct app *a)
 	phi_summary_add(&sum, &res);
 	sum.seconds = since(&t0);
 	sum.exit_code = exit_code_for(&sum, a->o.fail_on);
-	phi_reporter_end(rep, &sum);
+	if (phi_reporter_end(rep, &sum))
+		sum.exit_code = EXIT_ERROR;
+	if (a->o.stats)
+		phi_stats_write(stderr, &sum);
 	rc = sum.exit_code;
 out:
 	phi_result_clear(&res);
@@ -965,6 +1203,290 @@ out:
 	phi_worker_free(w);
 	if (fp && fp != stdout && fp != stderr)
 		fclose(fp);
+	return rc;
+}
+
+/* ---- configuration and path lists ---- */
+
+/* Find and read the .phiscan.yaml (unless --no-config) and apply what the command
+ * line did not set.  start: where the lookup begins.  -1 to go on, else the exit
+ * code. */
+static int apply_config(struct app *a, const char *start)
+{
+	struct options *o = &a->o;
+	struct phi_error err = {0};
+	char found[PATH_MAX + 32];
+	const char *path = o->config;
+
+	a->cfg.default_rules = a->cfg.safe_harbor = -1;
+	if (o->no_config)
+		return -1;
+	if (!path) {
+		if (phi_config_find(start, found, sizeof found))
+			return -1;
+		path = found;
+	}
+	if (phi_config_load(&a->cfg, path, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_ERROR;
+	}
+	struct phi_config *c = &a->cfg;
+	if (c->default_rules == 0 && !o->set_no_default)
+		o->no_default_rules = true;
+	if (c->safe_harbor >= 0 && !o->set_safe_harbor)
+		o->safe_harbor = c->safe_harbor;
+	if (c->has_min_confidence && !o->set_min_confidence)
+		o->min_confidence = c->min_confidence;
+	if (c->has_fail_on && !o->set_fail_on)
+		o->fail_on = c->fail_on;
+	if (c->has_max_size && !o->set_max_size)
+		o->limits.max_file_size = c->max_size;
+	for (size_t i = 0; i < c->nexclude; i++)
+		if (push(&o->exclude, &o->nexclude, c->exclude[i]))
+			return EXIT_ERROR;
+	return -1;
+}
+
+/* Read --files-from: one path a line (or NUL-terminated with -0); empty entries
+ * are skipped.  -1 to go on, else the exit code. */
+static int read_files_from(struct app *a)
+{
+	const char *name = a->o.files_from;
+	FILE *fp = strcmp(name, "-") ? fopen(name, "r") : stdin;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = -1;
+
+	if (!fp) {
+		fprintf(stderr, "%s: %s: cannot read the path list: %s\n", prog, name, strerror(errno));
+		return EXIT_ERROR;
+	}
+	while ((n = getdelim(&line, &cap, a->o.nul ? '\0' : '\n', fp)) > 0) {
+		if (line[n - 1] == (a->o.nul ? '\0' : '\n'))
+			line[--n] = 0;
+		if (!a->o.nul && n > 0 && line[n - 1] == '\r')
+			line[--n] = 0;
+		if (n == 0)
+			continue;
+		if (memchr(line, 0, (size_t)n)) {
+			fprintf(stderr, "%s: %s: a path holds a NUL byte (use -0 for NUL-separated lists)\n",
+			        prog, name);
+			rc = EXIT_ERROR;
+			break;
+		}
+		char **t = realloc(a->listed, (a->nlisted + 1) * sizeof *t);
+		if (!t || !(t[a->nlisted] = strdup(line))) {
+			if (t)
+				a->listed = t;
+			fprintf(stderr, "%s: out of memory reading %s\n", prog, name);
+			rc = EXIT_ERROR;
+			break;
+		}
+		a->listed = t;
+		a->nlisted++;
+	}
+	if (rc < 0 && ferror(fp)) {
+		fprintf(stderr, "%s: %s: read error: %s\n", prog, name, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+/* ---- config and explain subcommands ---- */
+
+static void usage_config(FILE *fp)
+{
+	fprintf(fp,
+	        "usage: phiscan config check [FILE]\n"
+	        "\n"
+	        "Validate a .phiscan.yaml: every key, value, rule pack and allow entry, with\n"
+	        "errors naming the file, line and key.  Without FILE, the nearest .phiscan.yaml\n"
+	        "in the current directory or its parents.  Exit 0 valid, 2 invalid or absent.\n");
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	struct phi_config c;
+	struct phi_error err = {0};
+	char found[PATH_MAX + 32];
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") ||
+	    (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")))) {
+		usage_config(stdout);
+		return EXIT_CLEAN;
+	}
+	if (strcmp(sub, "check") || argc > 3) {
+		usage_config(stderr);
+		return EXIT_ERROR;
+	}
+	const char *path = argc > 2 ? argv[2] : NULL;
+	if (!path) {
+		if (phi_config_find(".", found, sizeof found)) {
+			fprintf(stderr, "%s: no %s in the current directory or its parents\n", prog,
+			        PHI_CONFIG_FILE);
+			return EXIT_ERROR;
+		}
+		path = found;
+	}
+	if (phi_config_load(&c, path, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		return EXIT_ERROR;
+	}
+	/* the packs it names must load too */
+	struct phi_pack pack = {0};
+	int rc = EXIT_CLEAN;
+	for (size_t i = 0; rc == EXIT_CLEAN && i < c.npacks; i++)
+		if (phi_pack_load(&pack, c.packs[i], &err)) {
+			fprintf(stderr, "%s: %s (pack named in %s)\n", prog, err.msg, path);
+			rc = EXIT_ERROR;
+		}
+	if (rc == EXIT_CLEAN && phi_config_add_allow(&c, &pack, &err)) {
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+		rc = EXIT_ERROR;
+	}
+	if (rc == EXIT_CLEAN)
+		printf("%s: ok (%zu packs, %zu rules from them, %zu allow entries, %zu operators, "
+		       "%zu skipped formats, %zu excludes)\n",
+		       path, c.npacks, pack.nrules, pack.nallow, c.nops, c.nskip_formats, c.nexclude);
+	phi_pack_free(&pack);
+	phi_config_free(&c);
+	return rc;
+}
+
+static void usage_explain(FILE *fp)
+{
+	fprintf(fp,
+	        "usage: phiscan explain RULE [--rules FILE] [--no-default-rules] [--show-values]\n"
+	        "\n"
+	        "What a rule finds: its class, severity, confidence, cues, validator, and the\n"
+	        "examples from its pack (identifier values masked unless --show-values).\n"
+	        "'phiscan rules list' lists the rule ids.\n");
+}
+
+struct spans {
+	size_t v[64][2];
+	size_t n;
+};
+
+static int collect_span(void *arg, const struct phi_hit *h)
+{
+	struct spans *sp = arg;
+	if (sp->n < 64) {
+		sp->v[sp->n][0] = h->start;
+		sp->v[sp->n][1] = h->end;
+		sp->n++;
+	}
+	return 0;
+}
+
+/* An example with what the rules find in it masked as reports mask it. */
+static void print_example(struct phi_matcher *m, const struct phi_example *ex, bool show)
+{
+	char *t = strdup(ex->text);
+	struct spans sp = {0};
+	if (!t)
+		return;
+	if (!show) {
+		size_t len = strlen(t);
+		if (phi_engine_match(m, t, len, 0, len, NULL, collect_span, &sp) == 0 && sp.n == 0 &&
+		    ex->value && strstr(t, ex->value)) {
+			sp.v[0][0] = (size_t)(strstr(t, ex->value) - t);
+			sp.v[0][1] = sp.v[0][0] + strlen(ex->value);
+			sp.n = 1;
+		}
+		for (size_t k = 0; k < sp.n; k++)
+			for (size_t i = sp.v[k][0]; i < sp.v[k][1] && i < len; i++) {
+				unsigned char c = (unsigned char)t[i];
+				if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+				    c >= 0x80)
+					t[i] = '*';
+			}
+	}
+	printf("    %s\n", t);
+	free(t);
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	struct app a = {0};
+	struct phi_matcher *m = NULL;
+	int rc;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage_explain(stdout);
+			return EXIT_CLEAN;
+		}
+	a.o.cmd = CMD_SCAN;
+	if ((rc = parse_options(&a.o, argc, argv)) >= 0)
+		goto done;
+	if (optind != argc - 1) {
+		usage_explain(stderr);
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	const char *id = argv[optind];
+	a.o.min_confidence = 0; /* show what the rule matches, whatever the threshold */
+	if ((rc = load_rules(&a, true)) >= 0)
+		goto done;
+	const struct phi_rule *r = NULL;
+	for (size_t i = 0; i < a.pack.nrules && !r; i++)
+		if (!strcmp(a.pack.rules[i].id, id))
+			r = &a.pack.rules[i];
+	if (!r) {
+		fprintf(stderr, "%s: no rule '%s' (see 'phiscan rules list')\n", prog, id);
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	if (phi_matcher_new(&m, a.engine)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	printf("%s\n", r->id);
+	if (r->description)
+		printf("  description  %s\n", r->description);
+	printf("  class        %s (HIPAA Safe Harbor item %c), replaced by %s\n", r->cls->name,
+	       r->cls->letter, r->cls->tag);
+	printf("  severity     %s (--fail-on %s or lower fails on it)\n",
+	       phi_severity_name(r->severity), phi_severity_name(r->severity));
+	printf("  confidence   %.2f, %.2f with a cue word\n", r->confidence, r->cue_confidence);
+	if (r->ncues) {
+		printf("  cues         ");
+		for (size_t i = 0; i < r->ncues; i++)
+			printf("%s%s", i ? ", " : "", r->cues[i]);
+		printf(" (within %u bytes before%s)\n", r->cue_window,
+		       r->cue_required ? "; required" : "");
+	}
+	if (r->nkeywords) {
+		printf("  keywords     ");
+		for (size_t i = 0; i < r->nkeywords; i++)
+			printf("%s%s", i ? ", " : "", r->keywords[i]);
+		printf("\n");
+	}
+	printf("  validator    %s\n", r->validator ? r->validator : "none");
+	if (r->safe_harbor)
+		printf("  runs only    under --safe-harbor\n");
+	printf("  defined in   %s:%d\n", r->source, r->line);
+	if (r->nmatch) {
+		printf("  finds%s:\n", a.o.show_values ? "" : " (values masked; --show-values shows them)");
+		for (size_t i = 0; i < r->nmatch; i++)
+			print_example(m, &r->match[i], a.o.show_values);
+	}
+	if (r->nno_match) {
+		printf("  does not find:\n");
+		for (size_t i = 0; i < r->nno_match; i++)
+			printf("    %s\n", r->no_match[i].text);
+	}
+	rc = EXIT_CLEAN;
+done:
+	phi_matcher_free(m);
+	free_app(&a);
 	return rc;
 }
 
@@ -983,8 +1505,21 @@ static int cmd_rules(int argc, char **argv)
 	const char *sub = argc > 1 ? argv[1] : "";
 	int rc;
 
+	static const char rules_usage[] =
+		"usage: phiscan rules list|test|export [--rules FILE] [--no-default-rules]\n"
+		"\n"
+		"  list     every rule: id, class, severity, validator, prefilter, description\n"
+		"  test     run every rule's examples (exit 1 when one fails)\n"
+		"  export   one PCRE2 pattern a line (for rg -P -f in benchmarks)\n";
+	bool help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
+	for (int i = 2; i < argc; i++)
+		help = help || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+	if (help) {
+		fputs(rules_usage, stdout);
+		return EXIT_CLEAN;
+	}
 	if (strcmp(sub, "list") && strcmp(sub, "test") && strcmp(sub, "export")) {
-		fprintf(stderr, "usage: phiscan rules list|test|export [--rules FILE] [--no-default-rules]\n");
+		fputs(rules_usage, stderr);
 		return EXIT_ERROR;
 	}
 	a.o.cmd = CMD_SCAN;
@@ -1035,6 +1570,7 @@ static int cmd_rules(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct app a = {0};
+	char **paths_owned = NULL;
 	int rc;
 
 	if (argc < 2) {
@@ -1043,7 +1579,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("phiscan %s\n", PHI_VERSION);
+		phi_versions_print(stdout, PHI_VERSION);
 		return EXIT_CLEAN;
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
@@ -1056,6 +1592,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(argc - 1, argv + 1);
+	if (!strcmp(cmd, "explain"))
+		return cmd_explain(argc - 1, argv + 1);
 	{
 		/* before any worker starts: DCMTK's data dictionary */
 		struct phi_error ferr = {0};
@@ -1079,20 +1619,39 @@ int main(int argc, char **argv)
 		goto done;
 	int npaths = argc - 1 - optind;
 	char **paths = argv + 1 + optind;
-	if (a.o.cmd != CMD_FILTER && npaths < 1) {
+	if (a.o.files_from && (rc = read_files_from(&a)) >= 0)
+		goto done;
+	if (a.o.cmd != CMD_FILTER && npaths < 1 && !a.o.files_from) {
 		fprintf(stderr, "%s: %s needs at least one PATH\n", prog, cmd);
 		rc = EXIT_ERROR;
 		goto done;
 	}
+	if (a.nlisted) {
+		/* the command line's paths, then the listed ones, in order */
+		char **all = malloc(((size_t)npaths + a.nlisted) * sizeof *all);
+		if (!all) {
+			rc = EXIT_ERROR;
+			goto done;
+		}
+		memcpy(all, paths, (size_t)npaths * sizeof *all);
+		memcpy(all + npaths, a.listed, a.nlisted * sizeof *all);
+		paths = all;
+		paths_owned = all;
+		npaths += (int)a.nlisted;
+	}
+	if ((rc = apply_config(&a, npaths > 0 ? paths[0] : ".")) >= 0)
+		goto done;
 	if (a.o.cmd == CMD_FILTER && npaths > 0) {
 		fprintf(stderr, "%s: filter reads standard input; it takes no PATH\n", prog);
 		rc = EXIT_ERROR;
 		goto done;
 	}
-	if ((rc = load_rules(&a, false)) >= 0 || (rc = load_policy(&a)) >= 0)
+	if ((rc = load_rules(&a, false)) >= 0 || (rc = load_policy(&a)) >= 0 ||
+	    (rc = open_baselines(&a)) >= 0)
 		goto done;
 	rc = a.o.cmd == CMD_FILTER ? run_filter(&a) : run_tree(&a, paths, npaths);
 done:
+	free(paths_owned);
 	free_app(&a);
 	return rc;
 }

@@ -13,6 +13,11 @@
  *          buffered and written by phi_reporter_end: SARIF 2.1.0 3.13 (run),
  *          3.19 (toolComponent), 3.27 (result), 3.28 (location), 3.30 (region),
  *          3.49 (reportingDescriptor), 3.20 (invocation), 3.58 (notification).
+ *   junit  JUnit XML as Jenkins, GitLab and GitHub test reporters read it
+ *          (testsuites > testsuite > testcase, failure/skipped children), XML 1.0:
+ *          text escaped, characters XML 1.0 forbids (C0 controls but tab and
+ *          newlines) and invalid UTF-8 written as U+FFFD.  Buffered: the counts
+ *          lead the document.
  *
  * Never prints an identifier unless show_values: findings carry masked excerpts.
  * Everything that came from a file or a path is escaped: JSON strings per RFC 8259
@@ -75,6 +80,21 @@ struct phi_reporter {
 	unsigned long dropped;
 	struct sarif_note *notes;
 	size_t nnotes, capnotes;
+	/* JUnit: testcases so far, and the file being reported (its findings may
+	 * arrive in several calls when a file is streamed) */
+	FILE *ju;
+	char *ju_buf;
+	size_t ju_len;
+	unsigned long ju_tests, ju_failures, ju_skipped;
+	char *cur_path;
+	uint64_t cur_seq;
+	const char *cur_format;
+	enum phi_status cur_status;
+	char *cur_reason;
+	unsigned long cur_n, cur_failing, cur_sev[3];
+	FILE *cur_body;
+	char *cur_body_buf;
+	size_t cur_body_len;
 };
 
 /* ---- UTF-8 --------------------------------------------------------------- */
@@ -332,6 +352,14 @@ static void human_file(struct phi_reporter *r, const struct phi_result *res)
 	for (size_t i = 0; !r->o.quiet && i < res->n; i++)
 		human_finding(r, res, &res->v[i]);
 	if (res->status == PHI_UNREADABLE) {
+		/* --quiet: errors only, on the error stream (no colour there) */
+		if (r->o.quiet && r->o.err_fp) {
+			put_human(r->o.err_fp, res->path);
+			fputs(": error: ", r->o.err_fp);
+			put_human(r->o.err_fp, res->reason ? res->reason : "unreadable");
+			putc('\n', r->o.err_fp);
+			return;
+		}
 		human_path(r, res->path);
 		fputs(r->o.color ? ": " ANSI_BOLD_RED "error" ANSI_RESET ": " : ": error: ", fp);
 		put_human(fp, res->reason ? res->reason : "unreadable");
@@ -348,6 +376,9 @@ static void human_end(struct phi_reporter *r, const struct phi_summary *s)
 {
 	FILE *fp = r->fp;
 
+	if (r->o.quiet)
+		return; /* --quiet: the exit code says it */
+
 	fprintf(fp,
 	        "%lu files: %lu scanned, %lu skipped, %lu unreadable; %lu findings "
 	        "(patient %lu, provider %lu, quasi %lu) in ",
@@ -356,8 +387,6 @@ static void human_end(struct phi_reporter *r, const struct phi_summary *s)
 	        s->by_severity[PHI_SEV_QUASI]);
 	put_fixed(fp, s->seconds, 2);
 	fputs(" s\n", fp);
-	if (r->o.quiet)
-		return;
 	for (size_t i = 0; i < s->nformats; i++) {
 		const struct phi_format_count *c = &s->formats[i];
 		fputs("  ", fp);
@@ -823,6 +852,169 @@ static int sarif_end(struct phi_reporter *r, const struct phi_summary *s)
 	return 0;
 }
 
+/* ---- JUnit XML ----------------------------------------------------------- */
+
+/* XML 1.0 character data or attribute value: & < > " ' escaped; characters XML
+ * forbids (C0 but tab, LF, CR; U+FFFE/FFFF) and invalid UTF-8 become U+FFFD. */
+static void xml_text(FILE *fp, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	size_t n = strlen((const char *)s), i = 0;
+
+	while (i < n) {
+		uint32_t cp;
+		size_t len;
+		if (!utf8_decode(s + i, n - i, &cp, &len)) {
+			fputs("\xEF\xBF\xBD", fp);
+			i += len;
+			continue;
+		}
+		switch (cp) {
+		case '&': fputs("&amp;", fp); break;
+		case '<': fputs("&lt;", fp); break;
+		case '>': fputs("&gt;", fp); break;
+		case '"': fputs("&quot;", fp); break;
+		case '\'': fputs("&apos;", fp); break;
+		default:
+			if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE ||
+			    cp == 0xFFFF)
+				fputs("\xEF\xBF\xBD", fp);
+			else
+				fwrite(s + i, 1, len, fp);
+		}
+		i += len;
+	}
+}
+
+/* Findings listed in one testcase's failure text; the rest are counted. */
+#define JUNIT_MAX_LINES 200
+
+static void junit_close_case(struct phi_reporter *r)
+{
+	FILE *fp = r->ju;
+	if (!r->cur_path)
+		return;
+	if (r->cur_body) {
+		fclose(r->cur_body);
+		r->cur_body = NULL;
+	}
+	if (r->cur_n > JUNIT_MAX_LINES) {
+		/* the body buffer is complete; the omitted count follows it */
+	}
+	r->ju_tests++;
+	fputs("    <testcase classname=\"phiscan.", fp);
+	xml_text(fp, fmt_name(r->cur_format));
+	fputs("\" name=\"", fp);
+	xml_text(fp, r->cur_path);
+	fputs("\" time=\"0\">", fp);
+	if (r->cur_status == PHI_UNREADABLE) {
+		r->ju_failures++;
+		fputs("\n      <failure type=\"unscanned\" message=\"could not be scanned: ", fp);
+		xml_text(fp, r->cur_reason ? r->cur_reason : "unreadable");
+		fputs("\"/>", fp);
+	} else if (r->cur_status == PHI_SKIPPED) {
+		r->ju_skipped++;
+		fputs("\n      <skipped message=\"", fp);
+		xml_text(fp, r->cur_reason ? r->cur_reason : "not scanned");
+		fputs("\"/>", fp);
+	}
+	if (r->cur_n) {
+		bool fail = r->cur_failing > 0 && r->cur_status != PHI_UNREADABLE;
+		if (fail)
+			r->ju_failures++;
+		fprintf(fp,
+		        "\n      <%s type=\"phi\" message=\"%lu findings (patient %lu, provider %lu, "
+		        "quasi %lu)\">",
+		        fail ? "failure" : "system-out", r->cur_n, r->cur_sev[PHI_SEV_PATIENT],
+		        r->cur_sev[PHI_SEV_PROVIDER], r->cur_sev[PHI_SEV_QUASI]);
+		xml_text(fp, r->cur_body_buf ? r->cur_body_buf : "");
+		if (r->cur_n > JUNIT_MAX_LINES)
+			fprintf(fp, "... and %lu more\n", r->cur_n - JUNIT_MAX_LINES);
+		fprintf(fp, "</%s>", fail ? "failure" : "system-out");
+	}
+	fputs(r->cur_status != PHI_SCANNED || r->cur_n ? "\n    </testcase>\n" : "</testcase>\n",
+	      fp);
+	free(r->cur_path);
+	free(r->cur_reason);
+	free(r->cur_body_buf);
+	r->cur_path = r->cur_reason = r->cur_body_buf = NULL;
+	r->cur_body_len = 0;
+}
+
+static int junit_file(struct phi_reporter *r, const struct phi_result *res)
+{
+	if (!r->ju && !(r->ju = open_memstream(&r->ju_buf, &r->ju_len)))
+		return PHI_ENOMEM;
+	const char *path = res->path ? res->path : "";
+	if (!r->cur_path || r->cur_seq != res->seq || strcmp(r->cur_path, path)) {
+		junit_close_case(r);
+		if (!(r->cur_path = strdup(path)))
+			return PHI_ENOMEM;
+		r->cur_seq = res->seq;
+		r->cur_n = r->cur_failing = 0;
+		memset(r->cur_sev, 0, sizeof r->cur_sev);
+		if (!(r->cur_body = open_memstream(&r->cur_body_buf, &r->cur_body_len)))
+			return PHI_ENOMEM;
+	}
+	r->cur_format = res->format;
+	r->cur_status = res->status;
+	if (res->reason && !r->cur_reason && !(r->cur_reason = strdup(res->reason)))
+		return PHI_ENOMEM;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct phi_finding *f = &res->v[i];
+		unsigned sev = (unsigned)f->severity;
+		if (sev < 3)
+			r->cur_sev[sev]++;
+		if (f->severity >= r->o.fail_on)
+			r->cur_failing++;
+		if (r->cur_n++ >= JUNIT_MAX_LINES || !r->cur_body)
+			continue;
+		/* the human line, values masked (shown only with --show-values) */
+		FILE *b = r->cur_body;
+		if (f->line)
+			fprintf(b, "line %" PRIu64 ": ", f->line);
+		else if (f->field)
+			fprintf(b, "%s: ", f->field);
+		else if (f->start != PHI_NO_OFFSET)
+			fprintf(b, "offset %" PRIu64 ": ", f->start);
+		fprintf(b, "%s %s %s", phi_severity_name(f->severity), cls_name(f->cls),
+		        f->rule ? f->rule : "unknown");
+		if (f->excerpt && *f->excerpt)
+			fprintf(b, " %s", f->excerpt);
+		if (r->o.show_values && f->value)
+			fprintf(b, " value=%s", f->value);
+		putc('\n', b);
+	}
+	return 0;
+}
+
+static int junit_end(struct phi_reporter *r, const struct phi_summary *s)
+{
+	FILE *fp = r->fp;
+	if (!r->ju && !(r->ju = open_memstream(&r->ju_buf, &r->ju_len)))
+		return PHI_ENOMEM;
+	junit_close_case(r);
+	if (fclose(r->ju)) {
+		r->ju = NULL;
+		return PHI_ENOMEM;
+	}
+	r->ju = NULL;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
+	for (int level = 0; level < 2; level++) {
+		fprintf(fp,
+		        "%s<%s name=\"phiscan\" tests=\"%lu\" failures=\"%lu\" errors=\"0\" "
+		        "skipped=\"%lu\" time=\"",
+		        level ? "  " : "", level ? "testsuite" : "testsuites", r->ju_tests,
+		        r->ju_failures, r->ju_skipped);
+		put_fixed(fp, s->seconds, 3);
+		fputs("\">\n", fp);
+	}
+	if (r->ju_len)
+		fwrite(r->ju_buf, 1, r->ju_len, fp);
+	fputs("  </testsuite>\n</testsuites>\n", fp);
+	return 0;
+}
+
 /* ---- reporter ------------------------------------------------------------ */
 
 int phi_reporter_new(struct phi_reporter **out, FILE *fp, const struct phi_report_opts *o)
@@ -845,6 +1037,7 @@ int phi_reporter_file(struct phi_reporter *r, const struct phi_result *res)
 	case PHI_REPORT_HUMAN: human_file(r, res); break;
 	case PHI_REPORT_JSON: json_file(r, res); break;
 	case PHI_REPORT_SARIF: return sarif_file(r, res);
+	case PHI_REPORT_JUNIT: return junit_file(r, res);
 	}
 	return io_status(r);
 }
@@ -857,6 +1050,7 @@ int phi_reporter_end(struct phi_reporter *r, const struct phi_summary *s)
 	case PHI_REPORT_HUMAN: human_end(r, s); break;
 	case PHI_REPORT_JSON: json_end(r, s); break;
 	case PHI_REPORT_SARIF: rc = sarif_end(r, s); break;
+	case PHI_REPORT_JUNIT: rc = junit_end(r, s); break;
 	}
 	if (fflush(r->fp) != 0 && rc == 0)
 		rc = PHI_EIO;
@@ -879,6 +1073,14 @@ void phi_reporter_free(struct phi_reporter *r)
 	}
 	for (size_t i = 0; i < r->nnotes; i++)
 		free(r->notes[i].reason);
+	if (r->cur_body)
+		fclose(r->cur_body);
+	if (r->ju)
+		fclose(r->ju);
+	free(r->cur_body_buf);
+	free(r->cur_path);
+	free(r->cur_reason);
+	free(r->ju_buf);
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->files[i]);
 	free(r->res);
@@ -890,6 +1092,7 @@ void phi_reporter_free(struct phi_reporter *r)
 /* ---- summary ------------------------------------------------------------- */
 
 static struct phi_format_count *format_count(struct phi_summary *s, const struct phi_result *res);
+static int class_count(struct phi_summary *s, const char *cls);
 
 int phi_summary_add_findings(struct phi_summary *s, const struct phi_result *res)
 {
@@ -902,7 +1105,29 @@ int phi_summary_add_findings(struct phi_summary *s, const struct phi_result *res
 		unsigned sev = (unsigned)res->v[k].severity;
 		if (sev < 3)
 			s->by_severity[sev]++;
+		if (class_count(s, cls_name(res->v[k].cls)))
+			return PHI_ENOMEM;
 	}
+	return 0;
+}
+
+/* Count one finding of class cls (few classes: a sorted array, linear insert). */
+static int class_count(struct phi_summary *s, const char *cls)
+{
+	size_t i = 0;
+	while (i < s->nclasses && strcmp(s->classes[i].cls, cls) < 0)
+		i++;
+	if (i == s->nclasses || strcmp(s->classes[i].cls, cls) != 0) {
+		struct phi_class_count *v = realloc(s->classes, (s->nclasses + 1) * sizeof *v);
+		if (!v)
+			return PHI_ENOMEM;
+		s->classes = v;
+		memmove(&v[i + 1], &v[i], (s->nclasses - i) * sizeof *v);
+		v[i].cls = cls;
+		v[i].findings = 0;
+		s->nclasses++;
+	}
+	s->classes[i].findings++;
 	return 0;
 }
 
@@ -939,8 +1164,10 @@ int phi_summary_add(struct phi_summary *s, const struct phi_result *res)
 	switch (res->status) {
 	case PHI_SCANNED:
 		/* bytes: what was scanned (throughput), not what was skipped */
-		if (res->size != PHI_NO_OFFSET)
+		if (res->size != PHI_NO_OFFSET) {
 			s->bytes += res->size;
+			c->bytes += res->size;
+		}
 		s->scanned++;
 		c->scanned++;
 		break;
@@ -961,5 +1188,39 @@ void phi_summary_clear(struct phi_summary *s)
 	if (!s)
 		return;
 	free(s->formats);
+	free(s->classes);
 	memset(s, 0, sizeof *s);
+}
+
+void phi_stats_write(FILE *fp, const struct phi_summary *s)
+{
+	fprintf(fp,
+	        "phiscan stats\n"
+	        "  files       %lu (scanned %lu, skipped %lu, unreadable %lu)\n"
+	        "  bytes       %llu scanned\n"
+	        "  time        ",
+	        s->files, s->scanned, s->skipped, s->unreadable, s->bytes);
+	put_fixed(fp, s->seconds, 3);
+	fputs(" s", fp);
+	if (s->seconds > 0) {
+		fputs(" (", fp);
+		put_fixed(fp, (double)s->bytes / 1e6 / s->seconds, 1);
+		fputs(" MB/s)", fp);
+	}
+	fprintf(fp,
+	        "\n  findings    %lu (patient %lu, provider %lu, quasi %lu)\n"
+	        "  exit code   %d\n"
+	        "  by format   %-10s %8s %8s %10s %9s %14s\n",
+	        s->findings, s->by_severity[PHI_SEV_PATIENT], s->by_severity[PHI_SEV_PROVIDER],
+	        s->by_severity[PHI_SEV_QUASI], s->exit_code, "FORMAT", "SCANNED", "SKIPPED",
+	        "UNREADABLE", "FINDINGS", "BYTES");
+	for (size_t i = 0; i < s->nformats; i++) {
+		const struct phi_format_count *c = &s->formats[i];
+		fputs("              ", fp);
+		fprintf(fp, "%-10.32s %8lu %8lu %10lu %9lu %14llu\n", fmt_name(c->format), c->scanned,
+		        c->skipped, c->unreadable, c->findings, c->bytes);
+	}
+	fprintf(fp, "  by class    %-12s %9s\n", "CLASS", "FINDINGS");
+	for (size_t i = 0; i < s->nclasses; i++)
+		fprintf(fp, "              %-12.32s %9lu\n", s->classes[i].cls, s->classes[i].findings);
 }

@@ -10,6 +10,9 @@
  *         [,"value"]}, one per skipped/unreadable file {"type":"skipped"|"error",...},
  *         then one {"type":"summary",...}
  * sarif:  SARIF 2.1.0 log (GitHub code scanning profile), written at the end.
+ * junit:  JUnit XML (the Ant/Jenkins schema CI systems read), written at the end:
+ *         one testcase per file; a failure for a file with findings at or above
+ *         fail_on, or one that could not be scanned; skipped files are skipped.
  *
  * Ownership: results are borrowed for the call; the reporter copies what it keeps.
  */
@@ -22,13 +25,15 @@
 #include "finding.h"
 #include "rules.h"
 
-enum phi_report_format { PHI_REPORT_HUMAN, PHI_REPORT_JSON, PHI_REPORT_SARIF };
+enum phi_report_format { PHI_REPORT_HUMAN, PHI_REPORT_JSON, PHI_REPORT_SARIF, PHI_REPORT_JUNIT };
 
 struct phi_report_opts {
 	enum phi_report_format format;
 	bool color;         /* ANSI colour (human, when out is a terminal) */
 	bool show_values;
-	bool quiet;         /* human: only the summary line and errors */
+	bool quiet;         /* human: only errors, written to err_fp */
+	FILE *err_fp;       /* quiet human: where error lines go (NULL: fp) */
+	enum phi_severity fail_on; /* junit: findings below it do not fail a testcase */
 	const char *tool_version;
 	const struct phi_pack *pack; /* rule metadata for SARIF tool.driver.rules */
 };
@@ -37,6 +42,13 @@ struct phi_report_opts {
 struct phi_format_count {
 	const char *format;
 	unsigned long scanned, skipped, unreadable, findings;
+	unsigned long long bytes;   /* of the files scanned */
+};
+
+/* Findings per identifier class, for --stats. */
+struct phi_class_count {
+	const char *cls;            /* static class name */
+	unsigned long findings;
 };
 
 struct phi_summary {
@@ -44,6 +56,8 @@ struct phi_summary {
 	unsigned long by_severity[3];
 	struct phi_format_count *formats; /* sorted by format name */
 	size_t nformats;
+	struct phi_class_count *classes;  /* sorted by class name */
+	size_t nclasses;
 	unsigned long long bytes;
 	double seconds;
 	int exit_code;
@@ -64,6 +78,10 @@ int phi_summary_add(struct phi_summary *s, const struct phi_result *res);
 /* Only the findings res holds now (a file streamed in parts). */
 int phi_summary_add_findings(struct phi_summary *s, const struct phi_result *res);
 void phi_summary_clear(struct phi_summary *s);
+
+/* --stats: totals by status, format (files, bytes, findings) and class, bytes and
+ * time, as aligned text. */
+void phi_stats_write(FILE *fp, const struct phi_summary *s);
 
 /* JSON string escaping into fp (UTF-8 passed through, invalid bytes as U+FFFD). */
 void phi_json_string(FILE *fp, const char *s);

@@ -70,6 +70,7 @@ struct loader {
 	yaml_document_t doc;
 	const char *name;
 	struct phi_error *err;
+	bool only_allow;     /* a .phiscan.yaml: take its allow list, leave the rest */
 };
 
 static int lfail(struct loader *L, yaml_node_t *n, const char *fmt, const char *a,
@@ -399,6 +400,8 @@ static int load_doc(struct loader *L, struct phi_pack *pack)
 		bool is_rules = k && !strcmp(k, "rules"), is_allow = k && !strcmp(k, "allow");
 		if (k && (!strcmp(k, "pack") || !strcmp(k, "version") || !strcmp(k, "description")))
 			continue;
+		if (L->only_allow && !is_allow)
+			continue; /* config.c checks the other keys of a .phiscan.yaml */
 		if (!is_rules && !is_allow) {
 			rc = lfail(L, kn, "unknown top-level key '%s' (pack, rules, allow)", k, NULL);
 			break;
@@ -473,11 +476,11 @@ static int load_doc(struct loader *L, struct phi_pack *pack)
 	return 0;
 }
 
-int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
-                         const char *name, struct phi_error *err)
+static int load_string(struct phi_pack *pack, const char *yaml, size_t len, const char *name,
+                       bool only_allow, struct phi_error *err)
 {
 	yaml_parser_t parser;
-	struct loader L = {.name = name, .err = err};
+	struct loader L = {.name = name, .err = err, .only_allow = only_allow};
 	int rc;
 
 	if (!yaml_parser_initialize(&parser))
@@ -494,6 +497,18 @@ int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
 	yaml_document_delete(&L.doc);
 	yaml_parser_delete(&parser);
 	return rc;
+}
+
+int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
+                         const char *name, struct phi_error *err)
+{
+	return load_string(pack, yaml, len, name, false, err);
+}
+
+int phi_pack_load_allow_string(struct phi_pack *pack, const char *yaml, size_t len,
+                               const char *name, struct phi_error *err)
+{
+	return load_string(pack, yaml, len, name, true, err);
 }
 
 int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err)

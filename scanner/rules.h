@@ -120,6 +120,10 @@ int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err
 /* Same, from a string (tests); name is used in messages. */
 int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
                          const char *name, struct phi_error *err);
+/* Only the allow: list of a YAML document whose other keys are someone else's (a
+ * .phiscan.yaml, checked by config.c). */
+int phi_pack_load_allow_string(struct phi_pack *pack, const char *yaml, size_t len,
+                               const char *name, struct phi_error *err);
 void phi_pack_free(struct phi_pack *pack);
 
 #endif

@@ -16,6 +16,7 @@
 #include "scan.h"
 
 #include "../formats/sha256.h"
+#include "baseline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,32 @@ static char *dup_n(const char *s, size_t n)
 	return d;
 }
 
+/* Text only: hits on a line holding the marker "phiscan:allow" are dropped, in scan
+ * and strip alike (the line's author says it is not PHI).  Other formats do not
+ * honour it: a value inside a DICOM element or an Exif tag could carry the marker
+ * and hide itself. */
+static void drop_allowed(struct phi_worker *w, const char *t, size_t len)
+{
+	static const char marker[] = PHI_ALLOW_MARKER;
+	size_t kept = 0, ls = SIZE_MAX, le = 0;
+	bool allowed = false;
+	for (size_t k = 0; k < w->nfh; k++) {
+		size_t s = w->fh[k].start;
+		if (ls == SIZE_MAX || s < ls || s >= le) {
+			ls = s;
+			while (ls > 0 && t[ls - 1] != '\n')
+				ls--;
+			le = s;
+			while (le < len && t[le] != '\n')
+				le++;
+			allowed = memmem(t + ls, le - ls, marker, sizeof marker - 1) != NULL;
+		}
+		if (!allowed)
+			w->fh[kept++] = w->fh[k];
+	}
+	w->nfh = kept;
+}
+
 static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
 {
 	struct phi_worker *w = sink;
@@ -254,6 +281,8 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		rc = phi_engine_match(w->m, f->text, f->len, f->report_from, to, w->path, collect, w);
 		if (rc)
 			return phi_fail(&w->err, rc, "rule engine: %s", phi_strerror(rc));
+		if (w->nfh && w->res->format && !strcmp(w->res->format, "text"))
+			drop_allowed(w, f->text, f->len);
 	}
 
 	uint64_t line = f->line, col = f->col;
@@ -288,6 +317,11 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		fd.excerpt = make_excerpt(w, f->text, f->len, k);
 		if (o->show_values)
 			fd.value = dup_n(f->text + h->start, h->end - h->start);
+		if (o->fingerprint) {
+			phi_baseline_fingerprint(o->fingerprint, w->path, h->rule, f->text + h->start,
+			                         h->end - h->start, fd.fp);
+			fd.has_fp = true;
+		}
 		if (edits) {
 			char r[REPL_MAX];
 			size_t rn = 0;
@@ -537,6 +571,14 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 		return;
 	}
 	res->format = fmt->name;
+	for (const char *const *sf = o->skip_formats; sf && *sf; sf++)
+		if (!strcmp(*sf, fmt->name)) {
+			snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
+			         fmt->name);
+			set_outcome(res, PHI_SKIPPED, msg);
+			close(fd);
+			return;
+		}
 	if (o->strip) {
 		if (!fmt->can_strip) {
 			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",

@@ -32,9 +32,19 @@ struct phi_scan_opts {
 	int (*flush)(void *arg, struct phi_result *res);
 	void *flush_arg;
 	size_t flush_at;
+	/* Optional: every finding gets its baseline fingerprint (finding.fp), computed
+	 * here where the value is at hand, so the value never leaves the worker. */
+	const struct phi_baseline *fingerprint;
+	/* Optional: NULL-terminated format names that are detected but not read
+	 * (.phiscan.yaml skip_formats): such files are reported as skipped. */
+	const char *const *skip_formats;
 };
 
 struct phi_worker;
+struct phi_baseline;
+
+/* The inline marker: a text line holding it has its findings suppressed. */
+#define PHI_ALLOW_MARKER "phiscan:allow"
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o);
 void phi_worker_free(struct phi_worker *w);

@@ -28,6 +28,7 @@
  *   entry replaced before its open   ERROR "changed during the walk"
  *   path longer than PATH_MAX * 4    ERROR "path too long"
  *   excluded by a glob, skip_dir     not yielded at all
+ *   left out by the filter           not yielded at all (a filter error: ERROR)
  *
  * Real directories are always descended (only an ancestor loop, e.g. a bind mount
  * of a parent, stops them): the tree as it is on disk must be complete, so a strip
@@ -370,6 +371,19 @@ static bool excluded(const struct walker *w, const char *base)
 
 static int walk_dir(struct walker *w, int dfd, unsigned depth);
 
+/* The caller's filter (.phiscanignore): true = leave the entry out.  A filter
+ * error is yielded on the entry (fails closed) and leaves it out too. */
+static bool filtered(struct walker *w, bool is_dir, int *rc)
+{
+	const char *why = NULL;
+	if (!w->o || !w->o->filter)
+		return false;
+	int r = w->o->filter(w->o->filter_arg, rel_of(w), is_dir, &why);
+	if (r < 0)
+		*rc = emit(w, PHI_WALK_ERROR, why ? why : "cannot read the ignore file", 0);
+	return r != 0;
+}
+
 /* Descend into the directory `name` of dfd whose stat is st (of the target when
  * via_link).  buf holds its display path. */
 static int enter_dir(struct walker *w, int dfd, const char *name, const struct stat *st,
@@ -445,6 +459,9 @@ static int follow_link(struct walker *w, int dfd, const char *name, unsigned dep
 		if (!inside)
 			return emit(w, PHI_WALK_SKIP, "symlink leaves the scanned tree", 0);
 	}
+	int rc = 0;
+	if (filtered(w, S_ISDIR(st.st_mode), &rc))
+		return rc;
 	if (S_ISREG(st.st_mode))
 		return emit(w, PHI_WALK_FILE, NULL, (uint64_t)st.st_size);
 	return enter_dir(w, dfd, name, &st, depth + 1, true);
@@ -458,6 +475,9 @@ static int walk_entry(struct walker *w, int dfd, const char *name, unsigned dept
 			return emit(w, PHI_WALK_ERROR, "vanished during the walk", 0);
 		return emit_errno(w, PHI_WALK_ERROR, "cannot stat", errno);
 	}
+	int rc = 0;
+	if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && filtered(w, S_ISDIR(st.st_mode), &rc))
+		return rc;
 	if (S_ISREG(st.st_mode))
 		return emit(w, PHI_WALK_FILE, NULL, (uint64_t)st.st_size);
 	if (S_ISDIR(st.st_mode))

@@ -41,6 +41,12 @@ struct phi_walk_opts {
 	unsigned max_depth;     /* directories deeper than this are an ERROR entry */
 	const char *const *exclude; /* NULL-terminated fnmatch globs on base name or rel */
 	const char *skip_dir;   /* absolute path never descended into (strip OUT), or NULL */
+	/* Optional (.phiscanignore): asked about each entry below a root once its type
+	 * is known (is_dir: a directory, or a symlink to one), with its rel path.
+	 * Returns 1 to leave it out (not yielded, not descended), 0 to keep it, or a
+	 * negative PHI_E* with *why set: the entry is yielded as an ERROR. */
+	int (*filter)(void *arg, const char *rel, bool is_dir, const char **why);
+	void *filter_arg;
 };
 
 /* Return non-zero from the callback to stop the walk (that value is returned). */

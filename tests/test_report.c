@@ -189,14 +189,25 @@ Test(report, human_prints_one_exact_line_per_finding_skip_error_and_a_summary)
 	free(out);
 }
 
-Test(report, human_quiet_prints_only_errors_and_the_summary_line)
+Test(report, human_quiet_prints_only_errors_on_the_error_stream)
 {
-	char *out = render_fixture(PHI_REPORT_HUMAN, false, true, false);
-	cr_assert_str_eq(out,
-	                 "case/broken.png: error: truncated IHDR chunk at offset 8\n"
-	                 "5 files: 3 scanned, 1 skipped, 1 unreadable; 4 findings (patient 2, "
-	                 "provider 1, quasi 1) in 1.50 s\n");
+	/* --quiet: nothing on the report stream; errors alone on the error stream, so
+	 * a script sees only what went wrong and the exit code */
+	char *ebuf = NULL;
+	size_t elen = 0;
+	FILE *efp = open_memstream(&ebuf, &elen);
+	struct fixture fx;
+	struct phi_report_opts o = {.format = PHI_REPORT_HUMAN, .quiet = true, .err_fp = efp,
+	                            .tool_version = "0.1.0"};
+	cr_assert_not_null(efp);
+	fixture_init(&fx);
+	char *out = render(&o, fx.r, fx.n, &fx.sum);
+	fixture_free(&fx);
+	fclose(efp);
+	cr_assert_str_eq(out, "");
+	cr_assert_str_eq(ebuf, "case/broken.png: error: truncated IHDR chunk at offset 8\n");
 	free(out);
+	free(ebuf);
 }
 
 Test(report, human_colour_marks_path_bold_and_severity_by_colour)
