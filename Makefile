@@ -8,7 +8,7 @@ CC       ?= cc
 CXX      ?= c++
 VERSION  := 0.1.0
 
-PKGS     := libpcre2-8 yaml-0.1 libsodium libhs zlib expat libpng libturbojpeg libcrypto
+PKGS     := libpcre2-8 yaml-0.1 libsodium libhs zlib expat libpng libturbojpeg libcrypto libarchive
 # DCMTK's dcmtk.pc pulls in libsndfile's; linking its libraries directly avoids that.
 DCMTK_LIBS := -ldcmdata -loflog -lofstd
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes

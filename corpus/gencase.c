@@ -3250,6 +3250,8 @@ static const struct filespec media_files[] = {
 	{NULL, NULL, 0, 0},
 };
 
+#include "gen_archive.c"
+
 static int cmd_cases(int argc, char **argv)
 {
 	const char *outdir = NULL;
@@ -3299,6 +3301,7 @@ static int cmd_cases(int argc, char **argv)
 			snprintf(rel, sizeof rel, "%s/%s", dir, media_files[f].name);
 			emit_file(&g, outdir, rel, &media_files[f], &fr, &c);
 		}
+		gen_archive_case(&g, outdir, dir, seed, k, &c);
 	}
 	char tpath[4096];
 	snprintf(tpath, sizeof tpath, "%s/truth.tsv", outdir);
@@ -3603,7 +3606,8 @@ static int cmd_check(int argc, char **argv)
 		if (!loaded || strcmp(loaded, t->path)) {
 			snprintf(fpath, sizeof fpath, "%s/%s", argv[0], t->path);
 			loaded = t->path;
-			loaded_ok = read_whole(fpath, &file) == 0;
+			loaded_ok = (strstr(t->path, "!/") ? gen_zip_read(argv[0], t->path, &file)
+			                                   : read_whole(fpath, &file)) == 0;
 			nfiles++;
 		}
 		int utf16 = loaded_ok && file.n >= 2 && (unsigned char)file.p[0] == 0xFF &&

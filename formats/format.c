@@ -74,6 +74,12 @@ void phi_limits_default(struct phi_limits *lim)
 	lim->max_field_len = 1u << 20;
 	lim->max_inflate = 64u << 20;
 	lim->max_depth = 64;
+	lim->max_archive_depth = 4;
+	lim->max_archive_entries = 65536;
+	lim->max_entry_size = 1ull << 30;
+	lim->max_archive_total = 8ull << 30;
+	lim->max_archive_ratio = 100;
+	lim->archive_ratio_floor = 16u << 20;
 }
 
 long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n)

@@ -74,7 +74,14 @@ struct phi_limits {
 	size_t max_line_context;  /* bytes of look-behind kept across a chunk boundary */
 	size_t max_field_len;     /* structured fields longer than this are truncated for rules */
 	size_t max_inflate;       /* decompressed output cap (zTXt, deflate, ...) */
-	unsigned max_depth;       /* nesting depth (sequences, archives, directories) */
+	unsigned max_depth;       /* nesting depth (sequences, directories) */
+	/* archives (scanner/archive.c): each exceeded limit is reported with its reason */
+	unsigned max_archive_depth;   /* archives inside archives: a.zip!/b.zip! is 2 */
+	uint64_t max_archive_entries; /* entries of one archive, nested ones included */
+	uint64_t max_entry_size;      /* uncompressed bytes of one entry */
+	uint64_t max_archive_total;   /* uncompressed bytes of one archive, nested included */
+	unsigned max_archive_ratio;   /* an archive may expand to ratio x its own size ... */
+	uint64_t archive_ratio_floor; /* ... or to this many bytes, whichever is more */
 };
 
 /* Default limits (phi_limits_default fills them). */

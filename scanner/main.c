@@ -30,6 +30,7 @@
 #include "../formats/xml.h"
 #include "baseline.h"
 #include "config.h"
+#include "archive.h"
 #include "engine.h"
 #include "finding.h"
 #include "ignore.h"
@@ -172,6 +173,8 @@ static void usage_scan(FILE *fp, enum cmd c)
 	        "      --exclude GLOB      skip paths matching GLOB (base name or relative path)\n"
 	        "      --follow            follow symlinks that leave the scanned tree\n"
 	        "      --max-size BYTES    report larger files as unscanned (default: no limit)\n"
+	        "      --archive-limit NAME=N  archives: depth (4), entries (65536), entry-size (1G),\n"
+	        "                          total (8G), ratio (100); exceeding one is an error\n"
 	        "      --color WHEN        auto (default), always, never\n"
 	        "      --no-progress       no progress bar on a terminal\n"
 	        "  -q, --quiet             print nothing but errors (on standard error); the exit\n"
@@ -293,7 +296,7 @@ enum {
 	OPT_SHOW = 256, OPT_FAILON, OPT_MINCONF, OPT_RULES, OPT_NODEF, OPT_SAFE, OPT_EXCL,
 	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE,
 	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG, OPT_CONFIG, OPT_NOCONFIG, OPT_FILESFROM,
-	OPT_STATS, OPT_BASELINE, OPT_BASELINE_OUT,
+	OPT_STATS, OPT_BASELINE, OPT_BASELINE_OUT, OPT_ARCHLIMIT,
 };
 
 
@@ -310,6 +313,7 @@ static const struct option long_opts[] = {
 	{"exclude", required_argument, NULL, OPT_EXCL},
 	{"follow", no_argument, NULL, OPT_FOLLOW},
 	{"max-size", required_argument, NULL, OPT_MAXSIZE},
+	{"archive-limit", required_argument, NULL, OPT_ARCHLIMIT},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"no-progress", no_argument, NULL, OPT_NOPROG},
 	{"quiet", no_argument, NULL, 'q'},
@@ -409,6 +413,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 				                 optarg);
 			o->set_max_size = true;
 			break;
+		case OPT_ARCHLIMIT: {
+			struct phi_error aerr = {0};
+			if (phi_archive_limit_set(&o->limits, optarg, &aerr))
+				return die_usage("%s", aerr.msg);
+			break;
+		}
 		case OPT_COLOR:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
 				return die_usage("--color takes auto, always or never, not '%s'", optarg);
@@ -658,6 +668,8 @@ static void draw_progress(struct run *r, bool final)
 	}
 	unsigned long done = r->sum.files, seen = (unsigned long)r->seq;
 	int width = 30, fill = seen ? (int)((double)width * (double)done / (double)seen) : 0;
+	if (fill > width)
+		fill = width; /* archive entries count as files the walk did not see */
 	fprintf(stderr, "\r\033[K[%.*s%*s] %lu/%lu files, %.1f MB, %lu findings", fill,
 	        "##############################", width - fill, "", done, seen,
 	        (double)r->sum.bytes / 1e6, r->sum.findings);
@@ -755,6 +767,23 @@ static int flush_findings(void *arg, struct phi_result *res)
 	if (r->man && phi_manifest_changes(r->man, res))
 		rc = PHI_EIO;
 	phi_result_drop_findings(res);
+	draw_progress(r, false);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* The scan option entry: an archive entry, reported before its archive. */
+static int report_entry(void *arg, struct phi_result *res)
+{
+	struct run *r = arg;
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	while (res->seq != r->next_seq)
+		pthread_cond_wait(&r->turn, &r->lock);
+	if (phi_reporter_file(r->rep, res) || phi_summary_add(&r->sum, res))
+		rc = PHI_EIO;
+	if (r->man && phi_manifest_file(r->man, res))
+		rc = PHI_EIO;
 	draw_progress(r, false);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
@@ -1034,6 +1063,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		.flush = flush_findings, .flush_arg = &r, .flush_at = FLUSH_FINDINGS,
 		.fingerprint = a->base_record ? a->base_record : a->base_known,
 		.skip_formats = (const char *const *)a->cfg.skip_formats,
+		.entry = report_entry,
 	};
 	if (!(fp = open_report(a)))
 		goto out;
@@ -1150,6 +1180,12 @@ static int flush_filter(void *arg, struct phi_result *res)
 	return rc;
 }
 
+static int report_filter_entry(void *arg, struct phi_result *res)
+{
+	struct filter_run *f = arg;
+	return phi_reporter_file(f->rep, res) || phi_summary_add(f->sum, res) ? PHI_EIO : 0;
+}
+
 static int run_filter(struct app *a)
 {
 	struct phi_scan_opts so = {.engine = a->engine, .limits = &a->o.limits,
@@ -1171,6 +1207,7 @@ static int run_filter(struct app *a)
 	                             .tool_version = PHI_VERSION, .pack = &a->pack};
 	struct filter_run fr = {.sum = &sum};
 	so.flush = flush_filter;
+	so.entry = report_filter_entry;
 	so.flush_arg = &fr;
 	so.flush_at = FLUSH_FINDINGS;
 	if (!fp || phi_reporter_new(&rep, fp, &ro))

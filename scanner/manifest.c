@@ -109,6 +109,7 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 	FILE *fp = m->fp;
 	const char *status = r->status == PHI_SKIPPED      ? "skipped"
 	                     : r->status == PHI_UNREADABLE ? "error"
+	                     : !r->out_path                ? "not written"
 	                     : r->copied_verbatim          ? "unchanged"
 	                                                   : "written";
 	phi_manifest_changes(m, r);

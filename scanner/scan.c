@@ -17,6 +17,7 @@
 
 #include "../formats/sha256.h"
 #include "baseline.h"
+#include "archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +57,9 @@ struct phi_worker {
 	char *repl;
 	size_t repl_len, repl_cap;
 	void *fstate[PHI_MAX_FORMATS]; /* per-format state, indexed like phi_formats[] */
+	struct phi_archive *arch;      /* archive walk state (archive.c) */
+	bool hold;                     /* an archive entry being stripped: its findings
+	                                  stay with it (no flush) until the archive is done */
 };
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
@@ -89,6 +93,7 @@ void phi_worker_free(struct phi_worker *w)
 	free(w->fh);
 	free(w->edits);
 	free(w->repl);
+	phi_archive_free(w->arch);
 	free(w);
 }
 
@@ -350,7 +355,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		return phi_fail(&w->err, rc, "out of memory recording findings");
 	/* Many findings: hand them to the reporter now (it waits for this file's turn
 	 * in walk order), so memory stays bounded whatever the file holds. */
-	if (o->flush && w->res->n >= o->flush_at && (rc = o->flush(o->flush_arg, w->res)))
+	if (o->flush && !w->hold && w->res->n >= o->flush_at && (rc = o->flush(o->flush_arg, w->res)))
 		return phi_fail(&w->err, rc, "cannot write the report");
 	if (edits) {
 		for (size_t i = 0; i < w->nedits; i++)
@@ -507,8 +512,36 @@ static void reason_from_error(struct phi_worker *w, struct phi_result *res, int 
 	set_outcome(res, PHI_UNREADABLE, msg);
 }
 
-void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
-                   struct phi_result *res)
+/* The format for the bytes in w->head, or NULL with res's outcome set (skipped, or
+ * unreadable when they look like a format phiscan reads yet none took them). */
+static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head_len,
+                                               const char *name, struct phi_result *res)
+{
+	char msg[320];
+	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
+	if (fmt)
+		return fmt;
+	res->format = phi_format_guess(w->head, head_len, name);
+	if (is_supported(res->format)) {
+		/* it looks like a format phiscan reads, yet none took it: malformed, and
+		 * a gate fails closed on it */
+		snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: not scanned",
+		         res->format, res->format);
+		set_outcome(res, PHI_UNREADABLE, msg);
+		return NULL;
+	}
+	if (strcmp(res->format, "unknown"))
+		snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned", res->format);
+	else
+		snprintf(msg, sizeof msg, "%s",
+		         memchr(w->head, 0, head_len) ? "binary data that no format claims"
+		                                      : "no format claims this file");
+	set_outcome(res, PHI_SKIPPED, msg);
+	return NULL;
+}
+
+static void scan_file(struct phi_worker *w, const char *path, const char *rel,
+                      struct phi_result *res)
 {
 	const struct phi_scan_opts *o = w->o;
 	char msg[320], dest[PATH_MAX], tmp[PATH_MAX + 32];
@@ -548,39 +581,23 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 		close(fd);
 		return;
 	}
-	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
-	if (!fmt) {
-		res->format = phi_format_guess(w->head, head_len, base_name(path));
-		if (is_supported(res->format)) {
-			/* it looks like a format phiscan reads, yet none took it: malformed, and
-			 * a gate fails closed on it */
-			snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: not scanned",
-			         res->format, res->format);
-			set_outcome(res, PHI_UNREADABLE, msg);
-			close(fd);
-			return;
-		}
-		if (strcmp(res->format, "unknown"))
-			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned", res->format);
-		else
-			snprintf(msg, sizeof msg, "%s",
-			         memchr(w->head, 0, head_len) ? "binary data that no format claims"
-			                                      : "no format claims this file");
-		set_outcome(res, PHI_SKIPPED, msg);
+	const char *akind = phi_archive_detect(w->head, head_len);
+	const struct phi_format *fmt = akind ? NULL : detect_or_skip(w, head_len, base_name(path), res);
+	if (!fmt && !akind) {
 		close(fd);
 		return;
 	}
-	res->format = fmt->name;
+	res->format = akind ? akind : fmt->name;
 	for (const char *const *sf = o->skip_formats; sf && *sf; sf++)
-		if (!strcmp(*sf, fmt->name)) {
+		if (!strcmp(*sf, res->format)) {
 			snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
-			         fmt->name);
+			         res->format);
 			set_outcome(res, PHI_SKIPPED, msg);
 			close(fd);
 			return;
 		}
 	if (o->strip) {
-		if (!fmt->can_strip) {
+		if (fmt && !fmt->can_strip) {
 			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
 			         fmt->name);
 			set_outcome(res, PHI_UNREADABLE, msg);
@@ -617,7 +634,8 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 			return;
 		}
 	}
-	rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL);
+	rc = akind ? phi_archive_scan(&w->arch, w, o, &w->err, fd, (uint64_t)st.st_size, out_fd, res)
+	           : run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		if (rc == PHI_ESKIP)
@@ -663,6 +681,73 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 	close(fd);
 }
 
+void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
+                   struct phi_result *res)
+{
+	scan_file(w, path, rel, res);
+	phi_archive_done(w->arch, res); /* entries a strip held until the copy was published */
+}
+
+int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name, int out_fd,
+                   struct phi_result *res)
+{
+	struct phi_result *saved_res = w->res;
+	const char *saved_path = w->path;
+	bool saved_hold = w->hold;
+	size_t head_len = 0;
+	int rc;
+
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	w->res = res;
+	w->path = res->path;
+	w->hold = out_fd >= 0;
+	res->size = size;
+	if (lseek(fd, 0, SEEK_SET) < 0 || (rc = read_head(fd, w->head, &head_len))) {
+		set_outcome(res, PHI_UNREADABLE, "cannot read the entry back");
+		rc = PHI_EIO;
+		goto out;
+	}
+	const struct phi_format *fmt = detect_or_skip(w, head_len, name, res);
+	if (!fmt) {
+		rc = 0;
+		goto out;
+	}
+	res->format = fmt->name;
+	/* a format that cannot strip is scanned only; its bytes are copied when clean */
+	bool copy = out_fd >= 0 && !fmt->can_strip;
+	rc = run_format(w, fmt, fd, size, head_len, copy ? -1 : out_fd, NULL);
+	if (rc) {
+		reason_from_error(w, res, rc);
+		if (rc == PHI_ESKIP)
+			res->status = PHI_SKIPPED;
+		goto out;
+	}
+	res->status = PHI_SCANNED;
+	if (copy && res->n) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written", fmt->name);
+		set_outcome(res, PHI_UNREADABLE, msg);
+	} else if (copy) {
+		uint64_t off = 0;
+		while (!rc && off < size) {
+			ssize_t k = pread(fd, w->buf, w->buf_cap, (off_t)off);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0 || write(out_fd, w->buf, (size_t)k) != k) {
+				set_outcome(res, PHI_UNREADABLE, "cannot copy the entry");
+				rc = PHI_EIO;
+			}
+			off += k > 0 ? (uint64_t)k : 0;
+		}
+	}
+out:
+	w->res = saved_res;
+	w->path = saved_path;
+	w->hold = saved_hold;
+	return rc;
+}
+
 int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res)
 {
 	size_t head_len = 0;
@@ -678,6 +763,17 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 		return PHI_EIO;
 	}
 	res->size = head_len;
+	const char *akind = phi_archive_detect(w->head, head_len);
+	if (akind) {
+		res->format = akind;
+		rc = phi_archive_stream(&w->arch, w, w->o, &w->err, in_fd, w->head, head_len, out_fd, res);
+		if (rc)
+			reason_from_error(w, res, rc);
+		else
+			res->status = PHI_SCANNED;
+		phi_archive_done(w->arch, res);
+		return rc;
+	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, NULL);
 	if (!fmt) {
 		set_outcome(res, PHI_UNREADABLE, "no format claims this input: nothing written");

@@ -38,6 +38,11 @@ struct phi_scan_opts {
 	/* Optional: NULL-terminated format names that are detected but not read
 	 * (.phiscan.yaml skip_formats): such files are reported as skipped. */
 	const char *const *skip_formats;
+	/* Archives (archive.h): each entry is a result of its own, handed here with
+	 * flush_arg before its archive's result (its seq is the archive's); called from
+	 * the worker, may block until the archive's turn.  Without it an archive is
+	 * reported unscanned. */
+	int (*entry)(void *arg, struct phi_result *res);
 };
 
 struct phi_worker;
@@ -53,6 +58,15 @@ void phi_worker_free(struct phi_worker *w);
  * used to mirror the tree under out_root.  Never fails the batch: the outcome lands
  * in res (status, reason).  res->path must already be set. */
 void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
+                   struct phi_result *res);
+
+/* For archive.c: one archive entry held in a memory file (fd, size bytes) through
+ * the pipeline: detect (by content, then name, the entry's base name), scan, and
+ * with out_fd >= 0 write the stripped copy there; a format that cannot strip has
+ * a clean entry copied and one with findings made unreadable.  The outcome lands
+ * in res (path set by the caller).  Returns PHI_ESKIP when the format declines to
+ * write the entry (a DICOMDIR), else 0 or the error already in res. */
+int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name, int out_fd,
                    struct phi_result *res);
 
 /* The pipe filter: read in_fd, write the de-identified bytes to out_fd (when

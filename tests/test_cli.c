@@ -1014,6 +1014,8 @@ Test(cli, a_generated_case_folder_scans_deterministically_without_crashing)
 		struct stat st;
 		if (!json_num(l[i], "start", &s) || !json_num(l[i], "end", &e))
 			continue;
+		if (strstr(json_str(l[i], "path"), "!/"))
+			continue; /* an archive entry (its spans: test_archive.c) */
 		cr_assert_eq(stat(json_str(l[i], "path"), &st), 0);
 		cr_assert(s < e && e <= (unsigned long long)st.st_size, "%s", l[i]);
 	}
