@@ -13,7 +13,8 @@
  * all three encodings; OBJ comments and object names, MTL comments and texture file
  * names; an HPS scan with a scanner serial number, sometimes a PatientName property,
  * and the name inside a base64 UTF-16 XML property (the span covers the base64
- * quanta that encode it).  Geometry is random but well-formed.
+ * quanta that encode it), once in UTF-8 and once in UTF-16LE.  Geometry is random but
+ * well-formed.
  */
 
 #define MESH_HEADER 80
@@ -322,3 +323,8 @@ static void gen_hps(struct doc *d, struct rng *r, const struct casedata *c)
 	{"model/jaw.obj", gen_obj, CS_RAW, 0},                                                         \
 	{"model/jaw.mtl", gen_mtl, CS_RAW, 0},                                                         \
 	{"scan/preparation.dcm", gen_hps, CS_RAW, 0},
+
+/* After every other media file (gencase.c), so that adding it left the random
+ * streams of the files before it unchanged: an HPS scan saved as UTF-16LE with a
+ * BOM (.NET's default encoding), its spans mapped by encode_doc. */
+#define GEN_MESH_FILES_LATE {"scan/antagonist.dcm", gen_hps, CS_UTF16LE, 0},

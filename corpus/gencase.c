@@ -3247,6 +3247,7 @@ static const struct filespec media_files[] = {
 	GEN_DICOM_FILES
 	GEN_MESH_FILES
 	GEN_IMAGE_FILES
+	GEN_MESH_FILES_LATE
 	{NULL, NULL, 0, 0},
 };
 

@@ -77,8 +77,13 @@ struct range {
 
 struct hps {
 	struct phi_fctx *ctx;
-	const unsigned char *buf;
+	const unsigned char *buf; /* the XML parsed: the file, or its UTF-8 transcoding */
 	size_t len;
+	const uint32_t *fmap;     /* UTF-16 file: fmap[i] = file offset of buf[i] (len + 1
+	                             entries); NULL when buf is the file itself */
+	const unsigned char *file; /* the file's bytes (== buf without fmap) */
+	size_t file_len;
+	int be;                   /* UTF-16 big-endian */
 	int inner;           /* a decoded blob: every attribute and text node is a slot */
 	XML_Parser xp;
 	int rc;              /* first error */
@@ -110,13 +115,30 @@ static size_t skip_ws(const unsigned char *h, size_t i, size_t n)
 	return i;
 }
 
-static int hps_detect(const unsigned char *h, size_t n, const char *name)
+/* UTF-16 text: a BOM (FF FE, FE FF), or no BOM and '<' as the first unit (the
+ * encoding declaration's own rule, XML 1.0 appendix F.1).  *skip: BOM bytes. */
+static int utf16_kind(const unsigned char *h, size_t n, int *be, size_t *skip)
+{
+	*skip = 0;
+	if (n >= 2 && ((h[0] == 0xFF && h[1] == 0xFE) || (h[0] == 0xFE && h[1] == 0xFF))) {
+		*be = h[0] == 0xFE;
+		*skip = 2;
+		return !(n >= 4 && !*be && h[2] == 0 && h[3] == 0); /* UTF-32LE BOM: not ours */
+	}
+	if (n >= 4 && h[0] == '<' && h[1] == 0 && h[2] != 0 && h[3] == 0) {
+		*be = 0;
+		return 1;
+	}
+	if (n >= 4 && h[0] == 0 && h[1] == '<' && h[2] == 0 && h[3] != 0) {
+		*be = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int detect_utf8(const unsigned char *h, size_t n)
 {
 	size_t i = 0;
-	if (n >= 132 && memcmp(h + 128, "DICM", 4) == 0)
-		return 0;
-	if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
-		return 0;
 	if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
 		i = 3;
 	i = skip_ws(h, i, n);
@@ -136,6 +158,27 @@ static int hps_detect(const unsigned char *h, size_t n, const char *name)
 	     h[i + 4] == '\n'))
 		return 95;
 	return 0;
+}
+
+static int hps_detect(const unsigned char *h, size_t n, const char *name)
+{
+	unsigned char a[1024];
+	size_t skip, k = 0;
+	int be;
+	if (n >= 132 && memcmp(h + 128, "DICM", 4) == 0)
+		return 0;
+	if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+		return 0;
+	if (!utf16_kind(h, n, &be, &skip))
+		return detect_utf8(h, n);
+	/* the prolog and root tag are ASCII: read the leading ASCII units as bytes */
+	for (size_t i = skip; i + 1 < n && k < sizeof a; i += 2) {
+		unsigned char hi = h[i + !be], lo = h[i + be];
+		if (hi || !lo || lo >= 0x80)
+			break;
+		a[k++] = lo;
+	}
+	return detect_utf8(a, k);
 }
 
 /* ---- parsing ---- */
@@ -597,27 +640,45 @@ static int already_replaced(const unsigned char *t, size_t n)
 	return 1;
 }
 
-/* UTF-8 to UTF-16LE (no BOM). */
-static int utf16le_put(struct phi_mbuf *out, const unsigned char *p, size_t n, struct phi_error *err)
+/* UTF-8 to UTF-16 (no BOM), little- or big-endian. */
+static int utf16_put(struct phi_mbuf *out, const unsigned char *p, size_t n, int be,
+                     struct phi_error *err)
 {
 	int rc;
 	for (size_t i = 0; i < n;) {
-		uint32_t cp;
+		uint32_t cp, unit[2];
+		size_t k = 1;
 		i += phi_utf8_get(p + i, n - i, &cp);
-		unsigned char u[4];
-		size_t k = 2;
 		if (cp >= 0x10000) {
-			uint32_t hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-			u[0] = (unsigned char)hi, u[1] = (unsigned char)(hi >> 8);
-			u[2] = (unsigned char)lo, u[3] = (unsigned char)(lo >> 8);
-			k = 4;
+			unit[0] = 0xD800 + ((cp - 0x10000) >> 10);
+			unit[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+			k = 2;
 		} else {
-			u[0] = (unsigned char)cp, u[1] = (unsigned char)(cp >> 8);
+			unit[0] = cp;
 		}
-		if ((rc = phi_mbuf_put(out, u, k, err)))
-			return rc;
+		for (size_t j = 0; j < k; j++) {
+			unsigned char u[2] = {(unsigned char)unit[j], (unsigned char)(unit[j] >> 8)};
+			if (be) {
+				unsigned char t = u[0];
+				u[0] = u[1], u[1] = t;
+			}
+			if ((rc = phi_mbuf_put(out, u, 2, err)))
+				return rc;
+		}
 	}
 	return 0;
+}
+
+/* UTF-16 file: turn a field's map (relative to buf offset base) into file offsets
+ * relative to *offset.  No-op for a UTF-8 file. */
+static void to_file(const struct hps *s, size_t base, uint32_t *map, size_t n, uint64_t *offset)
+{
+	if (!s->fmap)
+		return;
+	uint32_t fb = s->fmap[base];
+	for (size_t i = 0; i <= n; i++)
+		map[i] = s->fmap[base + map[i]] - fb;
+	*offset = fb;
 }
 
 struct hps_out {
@@ -689,12 +750,14 @@ static int scan_inner(struct hps *outer, const struct slot *sl, const unsigned c
 		}
 		for (size_t i = 0; i <= sl_len; i++)
 			fm[i] = tmap[is->a + sm[i]];
+		uint64_t foff = sl->a;
+		to_file(outer, sl->a, fm, sl_len, &foff);
 		struct phi_field f = {
 			.text = (const char *)st,
 			.len = sl_len,
 			.kind = PHI_FIELD_TEXT,
 			.where = where,
-			.offset = sl->a,
+			.offset = foff,
 			.map = fm,
 			.report_from = 0,
 			.report_to = sl_len,
@@ -772,7 +835,7 @@ static int scan_blob(struct hps *s, const struct slot *sl, struct hps_out *o)
 	if ((rc = scan_inner(s, sl, t, (size_t)tl, map, &txt, &edited)))
 		goto out;
 	if (edited && !sl->report_only) {
-		if ((rc = utf16le_put(&u16, txt.p, txt.n, ctx->err)))
+		if ((rc = utf16_put(&u16, txt.p, txt.n, 0, ctx->err)))
 			goto out;
 		size_t cap = sodium_base64_ENCODED_LEN(u16.n, sodium_base64_VARIANT_ORIGINAL);
 		char *b64 = malloc(cap);
@@ -822,7 +885,9 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 	}
 	char where[96];
 	int sev = 0;
+	uint64_t foff = sl->a;
 	const char *cls = sl->is_property ? value_class(sl->name, &sev) : NULL;
+	to_file(s, sl->a, map, tl, &foff);
 	if (cls && already_replaced(t, tl))
 		cls = NULL;
 	if (sl->is_property)
@@ -836,7 +901,7 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 		.len = tl,
 		.kind = cls ? PHI_FIELD_VALUE : PHI_FIELD_TEXT,
 		.where = where,
-		.offset = sl->a,
+		.offset = foff,
 		.map = map,
 		.report_from = 0,
 		.report_to = tl,
@@ -903,21 +968,69 @@ static int load(struct phi_fctx *ctx, unsigned char **buf, size_t *len, int *map
 	return 0;
 }
 
+/* The file's bytes with every changed slot replaced; a UTF-16 file keeps its
+ * bytes outside the slots and gets its replacements in its own byte order. */
 static int write_copy(struct hps *s, struct hps_out *outs)
 {
 	struct phi_fctx *ctx = s->ctx;
+	struct phi_mbuf u16 = {.max = SIZE_MAX / 4};
 	size_t pos = 0;
-	int rc;
-	for (size_t i = 0; i < s->nslots; i++) {
+	int rc = 0;
+	for (size_t i = 0; !rc && i < s->nslots; i++) {
 		if (!outs[i].changed)
 			continue;
 		const struct slot *sl = &s->slots[i];
-		if ((rc = phi_output_write(ctx, s->buf + pos, sl->a - pos)) ||
-		    (rc = phi_output_write(ctx, outs[i].repl.p, outs[i].repl.n)))
-			return rc;
-		pos = sl->b;
+		size_t a = s->fmap ? s->fmap[sl->a] : sl->a, b = s->fmap ? s->fmap[sl->b] : sl->b;
+		const unsigned char *r = outs[i].repl.p;
+		size_t rn = outs[i].repl.n;
+		if (s->fmap) {
+			u16.n = 0;
+			if ((rc = utf16_put(&u16, r, rn, s->be, ctx->err)))
+				break;
+			r = u16.p, rn = u16.n;
+		}
+		if (!(rc = phi_output_write(ctx, s->file + pos, a - pos)))
+			rc = phi_output_write(ctx, r, rn);
+		pos = b;
 	}
-	return phi_output_write(ctx, s->buf + pos, s->len - pos);
+	if (!rc)
+		rc = phi_output_write(ctx, s->file + pos, s->file_len - pos);
+	phi_mbuf_free(&u16);
+	return rc;
+}
+
+/* A UTF-16 file (BOM, or '<' as a 16-bit unit) is parsed as its UTF-8 transcoding,
+ * with a map back to file offsets for findings, edits and the protected ranges.
+ * Unpaired surrogates become U+FFFD in the transcoding only. */
+static int transcode(struct hps *s, unsigned char **u8, uint32_t **fmap)
+{
+	struct phi_fctx *ctx = s->ctx;
+	size_t skip, units;
+	int be;
+	if (!utf16_kind(s->file, s->file_len, &be, &skip))
+		return 0;
+	if ((s->file_len - skip) % 2)
+		return phi_fail(ctx->err, PHI_EFORMAT, "HPS in UTF-16 with an odd byte count");
+	if (s->file_len >= UINT32_MAX)
+		return phi_fail(ctx->err, PHI_ELIMIT, "HPS in UTF-16 larger than 4 GiB");
+	units = (s->file_len - skip) / 2;
+	*u8 = malloc(3 * units + 1);
+	*fmap = malloc((3 * units + 1) * sizeof **fmap);
+	if (!*u8 || !*fmap)
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	long n = phi_utf16_to_utf8(s->file + skip, s->file_len - skip, be, *u8, *fmap);
+	if (n < 0)
+		return phi_fail(ctx->err, PHI_EFORMAT, "HPS in UTF-16 that does not decode");
+	for (long i = 0; i <= n; i++)
+		(*fmap)[i] += (uint32_t)skip;
+	s->buf = *u8;
+	s->len = (size_t)n;
+	s->fmap = *fmap;
+	s->be = be;
+	if (ctx->sink_ops && ctx->sink_ops->record &&
+	    ctx->sink_ops->record(ctx->sink, "encoding", be ? "utf-16be" : "utf-16le"))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	return 0;
 }
 
 static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
@@ -926,7 +1039,8 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	struct hps_out *outs = NULL;
 	int strip = ctx->out_fd >= 0, mapped = 0, rc;
 	size_t edited = 0;
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, *u8 = NULL;
+	uint32_t *fmap = NULL;
 
 	if ((rc = load(ctx, &buf, &s.len, &mapped)))
 		return rc;
@@ -934,8 +1048,11 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 		free(buf);
 		return phi_fail(ctx->err, PHI_EFORMAT, "empty HPS file");
 	}
-	s.buf = buf;
-	rc = parse(&s);
+	s.buf = s.file = buf;
+	s.file_len = s.len;
+	rc = transcode(&s, &u8, &fmap);
+	if (!rc)
+		rc = parse(&s);
 	if (!rc && s.nslots) {
 		outs = calloc(s.nslots, sizeof *outs);
 		if (!outs)
@@ -962,8 +1079,12 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	if (!rc && want_hash) {
 		struct phi_geohash h;
 		if (!(rc = phi_geohash_init(&h, ctx->err))) {
-			for (size_t i = 0; i < s.nprot; i++)
-				phi_geohash_update(&h, s.buf + s.prot[i].a, s.prot[i].b - s.prot[i].a);
+			for (size_t i = 0; i < s.nprot; i++) {
+				size_t a = s.prot[i].a, b = s.prot[i].b;
+				if (fmap)
+					a = fmap[a], b = fmap[b];
+				phi_geohash_update(&h, s.file + a, b - a);
+			}
 			rc = phi_geohash_hex(&h, hex, ctx->err);
 		}
 	}
@@ -971,8 +1092,10 @@ static int hps_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 		phi_mbuf_free(&outs[i].repl);
 	free(outs);
 	release(&s);
+	free(u8);
+	free(fmap);
 	if (mapped)
-		munmap(buf, s.len);
+		munmap(buf, s.file_len);
 	else
 		free(buf);
 	return rc;

@@ -7,6 +7,8 @@ GENCASE=${GENCASE:-build/gencase}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$GENCASE" cases "$work/corpus" --seed "${SEED:-1}" >/dev/null
+# the ground truth is not part of the corpus: scanned, its byte offsets read as ZIP codes
+mv "$work/corpus/truth.tsv" "$work/truth.tsv"
 set +e
 "$PHISCAN" scan --format json --no-progress "$work/corpus" > "$work/default.jsonl"
 rc1=$?
@@ -18,7 +20,7 @@ if [ "$rc1" -gt 1 ] || [ "$rc2" -gt 1 ]; then
 	exit 2
 fi
 echo "== default scan =="
-"$GENCASE" eval "$work/corpus/truth.tsv" "$work/default.jsonl" ${EVAL_FLAGS:-}
+"$GENCASE" eval "$work/truth.tsv" "$work/default.jsonl" ${EVAL_FLAGS:-}
 echo
 echo "== --safe-harbor scan =="
-"$GENCASE" eval "$work/corpus/truth.tsv" "$work/sh.jsonl" --safe-harbor ${EVAL_FLAGS:-}
+"$GENCASE" eval "$work/truth.tsv" "$work/sh.jsonl" --safe-harbor ${EVAL_FLAGS:-}

@@ -1091,6 +1091,113 @@ Test(mesh, hps_strip_hps_changes_only_values_and_keeps_protected_elements)
 	free(h.p);
 }
 
+/* UTF-8 bytes to UTF-16 (BMP only), with a BOM when bom is set. */
+static struct bytes to_utf16(const unsigned char *p, size_t n, int be, int bom)
+{
+	struct bytes b = {0};
+	if (bom)
+		by_put(&b, be ? "\xFE\xFF" : "\xFF\xFE", 2);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = p[i];
+		size_t k = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : 3;
+		if (k == 2)
+			cp = (cp & 0x1F) << 6 | (p[i + 1] & 0x3F);
+		else if (k == 3)
+			cp = (cp & 0x0F) << 12 | (uint32_t)(p[i + 1] & 0x3F) << 6 | (p[i + 2] & 0x3F);
+		unsigned char u[2] = {(unsigned char)(be ? cp >> 8 : cp), (unsigned char)(be ? cp : cp >> 8)};
+		by_put(&b, u, 2);
+		i += k;
+	}
+	return b;
+}
+
+/* hps_doc without its UTF-8 BOM and with a non-ASCII patient name property. */
+static struct bytes hps_doc_plain(void)
+{
+	struct bytes h = hps_doc(NULL, "1CD2306001B"), d = {0};
+	const char *cut = "  <Properties>\n";
+	const unsigned char *at = memmem(h.p, h.n, cut, strlen(cut));
+	cr_assert_not_null(at);
+	size_t k = (size_t)(at - h.p) + strlen(cut);
+	by_put(&d, h.p + 3, k - 3);
+	by_str(&d, "    <Property name=\"PatientName\" value=\"Jos\xc3\xa9 N\xc3\xba\xc3\xb1" "ez\"/>\n");
+	by_put(&d, h.p + k, h.n - k);
+	free(h.p);
+	return d;
+}
+
+Test(mesh, hps_in_utf16_is_detected_scanned_and_stripped_in_its_own_encoding)
+{
+	struct bytes plain = hps_doc_plain();
+	/* the reference: the UTF-8 file stripped by the same sink */
+	struct rec r8 = {.replace_all = 1};
+	struct phi_error err;
+	struct bytes want8 = {0};
+	cr_assert_eq(run_fmt(&phi_format_hps, plain.p, plain.n, 0, PHI_SO_STRIP_HPS, &r8, &want8, &err,
+	                     NULL),
+	             0, "%s", err.msg);
+	for (int v = 0; v < 3; v++) {
+		int be = v == 1, bom = v < 2;
+		struct bytes u = to_utf16(plain.p, plain.n, be, bom);
+		const struct phi_format *f = phi_format_detect(u.p, u.n, "Scan.dcm");
+		cr_assert_not_null(f, "variant %d", v);
+		cr_assert_str_eq(f->name, "hps", "variant %d", v);
+		cr_assert_str_eq(phi_format_detect(u.p, u.n, NULL)->name, "hps", "variant %d", v);
+		/* scan: the same slots, at their offsets in the UTF-16 file */
+		struct rec r = {0};
+		cr_assert_eq(run_fmt(&phi_format_hps, u.p, u.n, 0, 0, &r, NULL, &err, NULL), 0,
+		             "variant %d: %s", v, err.msg);
+		struct rec r0 = {0};
+		cr_assert_eq(run_fmt(&phi_format_hps, plain.p, plain.n, 0, 0, &r0, NULL, &err, NULL), 0);
+		cr_assert_eq(r.n, r0.n, "variant %d: %zu slots, UTF-8 has %zu", v, r.n, r0.n);
+		int k = rec_find(&r, "Property ScannerSerialNumber");
+		cr_assert_geq(k, 0);
+		cr_assert_str_eq(r.vclass[k], "device");
+		struct bytes sn = to_utf16((const unsigned char *)"1CD2306001B", 11, be, 0);
+		cr_assert(!memcmp(u.p + r.off[k], sn.p, sn.n), "variant %d: serial offset", v);
+		k = rec_find(&r, "Property PatientName");
+		cr_assert_geq(k, 0);
+		cr_assert_str_eq(r.text[k], "Jos\xc3\xa9 N\xc3\xba\xc3\xb1" "ez", "decoded to UTF-8");
+		cr_assert(strstr(r.facts, be ? "encoding=utf-16be" : "encoding=utf-16le"), "%s", r.facts);
+		/* strip (the last variant from a pipe): byte for byte the UTF-16 form of the
+		 * stripped UTF-8 file */
+		struct rec rs = {.replace_all = 1};
+		struct bytes out = {0};
+		cr_assert_eq(run_fmt(&phi_format_hps, u.p, u.n, v == 2, PHI_SO_STRIP_HPS | PHI_SO_VERIFY,
+		                     &rs, &out, &err, NULL),
+		             0, "variant %d: %s", v, err.msg);
+		cr_assert(strstr(rs.facts, "geometry_verified=yes"), "%s", rs.facts);
+		struct bytes want = to_utf16(want8.p, want8.n, be, bom);
+		cr_assert_eq(out.n, want.n, "variant %d: %zu bytes, want %zu", v, out.n, want.n);
+		cr_assert(!memcmp(out.p, want.p, want.n), "variant %d: the copy differs", v);
+		free(sn.p);
+		free(out.p);
+		free(want.p);
+		free(u.p);
+	}
+	/* end to end: the report-only default, then --strip-hps with the manifest proof */
+	struct bytes u = to_utf16(plain.p, plain.n, 0, 1);
+	put_file(P("in/Scan16.dcm"), u.p, u.n);
+	cr_assert_eq(phiscan(A("scan %s/in", mroot), P("scan.out")), 1);
+	cr_assert(file_has(P("scan.out"), "Property ScannerSerialNumber"));
+	cr_assert_eq(phiscan(A("strip %s/in -o %s/ro", mroot, mroot), P("ro.out")), 2);
+	cr_assert(file_has(P("ro.out"), "Scan16.dcm: error: 3Shape HPS is report-only"));
+	cr_assert_neq(access(P("ro/Scan16.dcm"), F_OK), 0);
+	cr_assert_eq(phiscan(A("strip -q --verify --strip-hps %s/in -o %s/out", mroot, mroot),
+	                     P("s.out")),
+	             1);
+	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"geometry_verified\": \"yes\""));
+	cr_assert(file_has(P("out/phiscan-manifest.json"), "\"encoding\": \"utf-16le\""));
+	assert_rescan_clean(P("out/Scan16.dcm"));
+	/* an odd byte count after a UTF-16 BOM is not HPS that can be read */
+	u.p[u.n - 1] = 0;
+	cr_assert_eq(run_fmt(&phi_format_hps, u.p, u.n - 1, 0, 0, &r8, NULL, &err, NULL), PHI_EFORMAT);
+	cr_assert(strstr(err.msg, "odd byte count"), "%s", err.msg);
+	free(u.p);
+	free(want8.p);
+	free(plain.p);
+}
+
 Test(mesh, hps_with_broken_base64_or_xml_fails_and_writes_nothing)
 {
 	struct bytes b64 = hps_doc("PAA/AHgA!!!notbase64", "X");
