@@ -115,14 +115,22 @@ lint:
 	  grep -E 'warning:|error:' || true); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; else echo "clang-tidy: ok"; fi
 
+# Binary, rule packs and data, man page, bash completion.  The binary finds its data
+# relative to itself (BIN/../share/phiscan), so a DESTDIR staging tree runs as is.
+MANDIR   ?= $(PREFIX)/share/man
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/phiscan/rules/names
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/phiscan/rules/names \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/phiscan
 	install -m 644 rules/*.yaml rules/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/
 	install -m 644 rules/names/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/names/
+	install -m 644 man/phiscan.1 $(DESTDIR)$(MANDIR)/man1/phiscan.1
+	install -m 644 completion/phiscan.bash $(DESTDIR)$(COMPDIR)/phiscan
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/phiscan
+	rm -f $(DESTDIR)$(PREFIX)/bin/phiscan $(DESTDIR)$(MANDIR)/man1/phiscan.1 \
+	  $(DESTDIR)$(COMPDIR)/phiscan
 	rm -rf $(DESTDIR)$(PREFIX)/share/phiscan
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target; crashes land in tests/fuzz/crashes/.

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "archive.h"
 #include "ops.h"
 
 /* A configuration file is a handful of lines; a large one is a mistake. */
@@ -154,23 +155,60 @@ static int get_operators(struct cload *L, yaml_node_t *n)
 
 static bool known_format(const char *name)
 {
+	/* archive kinds are named by phi_archive_detect (scanner/archive.c) */
+	static const char *const archives[] = {"zip",  "7z", "rar", "tar", "cpio",
+	                                       "gzip", "bzip2", "xz", "zstd"};
 	for (size_t i = 0; phi_formats[i]; i++)
 		if (!strcmp(phi_formats[i]->name, name))
 			return true;
+	for (size_t i = 0; i < sizeof archives / sizeof archives[0]; i++)
+		if (!strcmp(archives[i], name))
+			return true;
 	return false;
+}
+
+/* limits.archive: NAME: N pairs, checked and kept as --archive-limit specs. */
+static int get_archive_limits(struct cload *L, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfail(L, n, "limits.archive",
+		             "must be a mapping (depth, entries, entry-size, total, ratio)%s", NULL);
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(&L->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(&L->doc, p->value);
+		const char *k = scalar(kn), *v = scalar(vn);
+		char spec[160], key[96];
+		struct phi_limits scratch;
+		struct phi_error aerr = {0};
+		snprintf(key, sizeof key, "limits.archive.%.60s", k ? k : "?");
+		if (!k || !v)
+			return cfail(L, kn, key, "must be NAME: NUMBER%s", NULL);
+		snprintf(spec, sizeof spec, "%.60s=%.60s", k, v);
+		phi_limits_default(&scratch);
+		if (phi_archive_limit_set(&scratch, spec, &aerr))
+			return cfail(L, kn, key,
+			             "unknown name or value out of range: '%s' (depth 1-64, entries, "
+			             "entry-size, total at least 1, ratio 1-1000000; K, M, G suffixes)",
+			             v);
+		int rc = push(L, &L->c->archive_limits, &L->c->narchive_limits, spec);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static int get_limits(struct cload *L, yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return cfail(L, n, "limits", "must be a mapping (max_file_size)%s", NULL);
+		return cfail(L, n, "limits", "must be a mapping (max_file_size, archive)%s", NULL);
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(&L->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(&L->doc, p->value);
 		const char *k = scalar(kn);
 		int rc;
-		/* other readers' limits (archives) join here when they land */
-		if (k && !strcmp(k, "max_file_size")) {
+		if (k && !strcmp(k, "archive")) {
+			rc = get_archive_limits(L, vn);
+		} else if (k && !strcmp(k, "max_file_size")) {
 			if (L->c->has_max_size)
 				return cfail(L, kn, "limits.max_file_size", "given twice%s", NULL);
 			rc = get_size(L, vn, "limits.max_file_size", &L->c->max_size);
@@ -178,7 +216,7 @@ static int get_limits(struct cload *L, yaml_node_t *n)
 		} else {
 			char key[80];
 			snprintf(key, sizeof key, "limits.%.60s", k ? k : "?");
-			rc = cfail(L, kn, key, "unknown limit (known: max_file_size)%s", NULL);
+			rc = cfail(L, kn, key, "unknown limit (known: max_file_size, archive)%s", NULL);
 		}
 		if (rc)
 			return rc;
@@ -410,6 +448,7 @@ void phi_config_free(struct phi_config *c)
 	free_list(c->ops, c->nops);
 	free_list(c->skip_formats, c->nskip_formats);
 	free_list(c->exclude, c->nexclude);
+	free_list(c->archive_limits, c->narchive_limits);
 	free(c->text);
 	memset(c, 0, sizeof *c);
 	c->default_rules = -1;

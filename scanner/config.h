@@ -14,13 +14,15 @@
  *   min_confidence: 0.6           # as --min-confidence
  *   fail_on: provider             # as --fail-on
  *   safe_harbor: false            # as --safe-harbor
- *   limits: {max_file_size: 200M} # as --max-size
+ *   limits:
+ *     max_file_size: 200M         # as --max-size
+ *     archive: {depth: 4, entries: 65536, entry-size: 1G, total: 8G, ratio: 100}
+ *                                 # as --archive-limit NAME=N
  *   skip_formats: [stl, ply]      # detected, then listed as skipped, never read
  *   exclude: ['*.bak']            # as --exclude (added to the command line's)
  *
- * Limits of other readers (archive depth and expansion, say) belong under limits:
- * when their handler lands; a key this build does not know stays an error rather
- * than being accepted and ignored.
+ * Limits of other readers belong under limits: when their handler lands; a key this
+ * build does not know stays an error rather than being accepted and ignored.
  *
  * Threading: loaded in main before any worker starts.
  * Ownership: a phi_config owns every string in it; phi_config_free releases all.
@@ -52,6 +54,8 @@ struct phi_config {
 	size_t nskip_formats;
 	char **exclude;
 	size_t nexclude;
+	char **archive_limits;      /* "NAME=N" as --archive-limit takes, checked */
+	size_t narchive_limits;
 	char *text;                 /* the file's bytes, for its allow: list */
 	size_t text_len;
 	bool has_allow;

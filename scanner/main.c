@@ -88,6 +88,8 @@ struct options {
 	bool stats;
 	const char *baseline;       /* report only findings not in it */
 	const char *baseline_out;   /* record the findings of this run */
+	const char **archive_limits; /* --archive-limit specs as given */
+	size_t narchive_limits;
 	/* set on the command line: the configuration does not override them */
 	bool set_min_confidence, set_fail_on, set_max_size, set_safe_harbor, set_no_default;
 };
@@ -417,6 +419,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 			struct phi_error aerr = {0};
 			if (phi_archive_limit_set(&o->limits, optarg, &aerr))
 				return die_usage("%s", aerr.msg);
+			/* kept: re-applied over .phiscan.yaml's (the command line wins) */
+			if (push(&o->archive_limits, &o->narchive_limits, optarg))
+				return EXIT_ERROR;
 			break;
 		}
 		case OPT_COLOR:
@@ -605,6 +610,7 @@ static void free_app(struct app *a)
 	phi_policy_free(&a->policy);
 	free(a->o.rules);
 	free(a->o.exclude);
+	free(a->o.archive_limits);
 	free(a->o.ops);
 }
 
@@ -780,7 +786,8 @@ static int report_entry(void *arg, struct phi_result *res)
 	pthread_mutex_lock(&r->lock);
 	while (res->seq != r->next_seq)
 		pthread_cond_wait(&r->turn, &r->lock);
-	if (phi_reporter_file(r->rep, res) || phi_summary_add(&r->sum, res))
+	if (baseline_pass(r, res) || phi_reporter_file(r->rep, res) ||
+	    phi_summary_add(&r->sum, res))
 		rc = PHI_EIO;
 	if (r->man && phi_manifest_file(r->man, res))
 		rc = PHI_EIO;
@@ -1190,8 +1197,7 @@ static int run_filter(struct app *a)
 {
 	struct phi_scan_opts so = {.engine = a->engine, .limits = &a->o.limits,
 	                           .show_values = a->o.show_values, .strip = true,
-	                           .policy = &a->policy, .sopts = &a->sopts,
-	                           .skip_formats = (const char *const *)a->cfg.skip_formats};
+	                           .policy = &a->policy, .sopts = &a->sopts};
 	struct phi_worker *w = NULL;
 	struct phi_reporter *rep = NULL;
 	struct phi_summary sum = {0};
@@ -1281,6 +1287,11 @@ static int apply_config(struct app *a, const char *start)
 	for (size_t i = 0; i < c->nexclude; i++)
 		if (push(&o->exclude, &o->nexclude, c->exclude[i]))
 			return EXIT_ERROR;
+	/* the file's archive limits, then the command line's again over them */
+	for (size_t i = 0; i < c->narchive_limits; i++)
+		(void)phi_archive_limit_set(&o->limits, c->archive_limits[i], &err); /* checked */
+	for (size_t i = 0; i < o->narchive_limits; i++)
+		(void)phi_archive_limit_set(&o->limits, o->archive_limits[i], &err);
 	return -1;
 }
 

@@ -519,6 +519,14 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 {
 	char msg[320];
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
+	for (const char *const *sf = w->o->skip_formats; fmt && sf && *sf; sf++)
+		if (!strcmp(*sf, fmt->name)) {
+			res->format = fmt->name;
+			snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
+			         fmt->name);
+			set_outcome(res, PHI_SKIPPED, msg);
+			return NULL;
+		}
 	if (fmt)
 		return fmt;
 	res->format = phi_format_guess(w->head, head_len, name);
@@ -588,8 +596,8 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		return;
 	}
 	res->format = akind ? akind : fmt->name;
-	for (const char *const *sf = o->skip_formats; sf && *sf; sf++)
-		if (!strcmp(*sf, res->format)) {
+	for (const char *const *sf = o->skip_formats; akind && sf && *sf; sf++)
+		if (!strcmp(*sf, akind)) {
 			snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
 			         res->format);
 			set_outcome(res, PHI_SKIPPED, msg);
