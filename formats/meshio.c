@@ -10,6 +10,8 @@
  */
 #include "meshio.h"
 
+#include "text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -161,21 +163,94 @@ uint64_t phi_column(const unsigned char *line, size_t k)
 	return col;
 }
 
-int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
-                  uint64_t line, uint64_t col, const char *where, struct phi_edits *ed)
+/* The slot as the rules see it: t itself, or its Windows-1252 decoding. */
+struct slot_text {
+	const unsigned char *t;
+	size_t n;
+	unsigned char *dec; /* owned when decoded */
+	uint32_t *map;
+};
+
+static int slot_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, struct slot_text *st)
+{
+	memset(st, 0, sizeof *st);
+	st->t = t;
+	st->n = n;
+	if (phi_utf8_valid(t, n, 0))
+		return 0;
+	st->dec = malloc(3 * n + 1);
+	st->map = malloc((3 * n + 1) * sizeof *st->map);
+	if (!st->dec || !st->map) {
+		free(st->dec);
+		free(st->map);
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	}
+	st->n = phi_cp1252_to_utf8(t, n, st->dec, st->map);
+	st->t = st->dec;
+	return 0;
+}
+
+static void slot_text_free(struct slot_text *st)
+{
+	free(st->dec);
+	free(st->map);
+}
+
+static int emit_slot_text(struct phi_fctx *ctx, const struct slot_text *st, uint64_t off,
+                          uint64_t line, uint64_t col, const char *where, struct phi_edits *ed)
 {
 	struct phi_field f = {
-		.text = (const char *)t,
-		.len = n,
+		.text = (const char *)st->t,
+		.len = st->n,
 		.kind = PHI_FIELD_TEXT,
 		.where = where,
 		.offset = off,
+		.map = st->map,
 		.line = line,
 		.col = col,
 		.report_from = 0,
-		.report_to = n,
+		.report_to = st->n,
 	};
 	return phi_emit(ctx, &f, ed);
+}
+
+int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
+                  uint64_t line, uint64_t col, const char *where, struct phi_edits *ed)
+{
+	struct slot_text st;
+	int rc = slot_text(ctx, t, n, &st);
+	if (!rc)
+		rc = emit_slot_text(ctx, &st, off, line, col, where, ed);
+	slot_text_free(&st);
+	return rc;
+}
+
+int phi_emit_rewrite(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
+                     uint64_t line, uint64_t col, const char *where,
+                     unsigned char (*filter)(unsigned char), struct phi_mbuf *out)
+{
+	struct slot_text st;
+	struct phi_edits ed;
+	struct phi_mbuf u8 = {.max = out->max};
+	int rc = slot_text(ctx, t, n, &st);
+	if (!rc)
+		rc = emit_slot_text(ctx, &st, off, line, col, where, &ed);
+	if (!rc && ctx->out_fd >= 0) {
+		if (!st.dec) {
+			rc = phi_apply_edits(t, n, &ed, filter, out, ctx->err);
+		} else if (!(rc = phi_apply_edits(st.t, st.n, &ed, filter, &u8, ctx->err))) {
+			for (size_t i = 0; !rc && i < u8.n;) {
+				uint32_t cp;
+				i += phi_utf8_get(u8.p + i, u8.n - i, &cp);
+				int b = phi_cp1252_byte(cp);
+				unsigned char c = b < 0 ? '?' : (unsigned char)b;
+				rc = phi_mbuf_put(out, &c, 1, ctx->err);
+			}
+		}
+	}
+	phi_mbuf_free(&u8);
+	slot_text_free(&st);
+	return rc;
 }
 
 int phi_lines_init(struct phi_lines *lr, struct phi_fctx *ctx, size_t max_line)

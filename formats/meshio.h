@@ -78,10 +78,22 @@ int phi_wbuf_flush(struct phi_wbuf *w);
  * strip mode (ctx->out_fd >= 0) and is emptied otherwise. */
 int phi_emit(struct phi_fctx *ctx, const struct phi_field *f, struct phi_edits *ed);
 
-/* A free-text slot whose bytes map 1:1 to the file at off; line and col (1-based,
- * code points) locate text[0] in a line-oriented format, else both are 0. */
+/* A free-text slot t[0..n) at file offset off; line and col (1-based, code points)
+ * locate t[0] in a line-oriented format, else both are 0.  Text that is not UTF-8
+ * is read as Windows-1252 (the text format's fallback: Latin-1 comments from older
+ * exporters) and handed over decoded, with a map back to the file bytes, so that
+ * "Mar\xeda" is a name to the rules; ed's offsets are then offsets in the decoded
+ * text: callers that apply edits use phi_emit_rewrite instead. */
 int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
                   uint64_t line, uint64_t col, const char *where, struct phi_edits *ed);
+
+/* phi_emit_text, then in strip mode append t with the edits applied to out
+ * (replacement bytes through filter when it is not NULL).  A slot read as
+ * Windows-1252 is written back in Windows-1252; a replacement character it lacks
+ * becomes '?'. */
+int phi_emit_rewrite(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
+                     uint64_t line, uint64_t col, const char *where,
+                     unsigned char (*filter)(unsigned char), struct phi_mbuf *out);
 
 /* The 1-based column of line[k]: one more than the code points before it. */
 uint64_t phi_column(const unsigned char *line, size_t k);

@@ -285,13 +285,13 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 		 * reference or a material name (rule name-in-file-reference) */
 		snprintf(where, sizeof where, "%.*s line %llu", (int)(b - a < 16 ? b - a : 16),
 		         (const char *)p + a, (unsigned long long)ln);
-		if ((rc = phi_emit_text(ctx, p + a, end - a, off + a, ln, phi_column(p, a), where, &ed)))
+		if (s->strip && (rc = put(s, p, a)))
+			return rc;
+		if ((rc = phi_emit_rewrite(ctx, p + a, end - a, off + a, ln, phi_column(p, a), where,
+		                           space_to_underscore, &s->out)))
 			return rc;
 		if (!s->strip)
 			return 0;
-		if ((rc = put(s, p, a)) ||
-		    (rc = phi_apply_edits(p + a, end - a, &ed, space_to_underscore, &s->out, ctx->err)))
-			return rc;
 		return put(s, p + eol, n - eol);
 	}
 	if (!s->strip)

@@ -17,11 +17,12 @@
  * `end_header\n`) is hashed in and out.
  *
  * Counts never allocate: element counts up to 2^64 - 1 are held as numbers only.
- * A scan reads the header only and checks the counts against the body size (exactly
- * for fixed-size binary rows; a lower bound when rows hold lists or are ascii).
- * When the body is read (strip, a pipe) it is walked: binary rows list by list,
- * ascii rows line by line (numbers only); a body shorter or longer than its counts
- * fails.
+ * The counts are checked against the body size first (exactly for fixed-size binary
+ * rows; a lower bound when rows hold lists or are ascii).  A scan of fixed-size
+ * binary rows stops there, having read the header only; otherwise (lists, ascii,
+ * strip, a pipe) the body is walked: binary rows list by list, ascii rows line by
+ * line (numbers only); a body shorter or longer than its counts fails, so nothing
+ * can follow the declared rows unseen.
  *
  * Threading: reentrant.  Ownership: the line buffer is allocated per file and freed
  * before scan() returns.
@@ -472,7 +473,7 @@ static int ply_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 	static const char *const fmt_names[] = {"ascii", "binary_little_endian", "binary_big_endian"};
 	struct phi_lines lr;
 	struct ply *y;
-	int rc, exact;
+	int rc, exact = 0;
 
 	y = calloc(1, sizeof *y);
 	if (y)
@@ -498,7 +499,10 @@ static int ply_run(struct phi_fctx *ctx, int want_hash, char hex[65])
 			              "PLY element counts do not match the body size (%llu bytes)",
 			              (unsigned long long)body);
 	}
-	if (!rc && (ctx->out_fd >= 0 || want_hash || ctx->size == PHI_NO_OFFSET))
+	/* A scan stops at the header only when the header fixes the body size exactly:
+	 * with lists or an ascii body, bytes after the declared rows (free text) could
+	 * otherwise pass unseen. */
+	if (!rc && (ctx->out_fd >= 0 || want_hash || ctx->size == PHI_NO_OFFSET || !exact))
 		rc = read_body(y, &lr, want_hash, hex);
 	phi_lines_free(&lr);
 	for (unsigned i = 0; i < y->nelems; i++)

@@ -1232,6 +1232,95 @@ Test(mesh, hps_with_broken_base64_or_xml_fails_and_writes_nothing)
 	free(b64.p);
 }
 
+/* ================================================================ bad input, end to end */
+
+/* Every bad input of issue 4 through the real binary: scan and strip each exit 2
+ * with one line naming the file and the reason, and strip leaves no output file. */
+Test(mesh, every_bad_mesh_input_fails_closed_naming_the_file_and_the_reason)
+{
+	struct bytes trunc = stl_binary("Patient: " NAME, 23, 40);
+	trunc.n -= 7;
+	struct bytes overflow = stl_binary("x", 1, 4);
+	memset(overflow.p + 80, 0xFF, 4);
+	struct bytes lying = ply_binary(0, "2"), lying_be = ply_binary(1, "1099511627776");
+	struct bytes trailing = ply_binary(0, "1"); /* lists: the header gives no exact size */
+	by_str(&trailing, "Patient: " NAME "\n");
+	struct bytes b64 = hps_doc("PAA/AHgA!!!notbase64", "X");
+	static const char no_end[] = "solid x\n facet normal 0 0 1\n outer loop\n vertex 0 0 0\n";
+	static const char no_hdr_end[] = "ply\nformat ascii 1.0\ncomment Patient " NAME "\n"
+	                                 "element vertex 1\nproperty float x\n1\n";
+	static const char short_ascii[] = "ply\nformat ascii 1.0\nelement vertex 9\nproperty float x\n"
+	                                  "property float y\nend_header\n"
+	                                  "1.00000000000000 2.00000000000000\n"
+	                                  "3.00000000000000 4.00000000000000\n";
+	static const char bad_xml[] = "<HPS version=\"1.1\"><Properties><Property name=\"a\" "
+	                              "value=\"b\"></Properties></HPS>";
+	static const char odd16[] = "\xFF\xFE<\0H\0P\0S\0>\0<";
+	static const char obj_text_bad[] = "v 0 0 0\npatient Maria Gonzalez\n";
+	const struct {
+		const char *name;
+		const void *p;
+		size_t n;
+		const char *why;
+	} bad[] = {
+		{"truncated.stl", trunc.p, trunc.n, "does not match its triangle count"},
+		{"count-overflow.stl", overflow.p, overflow.n, "does not match its triangle count 4294967295"},
+		{"no-endsolid.stl", no_end, sizeof no_end - 1, "ASCII STL without endsolid"},
+		{"no-end-header.ply", no_hdr_end, sizeof no_hdr_end - 1, "no end_header"},
+		{"lying-counts.ply", lying.p, lying.n, "PLY body shorter than its element counts"},
+		{"trailing-text.ply", trailing.p, trailing.n, "PLY body longer than its element counts"},
+		{"lying-2e40.ply", lying_be.p, lying_be.n, "element counts do not match the body size"},
+		{"short-ascii.ply", short_ascii, sizeof short_ascii - 1, "PLY ascii body has 2 rows, its element counts say 9"},
+		{"broken-base64.dcm", b64.p, b64.n, "is not base64 of UTF-16 XML"},
+		{"broken-xml.dcm", bad_xml, sizeof bad_xml - 1, "HPS is not well-formed XML"},
+		{"odd-utf16.dcm", odd16, sizeof odd16 - 1, "odd byte count"},
+		{"text.obj", obj_text_bad, sizeof obj_text_bad - 1, "text the format does not describe"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		put_file(P("bad%zu/%s", i, bad[i].name), bad[i].p, bad[i].n);
+		const char *line = A("%s/bad%zu/%s: error: ", mroot, i, bad[i].name);
+		for (int strip = 0; strip < 2; strip++) {
+			const char *args = strip ? A("strip --strip-hps %s/bad%zu -o %s/out%zu", mroot, i, mroot, i)
+			                         : A("scan %s/bad%zu", mroot, i);
+			int rc = phiscan(args, P("b.out"));
+			cr_assert_eq(rc, 2, "%s (%s): exit %d", bad[i].name, strip ? "strip" : "scan", rc);
+			cr_assert_eq(sh("cat '%s' '%s.err' | grep -F '%s' | grep -qF '%s'", P("b.out"), P("b.out"),
+			                line, bad[i].why),
+			             0, "%s (%s): no line '%s...%s'", bad[i].name, strip ? "strip" : "scan",
+			             line, bad[i].why);
+			cr_assert(!file_has(P("b.out"), "Gonzalez") && !file_has(P("b.out.err"), "Gonzalez"),
+			          "an identifier in a message");
+		}
+		cr_assert_neq(access(P("out%zu/%s", i, bad[i].name), F_OK), 0, "%s: output left",
+		              bad[i].name);
+	}
+	free(trunc.p);
+	free(overflow.p);
+	free(lying.p);
+	free(lying_be.p);
+	free(trailing.p);
+	free(b64.p);
+}
+
+/* Non-UTF-8 bytes in a comment are not bad input: the comment is scanned byte-wise
+ * (a cp1252 name is still a name) and dropped by strip like any other. */
+Test(mesh, a_comment_in_another_encoding_is_scanned_and_dropped_not_refused)
+{
+	static const char latin[] = "ply\nformat ascii 1.0\ncomment Patient: Mar\xed" "a M\xfc" "ller\n"
+	                            "element vertex 1\nproperty float x\nend_header\n1\n";
+	static const char obj[] = "# Patient: Mar\xed" "a M\xfc" "ller\nv 0 0 0\n";
+	put_file(P("in/latin.ply"), latin, sizeof latin - 1);
+	put_file(P("in/latin.obj"), obj, sizeof obj - 1);
+	cr_assert_eq(phiscan(A("scan --format json %s/in", mroot), P("scan.out")), 1);
+	cr_assert_eq(sh("grep -F 'latin.ply' '%s' | grep -qF '\"class\":\"name\"'", P("scan.out")), 0);
+	cr_assert_eq(sh("grep -F 'latin.obj' '%s' | grep -qF '\"class\":\"name\"'", P("scan.out")), 0);
+	cr_assert_eq(phiscan(A("strip -q --verify %s/in -o %s/out", mroot, mroot), P("s.out")), 1);
+	cr_assert(!file_has(P("out/latin.ply"), "comment"));
+	cr_assert(file_has(P("out/latin.ply"), "end_header\n1\n"));
+	cr_assert(!file_has(P("out/latin.obj"), "M\xfc" "ller"));
+	assert_rescan_clean(P("out"));
+}
+
 /* ================================================================ limits */
 
 Test(mesh, every_mesh_cap_is_read_from_the_limits)
