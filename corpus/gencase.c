@@ -3242,12 +3242,14 @@ static int gen_index;
 #include "gen_dicom.c"
 #include "gen_mesh.c"
 #include "gen_image.c"
+#include "gen_case.c"
 
 static const struct filespec media_files[] = {
 	GEN_DICOM_FILES
 	GEN_MESH_FILES
 	GEN_IMAGE_FILES
 	GEN_MESH_FILES_LATE
+	GEN_CASE_FILES
 	{NULL, NULL, 0, 0},
 };
 
@@ -3961,6 +3963,63 @@ static void pct(char *out, size_t cap, long num, long den)
 		snprintf(out, cap, "%.1f%%", 100.0 * (double)num / (double)den);
 }
 
+/* The kind of a file for the per-format table: its extension ("dentalProject",
+ * "3ox", "json"), or "-" without one. */
+static const char *file_kind(const char *path, char *out, size_t cap)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	const char *dot = strrchr(b, '.');
+	snprintf(out, cap, "%s", dot && dot[1] ? dot + 1 : "-");
+	return out;
+}
+
+/* Recall and precision per file kind (issue 6: figures per format). */
+static void eval_by_kind(const struct trow *rows, long nrows, const struct finding *fs, long nf,
+                         const struct filetab *ft, int safe_harbor)
+{
+	enum { MAXK = 64 };
+	char kinds[MAXK][32], k[32];
+	long tr[MAXK] = {0}, rc[MAXK] = {0}, fn[MAXK] = {0}, tp[MAXK] = {0};
+	int nk = 0;
+	for (long pass = 0; pass < 2; pass++) {
+		long n = pass ? nf : nrows;
+		for (long i = 0; i < n; i++) {
+			const char *path;
+			if (pass)
+				path = fs[i].file >= 0 ? ft->path[fs[i].file] : fs[i].path;
+			else if (rows[i].mode == M_SAFE_HARBOR && !safe_harbor)
+				continue;
+			else
+				path = rows[i].path;
+			file_kind(path, k, sizeof k);
+			int j = 0;
+			while (j < nk && strcmp(kinds[j], k))
+				j++;
+			if (j == nk) {
+				if (nk == MAXK)
+					continue;
+				snprintf(kinds[nk++], sizeof kinds[0], "%s", k);
+			}
+			if (pass) {
+				fn[j]++;
+				tp[j] += fs[i].tp;
+			} else {
+				tr[j]++;
+				rc[j] += rows[i].hit;
+			}
+		}
+	}
+	char r1[16], r2[16];
+	printf("\n%-18s %7s %9s %8s %9s %7s %10s\n", "file kind", "truth", "recalled", "recall",
+	       "findings", "TP", "precision");
+	for (int j = 0; j < nk; j++) {
+		pct(r1, sizeof r1, rc[j], tr[j]);
+		pct(r2, sizeof r2, tp[j], fn[j]);
+		printf("%-18s %7ld %9ld %8s %9ld %7ld %10s\n", kinds[j], tr[j], rc[j], r1, fn[j], tp[j], r2);
+	}
+}
+
 static int cmd_eval(int argc, char **argv)
 {
 	const char *truth_path = NULL, *find_path = NULL;
@@ -4126,6 +4185,7 @@ static int cmd_eval(int argc, char **argv)
 	printf("%-12s %7ld %9ld %8s %9ld %7ld %10s\n", "TOTAL", T_tr, T_rc, r1, T_fn, T_tp, r2);
 	if (unmatched)
 		printf("(%ld findings in files without truth rows count as false positives)\n", unmatched);
+	eval_by_kind(rows, nrows, fs, nf, &ft, safe_harbor);
 
 	char dir[4096];
 	{

@@ -389,7 +389,7 @@ int phi_doc_write(struct phi_fctx *ctx, const struct phi_doc *d, struct phi_dedi
 		if (ra < pos || rb < ra || rb > d->raw_len)
 			return phi_fail(ctx->err, PHI_EFORMAT, "overlapping edits (internal error)");
 		if ((rc = phi_output_write(ctx, d->raw + pos, ra - pos)) ||
-		    (rc = put_encoded(ctx, d, e->repl.p + x->ro, x->rn)))
+		    (x->rn && (rc = put_encoded(ctx, d, e->repl.p + x->ro, x->rn))))
 			return rc;
 		pos = rb;
 	}

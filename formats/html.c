@@ -286,13 +286,12 @@ static int html_walk(struct html *s)
 			i++;
 			continue;
 		}
-		size_t nx = i + 1 < n ? i + 1 : i;
 		int is_start = i + 1 < n && isalpha(t[i + 1]);
 		int is_end = i + 2 < n && t[i + 1] == '/' && isalpha(t[i + 2]);
 		int is_decl = i + 1 < n && (t[i + 1] == '!' || t[i + 1] == '?');
 		if (!is_start && !is_end && !is_decl) {
-			i = nx;
-			continue; /* a '<' that is text */
+			i++;
+			continue; /* a '<' that is text (a '<' at the very end too: fuzz_html) */
 		}
 		if (i > run && (rc = add_text(s, &s->body, run, i, 0)))
 			return rc;

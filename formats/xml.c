@@ -24,7 +24,9 @@
  *
  * Fields: `where` is the element path from the root (`Treatment/Patient/
  * PatientName`), an attribute `Path/Element@attr`, a 3Shape property
- * `.../Property[@name=X]@value`, a comment `Path/#comment`.  Free text gets the
+ * `.../Property[X]@value` (the property's name in brackets; not "[@name=X]",
+ * whose "name=X" the name rules flag when a report or manifest is scanned), a
+ * comment `Path/#comment`.  Free text gets the
  * bytes before it on its line as context for the rules (report_from skips them).
  * Dialects, by root element: exocad `Treatment` (.dentalProject) and
  * `ConstructionInfo`/`ProjectConstructionInfo` (.constructionInfo): patient,
@@ -471,7 +473,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 	if (pname) {
 		char sn[96];
 		sanitise(sn, sizeof sn, pname);
-		snprintf(comp, sizeof comp, "%s[@name=%s]", el, sn);
+		snprintf(comp, sizeof comp, "%s[%s]", el, sn);
 	} else {
 		sanitise(comp, sizeof comp, el);
 	}
@@ -502,6 +504,8 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 			continue; /* namespace names identify schemas, not people */
 		if (pname && !strcmp(an, "name"))
 			continue; /* the property's name: not a value */
+		if (s->dialect == D_3SHAPE && (!strcmp(an, "type") || !strcmp(local_name(an), "type")))
+			continue; /* 3Shape class names (TDM_Item_ModelElement): schema, not data */
 		char san[100];
 		sanitise(san + 1, sizeof san - 1, an);
 		san[0] = '@';
@@ -739,16 +743,17 @@ static int xml_detect(const unsigned char *head, size_t n, const char *name)
 	           name_is(name, ".constructionInfo") || name_is(name, ".3ml") ||
 	           name_is(name, ".modelInfo");
 	if (!strncmp(a + i, "<!DOCTYPE", 9))
-		return prolog || ours ? 70 : 55;
+		return prolog || ours ? 70 : 45;
 	if (!name_start(a, i + 1))
 		return 0;
 	if (prolog || ours)
 		return 70;
-	/* a start tag and nothing else claiming it: "<Root ...>" */
+	/* a start tag without a prolog or a known name: below plain text (50), so a
+	 * note that opens with "<urgent>" stays text; with a BOM text wins as well */
 	size_t k = i + 1;
 	while (a[k] && !isspace((unsigned char)a[k]) && a[k] != '>' && a[k] != '/' && a[k] != '<')
 		k++;
-	return a[k] == '>' || a[k] == '/' || isspace((unsigned char)a[k]) ? 55 : 0;
+	return a[k] == '>' || a[k] == '/' || isspace((unsigned char)a[k]) ? 45 : 0;
 }
 
 const struct phi_format phi_format_xml = {
