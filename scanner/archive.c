@@ -671,11 +671,10 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 	    (out_fd >= 0 && phi_result_fact(res, "archive_entry_times", "fixed 1980-01-01T12:00:00Z")))
 		rc = phi_fail(A->err, PHI_ENOMEM, "out of memory");
 done:
-	if (L.out) {
-		if (rc)
-			archive_write_fail(L.out);
+	/* free closes (archive_write_fail would skip the close callback and leak
+	 * its buffer); on failure what it writes goes to a file that is discarded */
+	if (L.out)
 		archive_write_free(L.out);
-	}
 	archive_read_free(L.in);
 	return rc;
 }

@@ -631,3 +631,36 @@ Test(archive, gencase_zips_part_of_a_case_and_a_scan_finds_every_zipped_truth_ro
 		}
 	}
 }
+
+/* ---- fuzz seeds and regressions: every saved input, scanned and filtered ---- */
+
+Test(archive, fuzz_seeds_and_regression_inputs_run_cleanly_through_scan_and_filter)
+{
+	const char *dirs[] = {"tests/fuzz/seeds/fuzz_archive", "tests/fuzz/regress/fuzz_archive"};
+	int files = 0;
+	for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+		DIR *d = opendir(dirs[k]);
+		if (!d) {
+			cr_assert_eq(k, 1, "%s is missing (run from the repository root)", dirs[k]);
+			continue;
+		}
+		for (struct dirent *de; (de = readdir(d));) {
+			if (de->d_name[0] == '.')
+				continue;
+			size_t n;
+			char *p = cli_read(cli_fmt("%s/%s", dirs[k], de->d_name), &n);
+			cr_assert_not_null(p);
+			struct cbuf in = {p, n}, out, err;
+			/* run() fails the test on a crash, a sanitizer report or a hang */
+			int rs = cli(&out, &err, &in, "filter", "--format", "json", NULL);
+			cr_assert(rs >= 0 && rs <= 2, "%s: exit %d", de->d_name, rs);
+			cr_assert(rs == 2 || out.n > 0 || n == 0, "%s: a clean filter wrote nothing",
+			          de->d_name);
+			if (rs == 2)
+				cr_assert_eq(out.n, 0, "%s: output despite exit 2", de->d_name);
+			files++;
+		}
+		closedir(d);
+	}
+	cr_assert_geq(files, 10, "only %d inputs", files);
+}
