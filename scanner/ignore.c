@@ -8,7 +8,8 @@
  * precedence.  Directories already looked at are remembered in a sorted array.
  *
  * The glob matcher is written here because fnmatch(3) has no "**"; it follows
- * git's wildmatch semantics for the subset gitignore uses.
+ * git's wildmatch semantics for the subset gitignore uses, in time bounded by the
+ * product of pattern and path lengths (no exponential backtracking).
  *
  * Threading: one thread.  Ownership: see ignore.h.
  */
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +25,7 @@
 
 /* An ignore file larger than this is refused (it is a list of patterns). */
 #define IGNORE_FILE_MAX (1u << 20)
-/* Recursion of the matcher ("*" and "**" backtracking) is bounded by pattern
- * length; patterns longer than this are refused when loaded. */
+/* Patterns longer than this are refused when loaded. */
 #define IGNORE_PATTERN_MAX 1024
 
 struct pattern {
@@ -43,24 +44,24 @@ struct phi_ignore {
 
 /* ---- the matcher --------------------------------------------------------- */
 
-/* A character class at p (p[0] == '['): does it match c?  *end is set past the
- * closing ']'; false with *end = NULL when the class is not closed. */
-static bool class_match(const char *p, char c, const char **end)
+/* A character class at p (p[0] == '['), within p[0..pn): does it match c?  *used is
+ * set to its length including the closing ']'; false with *used = 0 when the class
+ * is not closed inside the segment (the '[' is then a literal). */
+static bool class_match(const char *p, size_t pn, char c, size_t *used)
 {
-	const char *q = p + 1;
+	size_t q = 1;
 	bool neg = false, hit = false;
-	if (*q == '!' || *q == '^') {
+	if (q < pn && (p[q] == '!' || p[q] == '^')) {
 		neg = true;
 		q++;
 	}
-	const char *first = q;
-	while (*q && (*q != ']' || q == first)) {
-		char lo = *q;
-		if (lo == '\\' && q[1])
-			lo = *++q;
-		if (q[1] == '-' && q[2] && q[2] != ']') {
-			char hi = q[2];
-			if (c >= lo && c <= hi)
+	size_t first = q;
+	while (q < pn && (p[q] != ']' || q == first)) {
+		char lo = p[q];
+		if (lo == '\\' && q + 1 < pn)
+			lo = p[++q];
+		if (q + 2 < pn && p[q + 1] == '-' && p[q + 2] != ']') {
+			if (c >= lo && c <= p[q + 2])
 				hit = true;
 			q += 3;
 		} else {
@@ -69,73 +70,121 @@ static bool class_match(const char *p, char c, const char **end)
 			q++;
 		}
 	}
-	if (*q != ']') {
-		*end = NULL;
+	if (q >= pn) {
+		*used = 0;
 		return false;
 	}
-	*end = q + 1;
+	*used = q + 1;
 	return hit != neg;
 }
 
-static bool glob_at(const char *pat0, const char *p, const char *s)
+/* One pattern element at p against the character c: 1 match, 0 no match; *used is
+ * the element's length ('?', a class, an escaped or a plain character). */
+static bool one_match(const char *p, size_t pn, char c, size_t *used)
 {
-	for (;;) {
-		bool seg_start = p == pat0 || p[-1] == '/';
-		if (p[0] == '*' && p[1] == '*' && seg_start && (p[2] == '/' || p[2] == 0)) {
-			if (p[2] == 0)
-				return true; /* "a/" + "**": everything below */
-			/* "**" + "/": zero or more whole directories */
-			for (const char *t = s;;) {
-				if (glob_at(pat0, p + 3, t))
-					return true;
-				t = strchr(t, '/');
-				if (!t)
-					return false;
-				t++;
-			}
-		}
-		if (*p == '*') {
-			while (*p == '*')
-				p++;
-			for (const char *t = s;; t++) {
-				if (glob_at(pat0, p, t))
-					return true;
-				if (*t == 0 || *t == '/')
-					return false;
-			}
-		}
-		if (*p == 0)
-			return *s == 0;
-		if (*s == 0)
-			return false;
-		if (*p == '?') {
-			if (*s == '/')
-				return false;
-			p++, s++;
+	if (p[0] == '?') {
+		*used = 1;
+		return true;
+	}
+	if (p[0] == '[') {
+		bool hit = class_match(p, pn, c, used);
+		if (*used)
+			return hit;
+	}
+	if (p[0] == '\\' && pn > 1) {
+		*used = 2;
+		return p[1] == c;
+	}
+	*used = 1;
+	return p[0] == c;
+}
+
+/* One path segment (no '/' on either side) against one pattern segment: '*' is
+ * any run, backtracking only to the last '*' seen, so the cost is at most the
+ * product of the lengths, whatever the pattern (a recursive matcher is exponential
+ * in the number of stars: the fuzz_config timeout input). */
+static bool seg_match(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
+	while (si < sn) {
+		size_t used;
+		if (pi < pn && p[pi] == '*') {
+			while (pi < pn && p[pi] == '*')
+				pi++;
+			star_p = pi;
+			star_s = si;
 			continue;
 		}
-		if (*p == '[') {
-			const char *end;
-			bool hit = class_match(p, *s, &end);
-			if (end) {
-				if (!hit || *s == '/')
-					return false;
-				p = end, s++;
-				continue;
-			}
-			/* an unclosed '[' is a literal */
+		if (pi < pn && one_match(p + pi, pn - pi, s[si], &used)) {
+			pi += used;
+			si++;
+			continue;
 		}
-		if (*p == '\\' && p[1])
-			p++;
-		if (*p != *s)
+		if (star_p == SIZE_MAX)
 			return false;
-		p++, s++;
+		pi = star_p;
+		si = ++star_s;
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+struct seg {
+	const char *p;
+	size_t n;
+};
+
+/* Split s on '/' into at most cap segments; the count, or cap + 1 when more. */
+static size_t split(const char *s, struct seg *v, size_t cap)
+{
+	size_t n = 0;
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t len = slash ? (size_t)(slash - s) : strlen(s);
+		if (n == cap)
+			return cap + 1;
+		v[n++] = (struct seg){s, len};
+		if (!slash)
+			return n;
+		s = slash + 1;
 	}
 }
 
+#define GLOB_MAX_SEGS 256
+
+/* Pattern segments against path segments, left to right, keeping the set of path
+ * positions reachable so far: a "**" segment reaches every position at or after
+ * one already reached (zero or more directories), a trailing one at least one
+ * segment further ("a/" + "**" is what is inside a, not a itself). */
 bool phi_ignore_glob(const char *pattern, const char *path)
 {
-	return glob_at(pattern, pattern, path);
+	struct seg ps[GLOB_MAX_SEGS], ts[GLOB_MAX_SEGS];
+	bool cur[GLOB_MAX_SEGS + 1], next[GLOB_MAX_SEGS + 1];
+	size_t np = split(pattern, ps, GLOB_MAX_SEGS), nt = split(path, ts, GLOB_MAX_SEGS);
+	if (np > GLOB_MAX_SEGS || nt > GLOB_MAX_SEGS)
+		return false; /* deeper than any pattern is written for */
+	memset(cur, 0, sizeof cur);
+	cur[0] = true;
+	for (size_t i = 0; i < np; i++) {
+		bool globstar = ps[i].n == 2 && ps[i].p[0] == '*' && ps[i].p[1] == '*';
+		bool any = false;
+		memset(next, 0, sizeof next);
+		for (size_t t = 0; t <= nt; t++) {
+			if (globstar) {
+				bool last = i + 1 == np;
+				if (any && (!last || t > 0))
+					next[t] = true;
+				any = any || cur[t];
+				if (!last && cur[t])
+					next[t] = true;
+			} else if (cur[t] && t < nt && seg_match(ps[i].p, ps[i].n, ts[t].p, ts[t].n)) {
+				next[t + 1] = true;
+			}
+		}
+		memcpy(cur, next, sizeof cur);
+	}
+	return cur[nt];
 }
 
 /* ---- loading ------------------------------------------------------------- */
@@ -338,16 +387,15 @@ static int load_dir(struct phi_ignore *ig, const char *dir, struct phi_error *er
 static int load_parents(struct phi_ignore *ig, const char *rel, struct phi_error *err)
 {
 	char dir[4096];
-	size_t n = strlen(rel);
-	if (n >= sizeof dir)
-		n = sizeof dir - 1;
 	int rc = load_dir(ig, "", err);
-	for (size_t i = 0; !rc && i < n; i++)
-		if (rel[i] == '/') {
-			memcpy(dir, rel, i);
-			dir[i] = 0;
-			rc = load_dir(ig, dir, err);
-		}
+	for (const char *s = strchr(rel, '/'); !rc && s; s = strchr(s + 1, '/')) {
+		size_t i = (size_t)(s - rel);
+		if (i >= sizeof dir)
+			break; /* too deep to name: nothing to read there */
+		memcpy(dir, rel, i);
+		dir[i] = 0;
+		rc = load_dir(ig, dir, err);
+	}
 	return rc;
 }
 
@@ -385,17 +433,16 @@ int phi_ignore_check_path(struct phi_ignore *ig, const char *rel, bool is_dir, b
                           struct phi_error *err)
 {
 	char dir[4096];
-	size_t n = strlen(rel);
 	*ignored = false;
-	if (n >= sizeof dir)
-		return phi_ignore_check(ig, rel, is_dir, ignored, err);
-	for (size_t i = 0; i < n; i++)
-		if (rel[i] == '/') {
-			memcpy(dir, rel, i);
-			dir[i] = 0;
-			int rc = phi_ignore_check(ig, dir, true, ignored, err);
-			if (rc || *ignored)
-				return rc;
-		}
+	for (const char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		size_t i = (size_t)(s - rel);
+		if (i >= sizeof dir)
+			break;
+		memcpy(dir, rel, i);
+		dir[i] = 0;
+		int rc = phi_ignore_check(ig, dir, true, ignored, err);
+		if (rc || *ignored)
+			return rc;
+	}
 	return phi_ignore_check(ig, rel, is_dir, ignored, err);
 }

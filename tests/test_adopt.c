@@ -9,13 +9,16 @@
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../scanner/baseline.h"
+#include "../scanner/config.h"
 #include "../scanner/ignore.h"
 #include "cli.h"
 
@@ -746,4 +749,78 @@ Test(adopt, config_archive_limits_apply_and_the_command_line_wins)
 	                 NULL), 2);
 	cr_assert(has(&err, ".phiscan.yaml:2: key 'limits.archive.depth': unknown name or value out"),
 	          "%s", err.p);
+}
+
+/* ---- fuzz regressions (tests/fuzz/fuzz_config.c) ---- */
+
+/* What fuzz_config does with one input: config, ignore file (its own lines as
+ * paths), baseline.  Each must finish, whatever the bytes. */
+static void config_inputs(const char *data, size_t size, const char *tmpfile)
+{
+	struct phi_error err = {0};
+	struct phi_config c;
+	if (phi_config_load_string(&c, data, size, "fuzz.yaml", &err) == 0)
+		phi_config_free(&c);
+	struct phi_ignore *ig;
+	cr_assert_eq(phi_ignore_new(&ig, "/nonexistent-fuzz-base", &err), 0);
+	if (phi_ignore_add(ig, "", data, size, "fuzz", &err) == 0) {
+		char path[256];
+		size_t n = 0;
+		for (size_t i = 0; i <= size; i++) {
+			if (i == size || data[i] == '\n' || n == sizeof path - 1) {
+				path[n] = 0;
+				bool v;
+				if (n && path[0] != '/')
+					(void)phi_ignore_check_path(ig, path, i % 2 == 0, &v, &err);
+				n = 0;
+			} else if (data[i]) {
+				path[n++] = data[i];
+			}
+		}
+	}
+	phi_ignore_free(ig);
+	cli_write(tmpfile, data, size);
+	unsigned char key[32] = {7};
+	struct phi_baseline *b;
+	cr_assert_eq(phi_baseline_new(&b, key, &err), 0);
+	(void)phi_baseline_read(b, tmpfile, &err);
+	phi_baseline_free(b);
+}
+
+Test(adopt, fuzz_config_regressions_finish_quickly)
+{
+	DIR *d = opendir("tests/fuzz/regress/fuzz_config");
+	cr_assert_not_null(d, "tests/fuzz/regress/fuzz_config (run from the repository root)");
+	struct dirent *e;
+	size_t seen = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		size_t n;
+		char *data = cli_read(cli_fmt("tests/fuzz/regress/fuzz_config/%s", e->d_name), &n);
+		cr_assert_not_null(data);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		config_inputs(data, n, cli_fmt("%s/input", cli_root));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		/* the timeout input took over 10 s with the recursive matcher; a wide bound,
+		 * not a benchmark: it only tells bounded from exponential */
+		cr_assert_lt(s, 2.0, "%s took %.2f s", e->d_name, s);
+		seen++;
+	}
+	closedir(d);
+	cr_assert_geq(seen, 1);
+	/* and the shape of that input, scaled up: many stars that cannot match */
+	char pat[600], path[600];
+	size_t k = 0;
+	for (int i = 0; i < 40; i++)
+		pat[k++] = '*', pat[k++] = 'a';
+	pat[k++] = 'b';
+	pat[k] = 0;
+	memset(path, 'a', 500);
+	path[500] = 0;
+	cr_assert(!phi_ignore_glob(pat, path));
+	path[499] = 'b';
+	cr_assert(phi_ignore_glob(pat, path));
 }
