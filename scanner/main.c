@@ -37,6 +37,7 @@
 #include "manifest.h"
 #include "names.h"
 #include "ops.h"
+#include "plan.h"
 #include "pool.h"
 #include "report.h"
 #include "rules.h"
@@ -76,6 +77,9 @@ struct options {
 	size_t nops;
 	const char *key;
 	const char *case_id;
+	unsigned case_depth;        /* --case-depth: 0 a root is a case, 1 each entry below */
+	const char *roster;         /* --roster FILE */
+	bool no_sweep;              /* --no-case-sweep */
 	unsigned sflags;            /* PHI_SO_* */
 	const char *out;
 	const char *manifest;
@@ -173,6 +177,9 @@ static void usage_scan(FILE *fp, enum cmd c)
 	        "      --no-default-rules  do not load the default rule pack\n"
 	        "      --safe-harbor       also report every date element but the year and bare ZIPs\n"
 	        "      --exclude GLOB      skip paths matching GLOB (base name or relative path)\n"
+	        "      --case-depth N      0: each root is one case (default); 1: each entry below it\n"
+	        "      --roster FILE       CSV of known patients (name, first, last, id, dob) to sweep for\n"
+	        "      --no-case-sweep     do not harvest and sweep for the case's own identifiers\n"
 	        "      --follow            follow symlinks that leave the scanned tree\n"
 	        "      --max-size BYTES    report larger files as unscanned (default: no limit)\n"
 	        "      --archive-limit NAME=N  archives: depth (4), entries (65536), entry-size (1G),\n"
@@ -299,6 +306,7 @@ enum {
 	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE,
 	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG, OPT_CONFIG, OPT_NOCONFIG, OPT_FILESFROM,
 	OPT_STATS, OPT_BASELINE, OPT_BASELINE_OUT, OPT_ARCHLIMIT,
+	OPT_CASEDEPTH, OPT_ROSTER, OPT_NOSWEEP,
 };
 
 
@@ -313,6 +321,9 @@ static const struct option long_opts[] = {
 	{"no-default-rules", no_argument, NULL, OPT_NODEF},
 	{"safe-harbor", no_argument, NULL, OPT_SAFE},
 	{"exclude", required_argument, NULL, OPT_EXCL},
+	{"case-depth", required_argument, NULL, OPT_CASEDEPTH},
+	{"roster", required_argument, NULL, OPT_ROSTER},
+	{"no-case-sweep", no_argument, NULL, OPT_NOSWEEP},
 	{"follow", no_argument, NULL, OPT_FOLLOW},
 	{"max-size", required_argument, NULL, OPT_MAXSIZE},
 	{"archive-limit", required_argument, NULL, OPT_ARCHLIMIT},
@@ -409,6 +420,13 @@ static int parse_options(struct options *o, int argc, char **argv)
 				return EXIT_ERROR;
 			break;
 		case OPT_FOLLOW: o->follow = true; break;
+		case OPT_CASEDEPTH:
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				return die_usage("--case-depth is 0 or 1, not '%s'", optarg);
+			o->case_depth = (unsigned)(optarg[0] - '0');
+			break;
+		case OPT_ROSTER: o->roster = optarg; break;
+		case OPT_NOSWEEP: o->no_sweep = true; break;
 		case OPT_MAXSIZE:
 			if (parse_size(optarg, &o->limits.max_file_size))
 				return die_usage("--max-size takes a byte count (K, M, G suffixes), not '%s'",
@@ -627,7 +645,9 @@ static void free_app(struct app *a)
 struct job {
 	struct phi_job link; /* first */
 	struct phi_result res;
-	char *rel;
+	char *rel;           /* written under this relative path (strip -o) */
+	char *open;          /* the path opened (res.path is the masked display path) */
+	size_t kase;
 	struct run *run;
 	bool emitted;        /* reported (under run.lock) */
 	bool drained;        /* back from the pool, or never in it */
@@ -650,6 +670,8 @@ struct run {
 	int fail;
 	unsigned long known;  /* findings left out because --baseline has them */
 	struct phi_ignore *ig;/* the current root's .phiscanignore files */
+	struct phi_plan plan; /* the walk, recorded; then its cases and names */
+	size_t cur_root;      /* index of the root being walked */
 	char ig_msg[600];
 };
 
@@ -686,6 +708,7 @@ static void free_job(struct job *j)
 {
 	phi_result_clear(&j->res);
 	free(j->rel);
+	free(j->open);
 	free(j);
 }
 
@@ -811,18 +834,42 @@ static void drain(struct run *r, bool block)
 	}
 }
 
+/* The walker's callback: entries are recorded; dispatch runs them once the plan is
+ * ready (plan.h). */
 static int on_entry(void *arg, const struct phi_walk_entry *e)
 {
 	struct run *r = arg;
+	return phi_plan_add(&r->plan, (int)e->kind, e->path, e->rel, e->reason, r->cur_root);
+}
+
+static int dispatch(struct run *r, struct phi_plan_entry *e)
+{
 	struct job *j = calloc(1, sizeof *j);
-	if (!j || !(j->res.path = strdup(e->path)) || !(j->rel = strdup(e->rel))) {
+	const char *rel = e->out_rel ? e->out_rel : e->rel;
+	if (!j || !(j->res.path = strdup(e->display ? e->display : e->path)) ||
+	    !(j->rel = strdup(rel)) || !(j->open = strdup(e->path))) {
 		if (j)
-			free(j->res.path);
+			free(j->res.path), free(j->rel);
 		free(j);
 		return PHI_ENOMEM;
 	}
 	j->run = r;
+	j->kase = e->kase;
 	j->res.format = "unknown";
+	/* what the path itself holds comes first; the file's own findings follow */
+	for (size_t i = 0; i < e->nnames; i++) {
+		int rc = phi_result_add(&j->res, &e->names[i]);
+		memset(&e->names[i], 0, sizeof e->names[i]); /* moved, even on failure */
+		if (rc) {
+			free_job(j);
+			return rc;
+		}
+	}
+	e->nnames = 0;
+	if (e->rel_hmac[0] && phi_result_fact(&j->res, "input_rel_hmac_sha256", e->rel_hmac)) {
+		free_job(j);
+		return PHI_ENOMEM;
+	}
 	pthread_mutex_lock(&r->lock);
 	j->res.seq = r->seq++;
 	pthread_mutex_unlock(&r->lock);
@@ -880,6 +927,7 @@ static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_wal
 	int rc = 0;
 	for (size_t i = 0; i < npaths && rc == 0; i++) {
 		struct stat st;
+		r->cur_root = i;
 		struct phi_error err = {0};
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (phi_ignore_new(&r->ig, paths[i], &err)) {
@@ -907,7 +955,13 @@ static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_wal
 static void work(void *state, struct phi_job *pj)
 {
 	struct job *j = (struct job *)pj;
-	phi_scan_file(state, j->res.path, j->rel, &j->res);
+	struct app *a = j->run->a;
+	if (phi_worker_set_case(state, a->o.no_sweep ? NULL : j->run->plan.cases, j->kase)) {
+		j->res.status = PHI_UNREADABLE;
+		j->res.reason = strdup("out of memory");
+	} else {
+		phi_scan_file(state, j->open, j->rel, &j->res);
+	}
 	deliver(j->run, j);
 }
 
@@ -1101,15 +1155,29 @@ static int run_tree(struct app *a, char **paths, int npaths)
 			fprintf(stderr, "%s: out of memory starting workers\n", prog);
 			goto out;
 		}
-	if (phi_pool_new(&r.pool, o->jobs, (size_t)o->jobs * 4, work, (void *const *)workers)) {
-		fprintf(stderr, "%s: cannot start worker threads\n", prog);
-		goto out;
-	}
 	r.progress = o->progress && !o->quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	struct phi_walk_opts wo = {.follow_symlinks = o->follow, .max_depth = o->limits.max_depth,
 	                           .exclude = o->exclude, .skip_dir = out_real};
+	/* walk and record, plan the cases and names, then scan in walk order */
 	int wr = walk_roots(&r, paths, (size_t)npaths, &wo);
+	struct phi_plan_opts po = {
+		.engine = a->engine, .policy = &a->policy, .roots = (const char *const *)paths,
+		.case_depth = o->case_depth, .sweep = !o->no_sweep, .roster = o->roster,
+		.key = a->sopts.key, .case_id = o->case_id, .show_values = o->show_values,
+		.rename = o->cmd == CMD_STRIP && !o->in_place,
+	};
+	struct phi_error perr = {0};
+	if (phi_plan_prepare(&r.plan, &po, workers[0], &perr)) {
+		fprintf(stderr, "%s: %s\n", prog, perr.msg);
+		goto out;
+	}
+	if (phi_pool_new(&r.pool, o->jobs, (size_t)o->jobs * 4, work, (void *const *)workers)) {
+		fprintf(stderr, "%s: cannot start worker threads\n", prog);
+		goto out;
+	}
+	for (size_t i = 0; i < r.plan.n && !wr; i++)
+		wr = dispatch(&r, &r.plan.v[i]);
 	phi_pool_close(r.pool);
 	drain(&r, true);
 	phi_pool_free(r.pool);
@@ -1164,6 +1232,7 @@ out:
 	free(workers);
 	phi_reporter_free(r.rep);
 	phi_summary_clear(&r.sum);
+	phi_plan_free(&r.plan);
 	free(r.slots);
 	free(out_real);
 	pthread_cond_destroy(&r.turn);

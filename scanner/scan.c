@@ -18,6 +18,7 @@
 #include "../formats/sha256.h"
 #include "baseline.h"
 #include "archive.h"
+#include "case.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ struct fhit {
 	const char *cls;
 	enum phi_severity sev;
 	double conf;
+	const char *repl;   /* the replacement when it is not the policy's (a renamed file) */
 };
 
 struct phi_worker {
@@ -60,6 +62,13 @@ struct phi_worker {
 	struct phi_archive *arch;      /* archive walk state (archive.c) */
 	bool hold;                     /* an archive entry being stripped: its findings
 	                                  stay with it (no flush) until the archive is done */
+	/* the case of the current file (case.h), or cases == NULL */
+	const struct phi_cases *cases;
+	struct phi_sweep_scratch *sweep;
+	size_t kase;
+	/* harvest mode: structured patient values go to hv_fn instead of the rules */
+	phi_harvest_fn hv_fn;
+	void *hv_arg;
 };
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
@@ -85,6 +94,7 @@ void phi_worker_free(struct phi_worker *w)
 	if (!w)
 		return;
 	phi_matcher_free(w->m);
+	phi_sweep_scratch_free(w->sweep);
 	for (size_t i = 0; i < PHI_MAX_FORMATS && phi_formats[i]; i++)
 		if (w->fstate[i] && phi_formats[i]->free_state)
 			phi_formats[i]->free_state(w->fstate[i]);
@@ -111,7 +121,7 @@ static int collect(void *arg, const struct phi_hit *h)
 		w->capfh = nc;
 	}
 	w->fh[w->nfh++] = (struct fhit){h->start, h->end, h->rule->id, h->rule->cls->name,
-	                                h->rule->severity, h->confidence};
+	                                h->rule->severity, h->confidence, NULL};
 	return 0;
 }
 
@@ -258,6 +268,93 @@ static void drop_allowed(struct phi_worker *w, const char *t, size_t len)
 	w->nfh = kept;
 }
 
+/* ---- the case: identifiers that travel, references to renamed files ---- */
+
+static int push_fhit(struct phi_worker *w, struct fhit h)
+{
+	if (w->nfh == w->capfh) {
+		size_t nc = w->capfh ? w->capfh * 2 : 32;
+		struct fhit *t = realloc(w->fh, nc * sizeof *t);
+		if (!t)
+			return PHI_ENOMEM;
+		w->fh = t;
+		w->capfh = nc;
+	}
+	w->fh[w->nfh++] = h;
+	return 0;
+}
+
+struct sweep_arg {
+	struct phi_worker *w;
+	size_t nrule; /* hits from the rules come first in fh */
+	int rc;
+};
+
+static int on_sweep(void *arg, size_t start, size_t end, const char *cls, const char *rule)
+{
+	struct sweep_arg *sa = arg;
+	for (size_t i = 0; i < sa->nrule; i++)
+		if (sa->w->fh[i].start < end && start < sa->w->fh[i].end)
+			return 0; /* a rule found it already */
+	sa->rc = push_fhit(sa->w, (struct fhit){start, end, rule, cls, PHI_SEV_PATIENT, 0.95, NULL});
+	return sa->rc;
+}
+
+static int cmp_fhit(const void *a, const void *b)
+{
+	const struct fhit *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* A reference to a file the case renames (PHI_FF_PATH): each renamed component
+ * becomes its new name, whatever the rules found inside it. */
+static int reference_hits(struct phi_worker *w, const struct phi_field *f, size_t end)
+{
+	/* the value is text[report_from, end): around it is context */
+	for (size_t i = f->report_from; i < end;) {
+		size_t j = i;
+		while (j < end && f->text[j] != '/' && f->text[j] != '\\')
+			j++;
+		const char *to = j > i ? phi_cases_map_get(w->cases, w->kase, f->text + i, j - i) : NULL;
+		if (to) {
+			size_t k = 0;
+			for (size_t m = 0; m < w->nfh; m++)
+				if (!(w->fh[m].start < j && i < w->fh[m].end))
+					w->fh[k++] = w->fh[m];
+			w->nfh = k;
+			int rc = push_fhit(w, (struct fhit){i, j, "renamed-file-reference", "name",
+			                                    PHI_SEV_PATIENT, 1.0, to});
+			if (rc)
+				return rc;
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int case_hits(struct phi_worker *w, const struct phi_field *f, size_t to)
+{
+	struct sweep_arg sa = {w, w->nfh, 0};
+	int rc = phi_cases_match(w->cases, w->sweep, w->kase, f->text, f->len, f->report_from, to,
+	                         on_sweep, &sa);
+	if (!rc)
+		rc = sa.rc;
+	if (!rc && (f->flags & PHI_FF_PATH))
+		rc = reference_hits(w, f, to);
+	if (!rc)
+		qsort(w->fh, w->nfh, sizeof *w->fh, cmp_fhit);
+	return rc;
+}
+
+int phi_worker_set_case(struct phi_worker *w, const struct phi_cases *c, size_t idx)
+{
+	if (c && !w->sweep && phi_sweep_scratch_new(&w->sweep, c))
+		return PHI_ENOMEM;
+	w->cases = c;
+	w->kase = idx;
+	return 0;
+}
+
 static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
 {
 	struct phi_worker *w = sink;
@@ -271,7 +368,8 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		if (f->report_from == 0 && f->len > 0) {
 			const struct phi_class_info *ci = phi_class_find(f->value_class);
 			struct fhit h = {0, f->len, f->value_rule ? f->value_rule : "structured-field",
-			                 ci ? ci->name : "id", (enum phi_severity)f->value_severity, 1.0};
+			                 ci ? ci->name : "id", (enum phi_severity)f->value_severity, 1.0,
+			                 NULL};
 			if (w->nfh == w->capfh) {
 				struct fhit *t = realloc(w->fh, 32 * sizeof *t);
 				if (!t)
@@ -286,6 +384,8 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		rc = phi_engine_match(w->m, f->text, f->len, f->report_from, to, w->path, collect, w);
 		if (rc)
 			return phi_fail(&w->err, rc, "rule engine: %s", phi_strerror(rc));
+		if (w->cases && (rc = case_hits(w, f, to)))
+			return phi_fail(&w->err, rc, "case identifiers: %s", phi_strerror(rc));
 		if (w->nfh && w->res->format && !strcmp(w->res->format, "text"))
 			drop_allowed(w, f->text, f->len);
 	}
@@ -330,8 +430,10 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		if (edits) {
 			char r[REPL_MAX];
 			size_t rn = 0;
-			if (phi_replace(o->policy, h->cls, f->text + h->start, h->end - h->start, r,
-			                sizeof r, &rn))
+			if (h->repl)
+				rn = (size_t)snprintf(r, sizeof r, "%s", h->repl);
+			else if (phi_replace(o->policy, h->cls, f->text + h->start, h->end - h->start, r,
+			                     sizeof r, &rn))
 				rn = (size_t)snprintf(r, sizeof r, "[PHI]");
 			fd.replacement = dup_n(r, rn);
 			if ((rc = add_edit(w, h->start, h->end, r, rn))) {
@@ -375,6 +477,25 @@ static int sink_record(void *sink, const char *name, const char *value)
 }
 
 static const struct phi_sink_ops sink_ops = {sink_field, sink_record};
+
+/* Harvest: only structured patient values, handed to the caller; no rules. */
+static int harvest_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
+{
+	struct phi_worker *w = sink;
+	(void)edits;
+	if (f->kind == PHI_FIELD_VALUE && f->value_class && f->value_severity == 2 &&
+	    f->report_from == 0)
+		return w->hv_fn(w->hv_arg, f->value_class, f->text, f->len);
+	return 0;
+}
+
+static int harvest_record(void *sink, const char *name, const char *value)
+{
+	(void)sink, (void)name, (void)value;
+	return 0;
+}
+
+static const struct phi_sink_ops harvest_ops = {harvest_field, harvest_record};
 
 /* ---- files ---- */
 
@@ -484,7 +605,7 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.out_fd = out_fd,
 		.limits = w->o->limits,
 		.err = &w->err,
-		.sink_ops = &sink_ops,
+		.sink_ops = w->hv_fn ? &harvest_ops : &sink_ops,
 		.sink = w,
 		.buf = w->buf,
 		.buf_cap = w->buf_cap,
@@ -799,4 +920,42 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	}
 	res->status = PHI_SCANNED;
 	return 0;
+}
+
+/* ---- harvest ---- */
+
+int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg)
+{
+	struct stat st;
+	size_t head_len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return 0; /* the scan pass reports it */
+	int rc = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (!w->o->limits->max_file_size || (uint64_t)st.st_size <= w->o->limits->max_file_size) &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 &&
+	    read_head(fd, w->head, &head_len) == 0) {
+		const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
+		/* plain text and meshes have no structured patient fields; the rest may */
+		if (fmt && strcmp(fmt->name, "text") && strcmp(fmt->name, "stl") &&
+		    strcmp(fmt->name, "ply") && strcmp(fmt->name, "obj")) {
+			struct phi_result res = {.format = fmt->name};
+			memset(&w->err, 0, sizeof w->err);
+			w->res = &res;
+			w->path = path;
+			w->hv_fn = fn;
+			w->hv_arg = arg;
+			rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL);
+			w->hv_fn = NULL;
+			w->res = NULL;
+			phi_result_clear(&res);
+			/* a file that does not parse is reported by the scan pass; only the
+			 * callback's own failure stops the harvest */
+			if (rc != PHI_ENOMEM)
+				rc = 0;
+		}
+	}
+	close(fd);
+	return rc;
 }

@@ -68,6 +68,18 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
  * write the entry (a DICOMDIR), else 0 or the error already in res. */
 int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name, int out_fd,
                    struct phi_result *res);
+struct phi_cases;
+
+/* The case of the next files (case.h): its identifiers are swept for in every text
+ * field, and references to its renamed files rewritten.  c NULL: none.  0 or
+ * PHI_ENOMEM. */
+int phi_worker_set_case(struct phi_worker *w, const struct phi_cases *c, size_t idx);
+
+/* Harvest: run the file's format (not plain text) and hand every structured value of
+ * patient severity to fn (class, text, length); no rules, no findings.  A file that
+ * cannot be read or parsed is left to the scan pass.  Returns 0, or fn's error. */
+typedef int (*phi_harvest_fn)(void *arg, const char *cls, const char *v, size_t n);
+int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg);
 
 /* The pipe filter: read in_fd, write the de-identified bytes to out_fd (when
  * out_fd >= 0), record findings in res.  Returns 0 or PHI_E* (message in reason). */

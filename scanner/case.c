@@ -1,0 +1,946 @@
+/* case.c - identifiers harvested from a case's own files, their variants, one
+ * Vectorscan literal database for all cases and the roster, and file renames.
+ * See case.h.
+ */
+#include "case.h"
+
+#include "rules.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <hs/hs.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ROSTER SIZE_MAX    /* case index of roster literals: every case */
+#define MIN_TOKEN 2        /* a name part shorter than this is not paired */
+#define MIN_ID 4           /* an ID shorter than this is too common to sweep */
+#define MAX_PENDING 8      /* single-token names held per file for pairing */
+
+struct ident {
+	const char *cls;   /* static class name */
+	char *a, *b;       /* a name pair (b != NULL), or one value */
+};
+
+struct mapent {
+	char *from, *to;
+};
+
+struct kase {
+	size_t root;
+	char *comp;        /* first component (depth 1), or NULL: the root itself */
+	char *name;        /* the name the case is known by */
+	struct ident *ids;
+	size_t nids, capids;
+	char *pending[MAX_PENDING];
+	size_t npending;
+	char *patient;     /* first harvested patient ID, else name: keys the code */
+	char code[64];
+	struct mapent *map;
+	size_t nmap, capmap;
+};
+
+struct lit {
+	char *s;
+	unsigned len;
+	const char *cls;
+	size_t kase;       /* ROSTER for the roster */
+};
+
+struct phi_cases {
+	struct kase *v;
+	size_t n, cap;
+	struct ident *roster;
+	size_t nroster, caproster;
+	struct lit *lits;
+	size_t nlits, caplits;
+	hs_database_t *db;
+	unsigned char key[32];
+	bool has_key;
+	char *case_id;
+	size_t nidents;
+};
+
+struct phi_sweep_scratch {
+	hs_scratch_t *hs;
+	struct shit {
+		size_t start, end;
+		const char *cls, *rule;
+	} *v;
+	size_t n, cap;
+	/* the call being served */
+	const struct phi_cases *c;
+	size_t kase;
+	const char *text;
+	size_t len;
+	int err;
+};
+
+static const char RULE_CASE[] = "case-identifier", RULE_ROSTER[] = "roster-identifier";
+
+/* ---- growable arrays ---- */
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *t = realloc(*v, nc * size);
+	if (!t)
+		return PHI_ENOMEM;
+	*v = t;
+	*cap = nc;
+	return 0;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+/* ---- the set of cases ---- */
+
+int phi_cases_new(struct phi_cases **out, const unsigned char *key, const char *case_id)
+{
+	struct phi_cases *c = calloc(1, sizeof *c);
+	*out = NULL;
+	if (!c || (case_id && !(c->case_id = strdup(case_id)))) {
+		free(c);
+		return PHI_ENOMEM;
+	}
+	if (key) {
+		memcpy(c->key, key, 32);
+		c->has_key = true;
+	}
+	*out = c;
+	return 0;
+}
+
+static void free_ident(struct ident *i)
+{
+	free(i->a);
+	free(i->b);
+}
+
+void phi_cases_free(struct phi_cases *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		struct kase *k = &c->v[i];
+		for (size_t j = 0; j < k->nids; j++)
+			free_ident(&k->ids[j]);
+		for (size_t j = 0; j < k->npending; j++)
+			free(k->pending[j]);
+		for (size_t j = 0; j < k->nmap; j++) {
+			free(k->map[j].from);
+			free(k->map[j].to);
+		}
+		free(k->ids);
+		free(k->map);
+		free(k->comp);
+		free(k->name);
+		free(k->patient);
+	}
+	for (size_t j = 0; j < c->nroster; j++)
+		free_ident(&c->roster[j]);
+	for (size_t j = 0; j < c->nlits; j++)
+		free(c->lits[j].s);
+	free(c->roster);
+	free(c->lits);
+	free(c->v);
+	free(c->case_id);
+	hs_free_database(c->db);
+	free(c);
+}
+
+int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, const char *rel,
+                   unsigned depth, size_t *idx)
+{
+	const char *slash = depth ? strchr(rel, '/') : NULL;
+	size_t cn = slash ? (size_t)(slash - rel) : 0;
+	/* walk order keeps a case's files together: the last case is the likely one */
+	for (size_t i = c->n; i-- > 0;) {
+		struct kase *k = &c->v[i];
+		if (k->root == root && (cn ? k->comp && strlen(k->comp) == cn &&
+		                                 !memcmp(k->comp, rel, cn)
+		                           : !k->comp)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	if (grow((void **)&c->v, &c->cap, c->n, sizeof *c->v))
+		return PHI_ENOMEM;
+	struct kase *k = &c->v[c->n];
+	memset(k, 0, sizeof *k);
+	k->root = root;
+	if (cn && !(k->comp = dupn(rel, cn)))
+		return PHI_ENOMEM;
+	if (!(k->name = cn ? strdup(k->comp) : strdup(root_name ? root_name : ""))) {
+		free(k->comp);
+		return PHI_ENOMEM;
+	}
+	*idx = c->n++;
+	return 0;
+}
+
+size_t phi_cases_count(const struct phi_cases *c)
+{
+	return c->n;
+}
+
+/* ---- harvest ---- */
+
+static bool is_sep(char ch)
+{
+	return ch == '^' || ch == ' ' || ch == ',' || ch == '_' || ch == '\t';
+}
+
+/* Trim spaces and DICOM padding. */
+static void trim(const char **v, size_t *n)
+{
+	while (*n && (isspace((unsigned char)**v) || **v == 0))
+		(*v)++, (*n)--;
+	while (*n && (isspace((unsigned char)(*v)[*n - 1]) || (*v)[*n - 1] == 0 ||
+	              (*v)[*n - 1] == '^'))
+		(*n)--;
+}
+
+static int add_ident(struct ident **v, size_t *nv, size_t *cap, const char *cls, const char *a,
+                     size_t an, const char *b, size_t bn)
+{
+	for (size_t i = 0; i < *nv; i++) {
+		struct ident *x = &(*v)[i];
+		if (x->cls == cls && strlen(x->a) == an && !strncasecmp(x->a, a, an) &&
+		    (b ? x->b && strlen(x->b) == bn && !strncasecmp(x->b, b, bn) : !x->b))
+			return 0;
+	}
+	if (grow((void **)v, cap, *nv, sizeof **v))
+		return PHI_ENOMEM;
+	struct ident *x = &(*v)[*nv];
+	x->cls = cls;
+	x->a = dupn(a, an);
+	x->b = b ? dupn(b, bn) : NULL;
+	if (!x->a || (b && !x->b)) {
+		free_ident(x);
+		return PHI_ENOMEM;
+	}
+	(*nv)++;
+	return 0;
+}
+
+static const char *class_of(const char *cls)
+{
+	const struct phi_class_info *ci = phi_class_find(cls);
+	return ci ? ci->name : NULL;
+}
+
+/* Split a name into tokens (max 4); returns the count, or 5 when there are more. */
+static size_t name_tokens(const char *v, size_t n, const char *tok[5], size_t len[5])
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		while (i < n && is_sep(v[i]))
+			i++;
+		size_t s = i;
+		while (i < n && !is_sep(v[i]))
+			i++;
+		if (i > s) {
+			if (k == 5)
+				return 5;
+			tok[k] = v + s;
+			len[k++] = i - s;
+		}
+	}
+	return k;
+}
+
+/* A name value into identifiers: pairs of its parts, or the whole value. */
+static int add_name(struct ident **v, size_t *nv, size_t *cap, const char *val, size_t n,
+                    struct kase *k)
+{
+	const char *tok[5];
+	size_t len[5];
+	const char *cls = class_of("name");
+	size_t nt = name_tokens(val, n, tok, len);
+	int rc = 0;
+	if (nt == 1 && k) {
+		if (len[0] >= MIN_TOKEN && k->npending < MAX_PENDING &&
+		    !(k->pending[k->npending] = dupn(tok[0], len[0])))
+			return PHI_ENOMEM;
+		if (len[0] >= MIN_TOKEN && k->npending < MAX_PENDING)
+			k->npending++;
+		return 0;
+	}
+	if (nt >= 2 && nt <= 3) {
+		for (size_t i = 0; i < nt && !rc; i++)
+			for (size_t j = i + 1; j < nt && !rc; j++)
+				if (len[i] >= MIN_TOKEN && len[j] >= MIN_TOKEN)
+					rc = add_ident(v, nv, cap, cls, tok[i], len[i], tok[j], len[j]);
+	}
+	if (!rc && nt >= 2 && n >= 6)
+		rc = add_ident(v, nv, cap, cls, val, n, NULL, 0);
+	return rc;
+}
+
+int phi_cases_add(struct phi_cases *c, size_t idx, const char *cls, const char *v, size_t n)
+{
+	struct kase *k = &c->v[idx];
+	const char *cn = class_of(cls);
+	trim(&v, &n);
+	if (!cn || n == 0 || n > 256)
+		return 0;
+	c->nidents++;
+	if (!strcmp(cn, "name")) {
+		if (!k->patient && !(k->patient = dupn(v, n)))
+			return PHI_ENOMEM;
+		return add_name(&k->ids, &k->nids, &k->capids, v, n, k);
+	}
+	if (!strcmp(cn, "mrn") || !strcmp(cn, "id")) {
+		/* the first patient ID keys the case code, as DICOM's patient token */
+		if (k->patient && !strpbrk(k->patient, "0123456789")) {
+			free(k->patient);
+			k->patient = NULL;
+		}
+		if (!k->patient && !(k->patient = dupn(v, n)))
+			return PHI_ENOMEM;
+	}
+	return add_ident(&k->ids, &k->nids, &k->capids, cn, v, n, NULL, 0);
+}
+
+int phi_cases_end_file(struct phi_cases *c, size_t idx)
+{
+	struct kase *k = &c->v[idx];
+	int rc = 0;
+	/* a first and a last name from one file: pair them */
+	for (size_t i = 0; i < k->npending && !rc; i++)
+		for (size_t j = i + 1; j < k->npending && !rc; j++)
+			rc = add_ident(&k->ids, &k->nids, &k->capids, class_of("name"), k->pending[i],
+			               strlen(k->pending[i]), k->pending[j], strlen(k->pending[j]));
+	for (size_t i = 0; i < k->npending; i++)
+		free(k->pending[i]);
+	k->npending = 0;
+	return rc;
+}
+
+/* ---- roster ---- */
+
+enum col { COL_NONE, COL_NAME, COL_FIRST, COL_LAST, COL_ID, COL_DOB };
+
+static enum col col_kind(const char *h)
+{
+	char b[64];
+	size_t n = 0;
+	for (; *h && n + 1 < sizeof b; h++)
+		if (isalnum((unsigned char)*h))
+			b[n++] = (char)tolower((unsigned char)*h);
+	b[n] = 0;
+	if (!strcmp(b, "first") || !strcmp(b, "firstname") || !strcmp(b, "given") ||
+	    !strcmp(b, "givenname"))
+		return COL_FIRST;
+	if (!strcmp(b, "last") || !strcmp(b, "lastname") || !strcmp(b, "family") ||
+	    !strcmp(b, "familyname") || !strcmp(b, "surname"))
+		return COL_LAST;
+	if (!strcmp(b, "name") || !strcmp(b, "patient") || !strcmp(b, "patientname") ||
+	    !strcmp(b, "fullname"))
+		return COL_NAME;
+	if (!strcmp(b, "id") || !strcmp(b, "mrn") || !strcmp(b, "patientid") ||
+	    !strcmp(b, "chart") || !strcmp(b, "chartnumber"))
+		return COL_ID;
+	if (!strcmp(b, "dob") || !strcmp(b, "birthdate") || !strcmp(b, "dateofbirth") ||
+	    !strcmp(b, "birth") || !strcmp(b, "birthday"))
+		return COL_DOB;
+	return COL_NONE;
+}
+
+/* Split one CSV line into at most 32 cells, in place: a quoted cell loses its quotes
+ * and a doubled quote inside it becomes one. */
+static size_t csv_cells(char *line, char *cell[32])
+{
+	size_t n = 0;
+	char *p = line;
+	for (;;) {
+		char *out = p;
+		cell[n++] = out;
+		if (*p == '"') {
+			for (p++; *p; p++) {
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+					break;
+				*out++ = *p;
+			}
+			if (*p == '"')
+				p++;
+			while (*p && *p != ',')
+				p++; /* text after the closing quote is dropped */
+		} else {
+			while (*p && *p != ',')
+				*out++ = *p++;
+		}
+		bool more = *p == ',';
+		*out = 0;
+		if (!more || n == 32)
+			break;
+		p++;
+	}
+	return n;
+}
+
+int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return phi_fail(err, PHI_EIO, "%s: cannot open the roster: %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	enum col cols[32];
+	size_t ncols = 0, lineno = 0;
+	int rc = 0;
+	while (!rc && (got = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (got && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+			line[--got] = 0;
+		if (got == 0)
+			continue;
+		char *cell[32];
+		size_t n = csv_cells(line, cell);
+		if (!ncols) {
+			bool any = false;
+			for (size_t i = 0; i < n; i++)
+				any |= (cols[i] = col_kind(cell[i])) != COL_NONE;
+			if (!any)
+				rc = phi_fail(err, PHI_EUSAGE,
+				              "%s:%zu: the roster needs a header row naming its columns "
+				              "(name, first, last, id, dob)", path, lineno);
+			ncols = n;
+			continue;
+		}
+		const char *first = NULL, *last = NULL;
+		for (size_t i = 0; i < n && i < ncols && !rc; i++) {
+			const char *v = cell[i];
+			size_t vn = strlen(v);
+			trim(&v, &vn);
+			if (!vn)
+				continue;
+			c->nidents++;
+			switch (cols[i]) {
+			case COL_NAME:
+				rc = add_name(&c->roster, &c->nroster, &c->caproster, v, vn, NULL);
+				break;
+			case COL_FIRST:
+				first = cell[i];
+				break;
+			case COL_LAST:
+				last = cell[i];
+				break;
+			case COL_ID:
+				rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("mrn"), v, vn,
+				               NULL, 0);
+				break;
+			case COL_DOB:
+				rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("date"), v,
+				               vn, NULL, 0);
+				break;
+			default:
+				break;
+			}
+		}
+		if (!rc && first && last && strlen(first) >= MIN_TOKEN && strlen(last) >= MIN_TOKEN)
+			rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("name"), last,
+			               strlen(last), first, strlen(first));
+	}
+	if (!rc && ferror(f))
+		rc = phi_fail(err, PHI_EIO, "%s: read error", path);
+	if (!rc && !ncols)
+		rc = phi_fail(err, PHI_EUSAGE, "%s: the roster is empty", path);
+	free(line);
+	fclose(f);
+	if (rc == PHI_ENOMEM)
+		return phi_fail(err, rc, "%s: out of memory", path);
+	return rc;
+}
+
+/* ---- variants ---- */
+
+static int add_lit(struct phi_cases *c, size_t kase, const char *cls, const char *s, size_t n)
+{
+	if (n < 3)
+		return 0;
+	if (grow((void **)&c->lits, &c->caplits, c->nlits, sizeof *c->lits))
+		return PHI_ENOMEM;
+	char *d = dupn(s, n);
+	if (!d)
+		return PHI_ENOMEM;
+	c->lits[c->nlits++] = (struct lit){d, (unsigned)n, cls, kase};
+	return 0;
+}
+
+static int add_litf(struct phi_cases *c, size_t kase, const char *cls, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int add_litf(struct phi_cases *c, size_t kase, const char *cls, const char *fmt, ...)
+{
+	char b[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof b)
+		return 0;
+	return add_lit(c, kase, cls, b, (size_t)n);
+}
+
+/* The spellings of a name pair, in both orders. */
+static int name_variants(struct phi_cases *c, size_t kase, const struct ident *id)
+{
+	static const char *const seps[] = {"^", " ", ", ", ",", "_", "", "."};
+	const char *p[2] = {id->a, id->b};
+	int rc = 0;
+	for (int o = 0; o < 2 && !rc; o++) {
+		const char *x = p[o], *y = p[1 - o];
+		for (size_t s = 0; s < sizeof seps / sizeof *seps && !rc; s++)
+			rc = add_litf(c, kase, id->cls, "%s%s%s", x, seps[s], y);
+		/* "J. Smith", "J.Smith", "J Smith": the initial of one, the other whole */
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%c. %s", y[0], x);
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%c.%s", y[0], x);
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%c %s", y[0], x);
+	}
+	return rc;
+}
+
+/* Digits of an ID (its core), and the ID without separators. */
+static size_t id_core(const char *v, char *digits, size_t cap, char *compact)
+{
+	size_t nd = 0, nc = 0;
+	for (; *v; v++) {
+		if (isdigit((unsigned char)*v) && nd + 1 < cap)
+			digits[nd++] = *v;
+		if (isalnum((unsigned char)*v) && nc + 1 < cap)
+			compact[nc++] = *v;
+	}
+	digits[nd] = compact[nc] = 0;
+	return nd;
+}
+
+static int id_variants(struct phi_cases *c, size_t kase, const struct ident *id)
+{
+	char digits[300], compact[300];
+	size_t n = strlen(id->a);
+	if (n < MIN_ID)
+		return 0;
+	int rc = add_lit(c, kase, id->cls, id->a, n);
+	size_t nd = id_core(id->a, digits, sizeof digits, compact);
+	if (!rc && strlen(compact) >= MIN_ID && strcmp(compact, id->a))
+		rc = add_lit(c, kase, id->cls, compact, strlen(compact));
+	if (!rc && nd >= 5 && strcmp(digits, id->a) && strcmp(digits, compact))
+		rc = add_lit(c, kase, id->cls, digits, nd);
+	return rc;
+}
+
+/* A birth date (YYYYMMDD or YYYY-MM-DD...) in the spellings forms and letters use. */
+static int date_variants(struct phi_cases *c, size_t kase, const struct ident *id)
+{
+	char d[16];
+	size_t n = 0;
+	for (const char *p = id->a; *p && n < 9; p++) {
+		if (isdigit((unsigned char)*p))
+			d[n++] = *p;
+		else if (*p == 'T' || *p == ' ')
+			break;
+	}
+	if (n != 8)
+		return add_lit(c, kase, id->cls, id->a, strlen(id->a)); /* as written */
+	int y = atoi((char[]){d[0], d[1], d[2], d[3], 0}), m = atoi((char[]){d[4], d[5], 0}),
+	    dd = atoi((char[]){d[6], d[7], 0});
+	if (y < 1800 || m < 1 || m > 12 || dd < 1 || dd > 31)
+		return 0;
+	const char *cls = id->cls;
+	int rc = add_litf(c, kase, cls, "%04d%02d%02d", y, m, dd);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%04d-%02d-%02d", y, m, dd);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%04d/%02d/%02d", y, m, dd);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%02d/%02d/%04d", m, dd, y);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%d/%d/%04d", m, dd, y);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%02d.%02d.%04d", dd, m, y);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%02d/%02d/%04d", dd, m, y);
+	if (!rc)
+		rc = add_litf(c, kase, cls, "%02d-%02d-%04d", m, dd, y);
+	return rc;
+}
+
+static int ident_variants(struct phi_cases *c, size_t kase, const struct ident *ids, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct ident *id = &ids[i];
+		if (id->b)
+			rc = name_variants(c, kase, id);
+		else if (!strcmp(id->cls, "date"))
+			rc = date_variants(c, kase, id);
+		else if (!strcmp(id->cls, "name"))
+			rc = add_lit(c, kase, id->cls, id->a, strlen(id->a));
+		else if (!strcmp(id->cls, "mrn") || !strcmp(id->cls, "id") ||
+		         !strcmp(id->cls, "account") || !strcmp(id->cls, "healthplan") ||
+		         !strcmp(id->cls, "ssn"))
+			rc = id_variants(c, kase, id);
+		else if (strlen(id->a) >= 5)
+			rc = add_lit(c, kase, id->cls, id->a, strlen(id->a));
+	}
+	/* initials plus ID: "JS448812", "SJ-448812" */
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (!ids[i].b || !isalpha((unsigned char)ids[i].a[0]) ||
+		    !isalpha((unsigned char)ids[i].b[0]))
+			continue;
+		for (size_t j = 0; j < n && !rc; j++) {
+			char digits[300], compact[300];
+			if (ids[j].b || (strcmp(ids[j].cls, "mrn") && strcmp(ids[j].cls, "id")) ||
+			    id_core(ids[j].a, digits, sizeof digits, compact) < 4)
+				continue;
+			static const char *const seps[] = {"", "-", "_", " "};
+			char ini[2][3] = {{ids[i].a[0], ids[i].b[0], 0}, {ids[i].b[0], ids[i].a[0], 0}};
+			for (int o = 0; o < 2 && !rc; o++)
+				for (size_t k = 0; k < sizeof seps / sizeof *seps && !rc; k++)
+					rc = add_litf(c, kase, ids[j].cls, "%s%s%s", ini[o], seps[k], digits);
+		}
+	}
+	return rc;
+}
+
+static int cmp_lit(const void *a, const void *b)
+{
+	const struct lit *x = a, *y = b;
+	if (x->kase != y->kase)
+		return x->kase < y->kase ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return strncasecmp(x->s, y->s, x->len);
+}
+
+static void make_code(struct phi_cases *c, struct kase *k)
+{
+	if (c->case_id) {
+		snprintf(k->code, sizeof k->code, "%s", c->case_id);
+		return;
+	}
+	if (!c->has_key) {
+		snprintf(k->code, sizeof k->code, "case");
+		return;
+	}
+	/* the keyed patient token DICOM strip writes for the same Patient ID */
+	const char *who = k->patient ? k->patient : k->name;
+	unsigned char mac[32];
+	crypto_auth_hmacsha256_state st;
+	static const char label[] = "phiscan-dicom-patient";
+	crypto_auth_hmacsha256_init(&st, c->key, 32);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof label);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)who, strlen(who));
+	crypto_auth_hmacsha256_final(&st, mac);
+	static const char b32[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	char *p = k->code + snprintf(k->code, sizeof k->code, "PX");
+	for (int i = 0; i < 10; i++)
+		*p++ = b32[mac[i] & 31];
+	*p = 0;
+}
+
+int phi_cases_build(struct phi_cases *c, struct phi_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		if ((rc = phi_cases_end_file(c, i)))
+			break;
+		make_code(c, &c->v[i]);
+		rc = ident_variants(c, i, c->v[i].ids, c->v[i].nids);
+	}
+	if (!rc)
+		rc = ident_variants(c, ROSTER, c->roster, c->nroster);
+	if (rc)
+		return phi_fail(err, rc, "out of memory building the case identifiers");
+	/* one literal once per case */
+	qsort(c->lits, c->nlits, sizeof *c->lits, cmp_lit);
+	size_t w = 0;
+	for (size_t i = 0; i < c->nlits; i++) {
+		if (w && !cmp_lit(&c->lits[w - 1], &c->lits[i])) {
+			free(c->lits[i].s);
+			continue;
+		}
+		c->lits[w++] = c->lits[i];
+	}
+	c->nlits = w;
+	if (!c->nlits)
+		return 0;
+	const char **expr = malloc(c->nlits * sizeof *expr);
+	size_t *lens = malloc(c->nlits * sizeof *lens);
+	unsigned *flags = malloc(c->nlits * sizeof *flags), *ids = malloc(c->nlits * sizeof *ids);
+	if (!expr || !lens || !flags || !ids) {
+		free(expr), free(lens), free(flags), free(ids);
+		return phi_fail(err, PHI_ENOMEM, "out of memory building the case identifiers");
+	}
+	for (size_t i = 0; i < c->nlits; i++) {
+		expr[i] = c->lits[i].s;
+		lens[i] = c->lits[i].len;
+		flags[i] = HS_FLAG_CASELESS;
+		ids[i] = (unsigned)i;
+	}
+	hs_compile_error_t *ce = NULL;
+	hs_error_t hr = hs_compile_lit_multi(expr, flags, ids, lens, (unsigned)c->nlits,
+	                                     HS_MODE_BLOCK, NULL, &c->db, &ce);
+	if (hr != HS_SUCCESS) {
+		rc = phi_fail(err, PHI_ERULE, "cannot compile the case identifiers: %s",
+		              ce && ce->message ? ce->message : "?");
+		hs_free_compile_error(ce);
+	}
+	free(expr), free(lens), free(flags), free(ids);
+	return rc;
+}
+
+size_t phi_cases_idents(const struct phi_cases *c)
+{
+	return c->nidents;
+}
+
+size_t phi_cases_literals(const struct phi_cases *c)
+{
+	return c->nlits;
+}
+
+const char *phi_cases_code(const struct phi_cases *c, size_t idx)
+{
+	return idx < c->n && c->v[idx].code[0] ? c->v[idx].code : "case";
+}
+
+/* ---- matching ---- */
+
+int phi_sweep_scratch_new(struct phi_sweep_scratch **out, const struct phi_cases *c)
+{
+	struct phi_sweep_scratch *s = calloc(1, sizeof *s);
+	*out = NULL;
+	if (!s)
+		return PHI_ENOMEM;
+	if (c->db && hs_alloc_scratch(c->db, &s->hs) != HS_SUCCESS) {
+		free(s);
+		return PHI_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void phi_sweep_scratch_free(struct phi_sweep_scratch *s)
+{
+	if (!s)
+		return;
+	hs_free_scratch(s->hs);
+	free(s->v);
+	free(s);
+}
+
+/* A letter or digit (a byte of a non-ASCII character counts as a letter). */
+static bool wordy(unsigned char ch)
+{
+	return isalnum(ch) || ch >= 0x80;
+}
+
+static int on_lit(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                  void *arg)
+{
+	(void)from, (void)fl;
+	struct phi_sweep_scratch *s = arg;
+	const struct lit *l = &s->c->lits[id];
+	if (l->kase != s->kase && l->kase != ROSTER)
+		return 0;
+	size_t end = (size_t)to, start = end - l->len;
+	if ((start > 0 && wordy((unsigned char)s->text[start - 1]) &&
+	     wordy((unsigned char)s->text[start])) ||
+	    (end < s->len && wordy((unsigned char)s->text[end]) &&
+	     wordy((unsigned char)s->text[end - 1])))
+		return 0;
+	if (grow((void **)&s->v, &s->cap, s->n, sizeof *s->v)) {
+		s->err = PHI_ENOMEM;
+		return 1;
+	}
+	s->v[s->n++] = (struct shit){start, end, l->cls,
+	                             l->kase == ROSTER ? RULE_ROSTER : RULE_CASE};
+	return 0;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct shit *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end > y->end ? -1 : x->end < y->end; /* longer first */
+}
+
+int phi_cases_match(const struct phi_cases *c, struct phi_sweep_scratch *s, size_t idx,
+                    const char *text, size_t len, size_t from, size_t to, phi_sweep_fn fn,
+                    void *arg)
+{
+	if (!c->db || !len)
+		return 0;
+	if (len > UINT32_MAX)
+		return PHI_ELIMIT;
+	s->c = c;
+	s->kase = idx;
+	s->text = text;
+	s->len = len;
+	s->n = 0;
+	s->err = 0;
+	hs_error_t hr = hs_scan(c->db, text, (unsigned)len, 0, s->hs, on_lit, s);
+	if (s->err)
+		return s->err;
+	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
+		return PHI_ENOMEM;
+	qsort(s->v, s->n, sizeof *s->v, cmp_hit);
+	size_t last_end = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct shit *h = &s->v[i];
+		if (h->start < last_end)
+			continue; /* inside a longer, earlier hit */
+		last_end = h->end;
+		if (h->start < from || h->start >= to)
+			continue;
+		if (fn(arg, h->start, h->end, h->cls, h->rule))
+			break;
+	}
+	return 0;
+}
+
+/* ---- file names ---- */
+
+static bool identity(const char *cls)
+{
+	static const char *const drop[] = {"date", "age", "address", "zip", "photo"};
+	for (size_t i = 0; i < sizeof drop / sizeof *drop; i++)
+		if (!strcmp(cls, drop[i]))
+			return false;
+	return true;
+}
+
+static bool name_sep(char ch)
+{
+	return ch == '_' || ch == '-' || ch == ' ' || ch == '.';
+}
+
+size_t phi_case_rename(const char *comp, size_t n, const struct phi_name_span *spans,
+                       size_t nspans, const char *code, char *out, size_t cap)
+{
+	/* the extension (".stl") stays unless a span reaches into it */
+	size_t stem = n;
+	const char *dot = memrchr(comp, '.', n);
+	if (dot && dot > comp && (size_t)(comp + n - dot) <= 12) {
+		stem = (size_t)(dot - comp);
+		for (size_t i = 0; i < nspans; i++)
+			if (spans[i].end > stem)
+				stem = n;
+	}
+	size_t o = 0, code_n = strlen(code);
+	bool coded = false;
+	char *b = malloc(n + code_n * (nspans + 1) + 1);
+	if (!b) {
+		snprintf(out, cap, "%s", code);
+		return strlen(out);
+	}
+	size_t bn = 0;
+	for (size_t i = 0; i < stem;) {
+		const struct phi_name_span *sp = NULL;
+		for (size_t k = 0; k < nspans; k++)
+			if (spans[k].start == i && spans[k].end > i) {
+				sp = &spans[k];
+				break;
+			}
+		if (!sp) {
+			b[bn++] = comp[i++];
+			continue;
+		}
+		if (identity(sp->cls) && !coded) {
+			memcpy(b + bn, code, code_n);
+			bn += code_n;
+			coded = true;
+		}
+		i = sp->end < stem ? sp->end : stem;
+	}
+	/* tidy: no run of separators, none at either end */
+	for (size_t i = 0; i < bn; i++) {
+		if (name_sep(b[i]) && (o == 0 || name_sep(out[o - 1])))
+			continue;
+		if (o + 1 < cap)
+			out[o++] = b[i];
+	}
+	while (o > 0 && name_sep(out[o - 1]))
+		o--;
+	if (o == 0)
+		o = (size_t)snprintf(out, cap, "%s", code) < cap ? code_n : 0;
+	for (size_t i = stem; i < n && o + 1 < cap; i++)
+		out[o++] = comp[i];
+	out[o < cap ? o : cap - 1] = 0;
+	free(b);
+	return o;
+}
+
+int phi_cases_map_add(struct phi_cases *c, size_t idx, const char *from, const char *to)
+{
+	struct kase *k = &c->v[idx];
+	for (size_t i = 0; i < k->nmap; i++)
+		if (!strcmp(k->map[i].from, from))
+			return 0;
+	if (grow((void **)&k->map, &k->capmap, k->nmap, sizeof *k->map))
+		return PHI_ENOMEM;
+	char *f = strdup(from), *t = strdup(to);
+	if (!f || !t) {
+		free(f), free(t);
+		return PHI_ENOMEM;
+	}
+	k->map[k->nmap++] = (struct mapent){f, t};
+	return 0;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	return strcmp(((const struct mapent *)a)->from, ((const struct mapent *)b)->from);
+}
+
+void phi_cases_map_seal(struct phi_cases *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		qsort(c->v[i].map, c->v[i].nmap, sizeof *c->v[i].map, cmp_map);
+}
+
+const char *phi_cases_map_get(const struct phi_cases *c, size_t idx, const char *comp, size_t n)
+{
+	if (idx >= c->n)
+		return NULL;
+	const struct kase *k = &c->v[idx];
+	size_t lo = 0, hi = k->nmap;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *f = k->map[mid].from;
+		int r = strncmp(f, comp, n);
+		if (r == 0)
+			r = f[n] ? 1 : 0;
+		if (r == 0)
+			return k->map[mid].to;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

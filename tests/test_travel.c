@@ -1,0 +1,325 @@
+/* test_travel.c - identifiers that travel across a case (scanner/case.c) and file
+ * names as fields, renamed on strip (scanner/plan.c): the variants and their word
+ * boundaries, the roster, case isolation, the rename of a component, and whole runs
+ * of the binary on generated case folders.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../scanner/case.h"
+#include "cli.h"
+
+/* ---- the literal sweep ---- */
+
+struct hits {
+	char v[16][64];
+	const char *cls[16], *rule[16];
+	size_t n;
+	const char *text;
+};
+
+static int on_hit(void *arg, size_t s, size_t e, const char *cls, const char *rule)
+{
+	struct hits *h = arg;
+	if (h->n < 16) {
+		snprintf(h->v[h->n], sizeof h->v[h->n], "%.*s", (int)(e - s), h->text + s);
+		h->cls[h->n] = cls;
+		h->rule[h->n++] = rule;
+	}
+	return 0;
+}
+
+static struct hits sweep(const struct phi_cases *c, struct phi_sweep_scratch *s, size_t kase,
+                         const char *text)
+{
+	struct hits h = {.text = text};
+	cr_assert_eq(phi_cases_match(c, s, kase, text, strlen(text), 0, strlen(text), on_hit, &h), 0);
+	return h;
+}
+
+/* Case 0 harvested a DICOM-style name, an ID and a birth date; case 1 a first and a
+ * last name from separate fields of one file. */
+static struct phi_cases *two_cases(struct phi_sweep_scratch **s)
+{
+	struct phi_cases *c;
+	struct phi_error err = {0};
+	size_t k0, k1;
+	cr_assert_eq(phi_cases_new(&c, NULL, "CASE7"), 0);
+	cr_assert_eq(phi_cases_find(c, 0, "root", "a/x.dcm", 1, &k0), 0);
+	cr_assert_eq(phi_cases_find(c, 0, "root", "b/order.xml", 1, &k1), 0);
+	cr_assert_eq(k0, 0);
+	cr_assert_eq(k1, 1);
+	size_t again;
+	cr_assert_eq(phi_cases_find(c, 0, "root", "a/y.dcm", 1, &again), 0);
+	cr_assert_eq(again, 0, "a file of the same folder is in the same case");
+	cr_assert_eq(phi_cases_add(c, 0, "name", "Gonzalez^Maria", 14), 0);
+	cr_assert_eq(phi_cases_add(c, 0, "mrn", "MRN-448812", 10), 0);
+	cr_assert_eq(phi_cases_add(c, 0, "date", "19610314", 8), 0);
+	cr_assert_eq(phi_cases_end_file(c, 0), 0);
+	cr_assert_eq(phi_cases_add(c, 1, "name", "Oyelaran", 8), 0);
+	cr_assert_eq(phi_cases_add(c, 1, "name", "Tobiloba", 8), 0);
+	cr_assert_eq(phi_cases_end_file(c, 1), 0);
+	cr_assert_eq(phi_cases_build(c, &err), 0, "%s", err.msg);
+	cr_assert_gt(phi_cases_literals(c), 30);
+	cr_assert_eq(phi_sweep_scratch_new(s, c), 0);
+	return c;
+}
+
+Test(travel, every_common_spelling_of_a_harvested_name_id_and_birth_date_is_found)
+{
+	struct phi_sweep_scratch *s;
+	struct phi_cases *c = two_cases(&s);
+	static const char *const found[][2] = {
+		{"Rx for Maria Gonzalez, crown", "Maria Gonzalez"},
+		{"pt GONZALEZ, MARIA", "GONZALEZ, MARIA"},
+		{"GONZALEZ^MARIA", "GONZALEZ^MARIA"},
+		{"seen by M. Gonzalez", "M. Gonzalez"},
+		{"file MariaGonzalez.stl", "MariaGonzalez"},
+		{"gonzalez_maria_upper", "gonzalez_maria"},
+		{"chart MRN-448812", "MRN-448812"},
+		{"chart 448812 on file", "448812"},
+		{"ref MG448812", "MG448812"},
+		{"born 03/14/1961", "03/14/1961"},
+		{"geb. 14.03.1961", "14.03.1961"},
+		{"dob 1961-03-14", "1961-03-14"},
+	};
+	for (size_t i = 0; i < sizeof found / sizeof *found; i++) {
+		struct hits h = sweep(c, s, 0, found[i][0]);
+		cr_assert_eq(h.n, 1, "'%s': %zu hits", found[i][0], h.n);
+		cr_assert_str_eq(h.v[0], found[i][1], "'%s'", found[i][0]);
+		cr_assert_str_eq(h.rule[0], "case-identifier");
+	}
+	struct hits h = sweep(c, s, 0, "dob 1961-03-14");
+	cr_assert_str_eq(h.cls[0], "date");
+	h = sweep(c, s, 0, "chart 448812 on file");
+	cr_assert_str_eq(h.cls[0], "mrn");
+	/* word boundaries, and one name alone is not enough */
+	static const char *const missed[] = {"Mariah Gonzalezz", "XMaria Gonzalez", "Gonzalez said",
+	                                     "Maria", "1448812", "4488120"};
+	for (size_t i = 0; i < sizeof missed / sizeof *missed; i++) {
+		h = sweep(c, s, 0, missed[i]);
+		cr_assert_eq(h.n, 0, "'%s' should not match (got '%s')", missed[i], h.v[0]);
+	}
+	phi_sweep_scratch_free(s);
+	phi_cases_free(c);
+}
+
+Test(travel, identifiers_count_only_in_their_own_case_and_split_names_are_paired)
+{
+	struct phi_sweep_scratch *s;
+	struct phi_cases *c = two_cases(&s);
+	struct hits h = sweep(c, s, 1, "Rx for Maria Gonzalez");
+	cr_assert_eq(h.n, 0, "case 0's patient leaked into case 1");
+	/* first and last name came from two fields of one file: both orders */
+	h = sweep(c, s, 1, "for Tobiloba Oyelaran and OYELARAN, TOBILOBA");
+	cr_assert_eq(h.n, 2);
+	cr_assert_str_eq(h.v[0], "Tobiloba Oyelaran");
+	cr_assert_str_eq(h.v[1], "OYELARAN, TOBILOBA");
+	h = sweep(c, s, 0, "Tobiloba Oyelaran");
+	cr_assert_eq(h.n, 0);
+	cr_assert_str_eq(phi_cases_code(c, 0), "CASE7");
+	phi_sweep_scratch_free(s);
+	phi_cases_free(c);
+}
+
+Test(travel, a_roster_applies_to_every_case)
+{
+	char dir[] = "/tmp/phiscan-roster-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[600];
+	snprintf(path, sizeof path, "%s/roster.csv", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("Last Name,First Name,MRN,DOB\n\"Nakamura\",\"Grace\",PT-99812,1975-02-28\n"
+	      "\"O'Brien, Jr\",Liam,,\n",
+	      f);
+	fclose(f);
+	struct phi_cases *c;
+	struct phi_error err = {0};
+	size_t k;
+	cr_assert_eq(phi_cases_new(&c, NULL, NULL), 0);
+	cr_assert_eq(phi_cases_find(c, 3, "r", "x.txt", 0, &k), 0);
+	cr_assert_eq(phi_cases_load_roster(c, path, &err), 0, "%s", err.msg);
+	cr_assert_eq(phi_cases_build(c, &err), 0, "%s", err.msg);
+	struct phi_sweep_scratch *s;
+	cr_assert_eq(phi_sweep_scratch_new(&s, c), 0);
+	struct hits h = sweep(c, s, k, "Grace Nakamura, PT-99812, born 02/28/1975");
+	cr_assert_eq(h.n, 3, "%zu", h.n);
+	cr_assert_str_eq(h.v[0], "Grace Nakamura");
+	cr_assert_str_eq(h.rule[0], "roster-identifier");
+	cr_assert_str_eq(h.v[1], "PT-99812");
+	cr_assert_str_eq(h.v[2], "02/28/1975");
+	/* a quoted cell with a comma is one cell */
+	h = sweep(c, s, k, "Liam O'Brien, Jr");
+	cr_assert_eq(h.n, 1);
+	phi_sweep_scratch_free(s);
+	phi_cases_free(c);
+	/* a roster without a header naming its columns is refused, with file and line */
+	f = fopen(path, "w");
+	fputs("Nakamura,Grace\n", f);
+	fclose(f);
+	cr_assert_eq(phi_cases_new(&c, NULL, NULL), 0);
+	err.msg[0] = 0;
+	cr_assert_neq(phi_cases_load_roster(c, path, &err), 0);
+	cr_assert(strstr(err.msg, "roster.csv:1"), "%s", err.msg);
+	phi_cases_free(c);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(travel, a_renamed_component_keeps_its_extension_and_loses_its_dates)
+{
+	char out[256];
+	const char *n = "Smith_John_2025-07-24_UpperJaw.stl";
+	struct phi_name_span sp[] = {{0, 10, "name"}, {11, 21, "date"}};
+	phi_case_rename(n, strlen(n), sp, 2, "PX7K", out, sizeof out);
+	cr_assert_str_eq(out, "PX7K_UpperJaw.stl");
+	const char *m = "s10- KB173368.stl";
+	struct phi_name_span sp2[] = {{5, 13, "mrn"}};
+	phi_case_rename(m, strlen(m), sp2, 1, "PX7K", out, sizeof out);
+	cr_assert_str_eq(out, "s10-PX7K.stl");
+	const char *d = "Smith John";
+	struct phi_name_span sp3[] = {{0, 10, "name"}};
+	phi_case_rename(d, strlen(d), sp3, 1, "CASE1", out, sizeof out);
+	cr_assert_str_eq(out, "CASE1");
+	const char *only_date = "2025-07-24.txt";
+	struct phi_name_span sp4[] = {{0, 10, "date"}};
+	phi_case_rename(only_date, strlen(only_date), sp4, 1, "CASE1", out, sizeof out);
+	cr_assert_str_eq(out, "CASE1.txt", "an emptied name gets the code");
+}
+
+/* ---- whole runs ---- */
+
+TestSuite(travel_cli, .init = cli_setup, .fini = cli_teardown, .timeout = 120);
+
+static const char order_json[] =
+	"{\"PatientName\": \"Maria Gonzalez\", \"Patient\": {\"FirstName\": \"Maria\", "
+	"\"LastName\": \"Gonzalez\", \"ExternalId\": \"MRN-448812\"}, \"ThreeShapeOrderNo\": "
+	"\"ORD-1\"}\n";
+static const char construction[] =
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ConstructionInfo>\n"
+	"  <ToothScanFileName>scans/Gonzalez_Maria_upper.stl</ToothScanFileName>\n"
+	"  <Teeth><Tooth><Number>11</Number><Margin>0.125 -3.5 7.25</Margin></Tooth></Teeth>\n"
+	"</ConstructionInfo>\n";
+
+/* A case folder: the patient is named once in the order; a note, two scans whose
+ * names carry the patient, and the construction file that references one scan. */
+static char *make_case(const char *name)
+{
+	char *d = cli_fmt("%s/%s", cli_case, name);
+	cli_mkdirs(cli_fmt("%s/scans", d));
+	cli_write_str(cli_fmt("%s/order.json", d), order_json);
+	cli_write_str(cli_fmt("%s/note.txt", d), "remake requested by gonzalez, maria\nsee MG-448812\n");
+	cli_write_str(cli_fmt("%s/scans/Gonzalez_Maria_upper.stl", d), "solid a\nendsolid a\n");
+	cli_write_str(cli_fmt("%s/scans/MariaGonzalez_upper.stl", d), "solid b\nendsolid b\n");
+	cli_write_str(cli_fmt("%s/proj.constructionInfo", d), construction);
+	return d;
+}
+
+Test(travel_cli, the_case_s_own_identifiers_are_found_in_notes_and_file_names_and_never_printed)
+{
+	char *d = make_case("c1");
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--format", "json", d, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&out, "gonzalez") && !has(&out, "Maria") &&
+	          !has(&out, "448812"),
+	          "an identifier reached the report: %s", out.p);
+	/* the note's two spellings, and both file names */
+	size_t nl;
+	char **l = lines_of(&out, &nl);
+	size_t note = 0, names = 0;
+	for (size_t i = 0; i < nl; i++) {
+		char *rule = json_str(l[i], "rule"), *path = json_str(l[i], "path");
+		char *field = json_str(l[i], "field");
+		if (rule && !strcmp(rule, "case-identifier") && path && strstr(path, "note.txt"))
+			note++;
+		if (field && !strcmp(field, "file name"))
+			names++;
+	}
+	cr_assert_eq(note, 2, "%s", out.p);
+	cr_assert_eq(names, 2, "%s", out.p);
+	/* without the sweep the note's lower-case spelling is not found */
+	rc = cli(&out, &err, NULL, "scan", "--no-progress", "--no-case-sweep", "--format", "json",
+	         cli_fmt("%s/note.txt", d), NULL);
+	cr_assert(!has(&out, "case-identifier"), "%s", out.p);
+}
+
+static char *key_file(void)
+{
+	char *k = cli_fmt("%s/key", cli_root);
+	cli_write_str(k, "an example key of more than sixteen bytes");
+	return k;
+}
+
+Test(travel_cli, strip_renames_files_rewrites_references_and_keeps_names_out_of_the_manifest)
+{
+	char *d = make_case("c2");
+	char *key = key_file();
+	char *o1 = cli_fmt("%s/o1", cli_root), *o4 = cli_fmt("%s/o4", cli_root);
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "-j", "1", "--key", key,
+	             "--case-id", "LAB-0042", "-o", o1, d, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	/* both scans become the case code; the second takes -2, in walk order */
+	cr_assert_not_null(cli_read(cli_fmt("%s/scans/LAB-0042_upper.stl", o1), NULL));
+	cr_assert_not_null(cli_read(cli_fmt("%s/scans/LAB-0042_upper-2.stl", o1), NULL));
+	cr_assert_null(cli_read(cli_fmt("%s/scans/Gonzalez_Maria_upper.stl", o1), NULL));
+	/* the construction file now names the renamed scan; every other byte is the same */
+	size_t n;
+	char *ci = cli_read(cli_fmt("%s/proj.constructionInfo", o1), &n);
+	cr_assert_not_null(ci);
+	char *want = strdup(construction);
+	char *at = strstr(want, "Gonzalez_Maria_upper.stl");
+	memmove(at + strlen("LAB-0042_upper-2.stl"), at + strlen("Gonzalez_Maria_upper.stl"),
+	        strlen(at + strlen("Gonzalez_Maria_upper.stl")) + 1);
+	memcpy(at, "LAB-0042_upper-2.stl", strlen("LAB-0042_upper-2.stl"));
+	/* which of the two got -2 depends on sorted walk order: G... before M... */
+	cr_assert(strstr(ci, "scans/LAB-0042_upper.stl") || !strcmp(ci, want), "%s", ci);
+	cr_assert(strstr(ci, "<Margin>0.125 -3.5 7.25</Margin>"));
+	free(want);
+	char *note = cli_read(cli_fmt("%s/note.txt", o1), NULL);
+	cr_assert(!strstr(note, "gonzalez") && !strstr(note, "448812"), "%s", note);
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", o1), NULL);
+	cr_assert(!strstr(man, "Gonzalez") && !strstr(man, "Maria") && !strstr(man, "448812"),
+	          "the manifest holds an original name");
+	cr_assert(strstr(man, "input_rel_hmac_sha256"));
+	/* the same plan whatever the thread count */
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "-j", "4", "--key", key,
+	         "--case-id", "LAB-0042", "-o", o4, d, NULL);
+	cr_assert_eq(rc, 1);
+	char *man4 = cli_read(cli_fmt("%s/phiscan-manifest.json", o4), NULL);
+	char *a = strstr(man, "\"files\""), *b = strstr(man4, "\"files\"");
+	cr_assert(a && b);
+	/* outputs differ only by the o1/o4 directory name */
+	for (char *p = a; (p = strstr(p, "/o1/"));)
+		p[2] = '4';
+	char *ea = strstr(a, "\"summary\""), *eb = strstr(b, "\"summary\"");
+	if (ea)
+		*ea = 0;
+	if (eb)
+		*eb = 0;
+	cr_assert_str_eq(a, b, "the manifest changed with the thread count");
+	/* a re-scan of the output finds nothing */
+	rc = cli(&out, &err, NULL, "scan", "--no-progress", o1, NULL);
+	cr_assert_eq(rc, 0, "%s", out.p);
+}
+
+Test(travel_cli, with_case_depth_one_each_folder_is_its_own_case)
+{
+	char *d = cli_fmt("%s/lab", cli_case);
+	cli_mkdirs(cli_fmt("%s/A", d));
+	cli_mkdirs(cli_fmt("%s/B", d));
+	cli_write_str(cli_fmt("%s/A/order.json", d), order_json);
+	cli_write_str(cli_fmt("%s/B/note.txt", d), "remake for gonzalez, maria\n");
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--case-depth", "1", d, NULL);
+	cr_assert(!has(&out, "case-identifier"), "case A's patient swept in case B: %s", out.p);
+	rc = cli(&out, &err, NULL, "scan", "--no-progress", d, NULL);
+	cr_assert_eq(rc, 1);
+	cr_assert(has(&out, "case-identifier"), "one case: the note should be found: %s", out.p);
+}
