@@ -675,7 +675,8 @@ int phi_cases_build(struct phi_cases *c, struct phi_error *err)
 	if (rc)
 		return phi_fail(err, rc, "out of memory building the case identifiers");
 	/* one literal once per case */
-	qsort(c->lits, c->nlits, sizeof *c->lits, cmp_lit);
+	if (c->nlits)
+		qsort(c->lits, c->nlits, sizeof *c->lits, cmp_lit);
 	size_t w = 0;
 	for (size_t i = 0; i < c->nlits; i++) {
 		if (w && !cmp_lit(&c->lits[w - 1], &c->lits[i])) {
@@ -808,7 +809,8 @@ int phi_cases_match(const struct phi_cases *c, struct phi_sweep_scratch *s, size
 		return s->err;
 	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
 		return PHI_ENOMEM;
-	qsort(s->v, s->n, sizeof *s->v, cmp_hit);
+	if (s->n)
+		qsort(s->v, s->n, sizeof *s->v, cmp_hit);
 	size_t last_end = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct shit *h = &s->v[i];
@@ -920,7 +922,8 @@ static int cmp_map(const void *a, const void *b)
 void phi_cases_map_seal(struct phi_cases *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		qsort(c->v[i].map, c->v[i].nmap, sizeof *c->v[i].map, cmp_map);
+		if (c->v[i].nmap)
+			qsort(c->v[i].map, c->v[i].nmap, sizeof *c->v[i].map, cmp_map);
 }
 
 const char *phi_cases_map_get(const struct phi_cases *c, size_t idx, const char *comp, size_t n)

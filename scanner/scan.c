@@ -341,7 +341,7 @@ static int case_hits(struct phi_worker *w, const struct phi_field *f, size_t to)
 		rc = sa.rc;
 	if (!rc && (f->flags & PHI_FF_PATH))
 		rc = reference_hits(w, f, to);
-	if (!rc)
+	if (!rc && w->nfh > 1)
 		qsort(w->fh, w->nfh, sizeof *w->fh, cmp_fhit);
 	return rc;
 }
