@@ -17,7 +17,8 @@ _phiscan()
 
     local common="--jobs --format --output --show-values --fail-on --min-confidence
         --rules --no-default-rules --safe-harbor --exclude --follow --max-size --color
-        --no-progress --quiet --stats --config --no-config --help"
+        --no-progress --quiet --stats --config --no-config --case-depth --roster
+        --no-case-sweep --help"
     local strip_opts="--op --key --case-id --verify --strip-hps --retain-long-dates
         --retain-modified-dates --retain-patient-chars --retain-device
         --retain-institution --retain-uids --retain-safe-private --clean-descriptors"
@@ -29,7 +30,8 @@ _phiscan()
         --op) COMPREPLY=($(compgen -W "tag mask remove hash pseudonym" -- "$cur")); return ;;
         -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         -j|--jobs|--min-confidence|--max-size|--case-id|--exclude) return ;;
-        --output|--rules|--key|--config|--files-from|--baseline|--baseline-out|--manifest)
+        --case-depth) COMPREPLY=($(compgen -W "0 1" -- "$cur")); return ;;
+        --output|--rules|--key|--config|--files-from|--baseline|--baseline-out|--manifest|--roster)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
 
