@@ -1408,6 +1408,28 @@ Test(mesh, filter_strips_meshes_read_from_stdin)
 	                bin(), P("a.ply"), P("ap.err")),
 	             2);
 	cr_assert(file_has(P("ap.err"), "--verify needs an output file it can re-read"));
+	/* OBJ and HPS (report-only unless --strip-hps: nothing on stdout, exit 2) */
+	put_file(P("jaw.obj"), obj_text, sizeof obj_text - 1);
+	cr_assert_eq(sh("timeout 60 '%s' filter < '%s' > '%s' 2>/dev/null", bin(), P("jaw.obj"),
+	                P("jaw.out")),
+	             1);
+	cr_assert(file_has(P("jaw.out"), "f 1//1 2//1 3//1\n"));
+	cr_assert(file_has(P("jaw.out"), "o object1\n") && !file_has(P("jaw.out"), NAME));
+	struct bytes h = hps_doc(NULL, "1CD2306001B");
+	put_file(P("Scan.dcm"), h.p, h.n);
+	cr_assert_eq(sh("timeout 60 '%s' filter < '%s' > '%s' 2>'%s'", bin(), P("Scan.dcm"),
+	                P("hps.out"), P("hps.err")),
+	             2);
+	cr_assert(file_has(P("hps.err"), "report-only"));
+	size_t hn;
+	unsigned char *ho = get_file(P("hps.out"), &hn);
+	cr_assert_eq(hn, 0, "a report-only filter wrote %zu bytes", hn);
+	free(ho);
+	cr_assert_eq(sh("timeout 60 '%s' filter --strip-hps < '%s' > '%s' 2>/dev/null", bin(),
+	                P("Scan.dcm"), P("hps.out")),
+	             1);
+	cr_assert(!file_has(P("hps.out"), "1CD2306001B") && file_has(P("hps.out"), "<FacetMarks>AAEC"));
+	free(h.p);
 	/* a truncated binary STL on a pipe fails at its end: nothing usable written */
 	big.n -= 10;
 	put_file(P("trunc.stl"), big.p, big.n);
