@@ -103,6 +103,9 @@ static bool tar_checksum_ok(const unsigned char *h)
 
 const char *phi_archive_detect(const unsigned char *h, size_t n)
 {
+	/* a DICOM preamble is free-form (PS3.10 7.1): "DICM" at 128 decides */
+	if (n >= 132 && !memcmp(h + 128, "DICM", 4))
+		return NULL;
 	if (n >= 4 && h[0] == 'P' && h[1] == 'K' &&
 	    ((h[2] == 3 && h[3] == 4) || (h[2] == 5 && h[3] == 6)))
 		return "zip";

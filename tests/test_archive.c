@@ -36,8 +36,9 @@ struct ent {
 	unsigned perm;    /* 0: 0644 (files), 0755 (dirs) */
 };
 
-/* Write an archive of the given kind ("zip", "zip-stored", "zip-encrypted",
- * "tar", "tar.gz", "7z") holding the entries, return its bytes. */
+/* Write an archive of the given kind ("zip", "zip-stored", "zip-encrypted", "7z",
+ * "tar", "cpio", each of those two with ".gz", ".bz2", ".xz", ".zst", or "raw.gz":
+ * one gzip-compressed file) holding the entries, return its bytes. */
 #define F(n, d) {.name = (n), .data = (d)}
 #define B(n, d, l) {.name = (n), .data = (d), .len = (l)}
 #define K(n, d, k, p) {.name = (n), .data = (d), .kind = (k), .perm = (p)}
@@ -57,11 +58,22 @@ static struct cbuf build(const char *kind, const struct ent *e, size_t n)
 		}
 	} else if (!strcmp(kind, "7z")) {
 		cr_assert_eq(archive_write_set_format_7zip(a), ARCHIVE_OK);
+	} else if (!strncmp(kind, "cpio", 4)) {
+		cr_assert_eq(archive_write_set_format_cpio_newc(a), ARCHIVE_OK);
+	} else if (!strcmp(kind, "raw.gz")) {
+		cr_assert_eq(archive_write_set_format_raw(a), ARCHIVE_OK);
 	} else {
 		cr_assert_eq(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
-		if (!strcmp(kind, "tar.gz"))
-			cr_assert_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
 	}
+	const char *dot = strchr(kind, '.');
+	if (dot && !strcmp(dot, ".gz"))
+		cr_assert_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	else if (dot && !strcmp(dot, ".bz2"))
+		cr_assert_eq(archive_write_add_filter_bzip2(a), ARCHIVE_OK);
+	else if (dot && !strcmp(dot, ".xz"))
+		cr_assert_eq(archive_write_add_filter_xz(a), ARCHIVE_OK);
+	else if (dot && !strcmp(dot, ".zst"))
+		cr_assert_eq(archive_write_add_filter_zstd(a), ARCHIVE_OK);
 	size_t cap = 1 << 16;
 	for (size_t i = 0; i < n; i++)
 		cap += (e[i].len ? e[i].len : e[i].data ? strlen(e[i].data) : 0) + 4096;
@@ -235,13 +247,20 @@ Test(archive, the_kind_is_found_by_content_not_by_name)
 	put("export.bin", build("tar.gz", e, 1));
 	put("scan.7z", build("7z", e, 1));
 	cli_write_str(cli_fmt("%s/not-a.zip", cli_case), CLEAN);
+	/* a DICOM preamble that starts like a zip: DICM at 128 decides */
+	static char dcm[200] = "PK\3\4";
+	memcpy(dcm + 128, "DICM\2\0\0\0", 8);
+	cli_write(cli_fmt("%s/preamble.dcm", cli_case), dcm, sizeof dcm);
 	struct cbuf out, err;
-	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 1, "%s",
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 2, "%s",
 	             err.p);
 	cr_assert_not_null(line_for(&out, "finding", "order.3oxz!/order.txt"), "%s", out.p);
 	cr_assert_not_null(line_for(&out, "finding", "export.bin!/order.txt"), "%s", out.p);
 	cr_assert_not_null(line_for(&out, "finding", "scan.7z!/order.txt"), "%s", out.p);
-	cr_assert(has(&out, "\"unreadable\":0"), "%s", out.p);
+	const char *pre = line_for(&out, "unreadable", "preamble.dcm");
+	cr_assert_not_null(pre, "%s", out.p);
+	cr_assert_str_eq(json_str(pre, "format"), "dicom", "%s", pre);
+	cr_assert(has(&out, "\"unreadable\":1,"), "only the broken DICOM: %s", out.p);
 	cr_assert(has(&out, "\"text\":{\"scanned\":4"), "not-a.zip is text: %s", out.p);
 }
 
@@ -488,6 +507,61 @@ Test(archive, strip_keeps_stored_entries_stored_and_a_tar_gz_a_tar_gz)
 	struct got g[4];
 	cr_assert_eq(read_back(t, n, g, 4), 2);
 	cr_assert(memmem(g[1].data, g[1].len, "[NAME]", 6));
+}
+
+Test(archive, every_writable_kind_strips_to_the_same_kind_and_rescans_clean)
+{
+	static const struct {
+		const char *kind, *name, *magic;
+		size_t off, mlen;
+		const char *format;
+	} k[] = {
+		{"7z", "a.7z", "7z\xBC\xAF\x27\x1C", 0, 6, "7z"},
+		{"cpio", "a.cpio", "070701", 0, 6, "cpio"},
+		{"cpio.gz", "a.cpgz", "\x1F\x8B", 0, 2, "cpio.gz"},
+		{"tar.bz2", "a.tbz", "BZh", 0, 3, "tar.bz2"},
+		{"tar.xz", "a.txz", "\xFD" "7zXZ", 0, 5, "tar.xz"},
+		{"tar.zst", "a.tzst", "\x28\xB5\x2F\xFD", 0, 4, "tar.zst"},
+		{"tar", "a.tar", "ustar", 257, 5, "tar"},
+	};
+	struct ent e[] = {K("n.txt", NOTE, K_FILE, 0640)};
+	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+		put(k[i].name, build(k[i].kind, e, 1));
+	char *o = cli_fmt("%s/out", cli_root);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--format", "json", "-o", o, cli_case, NULL), 1,
+	             "%s%s", out.p, err.p);
+	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+		cr_assert(has(&out, cli_fmt("\"%s\":{\"scanned\":1,", k[i].format)), "%s: %s",
+		          k[i].format, out.p);
+		size_t n;
+		char *b = cli_read(cli_fmt("%s/%s", o, k[i].name), &n);
+		cr_assert_not_null(b, "%s not written", k[i].name);
+		cr_assert(n > k[i].off + k[i].mlen && !memcmp(b + k[i].off, k[i].magic, k[i].mlen),
+		          "%s is no longer a %s", k[i].name, k[i].kind);
+		struct got g[2];
+		cr_assert_eq(read_back(b, n, g, 2), 1);
+		cr_assert_eq(g[0].perm, 0640);
+		cr_assert(memmem(g[0].data, g[0].len, "Patient: [NAME]", 15), "%s", k[i].name);
+	}
+	cr_assert_eq(cli(&out, &err, NULL, "scan", o, "--exclude", "phiscan-manifest.json", NULL), 0,
+	             "%s", out.p);
+}
+
+Test(archive, a_compressed_file_that_is_no_archive_and_a_bad_limit_are_refused)
+{
+	struct ent e[] = {F("data", NOTE)};
+	put("note.txt.gz", build("raw.gz", e, 1));
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 2, "%s", err.p);
+	const char *u = line_for(&out, "unreadable", "note.txt.gz");
+	cr_assert_not_null(u, "%s", out.p);
+	cr_assert(strstr(json_str(u, "reason"), "not a readable gzip archive"), "%s", u);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--archive-limit", "depth=0", cli_case, NULL), 2);
+	cr_assert(has(&err, "--archive-limit: unknown name or value out of range in 'depth=0'"), "%s",
+	          err.p);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--archive-limit", "size", cli_case, NULL), 2);
+	cr_assert(has(&err, "--archive-limit takes NAME=NUMBER"), "%s", err.p);
 }
 
 Test(archive, an_entry_no_format_claims_makes_strip_fail_closed_while_scan_goes_on)
