@@ -15,17 +15,19 @@
  */
 #include "exif.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "icc.h"
 #include "imgmeta.h"
 #include "text.h"
 #include "xmp.h"
 
 enum { T_BYTE = 1, T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_RATIONAL = 5, T_UNDEF = 7,
-       T_SRATIONAL = 10, T_IFD = 13 };
+       T_SRATIONAL = 10, T_IFD = 13, T_LONG8 = 16, T_IFD8 = 18 };
 
-enum { K_TEXT, K_UCS2, K_USERCOMMENT, K_RUNS, K_XMP, K_IPTC, K_IRB, K_SKIP };
+enum { K_TEXT, K_UCS2, K_USERCOMMENT, K_RUNS, K_XMP, K_IPTC, K_IRB, K_ICC, K_SKIP };
 
 static const struct tagdef {
 	uint16_t tag;
@@ -47,7 +49,7 @@ static const struct tagdef {
 	{0x8298, "Copyright", NULL, 0, K_TEXT},
 	{0x83BB, "IPTC", NULL, 0, K_IPTC},
 	{0x8649, "Photoshop", NULL, 0, K_IRB},
-	{0x8773, "ICC_Profile", NULL, 0, K_SKIP},
+	{0x8773, "ICC_Profile", NULL, 0, K_ICC},
 	{0x9003, "DateTimeOriginal", "date", 0, K_TEXT},
 	{0x9004, "CreateDate", "date", 0, K_TEXT},
 	{0x927C, "MakerNote", NULL, 0, K_RUNS},
@@ -91,19 +93,36 @@ int phi_exif_structural(uint16_t tag)
 	}
 }
 
-int phi_tiff_init(struct phi_tiff *t, const unsigned char *p, size_t n, uint32_t *ifd0)
+int phi_tiff_init(struct phi_tiff *t, const unsigned char *p, size_t n, uint64_t *ifd0,
+                  const struct phi_limits *lim)
 {
+	struct phi_limits def;
+	if (!lim) {
+		phi_limits_default(&def);
+		lim = &def;
+	}
+	memset(t, 0, sizeof *t);
 	t->p = p;
 	t->n = n;
+	t->max_entries = lim->max_ifd_entries;
 	if (n < 8)
 		return PHI_EFORMAT;
-	if (p[0] == 'I' && p[1] == 'I' && p[2] == 42 && p[3] == 0)
+	if (p[0] == 'I' && p[1] == 'I')
 		t->be = 0;
-	else if (p[0] == 'M' && p[1] == 'M' && p[2] == 0 && p[3] == 42)
+	else if (p[0] == 'M' && p[1] == 'M')
 		t->be = 1;
 	else
 		return PHI_EFORMAT;
-	*ifd0 = phi_tiff_u32(t, 4);
+	unsigned version = phi_tiff_u16(t, 2);
+	if (version == 42) {
+		*ifd0 = phi_tiff_u32(t, 4);
+		return 0;
+	}
+	/* BigTIFF: version 43, offset size 8, a zero, then the first IFD as 8 bytes */
+	if (version != 43 || n < 16 || phi_tiff_u16(t, 4) != 8 || phi_tiff_u16(t, 6) != 0)
+		return PHI_EFORMAT;
+	t->big = 1;
+	*ifd0 = phi_tiff_u64(t, 8);
 	return 0;
 }
 
@@ -124,46 +143,66 @@ uint32_t phi_tiff_u32(const struct phi_tiff *t, size_t off)
 	             : (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 | (uint32_t)q[1] << 8 | q[0];
 }
 
+uint64_t phi_tiff_u64(const struct phi_tiff *t, size_t off)
+{
+	if (off > t->n || t->n - off < 8)
+		return 0;
+	uint64_t a = phi_tiff_u32(t, off), b = phi_tiff_u32(t, off + 4);
+	return t->be ? a << 32 | b : b << 32 | a;
+}
+
 unsigned phi_tiff_type_size(uint16_t type)
 {
-	static const unsigned sz[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4};
+	static const unsigned sz[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8};
 	return type < sizeof sz / sizeof sz[0] ? sz[type] : 0;
 }
 
-int phi_tiff_ifd(const struct phi_tiff *t, uint32_t off, unsigned *nent, uint32_t *next)
+int phi_tiff_is_ifd_type(uint16_t type)
 {
-	if (off < 8 || (size_t)off > t->n || t->n - off < 2)
+	return type == T_LONG || type == T_IFD || type == T_LONG8 || type == T_IFD8;
+}
+
+int phi_tiff_ifd(const struct phi_tiff *t, uint64_t off, unsigned *nent, uint64_t *next)
+{
+	unsigned csz = t->big ? 8 : 2, esz = t->big ? 20 : 12, nsz = t->big ? 8 : 4;
+	if (off < (t->big ? 16u : 8u) || off > t->n || t->n - off < csz)
 		return PHI_EFORMAT;
-	unsigned k = phi_tiff_u16(t, off);
-	if (k > PHI_EXIF_MAX_ENTRIES)
+	uint64_t k = t->big ? phi_tiff_u64(t, (size_t)off) : phi_tiff_u16(t, (size_t)off);
+	if (k > t->max_entries)
 		return PHI_ELIMIT;
-	if ((uint64_t)off + 2 + 12ull * k + 4 > t->n) {
-		/* a missing next-IFD pointer at the very end is common: accept entries */
-		if ((uint64_t)off + 2 + 12ull * k > t->n)
-			return PHI_EFORMAT;
+	uint64_t end = off + csz + esz * k;
+	if (end > t->n)
+		return PHI_EFORMAT;
+	/* a missing next-IFD pointer at the very end is common: accept the entries */
+	if (t->n - end < nsz)
 		*next = 0;
-	} else {
-		*next = phi_tiff_u32(t, off + 2 + 12u * k);
-	}
-	*nent = k;
+	else
+		*next = t->big ? phi_tiff_u64(t, (size_t)end) : phi_tiff_u32(t, (size_t)end);
+	*nent = (unsigned)k;
 	return 0;
 }
 
-void phi_tiff_entry_at(const struct phi_tiff *t, uint32_t ifd, unsigned i,
+void phi_tiff_entry_at(const struct phi_tiff *t, uint64_t ifd, unsigned i,
                        struct phi_tiff_entry *e)
 {
-	size_t eo = (size_t)ifd + 2 + 12u * i;
+	size_t eo = t->big ? (size_t)ifd + 8 + 20u * i : (size_t)ifd + 2 + 12u * i;
+	size_t vo = eo + (t->big ? 12 : 8);
+	unsigned ts = phi_tiff_type_size(phi_tiff_u16(t, eo + 2));
 	e->eoff = eo;
 	e->tag = phi_tiff_u16(t, eo);
 	e->type = phi_tiff_u16(t, eo + 2);
-	e->count = phi_tiff_u32(t, eo + 4);
-	e->size = (uint64_t)e->count * phi_tiff_type_size(e->type);
-	e->voff = e->size <= 4 ? eo + 8 : phi_tiff_u32(t, eo + 8);
-	e->in_range = phi_tiff_type_size(e->type) != 0 && e->voff <= t->n &&
-	              e->size <= t->n - e->voff;
+	e->count = t->big ? phi_tiff_u64(t, eo + 4) : phi_tiff_u32(t, eo + 4);
+	e->size = ts && e->count > UINT64_MAX / ts ? UINT64_MAX : e->count * ts;
+	if (e->size <= PHI_TIFF_INLINE(t)) {
+		e->voff = vo;
+	} else {
+		uint64_t v = t->big ? phi_tiff_u64(t, vo) : phi_tiff_u32(t, vo);
+		e->voff = v > t->n ? t->n + 1 : (size_t)v;
+	}
+	e->in_range = ts != 0 && e->voff <= t->n && e->size <= t->n - e->voff;
 }
 
-uint32_t phi_tiff_int(const struct phi_tiff *t, const struct phi_tiff_entry *e, uint32_t i)
+uint64_t phi_tiff_int(const struct phi_tiff *t, const struct phi_tiff_entry *e, uint64_t i)
 {
 	if (!e->in_range || i >= e->count)
 		return 0;
@@ -171,6 +210,7 @@ uint32_t phi_tiff_int(const struct phi_tiff *t, const struct phi_tiff_entry *e, 
 	case T_BYTE: case T_UNDEF: return t->p[e->voff + i];
 	case T_SHORT: return phi_tiff_u16(t, e->voff + 2u * i);
 	case T_LONG: case T_IFD: return phi_tiff_u32(t, e->voff + 4u * i);
+	case T_LONG8: case T_IFD8: return phi_tiff_u64(t, e->voff + 8u * i);
 	default: return 0;
 	}
 }
@@ -194,7 +234,7 @@ struct walk {
 	uint64_t offset;
 	const char *prefix;
 	int strict;
-	uint32_t seen[PHI_EXIF_MAX_IFDS];
+	uint64_t *seen; /* limits->max_ifds entries */
 	unsigned nseen;
 	struct phi_exif_info info;
 };
@@ -271,6 +311,16 @@ static int emit_entry(struct walk *w, const char *ifdname, const struct phi_tiff
 		return phi_irb_scan(w->ctx, v, n, at(w, e->voff));
 	case K_RUNS:
 		return phi_img_runs(w->ctx, where, v, n, at(w, e->voff));
+	case K_ICC: {
+		if (w->info.skip_icc)
+			return 0;
+		struct phi_icc_result r;
+		unsigned char *patch = w->info.icc_patch ? w->info.icc_patch + e->voff : NULL;
+		int rc = phi_icc_scan(w->ctx, v, n, at(w, e->voff), where, patch, &r);
+		w->info.icc_blanked += r.blanked;
+		w->info.icc_unparsed += (unsigned)r.unparsed;
+		return rc;
+	}
 	default:
 		return 0;
 	}
@@ -323,9 +373,9 @@ static int skip(struct walk *w, const char *what)
 
 enum { IFD_MAIN, IFD_EXIF, IFD_GPS, IFD_INTEROP, IFD_SUB };
 
-static int walk_ifd(struct walk *w, uint32_t off, int kind, unsigned depth, unsigned index);
+static int walk_ifd(struct walk *w, uint64_t off, int kind, unsigned depth, unsigned index);
 
-static int walk_chain(struct walk *w, uint32_t off, int kind, unsigned depth)
+static int walk_chain(struct walk *w, uint64_t off, int kind, unsigned depth)
 {
 	for (unsigned index = 0; off; index++) {
 		for (unsigned i = 0; i < w->nseen; i++)
@@ -333,16 +383,16 @@ static int walk_chain(struct walk *w, uint32_t off, int kind, unsigned depth)
 				w->info.skipped++; /* a loop: every IFD is read once */
 				return 0;
 			}
-		if (w->nseen == PHI_EXIF_MAX_IFDS)
-			return phi_fail(w->ctx->err, PHI_ELIMIT, "%s holds more than %d IFDs", w->prefix,
-			                PHI_EXIF_MAX_IFDS);
+		if (w->nseen == w->ctx->limits->max_ifds)
+			return phi_fail(w->ctx->err, PHI_ELIMIT, "%s holds more than %u IFDs", w->prefix,
+			                w->ctx->limits->max_ifds);
 		w->seen[w->nseen++] = off;
 		unsigned nent;
-		uint32_t next;
+		uint64_t next;
 		int rc = phi_tiff_ifd(&w->t, off, &nent, &next);
 		if (rc == PHI_ELIMIT)
-			return phi_fail(w->ctx->err, rc, "%s IFD has more than %d entries", w->prefix,
-			                PHI_EXIF_MAX_ENTRIES);
+			return phi_fail(w->ctx->err, rc, "%s IFD has more than %u entries", w->prefix,
+			                w->t.max_entries);
 		if (rc)
 			return skip(w, "IFD");
 		w->info.ifds++;
@@ -355,10 +405,10 @@ static int walk_chain(struct walk *w, uint32_t off, int kind, unsigned depth)
 	return 0;
 }
 
-static int walk_ifd(struct walk *w, uint32_t off, int kind, unsigned depth, unsigned index)
+static int walk_ifd(struct walk *w, uint64_t off, int kind, unsigned depth, unsigned index)
 {
 	unsigned nent;
-	uint32_t next;
+	uint64_t next;
 	int rc = phi_tiff_ifd(&w->t, off, &nent, &next);
 	if (rc)
 		return rc;
@@ -384,7 +434,7 @@ static int walk_ifd(struct walk *w, uint32_t off, int kind, unsigned depth, unsi
 		}
 		if (kind == IFD_MAIN && index == 0 && e.tag == 0x0112 && e.type == T_SHORT &&
 		    e.count >= 1 && w->info.orientation == 0) {
-			uint32_t o = phi_tiff_int(&w->t, &e, 0);
+			uint64_t o = phi_tiff_int(&w->t, &e, 0);
 			if (o >= 1 && o <= 8)
 				w->info.orientation = (int)o;
 		}
@@ -399,14 +449,14 @@ static int walk_ifd(struct walk *w, uint32_t off, int kind, unsigned depth, unsi
 			else if (e.tag == 0x014A)
 				sub = IFD_SUB;
 		}
-		if (sub >= 0 && (e.type == T_LONG || e.type == T_IFD)) {
-			if (depth >= PHI_EXIF_MAX_DEPTH) {
+		if (sub >= 0 && phi_tiff_is_ifd_type(e.type)) {
+			if (depth >= w->ctx->limits->max_ifd_depth) {
 				w->info.skipped++;
 				continue;
 			}
-			uint32_t cnt = e.count > 64 ? 64 : e.count;
-			for (uint32_t j = 0; j < cnt; j++) {
-				uint32_t so = phi_tiff_int(&w->t, &e, j);
+			uint64_t cnt = e.count > 64 ? 64 : e.count;
+			for (uint64_t j = 0; j < cnt; j++) {
+				uint64_t so = phi_tiff_int(&w->t, &e, j);
 				if (so && (rc = walk_chain(w, so, sub, depth + 1)))
 					return rc;
 			}
@@ -437,20 +487,29 @@ int phi_exif_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64
                   const char *prefix, int strict, struct phi_exif_info *info)
 {
 	struct walk *w = calloc(1, sizeof *w);
-	uint32_t ifd0;
-	if (!w)
+	uint64_t ifd0;
+	if (w)
+		w->seen = calloc(ctx->limits->max_ifds ? ctx->limits->max_ifds : 1, sizeof *w->seen);
+	if (!w || !w->seen) {
+		free(w);
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading Exif");
+	}
 	w->ctx = ctx;
 	w->offset = offset;
 	w->prefix = prefix;
 	w->strict = strict;
-	int rc = phi_tiff_init(&w->t, p, n, &ifd0);
+	if (info) {
+		w->info.icc_patch = info->icc_patch;
+		w->info.skip_icc = info->skip_icc;
+	}
+	int rc = phi_tiff_init(&w->t, p, n, &ifd0, ctx->limits);
 	if (rc)
 		rc = phi_fail(ctx->err, PHI_EFORMAT, "%s structure has no TIFF header", prefix);
 	else
 		rc = walk_chain(w, ifd0, IFD_MAIN, 0);
 	if (info)
 		*info = w->info;
+	free(w->seen);
 	free(w);
 	return rc;
 }

@@ -80,6 +80,16 @@ void phi_limits_default(struct phi_limits *lim)
 	lim->max_archive_total = 8ull << 30;
 	lim->max_archive_ratio = 100;
 	lim->archive_ratio_floor = 16u << 20;
+	lim->max_image_stdin = (size_t)1 << 30;
+	lim->max_image_out = (size_t)4 << 30;
+	lim->max_verify_bytes = (size_t)1 << 30;
+	lim->max_ifds = 512;
+	lim->max_ifd_entries = 4096;
+	lim->max_ifd_depth = 8;
+	lim->max_pages = 4096;
+	lim->max_strips = (size_t)1 << 20;
+	lim->max_items = 1024;
+	lim->max_ext_xmp = 4;
 }
 
 long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n)

@@ -82,6 +82,18 @@ struct phi_limits {
 	uint64_t max_archive_total;   /* uncompressed bytes of one archive, nested included */
 	unsigned max_archive_ratio;   /* an archive may expand to ratio x its own size ... */
 	uint64_t archive_ratio_floor; /* ... or to this many bytes, whichever is more */
+	/* images (formats/imgmeta.c, exif.c, jpeg.c, png.c, tiff.c, heif.c) */
+	size_t max_image_stdin;   /* an image read from a pipe is buffered whole; a smaller
+	                             max_file_size (--max-size) wins */
+	size_t max_image_out;     /* a stripped image is built in memory before writing */
+	size_t max_verify_bytes;  /* --verify decodes an image only when its pixels fit */
+	unsigned max_ifds;        /* TIFF/Exif IFDs read in one structure */
+	unsigned max_ifd_entries; /* entries in one IFD */
+	unsigned max_ifd_depth;   /* Exif/GPS/Interop/SubIFD nesting */
+	unsigned max_pages;       /* TIFF pages (main IFD chain) */
+	size_t max_strips;        /* TIFF strips or tiles of one file */
+	unsigned max_items;       /* HEIF items and extents, ICC tags */
+	unsigned max_ext_xmp;     /* Extended XMP packets (GUIDs) reassembled per JPEG */
 };
 
 /* Default limits (phi_limits_default fills them). */

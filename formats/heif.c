@@ -4,7 +4,7 @@
  * "mime" (XMP: application/rdf+xml), and iloc gives their extents (construction
  * method 0, file offsets).  Each is scanned through exif.c or xmp.c; when the boxes
  * cannot be followed, the meta box's printable runs are scanned instead.  Item and
- * extent counts are capped (HEIF_MAX_ITEMS); every box and extent is checked against
+ * extent counts are capped (limits->max_items); every box and extent is checked against
  * its parent and the file.
  *
  * Strip: can_strip = 0, so the scanner refuses ("the heif format cannot be stripped
@@ -20,8 +20,6 @@
 #include "imgmeta.h"
 #include "webp.h"
 #include "xmp.h"
-
-#define HEIF_MAX_ITEMS 1024
 
 static uint32_t be32(const unsigned char *q)
 {
@@ -96,7 +94,8 @@ static int heif_meta(struct phi_fctx *ctx, const unsigned char *p, size_t n, con
 		i += 3;
 		uint64_t cnt = rd(p, &i, b.end, ver ? 4 : 2, &bad);
 		struct box e;
-		for (uint64_t k = 0; k < cnt && !bad && i < b.end && k < HEIF_MAX_ITEMS; k++, i = e.end) {
+		unsigned max = ctx->limits->max_items;
+		for (uint64_t k = 0; k < cnt && !bad && i < b.end && k < max; k++, i = e.end) {
 			if (box_at(p, b.end, i, &e) || strcmp(e.type, "infe"))
 				return 1;
 			size_t j = e.off + e.hdr;
@@ -133,7 +132,7 @@ static int heif_meta(struct phi_fctx *ctx, const unsigned char *p, size_t n, con
 	if (osz > 8 || lsz > 8 || bsz > 8 || isz > 8)
 		return 1;
 	uint64_t cnt = rd(p, &i, iloc.end, ver < 2 ? 2 : 4, &bad);
-	for (uint64_t k = 0; k < cnt && !bad && !rc && k < HEIF_MAX_ITEMS; k++) {
+	for (uint64_t k = 0; k < cnt && !bad && !rc && k < ctx->limits->max_items; k++) {
 		uint32_t id = (uint32_t)rd(p, &i, iloc.end, ver < 2 ? 2 : 4, &bad);
 		unsigned method = ver ? (unsigned)(rd(p, &i, iloc.end, 2, &bad) & 15) : 0;
 		rd(p, &i, iloc.end, 2, &bad);

@@ -8,6 +8,7 @@
  */
 #include "imgmeta.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,11 +21,34 @@ int phi_img_verify(const struct phi_fctx *ctx)
 	return ctx->sopts && (ctx->sopts->flags & PHI_SO_VERIFY);
 }
 
-void phi_img_sha_hex(crypto_hash_sha256_state *st, char hex[65])
+int phi_img_record(struct phi_fctx *ctx, const char *verdict, const char *sha_in,
+                   const char *sha_out, const char *dropped_name, unsigned dropped)
 {
-	unsigned char out[32];
-	crypto_hash_sha256_final(st, out);
-	sodium_bin2hex(hex, 65, out, sizeof out);
+	const struct phi_sink_ops *o = ctx->sink_ops;
+	char num[32];
+	int rc = 0;
+	snprintf(num, sizeof num, "%u", dropped);
+	if (verdict && phi_img_verify(ctx))
+		rc = o->record(ctx->sink, "pixels_verify", verdict);
+	if (!rc)
+		rc = o->record(ctx->sink, "pixels_sha256_in", sha_in);
+	if (!rc)
+		rc = o->record(ctx->sink, "pixels_sha256_out", sha_out);
+	if (!rc && dropped_name)
+		rc = o->record(ctx->sink, dropped_name, num);
+	return rc;
+}
+
+int phi_img_icc_facts(struct phi_fctx *ctx, unsigned blanked, int dropped)
+{
+	char num[32];
+	int rc = 0;
+	snprintf(num, sizeof num, "%u", blanked);
+	if (blanked)
+		rc = ctx->sink_ops->record(ctx->sink, "icc_text_tags_blanked", num);
+	if (!rc && dropped)
+		rc = ctx->sink_ops->record(ctx->sink, "icc_profile", "dropped: unreadable");
+	return rc;
 }
 
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
@@ -49,7 +73,7 @@ int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
 		return 0;
 	}
 	/* a pipe: read it all, up to the cap (--max-size when smaller) */
-	size_t cap = 1u << 16, n = 0, most = PHI_IMG_MAX_PIPE;
+	size_t cap = 1u << 16, n = 0, most = ctx->limits->max_image_stdin;
 	if (ctx->limits->max_file_size && ctx->limits->max_file_size < most)
 		most = (size_t)ctx->limits->max_file_size;
 	unsigned char *b = malloc(cap);
@@ -94,9 +118,15 @@ void phi_img_release(struct phi_img_in *in)
 	memset(in, 0, sizeof *in);
 }
 
+void phi_dbuf_init(struct phi_dbuf *b, size_t max)
+{
+	memset(b, 0, sizeof *b);
+	b->max = max;
+}
+
 int phi_dbuf_add(struct phi_dbuf *b, const void *src, size_t n)
 {
-	if (n > PHI_IMG_MAX_OUT - b->n)
+	if (b->n > b->max || n > b->max - b->n)
 		return PHI_ELIMIT;
 	if (b->n + n > b->cap) {
 		size_t nc = b->cap ? b->cap : 4096;
@@ -132,8 +162,10 @@ int phi_dbuf_u32(struct phi_dbuf *b, uint32_t v, int be)
 
 void phi_dbuf_free(struct phi_dbuf *b)
 {
+	size_t max = b->max;
 	free(b->p);
 	memset(b, 0, sizeof *b);
+	b->max = max;
 }
 
 static int blank(unsigned char c)
@@ -143,8 +175,9 @@ static int blank(unsigned char c)
 
 static int emit_piece(struct phi_fctx *ctx, const char *where, const unsigned char *s,
                       size_t n, uint64_t offset, const uint32_t *map, const char *cls,
-                      const char *rule, int sev)
+                      const char *rule, int sev, int *flagged)
 {
+	struct phi_edits e = {0};
 	struct phi_field f = {0};
 	f.text = (const char *)s;
 	f.len = n;
@@ -157,12 +190,15 @@ static int emit_piece(struct phi_fctx *ctx, const char *where, const unsigned ch
 	f.value_class = cls;
 	f.value_rule = rule;
 	f.value_severity = sev;
-	return ctx->sink_ops->field(ctx->sink, &f, NULL);
+	int rc = ctx->sink_ops->field(ctx->sink, &f, flagged ? &e : NULL);
+	if (!rc && flagged && e.n)
+		*flagged = 1;
+	return rc;
 }
 
-int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
-                  uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
-                  int sev)
+static int field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
+                 uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
+                 int sev, int *flagged)
 {
 	size_t a = 0;
 	while (a < n && blank(s[a]))
@@ -180,7 +216,7 @@ int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *
 	size_t maxf = ctx->limits->max_field_len ? ctx->limits->max_field_len : n;
 	if (phi_utf8_valid(s, n, 0)) {
 		if (n <= maxf)
-			return emit_piece(ctx, where, s, n, offset, map, cls, rule, sev);
+			return emit_piece(ctx, where, s, n, offset, map, cls, rule, sev, flagged);
 		/* free text in pieces cut at UTF-8 boundaries; a value keeps its start */
 		for (size_t i = 0; i < n;) {
 			size_t k = n - i < maxf ? n - i : maxf;
@@ -190,7 +226,7 @@ int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *
 			const uint32_t *m = map ? map + i : NULL;
 			if (!map && off != PHI_NO_OFFSET)
 				off += i;
-			int rc = emit_piece(ctx, where, s + i, k, off, m, cls, rule, sev);
+			int rc = emit_piece(ctx, where, s + i, k, off, m, cls, rule, sev, flagged);
 			if (rc || cls)
 				return rc;
 			i += k;
@@ -212,10 +248,23 @@ int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *
 		for (size_t i = 0; i <= dn; i++)
 			dm[i] = map[dm[i]];
 	int rc = emit_piece(ctx, where, d, dn, offset, offset == PHI_NO_OFFSET ? NULL : dm, cls,
-	                    rule, sev);
+	                    rule, sev, flagged);
 	free(d);
 	free(dm);
 	return rc;
+}
+
+int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
+                  uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
+                  int sev)
+{
+	return field(ctx, where, s, n, offset, map, cls, rule, sev, NULL);
+}
+
+int phi_img_field_flag(struct phi_fctx *ctx, const char *where, const unsigned char *s,
+                       size_t n, uint64_t offset, const uint32_t *map, int *flagged)
+{
+	return field(ctx, where, s, n, offset, map, NULL, NULL, 0, flagged);
 }
 
 /* Printable: ASCII 0x20-0x7E and tab, or a well-formed UTF-8 sequence. */

@@ -15,17 +15,10 @@
 #define PHI_IMGMETA_H
 
 #include <stddef.h>
-#include <sodium.h>
 #include <stdint.h>
 
 #include "format.h"
-
-/* Largest image read from a pipe (filter mode buffers the whole input); a smaller
- * limits->max_file_size (--max-size) wins.  A define, not a phi_limits field:
- * format.h is shared and this cap only concerns the image formats. */
-#define PHI_IMG_MAX_PIPE ((size_t)1 << 30)
-/* Largest output an image strip builds in memory. */
-#define PHI_IMG_MAX_OUT ((size_t)4 << 30)
+#include "sha256.h"
 
 /* The whole input as one read-only byte range. */
 struct phi_img_in {
@@ -36,17 +29,21 @@ struct phi_img_in {
 	unsigned char *own; /* heap copy of a pipe, or NULL */
 };
 
-/* Map a seekable input, or read a pipe into memory (up to PHI_IMG_MAX_PIPE or
- * --max-size).  The mapping is read-only and private; a file truncated by another
+/* Map a seekable input, or read a pipe into memory (up to limits->max_image_stdin
+ * or --max-size, whichever is smaller).  The mapping is read-only and private; a file truncated by another
  * process while it is mapped can raise SIGBUS (the scanner does not guard that). */
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in);
 void phi_img_release(struct phi_img_in *in);
 
-/* Growable byte buffer with a hard maximum.  p is NULL until the first add. */
+/* Growable byte buffer with a hard maximum (max bytes; an add past it is
+ * PHI_ELIMIT, so a buffer left at {0} holds nothing).  p is NULL until the first
+ * add. */
 struct phi_dbuf {
 	unsigned char *p;
-	size_t n, cap;
+	size_t n, cap, max;
 };
+/* An empty buffer holding at most max bytes. */
+void phi_dbuf_init(struct phi_dbuf *b, size_t max);
 int phi_dbuf_add(struct phi_dbuf *b, const void *src, size_t n);
 int phi_dbuf_u16(struct phi_dbuf *b, unsigned v, int big_endian);
 int phi_dbuf_u32(struct phi_dbuf *b, uint32_t v, int big_endian);
@@ -62,6 +59,10 @@ void phi_dbuf_free(struct phi_dbuf *b);
 int phi_img_field(struct phi_fctx *ctx, const char *where, const unsigned char *s, size_t n,
                   uint64_t offset, const uint32_t *map, const char *cls, const char *rule,
                   int sev);
+/* The same for free text, asking the sink for edits: *flagged is set to 1 when the
+ * rules found something in it (a strip must then remove or rewrite the value). */
+int phi_img_field_flag(struct phi_fctx *ctx, const char *where, const unsigned char *s,
+                       size_t n, uint64_t offset, const uint32_t *map, int *flagged);
 
 /* Scan an opaque block (vendor segment, MakerNote, trailer, unknown chunk): runs
  * of at least 4 printable characters go to the rules, everything else is blanked,
@@ -77,8 +78,16 @@ int phi_iptc_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64
  * thumbnails skipped, every other resource through phi_img_runs. */
 int phi_irb_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_t offset);
 
-/* Finish a SHA-256 state into lower-case hex, hex[65]. */
-void phi_img_sha_hex(crypto_hash_sha256_state *st, char hex[65]);
+/* The facts every image strip records: pixels_verify (when --verify; verdict is
+ * "decoded-identical", or what was compared instead), pixels_sha256_in and
+ * pixels_sha256_out, and one count (dropped_name = dropped, e.g. "segments_dropped").
+ * 0 or PHI_ENOMEM. */
+int phi_img_record(struct phi_fctx *ctx, const char *verdict, const char *sha_in,
+                   const char *sha_out, const char *dropped_name, unsigned dropped);
+
+/* What a strip did to an ICC profile, when anything: icc_text_tags_blanked = N,
+ * icc_profile = "dropped: unreadable".  0 or PHI_ENOMEM. */
+int phi_img_icc_facts(struct phi_fctx *ctx, unsigned blanked, int dropped);
 
 /* True when the strip options ask for --verify. */
 int phi_img_verify(const struct phi_fctx *ctx);

@@ -26,16 +26,14 @@
 #include "png.h"
 
 #include <png.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "exif.h"
+#include "icc.h"
 #include "imgmeta.h"
 #include "xmp.h"
-
-#define PNG_VERIFY_MAX_BYTES ((size_t)1 << 30)
 
 static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
@@ -71,12 +69,15 @@ struct pw {
 	const unsigned char *p;
 	size_t n;
 	int strip, hashing;
-	crypto_hash_sha256_state h;
+	struct phi_sha256 h;
+	unsigned iccp_kept; /* iCCP chunks the copy keeps (an unreadable profile is dropped) */
 	struct piece *keep;
 	size_t nkeep, capkeep;
 	size_t exif_at; /* index in keep before which a minimal eXIf goes; SIZE_MAX none */
 	struct phi_dbuf side;
 	struct phi_png_check chk;
+	unsigned icc_blanked; /* ICC text tags blanked in the kept profile */
+	int icc_dropped;      /* the profile could not be read and is dropped */
 };
 
 static uint32_t be32(const unsigned char *q)
@@ -338,7 +339,9 @@ static int time_chunk(struct pw *w, size_t data, size_t len)
 	                     "date", "png-time", 0);
 }
 
-/* iCCP: scan the name; in strip mode rename it when the rules flagged it. */
+/* iCCP: scan the name and the profile's text tags (inflated, capped); in strip
+ * mode rename it when the rules flagged the name, blank flagged profile text
+ * (icc.h) and deflate the profile again, or drop a profile that cannot be read. */
 static int iccp_chunk(struct pw *w, size_t pos, size_t data, size_t len)
 {
 	const unsigned char *d = w->p + data;
@@ -347,8 +350,10 @@ static int iccp_chunk(struct pw *w, size_t pos, size_t data, size_t len)
 	if (!z)
 		return phi_fail_at(w->err, PHI_EFORMAT, data, "PNG iCCP chunk has no profile name");
 	size_t kwl = (size_t)(z - d);
-	if (!w->ctx)
+	if (!w->ctx) {
+		w->iccp_kept++;
 		return add_piece(w, pos, len + 12, 0);
+	}
 	struct phi_field f = {0};
 	struct phi_edits e = {0};
 	f.text = (const char *)d;
@@ -360,22 +365,80 @@ static int iccp_chunk(struct pw *w, size_t pos, size_t data, size_t len)
 	int rc = kwl ? w->ctx->sink_ops->field(w->ctx->sink, &f, w->strip ? &e : NULL) : 0;
 	if (rc)
 		return rc;
-	if (!w->strip)
-		return 0;
-	if (e.n == 0)
-		return add_piece(w, pos, len + 12, 0);
+	/* the profile: compression method byte, then zlib data */
+	unsigned char *prof = NULL, *patch = NULL, *zb = NULL;
+	size_t pn = 0;
+	struct phi_icc_result r = {0};
+	size_t zoff = kwl + 2;
+	if (zoff > len) {
+		r.unparsed = 1;
+	} else {
+		rc = inflate_capped(w, d + zoff, len - zoff, w->ctx->limits->max_inflate, &prof, &pn);
+		if (rc == PHI_EFORMAT) { /* not zlib: no reader can show it either */
+			r.unparsed = 1;
+			rc = 0;
+		} else if (rc) {
+			return rc;
+		}
+	}
+	if (prof && w->strip && !(patch = malloc(pn ? pn : 1)))
+		rc = phi_fail(w->err, PHI_ENOMEM, "out of memory stripping a PNG");
+	if (patch)
+		memcpy(patch, prof, pn);
+	if (!rc && prof)
+		rc = phi_icc_scan(w->ctx, prof, pn, PHI_NO_OFFSET, "PNG iCCP profile", patch, &r);
+	if (rc || !w->strip)
+		goto out;
+	if (r.unparsed) {
+		w->icc_dropped = 1; /* cannot be shown clean: dropped */
+		goto out;
+	}
+	w->iccp_kept++;
+	w->icc_blanked += r.blanked;
+	if (e.n == 0 && r.blanked == 0) {
+		rc = add_piece(w, pos, len + 12, 0);
+		goto out;
+	}
+	/* rewrite: the name (renamed when flagged), method 0, the profile (deflated again
+	 * when text was blanked) */
 	static const char name[] = "ICC profile"; /* + NUL */
-	size_t rest = len - kwl - 1, nl = sizeof name + rest;
-	size_t at = w->side.n;
+	const unsigned char *nm = e.n ? (const unsigned char *)name : d;
+	size_t nml = e.n ? sizeof name - 1 : kwl;
+	const unsigned char *zd = d + zoff;
+	size_t zn = len - zoff;
+	if (r.blanked) {
+		uLongf bound = compressBound((uLong)pn);
+		zb = malloc(bound);
+		if (!zb || compress2(zb, &bound, patch, (uLong)pn, 9) != Z_OK) {
+			rc = phi_fail(w->err, PHI_ENOMEM, "cannot deflate the ICC profile");
+			goto out;
+		}
+		zd = zb;
+		zn = bound;
+	}
+	size_t nl = nml + 2 + zn, at = w->side.n;
+	if (nl > 0x7FFFFFFFu) {
+		rc = phi_fail(w->err, PHI_ELIMIT, "rewritten PNG iCCP chunk is too large");
+		goto out;
+	}
 	unsigned char hdr[8] = {(unsigned char)(nl >> 24), (unsigned char)(nl >> 16),
 	                        (unsigned char)(nl >> 8), (unsigned char)nl, 'i', 'C', 'C', 'P'};
+	static const unsigned char nul_method[2] = {0, 0};
 	uLong crc = crc32(0, hdr + 4, 4);
-	crc = crc32(crc, (const Bytef *)name, sizeof name);
-	crc = crc32(crc, z + 1, (uInt)rest);
-	if ((rc = phi_dbuf_add(&w->side, hdr, 8)) || (rc = phi_dbuf_add(&w->side, name, sizeof name)) ||
-	    (rc = phi_dbuf_add(&w->side, z + 1, rest)) || (rc = phi_dbuf_u32(&w->side, (uint32_t)crc, 1)))
-		return phi_fail(w->err, rc, "out of memory stripping a PNG");
-	return add_piece(w, at, w->side.n - at, 1);
+	crc = crc32(crc, nm, (uInt)nml);
+	crc = crc32(crc, nul_method, 2);
+	crc = crc32(crc, zd, (uInt)zn);
+	if ((rc = phi_dbuf_add(&w->side, hdr, 8)) || (rc = phi_dbuf_add(&w->side, nm, nml)) ||
+	    (rc = phi_dbuf_add(&w->side, nul_method, 2)) || (rc = phi_dbuf_add(&w->side, zd, zn)) ||
+	    (rc = phi_dbuf_u32(&w->side, (uint32_t)crc, 1)))
+		rc = phi_fail(w->err, rc, "out of memory stripping a PNG");
+	else
+		rc = add_piece(w, at, w->side.n - at, 1);
+out:
+	free(prof);
+	free(patch);
+	free(zb);
+	return rc;
 }
 
 static int is_mini_exif(const unsigned char *d, size_t len)
@@ -387,7 +450,7 @@ static int is_mini_exif(const unsigned char *d, size_t len)
 	return !memcmp(d, mini, sizeof mini);
 }
 
-static int walk(struct pw *w)
+static int walk_chunks(struct pw *w)
 {
 	const unsigned char *p = w->p;
 	size_t n = w->n, pos = 8;
@@ -395,8 +458,6 @@ static int walk(struct pw *w)
 
 	if (n < 8 || memcmp(p, png_sig, 8))
 		return phi_fail(w->err, PHI_EFORMAT, "not a PNG: bad signature");
-	if (w->hashing)
-		crypto_hash_sha256_init(&w->h);
 	w->exif_at = SIZE_MAX;
 	for (;;) {
 		if (n - pos >= 4 && be32(p + pos) > 0x7FFFFFFFu)
@@ -437,7 +498,7 @@ static int walk(struct pw *w)
 			if (idat && w->exif_at == SIZE_MAX)
 				w->exif_at = w->nkeep;
 			if (w->hashing && in_list(t, image_types, sizeof image_types / sizeof image_types[0]))
-				crypto_hash_sha256_update(&w->h, p + pos, len + 12);
+				phi_sha256_update(&w->h, p + pos, len + 12);
 			rc = add_piece(w, pos, len + 12, 0);
 		} else if (!(t[0] & 0x20)) {
 			return phi_fail_at(w->err, PHI_EFORMAT, pos,
@@ -481,9 +542,23 @@ static int walk(struct pw *w)
 	w->chk.trailer = n - pos;
 	if (w->chk.trailer && w->ctx && (rc = phi_img_runs(w->ctx, "after IEND", p + pos, n - pos, pos)))
 		return rc;
-	if (w->hashing)
-		phi_img_sha_hex(&w->h, w->chk.pixels_sha256);
 	return 0;
+}
+
+/* The walk, with the image hash started before and finished (or released, on any
+ * error) after it. */
+static int walk(struct pw *w)
+{
+	if (w->hashing && phi_sha256_init(&w->h))
+		return phi_fail(w->err, PHI_ENOMEM, "cannot start SHA-256");
+	int rc = walk_chunks(w);
+	if (w->hashing) {
+		if (rc)
+			phi_sha256_abort(&w->h);
+		else if (phi_sha256_final(&w->h, w->chk.pixels_sha256))
+			rc = phi_fail(w->err, PHI_ENOMEM, "cannot finish SHA-256");
+	}
+	return rc;
 }
 
 int phi_png_check(const unsigned char *p, size_t n, struct phi_png_check *out,
@@ -525,7 +600,8 @@ static int build(struct pw *w, struct phi_dbuf *o)
 
 /* Decode both with libpng's simplified API and compare.  1 identical, 0 not
  * decodable here (too large), or PHI_EVERIFY. */
-static int decode_one(const unsigned char *p, size_t n, unsigned char **px, size_t *sz)
+static int decode_one(const unsigned char *p, size_t n, size_t max, unsigned char **px,
+                      size_t *sz)
 {
 	png_image im;
 	memset(&im, 0, sizeof im);
@@ -535,7 +611,7 @@ static int decode_one(const unsigned char *p, size_t n, unsigned char **px, size
 	im.format = (im.format & PNG_FORMAT_FLAG_LINEAR) ? PNG_FORMAT_LINEAR_RGB_ALPHA
 	                                                 : PNG_FORMAT_RGBA;
 	size_t s = PNG_IMAGE_SIZE(im);
-	if (s == 0 || s > PNG_VERIFY_MAX_BYTES) {
+	if (s == 0 || s > max) {
 		png_image_free(&im);
 		return 0;
 	}
@@ -551,14 +627,14 @@ static int decode_one(const unsigned char *p, size_t n, unsigned char **px, size
 }
 
 static int decode_compare(const unsigned char *a, size_t an, const unsigned char *b, size_t bn,
-                          struct phi_error *err)
+                          size_t max, struct phi_error *err)
 {
 	unsigned char *pa = NULL, *pb = NULL;
 	size_t sa = 0, sb = 0;
-	int ra = decode_one(a, an, &pa, &sa);
+	int ra = decode_one(a, an, max, &pa, &sa);
 	if (ra <= 0)
 		return 0;
-	int rb = decode_one(b, bn, &pb, &sb);
+	int rb = decode_one(b, bn, max, &pb, &sb);
 	int res = rb == 1 && sa == sb && !memcmp(pa, pb, sa)
 	              ? 1
 	              : phi_fail(err, PHI_EVERIFY, "stripped PNG does not decode to the same pixels");
@@ -580,31 +656,28 @@ static int png_scan(struct phi_fctx *ctx)
 	w.n = in.n;
 	w.strip = ctx->out_fd >= 0;
 	w.hashing = w.strip;
+	phi_dbuf_init(&w.side, ctx->limits->max_image_out);
 	rc = walk(&w);
 	if (!rc && w.strip) {
-		struct phi_dbuf o = {0};
+		struct phi_dbuf o;
 		struct phi_png_check c;
-		char num[32];
+		int d = 0;
+		phi_dbuf_init(&o, ctx->limits->max_image_out);
 		rc = build(&w, &o);
 		if (!rc && (rc = phi_png_check(o.p, o.n, &c, ctx->err)) == 0 &&
-		    (c.foreign || c.trailer || c.iccp != w.chk.iccp || c.orientation != w.chk.orientation ||
-		     strcmp(c.pixels_sha256, w.chk.pixels_sha256)))
+		    (c.foreign || c.trailer || c.iccp != w.iccp_kept ||
+		     c.orientation != w.chk.orientation || strcmp(c.pixels_sha256, w.chk.pixels_sha256)))
 			rc = phi_fail(ctx->err, PHI_EVERIFY, "stripped PNG failed its self-check");
-		if (!rc && phi_img_verify(ctx)) {
-			int d = decode_compare(in.p, in.n, o.p, o.n, ctx->err);
-			if (d < 0)
-				rc = d;
-			else
-				rc = ctx->sink_ops->record(ctx->sink, "pixels_verify",
-				                           d ? "decoded-identical" : "idat-identical");
-		}
+		if (!rc && phi_img_verify(ctx) &&
+		    (d = decode_compare(in.p, in.n, o.p, o.n, ctx->limits->max_verify_bytes,
+		                        ctx->err)) < 0)
+			rc = d;
 		if (!rc)
-			rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", w.chk.pixels_sha256);
+			rc = phi_img_record(ctx, d ? "decoded-identical" : "idat-identical",
+			                    w.chk.pixels_sha256, c.pixels_sha256, "chunks_dropped",
+			                    w.chk.foreign);
 		if (!rc)
-			rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", c.pixels_sha256);
-		snprintf(num, sizeof num, "%u", w.chk.foreign);
-		if (!rc)
-			rc = ctx->sink_ops->record(ctx->sink, "chunks_dropped", num);
+			rc = phi_img_icc_facts(ctx, w.icc_blanked, w.icc_dropped);
 		if (!rc)
 			rc = phi_output_write(ctx, o.p, o.n);
 		phi_dbuf_free(&o);

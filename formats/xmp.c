@@ -21,6 +21,7 @@
 #include "xmp.h"
 
 #include <expat.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
