@@ -12,6 +12,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
+
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,6 +778,572 @@ Test(image, heif_exif_item_is_found_through_iinf_and_iloc)
 	cr_assert(has(&out, "Exif IFD0 Artist"), "%s", out.p);
 	char *line = strstr(out.p, "Exif IFD0 Artist");
 	cr_assert(line && strstr(line, cli_fmt("\"start\":%zu", (size_t)at + 36)), "%s", out.p);
+}
+
+/* ---- byte builders for hand-made files ---- */
+
+struct bb {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static void bb_add(struct bb *b, const void *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t nc = b->cap ? b->cap : 256;
+		while (nc < b->n + n)
+			nc *= 2;
+		b->p = realloc(b->p, nc);
+		cr_assert_not_null(b->p);
+		b->cap = nc;
+	}
+	if (n)
+		memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+static void bb_be16(struct bb *b, unsigned v)
+{
+	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+	bb_add(b, x, 2);
+}
+
+static void bb_be32(struct bb *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+	                      (unsigned char)(v >> 8), (unsigned char)v};
+	bb_add(b, x, 4);
+}
+
+static void bb_seg(struct bb *b, unsigned marker, const void *d, size_t n)
+{
+	unsigned char m[2] = {0xFF, (unsigned char)marker};
+	bb_add(b, m, 2);
+	bb_be16(b, (unsigned)n + 2);
+	bb_add(b, d, n);
+}
+
+/* APP1 Exif payload: IFD0 with one Artist (ASCII, out of line). */
+static size_t exif_artist(unsigned char *o, const char *artist)
+{
+	size_t al = strlen(artist) + 1;
+	unsigned char t[26] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0};
+	le32(t + 14, (uint32_t)al);
+	le32(t + 18, 26);
+	memcpy(o, "Exif\0\0", 6);
+	memcpy(o + 6, t, 26);
+	memcpy(o + 32, artist, al);
+	return 32 + al;
+}
+
+/* A JPEG of w x h noise pixels (large scan data), SOI stripped: starts at APP0. */
+static unsigned char *noise_jpeg(int w, int h, int progressive, unsigned long *n)
+{
+	unsigned char *px = malloc((size_t)w * (size_t)h * 3);
+	unsigned s = 12345;
+	for (size_t i = 0; i < (size_t)w * (size_t)h * 3; i++)
+		px[i] = (unsigned char)((s = s * 1103515245u + 12345u) >> 16);
+	tjhandle t = tjInitCompress();
+	unsigned char *j = NULL;
+	*n = 0;
+	cr_assert_eq(tjCompress2(t, px, w, 0, h, TJPF_RGB, &j, n, TJSAMP_444, 95,
+	                         progressive ? TJFLAG_PROGRESSIVE : 0),
+	             0);
+	tjDestroy(t);
+	free(px);
+	return j;
+}
+
+/* ---- in-process scans: the fields a format emits, and the bytes it read ---- */
+
+struct wrec {
+	char where[16384];
+	size_t n;
+	unsigned fields;
+};
+
+static int wrec_field(void *sink, const struct phi_field *f, struct phi_edits *e)
+{
+	(void)e;
+	struct wrec *r = sink;
+	r->fields++;
+	size_t l = f->where ? strlen(f->where) : 0;
+	if (r->n + l + 2 < sizeof r->where) {
+		memcpy(r->where + r->n, f->where, l);
+		r->n += l;
+		r->where[r->n++] = '\n';
+		r->where[r->n] = 0;
+	}
+	return 0;
+}
+
+static int wrec_fact(void *sink, const char *n, const char *v)
+{
+	(void)sink, (void)n, (void)v;
+	return 0;
+}
+
+static const struct phi_sink_ops wrec_ops = {wrec_field, wrec_fact};
+
+/* Scan path with phi_format_jpeg as the scanner would (head read, file mapped);
+ * returns ctx.in_bytes, the bytes the scan read. */
+static uint64_t jpeg_scan_file(const char *path, struct wrec *r)
+{
+	int fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	unsigned char *head = malloc(PHI_HEAD_SIZE);
+	ssize_t hn = read(fd, head, PHI_HEAD_SIZE);
+	cr_assert(hn > 0);
+	struct phi_limits lim;
+	struct phi_error err = {0};
+	struct phi_strip_opts so = {0};
+	struct phi_fctx ctx = {0};
+	phi_limits_default(&lim);
+	memset(r, 0, sizeof *r);
+	ctx.path = path;
+	ctx.fd = fd;
+	ctx.size = (uint64_t)st.st_size;
+	ctx.head = head;
+	ctx.head_len = (size_t)hn;
+	ctx.out_fd = -1;
+	ctx.limits = &lim;
+	ctx.err = &err;
+	ctx.sink_ops = &wrec_ops;
+	ctx.sink = r;
+	ctx.sopts = &so;
+	int rc = phi_format_jpeg.scan(&ctx);
+	free(head);
+	close(fd);
+	cr_assert_eq(rc, 0, "scan failed: %s", err.msg);
+	return ctx.in_bytes;
+}
+
+static size_t count_where(const struct wrec *r, const char *s)
+{
+	size_t k = 0;
+	for (const char *q = r->where; (q = strstr(q, s)); q += strlen(s))
+		k++;
+	return k;
+}
+
+/* A photo with large scan data: Exif Artist, a COM, then the tables and scan. */
+static void big_photo(struct bb *b, int progressive, int com)
+{
+	unsigned char e[128];
+	unsigned long jn;
+	unsigned char *j = noise_jpeg(512, 512, progressive, &jn);
+	cr_assert_gt(jn, 3 * PHI_HEAD_SIZE, "the scan data must be larger than the head");
+	bb_add(b, "\xFF\xD8", 2);
+	bb_seg(b, 0xE1, e, exif_artist(e, "Ann Example"));
+	if (com)
+		bb_seg(b, 0xFE, "Patient: Maria Lopez", 20);
+	bb_add(b, j + 2, jn - 2);
+	tjFree(j);
+}
+
+Test(jpeg, a_header_only_scan_skips_the_scan_data_and_finds_the_same_fields)
+{
+	struct bb b = {0};
+	big_photo(&b, 0, 1);
+	char *dir = cli_fmt("%s/ho", cli_root);
+	cli_mkdirs(dir);
+	char *p = cli_fmt("%s/big.jpg", dir);
+	cli_write(p, b.p, b.n);
+	struct wrec r;
+	uint64_t got = jpeg_scan_file(p, &r);
+	cr_assert_lt(got, b.n / 4, "read %llu of %zu bytes", (unsigned long long)got, b.n);
+	cr_assert_eq(count_where(&r, "Artist"), 1, "%s", r.where);
+	cr_assert_eq(count_where(&r, "COM"), 1, "%s", r.where);
+	/* the CLI reports the same findings as a strip, which reads every byte */
+	struct cbuf so, se, to, te;
+	cr_assert_eq(cli(&so, &se, NULL, "scan", "--format", "json", p, NULL), 1);
+	int rc = cli(&to, &te, NULL, "strip", "--format", "json", "--no-progress", p, "-o",
+	             cli_fmt("%s/o", cli_root), NULL);
+	cr_assert_eq(rc, 1, "%s", te.p);
+	cr_assert_gt(count_type(&so, "finding"), 1);
+	cr_assert_eq(count_type(&so, "finding"), count_type(&to, "finding"));
+	free(b.p);
+}
+
+/* Where the shortcut cannot be sure it reads everything: bytes after EOI that do
+ * not end in EOI, a COM between the scan and EOI, a progressive file. */
+Test(jpeg, a_trailer_a_marker_after_the_scan_or_many_scans_make_the_scan_read_everything)
+{
+	char *dir = cli_fmt("%s/fb", cli_root);
+	cli_mkdirs(dir);
+	struct wrec r;
+	/* a trailer */
+	struct bb b = {0};
+	big_photo(&b, 0, 0);
+	bb_add(&b, "Patient: Maria Lopez", 20);
+	char *p = cli_fmt("%s/trailer.jpg", dir);
+	cli_write(p, b.p, b.n);
+	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
+	cr_assert_eq(count_where(&r, "after EOI"), 1, "%s", r.where);
+	/* a COM after the scan data */
+	b.n -= 22; /* drop the trailer and EOI */
+	bb_seg(&b, 0xFE, "Patient: Maria Lopez", 20);
+	bb_add(&b, "\xFF\xD9", 2);
+	p = cli_fmt("%s/com.jpg", dir);
+	cli_write(p, b.p, b.n);
+	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
+	cr_assert_eq(count_where(&r, "COM"), 1, "%s", r.where);
+	/* progressive: segments between scans may hold anything */
+	b.n = 0;
+	big_photo(&b, 1, 0);
+	p = cli_fmt("%s/prog.jpg", dir);
+	cli_write(p, b.p, b.n);
+	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
+	free(b.p);
+}
+
+/* An MPF index (CIPA DC-007) listing a second image right after the first: the
+ * second is walked header-only too, so its Exif is found without reading either
+ * scan. */
+Test(jpeg, images_listed_by_an_mpf_index_are_walked_header_only)
+{
+	struct bb b = {0}, mpf = {0}, s = {0};
+	unsigned char e[128];
+	unsigned long jn, sn;
+	unsigned char *j = noise_jpeg(512, 512, 0, &jn);
+	unsigned char *sj = noise_jpeg(256, 256, 0, &sn);
+	/* second image: SOI, Exif, its tables and scan */
+	bb_add(&s, "\xFF\xD8", 2);
+	bb_seg(&s, 0xE1, e, exif_artist(e, "Second Person"));
+	bb_add(&s, sj + 2, sn - 2);
+	/* MPF: "MPF\0", big-endian TIFF, IFD0 {B000 version, B001 count, B002 entries} */
+	bb_add(&mpf, "MPF\0MM\0*\0\0\0\x08", 12);
+	bb_be16(&mpf, 3);
+	bb_add(&mpf, "\xB0\x00\x00\x07\x00\x00\x00\x04" "0100", 12);
+	bb_add(&mpf, "\xB0\x01\x00\x04\x00\x00\x00\x01\x00\x00\x00\x02", 12);
+	bb_add(&mpf, "\xB0\x02\x00\x07\x00\x00\x00\x20", 8);
+	bb_be32(&mpf, 8 + 2 + 36 + 4); /* entries right after the IFD */
+	bb_be32(&mpf, 0);              /* no next IFD */
+	size_t ent = mpf.n;
+	unsigned char zero[32] = {0};
+	bb_add(&mpf, zero, 32);
+	/* primary: SOI, APP2 MPF, Exif, tables and scan */
+	bb_add(&b, "\xFF\xD8", 2);
+	size_t mpf_seg = b.n;
+	bb_seg(&b, 0xE2, mpf.p, mpf.n);
+	bb_seg(&b, 0xE1, e, exif_artist(e, "Ann Example"));
+	bb_add(&b, j + 2, jn - 2);
+	size_t primary = b.n, base = mpf_seg + 4 + 4; /* the TIFF header */
+	unsigned char *q = b.p + mpf_seg + 4 + ent;
+	q[4] = (unsigned char)(primary >> 24), q[5] = (unsigned char)(primary >> 16);
+	q[6] = (unsigned char)(primary >> 8), q[7] = (unsigned char)primary;
+	size_t off = primary - base;
+	q[16 + 4] = (unsigned char)(s.n >> 24), q[16 + 5] = (unsigned char)(s.n >> 16);
+	q[16 + 6] = (unsigned char)(s.n >> 8), q[16 + 7] = (unsigned char)s.n;
+	q[16 + 8] = (unsigned char)(off >> 24), q[16 + 9] = (unsigned char)(off >> 16);
+	q[16 + 10] = (unsigned char)(off >> 8), q[16 + 11] = (unsigned char)off;
+	bb_add(&b, s.p, s.n);
+	char *dir = cli_fmt("%s/mpf", cli_root);
+	cli_mkdirs(dir);
+	char *p = cli_fmt("%s/mpf.jpg", dir);
+	cli_write(p, b.p, b.n);
+	struct wrec r;
+	uint64_t got = jpeg_scan_file(p, &r);
+	cr_assert_lt(got, b.n / 4, "read %llu of %zu bytes", (unsigned long long)got, b.n);
+	cr_assert_eq(count_where(&r, "Artist"), 2, "%s", r.where);
+	cr_assert_eq(count_where(&r, "after EOI"), 0, "%s", r.where);
+	/* a wrong size in the index: the shortcut is refused, every byte read */
+	q[7] ^= 1;
+	cli_write(p, b.p, b.n);
+	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
+	cr_assert_eq(count_where(&r, "Artist"), 1, "%s", r.where);
+	cr_assert_eq(count_where(&r, "after EOI"), 1, "%s", r.where);
+	tjFree(j);
+	tjFree(sj);
+	free(b.p), free(mpf.p), free(s.p);
+}
+
+/* 12-bit extended (SOF1) and lossless (SOF3) frames, which libjpeg-turbo 2.1 does
+ * not decode: scanned, stripped with the tables and scan data byte for byte, and
+ * --verify says what it compared instead of claiming decoded pixels. */
+Test(jpeg, twelve_bit_and_lossless_files_keep_their_scan_data_and_say_they_were_not_decoded)
+{
+	static const unsigned char dht[] = {0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const unsigned char sof12[] = {12, 0, 8, 0, 8, 1, 1, 0x11, 0};
+	static const unsigned char sof3[] = {12, 0, 8, 0, 8, 1, 1, 0x11, 0};
+	static const unsigned char sos_dct[] = {1, 1, 0x00, 0, 63, 0};
+	static const unsigned char sos_ll[] = {1, 1, 0x00, 1, 0, 0};
+	static const unsigned char data[] = {0x12, 0x34, 0xFF, 0x00, 0x56, 0xFF, 0xD0, 0x78, 0x9A};
+	unsigned char dqt[1 + 128];
+	dqt[0] = 0x10; /* 16-bit table 0 (12-bit precision) */
+	for (int i = 1; i < 129; i++)
+		dqt[i] = (unsigned char)(i & 1);
+	char *dir = cli_fmt("%s/hp", cli_root);
+	cli_mkdirs(dir);
+	for (int k = 0; k < 2; k++) {
+		struct bb b = {0};
+		unsigned char e[128];
+		bb_add(&b, "\xFF\xD8", 2);
+		bb_seg(&b, 0xE1, e, exif_artist(e, "Ann Example"));
+		bb_seg(&b, 0xFE, "Patient: Maria Lopez", 20);
+		if (k == 0)
+			bb_seg(&b, 0xDB, dqt, sizeof dqt);
+		bb_seg(&b, k == 0 ? 0xC1 : 0xC3, k == 0 ? sof12 : sof3, sizeof sof12);
+		bb_seg(&b, 0xC4, dht, sizeof dht);
+		size_t sos = b.n;
+		bb_seg(&b, 0xDA, k == 0 ? sos_dct : sos_ll, sizeof sos_dct);
+		bb_add(&b, data, sizeof data);
+		bb_add(&b, "\xFF\xD9", 2);
+		char *name = k == 0 ? "twelve.jpg" : "lossless.jpg";
+		cli_write(cli_fmt("%s/%s", dir, name), b.p, b.n);
+		struct cbuf out, err;
+		int rc = cli(&out, &err, NULL, "scan", "--format", "json", cli_fmt("%s/%s", dir, name),
+		             NULL);
+		cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+		cr_assert(has(&out, "Exif IFD0 Artist") && has(&out, "\"field\":\"COM\""), "%s", out.p);
+		char *o = cli_fmt("%s/o%d", cli_root, k);
+		rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress",
+		         cli_fmt("%s/%s", dir, name), "-o", o, NULL);
+		cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+		size_t on, mn;
+		char *ob = cli_read(cli_fmt("%s/%s", o, name), &on);
+		cr_assert_not_null(ob);
+		/* SOS, scan data and EOI are the last bytes of both, byte for byte */
+		size_t tail = b.n - sos;
+		cr_assert(on > tail && !memcmp(ob + on - tail, b.p + sos, tail), "scan data changed");
+		struct phi_jpeg_check c;
+		cr_assert_eq(phi_jpeg_check((const unsigned char *)ob, on, &c, NULL), 0);
+		cr_assert_eq(c.foreign, 0);
+		cr_assert(!mem_has(ob, on, "Lopez") && !mem_has(ob, on, "Example"));
+		char *m = cli_read(cli_fmt("%s/phiscan-manifest.json", o), &mn);
+		cr_assert(mem_has(m, mn, "\"pixels_verify\": \"scan-data-identical\""), "%s", m);
+		cr_assert(!mem_has(m, mn, "decoded-identical"), "%s", m);
+		cr_assert(mem_has(m, mn, k == 0 ? "12-bit JPEG is not decoded" : "lossless JPEG (SOF3)"),
+		          "%s", m);
+		assert_rescans_clean(o);
+		free(b.p);
+	}
+}
+
+/* ---- ICC profiles ---- */
+
+/* A v2 profile: header, tags desc (textDescriptionType: ASCII and UTF-16BE),
+ * cprt (textType) and wtpt (XYZType, colour data).  desc holds the identifier. */
+static void icc_profile(struct bb *b)
+{
+	static const char desc[] = "Patient: Maria Lopez";
+	unsigned char hdr[128] = {0};
+	memcpy(hdr + 12, "mntrRGB XYZ ", 12);
+	memcpy(hdr + 36, "acsp", 4);
+	memset(hdr + 84, 0xAB, 16); /* a Profile ID */
+	bb_add(b, hdr, 128);
+	bb_be32(b, 3);
+	size_t t0 = 128 + 4 + 3 * 12;
+	size_t dl = 12 + sizeof desc + 8 + 2 * (sizeof desc - 1) + 3 + 67;
+	dl = (dl + 3) & ~(size_t)3;
+	static const char cprt[] = "text\0\0\0\0Copyright 2025 Example Lab";
+	size_t cl = sizeof cprt, c0 = t0 + dl, w0 = c0 + ((cl + 3) & ~(size_t)3);
+	bb_add(b, "desc", 4), bb_be32(b, (uint32_t)t0), bb_be32(b, (uint32_t)dl);
+	bb_add(b, "cprt", 4), bb_be32(b, (uint32_t)c0), bb_be32(b, (uint32_t)cl);
+	bb_add(b, "wtpt", 4), bb_be32(b, (uint32_t)w0), bb_be32(b, 20);
+	size_t s = b->n;
+	bb_add(b, "desc\0\0\0\0", 8);
+	bb_be32(b, sizeof desc);
+	bb_add(b, desc, sizeof desc);
+	bb_be32(b, 0);
+	bb_be32(b, sizeof desc - 1);
+	for (size_t i = 0; i < sizeof desc - 1; i++)
+		bb_add(b, "", 1), bb_add(b, desc + i, 1);
+	unsigned char pad[80] = {0};
+	bb_add(b, pad, dl - (b->n - s));
+	bb_add(b, cprt, cl);
+	bb_add(b, pad, w0 - b->n);
+	bb_add(b, "XYZ \0\0\0\0\0\0\xF6\xD6\0\x01\0\0\0\0\xD3\x2D", 20);
+	b->p[0] = (unsigned char)(b->n >> 24), b->p[1] = (unsigned char)(b->n >> 16);
+	b->p[2] = (unsigned char)(b->n >> 8), b->p[3] = (unsigned char)b->n;
+}
+
+/* The profile in a copy: its desc text blanked, its colour tag and size kept, its
+ * Profile ID zeroed. */
+static void assert_icc_blanked(const unsigned char *q, size_t n, const struct bb *orig)
+{
+	cr_assert_eq(n, orig->n, "the profile changed size");
+	cr_assert(!mem_has((const char *)q, n, "Lopez"), "the identifier survived in the profile");
+	cr_assert(mem_has((const char *)q, n, "Copyright 2025 Example Lab"), "unflagged text changed");
+	cr_assert_eq(memcmp(q + n - 20, orig->p + n - 20, 20), 0, "colour data changed");
+	static const unsigned char zero[16] = {0};
+	cr_assert_eq(memcmp(q + 84, zero, 16), 0, "Profile ID not zeroed");
+}
+
+Test(image, icc_text_tags_are_scanned_and_blanked_in_the_kept_profile)
+{
+	struct bb prof = {0};
+	icc_profile(&prof);
+	char *dir = cli_fmt("%s/icc", cli_root);
+	cli_mkdirs(dir);
+	/* JPEG: the profile in two ICC_PROFILE chunks */
+	struct bb j = {0};
+	unsigned long jn;
+	unsigned char *tj = noise_jpeg(16, 16, 0, &jn);
+	size_t half = prof.n / 2;
+	bb_add(&j, "\xFF\xD8", 2);
+	for (int k = 0; k < 2; k++) {
+		struct bb seg = {0};
+		bb_add(&seg, "ICC_PROFILE\0", 12);
+		unsigned char sc[2] = {(unsigned char)(k + 1), 2};
+		bb_add(&seg, sc, 2);
+		bb_add(&seg, prof.p + (k ? half : 0), k ? prof.n - half : half);
+		bb_seg(&j, 0xE2, seg.p, seg.n);
+		free(seg.p);
+	}
+	bb_add(&j, tj + 2, jn - 2);
+	tjFree(tj);
+	cli_write(cli_fmt("%s/p.jpg", dir), j.p, j.n);
+	/* PNG: iCCP */
+	unsigned char c[4096], d[2048];
+	static const unsigned char ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+	size_t n = put_chunk(c, "IHDR", ihdr, 13);
+	uLongf zl = sizeof d - 10;
+	memcpy(d, "Monitor\0\0", 9);
+	cr_assert_eq(compress(d + 9, &zl, prof.p, prof.n), Z_OK);
+	n += put_chunk(c + n, "iCCP", d, (uint32_t)(9 + zl));
+	static const unsigned char raw[] = {0, 0x80};
+	unsigned char z[64];
+	zl = sizeof z;
+	compress(z, &zl, raw, sizeof raw);
+	n += put_chunk(c + n, "IDAT", z, (uint32_t)zl);
+	n += put_chunk(c + n, "IEND", NULL, 0);
+	write_png(cli_fmt("%s/p.png", dir), c, n);
+	/* TIFF: tag 34675 on a one-strip page */
+	struct bb t = {0};
+	unsigned char h[8 + 2 + 5 * 12 + 4] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+	le16(h + 8, 5);
+	ent(h + 10, 256, 3, 1, 2);
+	ent(h + 22, 257, 3, 1, 2);
+	ent(h + 34, 273, 4, 1, sizeof h);
+	ent(h + 46, 279, 4, 1, 4);
+	ent(h + 58, 34675, 7, (uint32_t)prof.n, sizeof h + 4);
+	bb_add(&t, h, sizeof h);
+	bb_add(&t, "PIXL", 4);
+	bb_add(&t, prof.p, prof.n);
+	cli_write(cli_fmt("%s/p.tif", dir), t.p, t.n);
+
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", dir, NULL);
+	cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+	cr_assert(has(&out, "ICC_PROFILE tag desc (desc)"), "%s", out.p);
+	cr_assert(has(&out, "PNG iCCP profile tag desc (desc)"), "%s", out.p);
+	cr_assert(has(&out, "ICC_Profile (0x8773) tag desc (desc)"), "%s", out.p);
+	/* a one-piece profile keeps file offsets: the TIFF finding points at "Maria" */
+	const char *tl = strstr(out.p, "ICC_Profile (0x8773) tag desc");
+	cr_assert_not_null(tl);
+	char *at = memmem(t.p, t.n, "Maria", 5);
+	cr_assert(strstr(tl, cli_fmt("\"start\":%zu,", (size_t)(at - (char *)t.p))), "%s", tl);
+
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress", dir, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+	size_t bn;
+	/* JPEG: both chunks kept, reassembled they are the blanked profile */
+	char *jb = cli_read(cli_fmt("%s/p.jpg", o), &bn);
+	struct phi_jpeg_check jc;
+	cr_assert_eq(phi_jpeg_check((const unsigned char *)jb, bn, &jc, NULL), 0);
+	cr_assert_eq(jc.icc_chunks, 2);
+	struct bb re = {0};
+	for (char *q = jb; (q = memmem(q, bn - (size_t)(q - jb), "ICC_PROFILE", 11)); q += 11) {
+		size_t sl = ((unsigned char)q[-2] << 8 | (unsigned char)q[-1]) - 2;
+		bb_add(&re, q + 14, sl - 14);
+	}
+	assert_icc_blanked(re.p, re.n, &prof);
+	/* PNG: iCCP kept, inflated it is the blanked profile */
+	char *pb = cli_read(cli_fmt("%s/p.png", o), &bn);
+	struct phi_png_check pc;
+	cr_assert_eq(phi_png_check((const unsigned char *)pb, bn, &pc, NULL), 0);
+	cr_assert_eq(pc.iccp, 1);
+	char *ic = memmem(pb, bn, "iCCP", 4);
+	size_t il = (size_t)((unsigned char)ic[-4] << 24 | (unsigned char)ic[-3] << 16 |
+	                     (unsigned char)ic[-2] << 8 | (unsigned char)ic[-1]);
+	unsigned char inf[4096];
+	uLongf infl = sizeof inf;
+	cr_assert_eq(uncompress(inf, &infl, (unsigned char *)ic + 4 + 9, il - 9), Z_OK);
+	assert_icc_blanked(inf, infl, &prof);
+	/* TIFF: tag 34675 kept, blanked */
+	char *tb = cli_read(cli_fmt("%s/p.tif", o), &bn);
+	struct phi_tiff_check tc;
+	cr_assert_eq(phi_tiff_check((const unsigned char *)tb, bn, &tc, NULL), 0);
+	cr_assert_eq(tc.icc, 1);
+	char *tp = memmem(tb, bn, "acsp", 4);
+	cr_assert_not_null(tp);
+	assert_icc_blanked((unsigned char *)tp - 36, prof.n, &prof);
+	size_t mn;
+	char *m = cli_read(cli_fmt("%s/phiscan-manifest.json", o), &mn);
+	cr_assert(mem_has(m, mn, "\"icc_text_tags_blanked\": \"1\""), "%s", m);
+	assert_rescans_clean(o);
+	free(prof.p), free(j.p), free(t.p), free(re.p);
+}
+
+/* ---- BigTIFF ---- */
+
+static void le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* BigTIFF entry: tag, type, 8-byte count, 8-byte value or offset. */
+static void ent8(unsigned char *p, unsigned tag, unsigned type, uint64_t count, uint64_t v)
+{
+	le16(p, tag), le16(p + 2, type), le64(p + 4, count), le64(p + 12, v);
+}
+
+Test(tiff, bigtiff_is_scanned_and_rewritten_as_bigtiff)
+{
+	/* header 16; page 1 IFD at 16: 6 entries; page 2 IFD at 200: 5 entries */
+	unsigned char t[512] = {'I', 'I', 43, 0, 8, 0, 0, 0};
+	le64(t + 8, 16);
+	le64(t + 16, 6);
+	ent8(t + 24, 256, 3, 1, 2);
+	ent8(t + 44, 257, 3, 1, 2);
+	ent8(t + 64, 270, 2, 21, 400); /* ImageDescription, out of line */
+	ent8(t + 84, 273, 16, 1, 440); /* StripOffsets as LONG8 */
+	ent8(t + 104, 279, 4, 1, 4);
+	ent8(t + 124, 315, 2, 8, 0);   /* Artist, inline: 8 bytes fit */
+	memcpy(t + 124 + 12, "Ann Exa", 8);
+	le64(t + 144, 200);            /* next IFD */
+	le64(t + 200, 5);
+	ent8(t + 208, 256, 3, 1, 2);
+	ent8(t + 228, 257, 3, 1, 2);
+	ent8(t + 248, 273, 16, 1, 444);
+	ent8(t + 268, 279, 4, 1, 4);
+	ent8(t + 288, 285, 2, 16, 460); /* PageName */
+	le64(t + 308, 0);
+	memcpy(t + 400, "Patient: Maria Lopez", 21);
+	memcpy(t + 440, "ABCDEFGH", 8);
+	memcpy(t + 460, "DOB: 03/14/1961", 16);
+	size_t n = 476;
+	char *dir = cli_fmt("%s/big", cli_root);
+	cli_mkdirs(dir);
+	cli_write(cli_fmt("%s/b.tif", dir), t, n);
+	struct phi_tiff_check a, b;
+	cr_assert_eq(phi_tiff_check(t, n, &a, NULL), 0);
+	cr_assert(a.big && a.pages == 2 && a.foreign == 3);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", dir, NULL);
+	cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+	cr_assert(has(&out, "TIFF IFD0 Artist") && has(&out, "TIFF IFD0 ImageDescription") &&
+	          has(&out, "TIFF IFD1 PageName"), "%s", out.p);
+	const char *l = strstr(out.p, "ImageDescription");
+	cr_assert(l && strstr(l, "\"start\":409,"), "offset of Maria: %s", out.p);
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--verify", "--no-progress", dir, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s %s", out.p, err.p);
+	size_t bn;
+	char *bt = cli_read(cli_fmt("%s/b.tif", o), &bn);
+	cr_assert_eq(phi_tiff_check((const unsigned char *)bt, bn, &b, NULL), 0);
+	cr_assert(b.big, "not BigTIFF any more");
+	cr_assert_eq(b.pages, 2);
+	cr_assert_eq(b.foreign, 0);
+	cr_assert_str_eq(b.pixels_sha256, a.pixels_sha256);
+	cr_assert(mem_has(bt, bn, "ABCD") && mem_has(bt, bn, "EFGH"));
+	cr_assert(!mem_has(bt, bn, "Lopez") && !mem_has(bt, bn, "Ann") && !mem_has(bt, bn, "1961"));
+	assert_rescans_clean(o);
 }
 
 /* ---- fuzz regressions: every saved input runs through scan and strip ---- */
