@@ -877,6 +877,21 @@ out:
 	return rc;
 }
 
+int phi_scan_field(struct phi_worker *w, struct phi_result *res, const struct phi_field *f)
+{
+	struct phi_result *saved_res = w->res;
+	const char *saved_path = w->path;
+	bool saved_hold = w->hold;
+	w->res = res;
+	w->path = res->path;
+	w->hold = true;
+	int rc = sink_field(w, f, NULL);
+	w->res = saved_res;
+	w->path = saved_path;
+	w->hold = saved_hold;
+	return rc;
+}
+
 int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res)
 {
 	size_t head_len = 0;

@@ -81,6 +81,10 @@ int phi_worker_set_case(struct phi_worker *w, const struct phi_cases *c, size_t 
 typedef int (*phi_harvest_fn)(void *arg, const char *cls, const char *v, size_t n);
 int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg);
 
+/* For archive.c: one field of res's own bytes (a zip archive comment) through the
+ * rules; its findings are added to res.  Never flushed.  0 or PHI_E*. */
+int phi_scan_field(struct phi_worker *w, struct phi_result *res, const struct phi_field *f);
+
 /* The pipe filter: read in_fd, write the de-identified bytes to out_fd (when
  * out_fd >= 0), record findings in res.  Returns 0 or PHI_E* (message in reason). */
 int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res);

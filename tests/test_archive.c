@@ -362,6 +362,38 @@ Test(archive, a_zip_bomb_stops_at_the_ratio_limit_without_expanding)
 	cr_assert_eq(access(cli_fmt("%s/bomb.zip", o), F_OK), -1);
 }
 
+Test(archive, a_zip_comment_is_scanned_with_file_offsets_and_never_copied)
+{
+	static const char comment[] = "Case for Patient: Maria Gonzalez";
+	struct ent e[] = {F("n.txt", CLEAN)};
+	struct cbuf z = build("zip", e, 1);
+	/* the end record is the last 22 bytes: set its comment length, append it */
+	size_t cl = strlen(comment);
+	char *b = cli_own(malloc(z.n + cl));
+	memcpy(b, z.p, z.n);
+	cr_assert_eq(memcmp(b + z.n - 22, "PK\5\6", 4), 0);
+	b[z.n - 2] = (char)cl;
+	memcpy(b + z.n, comment, cl);
+	char *zip = put("c.zip", (struct cbuf){b, z.n + cl});
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 1, "%s", err.p);
+	const char *f = line_for(&out, "finding", "/c.zip");
+	cr_assert_not_null(f, "%s", out.p);
+	cr_assert_str_eq(json_str(f, "field"), "zip comment");
+	unsigned long long s0, e0;
+	cr_assert(json_num(f, "start", &s0) && json_num(f, "end", &e0));
+	size_t n;
+	char *disk = cli_read(zip, &n);
+	cr_assert(e0 <= n && !memcmp(disk + s0, "Maria Gonzalez", 14) && e0 - s0 == 14, "%llu-%llu",
+	          s0, e0);
+	char *o = cli_fmt("%s/out", cli_root);
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "-o", o, cli_case, NULL), 1);
+	char *copy = cli_read(cli_fmt("%s/c.zip", o), &n);
+	cr_assert_not_null(copy);
+	cr_assert(!memmem(copy, n, "Gonzalez", 8), "the comment was copied");
+	cr_assert_eq(cli(&out, &err, NULL, "scan", o, "--exclude", "phiscan-manifest.json", NULL), 0);
+}
+
 /* ---- names, encryption, links ---- */
 
 Test(archive, traversal_absolute_and_control_names_are_errors_and_never_written)
