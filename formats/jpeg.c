@@ -36,7 +36,8 @@
  * index (CIPA DC-007 5.2) says the first image ends with every listed image
  * following it back to back up to the end of the file; those images are walked
  * the same way.  The claimed end must be FF D9 and the last HEADER_ONLY_TAIL
- * bytes before it must be valid entropy-coded data.  Anything else (progressive or
+ * bytes before it must be valid entropy-coded data (with a stuffed 0xFF00, when
+ * they do not reach back to the SOS).  Anything else (progressive or
  * multi-scan files, a trailer, an unlisted appended file, a marker in the tail)
  * falls back to reading every byte.  What the shortcut cannot see is written in
  * the README (images, "Header-only scan").
@@ -63,8 +64,10 @@
 #include "imgmeta.h"
 #include "xmp.h"
 
-/* Entropy-coded bytes checked before the EOI a header-only scan relies on. */
-#define HEADER_ONLY_TAIL ((size_t)64 << 10)
+/* Entropy-coded bytes checked before the EOI a header-only scan relies on: more
+ * than the largest segment (2 + 65,535 bytes), so a segment between the scan and
+ * EOI always has its marker inside the window. */
+#define HEADER_ONLY_TAIL ((size_t)96 << 10)
 #define ICC_MAX_CHUNKS 255 /* the sequence number is one byte */
 #define MPF_MAX_IMAGES 64
 
@@ -351,9 +354,14 @@ static unsigned mpf_images(const struct jw *w, size_t start[MPF_MAX_IMAGES],
 	return 0;
 }
 
-/* Entropy-coded data only: 0xFF followed by 0x00, RST0-7 or another 0xFF (fill). */
-static int entropy_ok(const unsigned char *p, size_t from, size_t to)
+/* Entropy-coded data only: 0xFF followed by 0x00, RST0-7 or another 0xFF (fill).
+ * With need_stuffed, at least one stuffed 0xFF00 too, when the window does not
+ * reach back to the SOS: 96 KiB of Huffman-coded data almost always hold one, text
+ * (ASCII, UTF-8) never holds a 0xFF byte (a flat image without one just reads
+ * everything). */
+static int entropy_ok(const unsigned char *p, size_t from, size_t to, int need_stuffed)
 {
+	int stuffed = 0;
 	/* p[to] is the 0xFF of EOI, so a 0xFF at to - 1 is fill */
 	for (size_t i = from; i + 1 < to; i++) {
 		if (p[i] != 0xFF)
@@ -361,8 +369,9 @@ static int entropy_ok(const unsigned char *p, size_t from, size_t to)
 		unsigned b = p[i + 1];
 		if (b != 0 && b != 0xFF && !(b >= 0xD0 && b <= 0xD7))
 			return 0;
+		stuffed |= b == 0;
 	}
-	return 1;
+	return stuffed || !need_stuffed;
 }
 
 static int walk_image(struct jw *w);
@@ -420,7 +429,7 @@ static int header_only_end(struct jw *w, size_t sos_pay, size_t segend, size_t *
 	size_t from = e - 2 - segend > HEADER_ONLY_TAIL ? e - 2 - HEADER_ONLY_TAIL : segend;
 	advise(w, from, e - from, MADV_WILLNEED);
 	/* one byte more, so a marker cut by the window's start is seen */
-	if (!entropy_ok(w->p, from > segend ? from - 1 : from, e - 2))
+	if (!entropy_ok(w->p, from > segend ? from - 1 : from, e - 2, from > segend))
 		return 0;
 	*end = e - 2;
 	*img_end = e;

@@ -221,6 +221,37 @@ Test(jpeg, filter_mode_strips_stdin_to_stdout)
 		cr_assert(!mem_has(out.p, out.n, v[i]));
 }
 
+/* PNG and TIFF through the filter too: the copy on stdout passes the same checks
+ * as a strip to a file. */
+Test(image, filter_mode_strips_png_and_tiff_from_stdin_to_stdout)
+{
+	need_corpus();
+	static const char *const rel[] = {"photos/shade.png", "xray/pano.tif"};
+	for (size_t k = 0; k < 2; k++) {
+		size_t n;
+		char *b = cli_read(case_file(rel[k]), &n);
+		cr_assert_not_null(b);
+		struct cbuf in = {b, n}, out, err;
+		int rc = cli(&out, &err, &in, "filter", NULL);
+		cr_assert(rc == 1, "filter %s exit %d: %s", rel[k], rc, err.p);
+		cr_assert_gt(out.n, 0);
+		if (k == 0) {
+			struct phi_png_check c;
+			cr_assert_eq(phi_png_check((const unsigned char *)out.p, out.n, &c, NULL), 0);
+			cr_assert(c.foreign == 0 && c.trailer == 0 && c.iccp == 1 && c.orientation == 3);
+		} else {
+			struct phi_tiff_check a, c;
+			cr_assert_eq(phi_tiff_check((const unsigned char *)b, n, &a, NULL), 0);
+			cr_assert_eq(phi_tiff_check((const unsigned char *)out.p, out.n, &c, NULL), 0);
+			cr_assert(c.foreign == 0 && c.pages == a.pages);
+			cr_assert_str_eq(c.pixels_sha256, a.pixels_sha256);
+		}
+		char **v = planted_in(rel[k]);
+		for (size_t i = 0; v[i]; i++)
+			cr_assert(!mem_has(out.p, out.n, v[i]), "a planted value of %s survived", rel[k]);
+	}
+}
+
 /* Progressive (libjpeg-turbo's lossless transform keeps every marker: many scans
  * with tables between them), and, when jpegtran is installed, arithmetic-coded and
  * restart-marker variants. */
@@ -987,6 +1018,19 @@ Test(jpeg, a_trailer_a_marker_after_the_scan_or_many_scans_make_the_scan_read_ev
 	bb_seg(&b, 0xFE, "Patient: Maria Lopez", 20);
 	bb_add(&b, "\xFF\xD9", 2);
 	p = cli_fmt("%s/com.jpg", dir);
+	cli_write(p, b.p, b.n);
+	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
+	cr_assert_eq(count_where(&r, "COM"), 1, "%s", r.where);
+	/* the largest COM there is (65,533 bytes of text, the name at its start): its
+	 * marker still falls inside the checked tail */
+	b.n -= 2 + 24;
+	char *big = malloc(65533);
+	memset(big, 'a', 65533);
+	memcpy(big, "Patient: Maria Lopez ", 21);
+	bb_seg(&b, 0xFE, big, 65533);
+	free(big);
+	bb_add(&b, "\xFF\xD9", 2);
+	p = cli_fmt("%s/bigcom.jpg", dir);
 	cli_write(p, b.p, b.n);
 	cr_assert_eq(jpeg_scan_file(p, &r), b.n);
 	cr_assert_eq(count_where(&r, "COM"), 1, "%s", r.where);
