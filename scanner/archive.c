@@ -668,8 +668,12 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 		}
 		if (n++ == 0)
 			res->format = kind_name(L.in, kind);
-		if (out_fd >= 0 && !L.out && !L.broken && (rc = open_output(&L, A->err)))
-			goto done;
+		if (out_fd >= 0 && !L.out && !L.broken && open_output(&L, A->err)) {
+			/* a kind that cannot be written (rar): no output, but every entry is
+			 * still scanned and reported */
+			L.broken = true;
+			snprintf(L.why, sizeof L.why, "%s", A->err->msg);
+		}
 		const char *name = entry_name(e);
 		unsigned type = archive_entry_filetype(e);
 		const char *bad = unsafe_name(name);

@@ -1703,6 +1703,16 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return EXIT_CLEAN;
 	}
+	/* libarchive turns zip entry times into time_t with mktime(), which runs
+	 * tzset(); with TZ unset glibc frees and re-reads its zone name on every call
+	 * from every worker (under a lock of its own that ThreadSanitizer cannot see).
+	 * Naming the default zone (":/etc/localtime" is what an unset TZ means) turns
+	 * those calls into no-ops; local time is unchanged. */
+	if (!getenv("TZ") && setenv("TZ", ":/etc/localtime", 1)) {
+		fprintf(stderr, "%s: cannot set TZ: %s\n", prog, strerror(errno));
+		return EXIT_ERROR;
+	}
+	tzset();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: cannot initialise libsodium\n", prog);
 		return EXIT_ERROR;
