@@ -10,7 +10,8 @@
  * 85 -optimize from a gradient); PNG IDAT and the iCCP profile are deflated with
  * zlib here; the TIFF pages are uncompressed 8x8 greyscale.  Identifiers sit in
  * every place image-metadata.md lists: Exif IFD0/ExifIFD/GPS (ASCII, UCS-2 XP*,
- * UserComment), XMP (dc:creator, PersonInImage, XMP-DICOM), IPTC in APP13, COM,
+ * UserComment), XMP (dc:creator, PersonInImage, XMP-DICOM), IPTC in APP13, COM, the
+ * ICC profile description,
  * a trailer after EOI; PNG tEXt/iTXt/eXIf/tIME and a private chunk; TIFF
  * DocumentName/Artist/DateTime/PageName on two pages and XMP tag 700.
  * Compressed text (zTXt) holds no identifier: its findings have no byte offset.
@@ -284,11 +285,32 @@ static void gen_jpeg_smile(struct doc *d, struct rng *r, const struct casedata *
 	b_put(&d->b, "http://ns.adobe.com/xap/1.0/", 29);
 	gi_xmp(d, c);
 	gi_seg_end(d, at);
-	/* ICC_PROFILE APP2, one chunk: a profile header stub (kept, never scanned) */
+	/* ICC_PROFILE APP2, one chunk: a v2 profile whose only tag is its description
+	 * (textDescriptionType), named after the patient the way a calibration tool
+	 * names a profile; strip keeps the profile and blanks that text (icc.c) */
 	at = gi_seg_begin(d, 0xE2);
 	b_put(&d->b, "ICC_PROFILE\0\x01\x01", 14);
-	for (int i = 0; i < 132; i++)
-		gi_u8(d, i == 3 ? 132 : (i >= 36 && i < 40) ? (unsigned)"acsp"[i - 36] : 0);
+	char icc_desc[128];
+	snprintf(icc_desc, sizeof icc_desc, "Patient: %s %s", c->pga, c->pfa);
+	for (size_t i = 9; icc_desc[i]; i++) /* the ASCII forms are lower case: Ines Garcao */
+		if (icc_desc[i - 1] == ' ' && icc_desc[i] >= 'a' && icc_desc[i] <= 'z')
+			icc_desc[i] = (char)(icc_desc[i] - 'a' + 'A');
+	size_t ialen = strlen(icc_desc) + 1, itag = 12 + ialen + 8 + 3 + 67;
+	itag = (itag + 3) & ~(size_t)3;
+	size_t p0 = d->b.n;
+	for (int i = 0; i < 128; i++)
+		gi_u8(d, (i >= 36 && i < 40) ? (unsigned)"acsp"[i - 36] : 0);
+	gi_u32(d, 1, 1);
+	b_put(&d->b, "desc", 4), gi_u32(d, 144, 1), gi_u32(d, (uint32_t)itag, 1);
+	size_t t0 = d->b.n;
+	b_put(&d->b, "desc\0\0\0\0", 8);
+	gi_u32(d, (uint32_t)ialen, 1);
+	size_t is = d->b.n;
+	b_put(&d->b, icc_desc, ialen);
+	d_addspan(d, is + 9, is + ialen - 1, C_NAME, M_DEFAULT);
+	while (d->b.n - t0 < itag)
+		gi_u8(d, 0); /* no Unicode or ScriptCode description */
+	gi_set32(d, p0, (uint32_t)(d->b.n - p0), 1);
 	gi_seg_end(d, at);
 	/* APP13 Photoshop IPTC: By-line and Caption */
 	at = gi_seg_begin(d, 0xED);

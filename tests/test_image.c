@@ -1290,6 +1290,7 @@ Test(image, icc_text_tags_are_scanned_and_blanked_in_the_kept_profile)
 	struct phi_jpeg_check jc;
 	cr_assert_eq(phi_jpeg_check((const unsigned char *)jb, bn, &jc, NULL), 0);
 	cr_assert_eq(jc.icc_chunks, 2);
+	cr_assert_eq(jc.foreign, 0);
 	struct bb re = {0};
 	for (char *q = jb; (q = memmem(q, bn - (size_t)(q - jb), "ICC_PROFILE", 11)); q += 11) {
 		size_t sl = ((unsigned char)q[-2] << 8 | (unsigned char)q[-1]) - 2;
@@ -1301,6 +1302,7 @@ Test(image, icc_text_tags_are_scanned_and_blanked_in_the_kept_profile)
 	struct phi_png_check pc;
 	cr_assert_eq(phi_png_check((const unsigned char *)pb, bn, &pc, NULL), 0);
 	cr_assert_eq(pc.iccp, 1);
+	cr_assert_eq(pc.foreign, 0);
 	char *ic = memmem(pb, bn, "iCCP", 4);
 	size_t il = (size_t)((unsigned char)ic[-4] << 24 | (unsigned char)ic[-3] << 16 |
 	                     (unsigned char)ic[-2] << 8 | (unsigned char)ic[-1]);
@@ -1313,12 +1315,14 @@ Test(image, icc_text_tags_are_scanned_and_blanked_in_the_kept_profile)
 	struct phi_tiff_check tc;
 	cr_assert_eq(phi_tiff_check((const unsigned char *)tb, bn, &tc, NULL), 0);
 	cr_assert_eq(tc.icc, 1);
+	cr_assert_eq(tc.foreign, 0);
 	char *tp = memmem(tb, bn, "acsp", 4);
 	cr_assert_not_null(tp);
 	assert_icc_blanked((unsigned char *)tp - 36, prof.n, &prof);
 	size_t mn;
 	char *m = cli_read(cli_fmt("%s/phiscan-manifest.json", o), &mn);
 	cr_assert(mem_has(m, mn, "\"icc_text_tags_blanked\": \"1\""), "%s", m);
+	cr_assert(mem_has(m, mn, "\"pixels_verify\": \"decoded-identical\""), "%s", m);
 	assert_rescans_clean(o);
 	free(prof.p), free(j.p), free(t.p), free(re.p);
 }
