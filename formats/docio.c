@@ -202,7 +202,7 @@ int phi_val_add(struct phi_val *v, const void *s, size_t n, size_t ta, size_t tb
 		last->vb = (uint32_t)(va + n);
 		return 0;
 	}
-	if (v->npc == v->cappc) {
+	if (v->npc >= v->cappc || !v->pc) {
 		size_t nc = v->cappc ? v->cappc * 2 : 16;
 		struct phi_piece *p = realloc(v->pc, nc * sizeof *p);
 		if (!p)

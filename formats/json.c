@@ -171,7 +171,8 @@ static int emit(struct json *s)
 		vc = NULL;
 	size_t ta = s->v.pc[0].ta;
 	size_t a = ta > JSON_CONTEXT ? ta - JSON_CONTEXT : 0, c = ta;
-	c = a;
+	while (c > a && s->t[c - 1] != '\n')
+		c--;
 	while (c < ta && (s->t[c] & 0xC0) == 0x80)
 		c++;
 	struct phi_field f = {
