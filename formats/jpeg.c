@@ -69,7 +69,6 @@
  * EOI always has its marker inside the window. */
 #define HEADER_ONLY_TAIL ((size_t)96 << 10)
 #define ICC_MAX_CHUNKS 255 /* the sequence number is one byte */
-#define MPF_MAX_IMAGES 64
 
 static const char xmp_sig[] = "http://ns.adobe.com/xap/1.0/";           /* + NUL: 29 */
 static const char extxmp_sig[] = "http://ns.adobe.com/xmp/extension/";  /* + NUL: 35 */
@@ -121,6 +120,7 @@ struct jw {
 	unsigned sofs, sof, nf, height;
 	size_t mpf;              /* offset of the MPF TIFF header, or 0 */
 	size_t mpf_len;
+	size_t *mpf_start, *mpf_size; /* images listed (limits->max_items at most) */
 	uint64_t touched;        /* bytes a header-only scan read */
 	int skipped_entropy;     /* 1 when entropy-coded data was not read */
 	const struct phi_img_in *in; /* the mapping, for read-ahead advice (or NULL) */
@@ -322,10 +322,9 @@ static int scan_end(struct jw *w, size_t i, size_t *end)
 
 /* The MPF index (CIPA DC-007 5.2.3.3 MP Entry, tag 0xB002): where the first image
  * ends, when every other listed image follows it back to back up to the end of the
- * file.  Returns the number of images listed (0: no usable index), and their
- * starts and sizes (image 0 first). */
-static unsigned mpf_images(const struct jw *w, size_t start[MPF_MAX_IMAGES],
-                           size_t size[MPF_MAX_IMAGES])
+ * file.  Returns the number of images listed (0: no usable index), their starts
+ * and sizes (image 0 first) in w->mpf_start and w->mpf_size. */
+static unsigned mpf_images(struct jw *w)
 {
 	struct phi_tiff t;
 	uint64_t ifd0, next;
@@ -337,9 +336,19 @@ static unsigned mpf_images(const struct jw *w, size_t start[MPF_MAX_IMAGES],
 		struct phi_tiff_entry e;
 		phi_tiff_entry_at(&t, ifd0, i, &e);
 		if (e.tag != 0xB002 || e.type != 7 || !e.in_range || e.size % 16 ||
-		    e.size / 16 < 2 || e.size / 16 > MPF_MAX_IMAGES)
+		    e.size / 16 < 2 || e.size / 16 > w->ctx->limits->max_items)
 			continue;
 		unsigned k = (unsigned)(e.size / 16);
+		size_t *start = calloc(k, sizeof *start), *size = calloc(k, sizeof *size);
+		if (!start || !size) {
+			free(start);
+			free(size);
+			return 0; /* no shortcut: every byte is read */
+		}
+		free(w->mpf_start);
+		free(w->mpf_size);
+		w->mpf_start = start;
+		w->mpf_size = size;
 		for (unsigned j = 0; j < k; j++) {
 			size_t at = e.voff + 16u * j;
 			uint64_t sz = phi_tiff_u32(&t, at + 4), off = phi_tiff_u32(&t, at + 8);
@@ -398,6 +407,8 @@ static int walk_listed(struct jw *w, const size_t *start, const size_t *size, un
 			free(s.ext[i].buf);
 		free(s.ext);
 		free(s.icc_prof);
+		free(s.mpf_start);
+		free(s.mpf_size);
 		if (rc == PHI_EFORMAT) {
 			/* not a JPEG after all: its bytes as an opaque trailer */
 			w->touched += size[j];
@@ -410,7 +421,7 @@ static int walk_listed(struct jw *w, const size_t *start, const size_t *size, un
 /* After the first SOS (its segment ends at segend): may the entropy-coded data be
  * skipped?  Sets *end to the offset of the EOI that ends it. */
 static int header_only_end(struct jw *w, size_t sos_pay, size_t segend, size_t *end,
-                           size_t *img_end, unsigned *listed, size_t *start, size_t *size)
+                           size_t *img_end, unsigned *listed)
 {
 	if (!w->header_only || w->sofs != 1 || w->height == 0 || w->p[sos_pay] != w->nf)
 		return 0;
@@ -419,10 +430,10 @@ static int header_only_end(struct jw *w, size_t sos_pay, size_t segend, size_t *
 	size_t e = w->n;
 	*listed = 0;
 	if (w->mpf && !w->nested) {
-		*listed = mpf_images(w, start, size);
+		*listed = mpf_images(w);
 		if (!*listed)
 			return 0; /* an index that does not tile the file: read it all */
-		e = size[0];
+		e = w->mpf_size[0];
 	}
 	if (e < segend + 2 || w->p[e - 2] != 0xFF || w->p[e - 1] != 0xD9)
 		return 0;
@@ -468,7 +479,7 @@ static int icc_finish(struct jw *w)
 				total += w->icc[i].len;
 			}
 	w->icc_pos[c + 1] = total;
-	unsigned char *prof = malloc(total ? total : 1);
+	unsigned char *prof = calloc(1, total ? total : 1); /* filled below; calloc quiets GCC 12 */
 	unsigned char *patch = strip ? malloc(total ? total : 1) : NULL;
 	if (!prof || (strip && !patch)) {
 		free(prof);
@@ -497,7 +508,7 @@ static int icc_finish(struct jw *w)
 static int walk_image(struct jw *w)
 {
 	const unsigned char *p = w->p;
-	size_t n = w->n, pos = 2, img_end = 0, start[MPF_MAX_IMAGES], size[MPF_MAX_IMAGES];
+	size_t n = w->n, pos = 2, img_end = 0;
 	unsigned listed = 0;
 	int rc, first_sos = 1;
 
@@ -545,8 +556,7 @@ static int walk_image(struct jw *w)
 				return phi_fail_at(w->err, PHI_EFORMAT, fo(w, seg), "JPEG SOS is empty");
 			if (first_sos)
 				w->touched = segend; /* the header */
-			if (!(first_sos && header_only_end(w, pay, segend, &end, &img_end, &listed,
-			                                   start, size)) &&
+			if (!(first_sos && header_only_end(w, pay, segend, &end, &img_end, &listed)) &&
 			    (rc = scan_end(w, segend, &end)))
 				return rc;
 			if ((rc = keep(w, seg, end - seg, 1, 0)))
@@ -574,7 +584,7 @@ static int walk_image(struct jw *w)
 	}
 	w->chk.trailer = n - w->eoi;
 	if (listed && img_end == w->eoi) {
-		if ((rc = walk_listed(w, start, size, listed)))
+		if ((rc = walk_listed(w, w->mpf_start, w->mpf_size, listed)))
 			return rc;
 	} else if (w->chk.trailer && (rc = runs(w, "after EOI", w->eoi, w->chk.trailer))) {
 		return rc;
@@ -614,6 +624,8 @@ static void jw_free(struct jw *w)
 		free(w->ext[i].buf);
 	free(w->ext);
 	free(w->icc_prof);
+	free(w->mpf_start);
+	free(w->mpf_size);
 }
 
 int phi_jpeg_check(const unsigned char *p, size_t n, struct phi_jpeg_check *out,

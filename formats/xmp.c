@@ -13,7 +13,8 @@
  * hold references the whole value maps to the tag.
  *
  * Hardening: a DTD with entity declarations stops the parser (no entity
- * expansion at all); values are capped at limits->max_field_len; nesting at 256.
+ * expansion at all); values are capped at limits->max_field_len; nesting at
+ * limits->max_depth (deeper packets are scanned as plain text).
  *
  * Threading: reentrant.  Ownership: everything allocated here is freed before
  * phi_xmp_scan returns.
@@ -27,7 +28,6 @@
 
 #include "imgmeta.h"
 
-#define XMP_MAX_DEPTH 256
 
 static const struct {
 	const char *uri, *prefix;
@@ -115,8 +115,8 @@ struct xmp_state {
 	size_t n;
 	uint64_t offset;
 	const char *prefix;
-	struct xmp_frame stack[XMP_MAX_DEPTH];
-	int depth;
+	struct xmp_frame *stack; /* limits->max_depth frames */
+	int depth, max_depth;
 	/* character data of the innermost element */
 	unsigned char *text;
 	uint32_t *map;
@@ -205,7 +205,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 {
 	struct xmp_state *st = ud;
 	flush_text(st);
-	if (st->depth >= XMP_MAX_DEPTH) {
+	if (st->depth >= st->max_depth) {
 		st->bad = 1;
 		XML_StopParser(st->parser, XML_FALSE);
 		return;
@@ -320,8 +320,14 @@ int phi_xmp_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_
 	if (end == 0 || end > INT32_MAX)
 		return phi_img_runs(ctx, where_prefix, p, n, offset);
 	struct xmp_state *st = calloc(1, sizeof *st);
+	unsigned md = ctx->limits->max_depth ? ctx->limits->max_depth : 1;
+	if (st && !(st->stack = calloc(md, sizeof *st->stack))) {
+		free(st);
+		st = NULL;
+	}
 	if (!st)
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading XMP");
+	st->max_depth = (int)md;
 	st->ctx = ctx;
 	st->p = p;
 	st->n = end;
@@ -329,6 +335,7 @@ int phi_xmp_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_
 	st->prefix = where_prefix;
 	st->parser = XML_ParserCreateNS(NULL, '|');
 	if (!st->parser) {
+		free(st->stack);
 		free(st);
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading XMP");
 	}
@@ -350,6 +357,7 @@ int phi_xmp_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_
 	XML_ParserFree(st->parser);
 	free(st->text);
 	free(st->map);
+	free(st->stack);
 	free(st);
 	if (fallback) {
 		/* Not well-formed (or hostile): the values already emitted stay reported;
