@@ -832,7 +832,7 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 	w->path = res->path;
 	w->hold = w->o->strip || out_fd >= 0; /* strip holds entries until the archive is done */
 	res->size = size;
-	if (lseek(fd, 0, SEEK_SET) < 0 || (rc = read_head(fd, w->head, &head_len))) {
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read the entry back");
 		rc = PHI_EIO;
 		goto out;
