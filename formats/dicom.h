@@ -40,6 +40,15 @@ size_t phi_dicom_rule_count(void);
 int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
                             char pixels_hex[65], struct phi_error *err);
 
+/* The Patient module values of a DICOM file (Patient's Name, ID, Birth Date, Other
+ * Patient IDs and Names: top level, each value of a multi-valued one) to fn with the
+ * class "name", "mrn" or "date", read by the same walker, without DCMTK: the case
+ * harvest (scanner/case.h) reads a CT series' headers at this cost.  Values are the
+ * stored bytes (no character set conversion).  0, fn's error, or PHI_E*. */
+typedef int (*phi_dicom_value_fn)(void *arg, const char *cls, const char *v, size_t n);
+int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
+                             phi_dicom_value_fn fn, void *arg, struct phi_error *err);
+
 int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65]);
 
 #endif

@@ -37,7 +37,56 @@ struct rd {
 	uint64_t base;            /* file offset of data byte 0, for messages */
 	struct phi_sha256 *pix;   /* hash the top-level Pixel Data as stored, or NULL */
 	bool pix_seen;
+	phi_dicom_value_fn pv;    /* patient module values go here, or NULL */
+	void *pv_arg;
+	struct pval {
+		const char *cls;
+		char v[257];
+		size_t n;
+	} pvals[16];              /* held until the walk shows whose file it is */
+	size_t npvals;
+	bool ours;                /* De-identification Method names phiscan */
 };
+
+static const unsigned char *at(struct rd *r, uint64_t off, size_t n);
+
+/* The Patient module attributes a case is recognised by (case.h). */
+static const char *patient_class(uint16_t g, uint16_t e)
+{
+	if (g != 0x0010)
+		return NULL;
+	switch (e) {
+	case 0x0010: /* Patient's Name */
+	case 0x1001: /* Other Patient Names */
+		return "name";
+	case 0x0020: /* Patient ID */
+	case 0x1000: /* Other Patient IDs */
+		return "mrn";
+	case 0x0030: /* Patient's Birth Date */
+		return "date";
+	default:
+		return NULL;
+	}
+}
+
+/* Each value of a multi-valued string (backslash-separated) to the callback. */
+static int patient_value(struct rd *r, const char *cls, uint64_t off, uint32_t len)
+{
+	const unsigned char *v = at(r, off, len);
+	if (!v)
+		return 0; /* the length check reports it */
+	for (uint32_t i = 0, s = 0; i <= len; i++)
+		if (i == len || v[i] == '\\') {
+			if (i > s && r->npvals < sizeof r->pvals / sizeof *r->pvals) {
+				struct pval *p = &r->pvals[r->npvals++];
+				p->cls = cls;
+				p->n = i - s;
+				memcpy(p->v, v + s, p->n);
+			}
+			s = i + 1;
+		}
+	return 0;
+}
 
 /* Feed n bytes of data at off to the pixel hash. */
 static int hash_range(struct rd *r, uint64_t off, uint64_t n)
@@ -194,6 +243,18 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
 			                   "element (%04X,%04X) declares %u bytes but %llu remain", g, el,
 			                   len, (unsigned long long)left);
+		const char *pc = r->pv && r->depth == 0 && len <= 256 ? patient_class(g, el) : NULL;
+		if (pc) {
+			int rc = patient_value(r, pc, *off, len);
+			if (rc)
+				return rc;
+		}
+		/* (0012,0063) De-identification Method: a file phiscan wrote carries its own
+		 * tokens, not a patient's */
+		if (r->pv && r->depth == 0 && g == 0x0012 && el == 0x0063 && len >= 8) {
+			const unsigned char *m = at(r, *off, 8);
+			r->ours = m && !memcmp(m, "phiscan ", 8);
+		}
 		if (sq && ts != TS_IMPLICIT_LE) {
 			uint64_t o = *off;
 			int rc = items(r, &o, *off + len, false, ts, false, false, g, el);
@@ -336,8 +397,8 @@ static enum ts guess_ts(struct rd *r, uint64_t off)
 	return p[0] == 0 && p[1] != 0 ? TS_EXPLICIT_BE : TS_EXPLICIT_LE;
 }
 
-int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
-                            char pixels_hex[65], struct phi_error *err)
+static int walk_file(int fd, uint64_t size, const struct phi_limits *lim, char pixels_hex[65],
+                     phi_dicom_value_fn pv, void *pv_arg, struct phi_error *err)
 {
 	struct rd *r = calloc(1, sizeof *r);
 	struct phi_sha256 pix;
@@ -353,6 +414,8 @@ int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
 	}
 	r->fd = fd;
 	r->size = size;
+	r->pv = pv;
+	r->pv_arg = pv_arg;
 	r->err = err;
 	r->max_depth = lim->max_depth;
 	uint64_t off = 0;
@@ -413,6 +476,8 @@ int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
 	}
 	rc = elements(r, &off, size, false, ts, false);
 out:
+	for (size_t i = 0; !rc && r->pv && !r->ours && i < r->npvals; i++)
+		rc = r->pv(r->pv_arg, r->pvals[i].cls, r->pvals[i].v, r->pvals[i].n);
 	if (r->pix) {
 		if (!rc && r->pix_seen)
 			rc = phi_sha256_final(&pix, pixels_hex) ? phi_fail(err, PHI_ENOMEM, "out of memory")
@@ -422,4 +487,16 @@ out:
 	}
 	free(r);
 	return rc;
+}
+
+int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
+                            char pixels_hex[65], struct phi_error *err)
+{
+	return walk_file(fd, size, lim, pixels_hex, NULL, NULL, err);
+}
+
+int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
+                             phi_dicom_value_fn fn, void *arg, struct phi_error *err)
+{
+	return walk_file(fd, size, lim, NULL, fn, arg, err);
 }

@@ -518,6 +518,13 @@ static int name_variants(struct phi_cases *c, size_t kase, const struct ident *i
 			rc = add_litf(c, kase, id->cls, "%c.%s", y[0], x);
 		if (!rc && isalpha((unsigned char)y[0]))
 			rc = add_litf(c, kase, id->cls, "%c %s", y[0], x);
+		/* "SmithJ", "Smith_J", "Smith J.": the other's initial after */
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%s%c", x, y[0]);
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%s_%c", x, y[0]);
+		if (!rc && isalpha((unsigned char)y[0]))
+			rc = add_litf(c, kase, id->cls, "%s %c.", x, y[0]);
 	}
 	return rc;
 }

@@ -15,6 +15,7 @@
  */
 #include "scan.h"
 
+#include "../formats/dicom.h"
 #include "../formats/sha256.h"
 #include "baseline.h"
 #include "archive.h"
@@ -66,6 +67,8 @@ struct phi_worker {
 	const struct phi_cases *cases;
 	struct phi_sweep_scratch *sweep;
 	size_t kase;
+	const char *last_value;        /* the last structured field's text, and length */
+	size_t last_value_len;
 	/* harvest mode: structured patient values go to hv_fn instead of the rules */
 	phi_harvest_fn hv_fn;
 	void *hv_arg;
@@ -364,6 +367,8 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 	w->nfh = 0;
 	w->nedits = 0;
 	w->repl_len = 0;
+	w->last_value = f->kind == PHI_FIELD_VALUE ? f->text : NULL;
+	w->last_value_len = f->len;
 	if (f->kind == PHI_FIELD_VALUE && f->value_class) {
 		if (f->report_from == 0 && f->len > 0) {
 			const struct phi_class_info *ci = phi_class_find(f->value_class);
@@ -384,7 +389,10 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		rc = phi_engine_match(w->m, f->text, f->len, f->report_from, to, w->path, collect, w);
 		if (rc)
 			return phi_fail(&w->err, rc, "rule engine: %s", phi_strerror(rc));
-		if (w->cases && (rc = case_hits(w, f, to)))
+		/* a value already reported whole (a format may run the rules over it too) is
+		 * not swept again */
+		bool dup = f->text == w->last_value && f->len == w->last_value_len;
+		if (w->cases && !dup && (rc = case_hits(w, f, to)))
 			return phi_fail(&w->err, rc, "case identifiers: %s", phi_strerror(rc));
 		if (w->nfh && w->res->format && !strcmp(w->res->format, "text"))
 			drop_allowed(w, f->text, f->len);
@@ -961,7 +969,12 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 			w->path = path;
 			w->hv_fn = fn;
 			w->hv_arg = arg;
-			rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL);
+			/* DICOM: the Patient module by the element walker, not a DCMTK load */
+			if (!strcmp(fmt->name, "dicom"))
+				rc = phi_dicom_patient_values(fd, (uint64_t)st.st_size, w->o->limits, fn, arg,
+				                              &w->err);
+			else
+				rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL);
 			w->hv_fn = NULL;
 			w->res = NULL;
 			phi_result_clear(&res);

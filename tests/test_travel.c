@@ -323,3 +323,58 @@ Test(travel_cli, with_case_depth_one_each_folder_is_its_own_case)
 	cr_assert_eq(rc, 1);
 	cr_assert(has(&out, "case-identifier"), "one case: the note should be found: %s", out.p);
 }
+
+/* A minimal Part 10 file (explicit VR little endian) with the Patient module. */
+static void put_el(unsigned char *b, size_t *n, unsigned g, unsigned e, const char *vr,
+                   const char *v)
+{
+	size_t len = strlen(v), pad = len & 1;
+	unsigned char h[8] = {g & 0xFF, g >> 8, e & 0xFF, e >> 8, (unsigned char)vr[0],
+	                      (unsigned char)vr[1], (unsigned char)((len + pad) & 0xFF),
+	                      (unsigned char)((len + pad) >> 8)};
+	memcpy(b + *n, h, 8);
+	memcpy(b + *n + 8, v, len);
+	if (pad)
+		b[*n + 8 + len] = strcmp(vr, "UI") ? ' ' : 0;
+	*n += 8 + len + pad;
+}
+
+static void write_dicom(const char *path, const char *name, const char *id, const char *dob)
+{
+	unsigned char b[1024] = {0};
+	size_t n = 128;
+	memcpy(b + n, "DICM", 4);
+	n += 4;
+	put_el(b, &n, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
+	put_el(b, &n, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+	put_el(b, &n, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.555");
+	put_el(b, &n, 0x0010, 0x0010, "PN", name);
+	put_el(b, &n, 0x0010, 0x0020, "LO", id);
+	put_el(b, &n, 0x0010, 0x0030, "DA", dob);
+	cli_write(path, b, n);
+}
+
+Test(travel_cli, a_dicom_patient_is_swept_for_in_the_case_s_notes_and_names)
+{
+	char *d = cli_fmt("%s/cbct", cli_case);
+	cli_mkdirs(d);
+	write_dicom(cli_fmt("%s/slice1.dcm", d), "Oyelaran^Tobiloba", "PT-77120", "19840229");
+	cli_write_str(cli_fmt("%s/lab note.txt", d), "tobiloba oyelaran, born 02/29/1984\n");
+	cli_write_str(cli_fmt("%s/OyelaranT_PT-77120.txt", d), "shade A2\n");
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--format", "json", d, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	size_t nl, note = 0, name = 0;
+	char **l = lines_of(&out, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		char *rule = json_str(l[i], "rule"), *path = json_str(l[i], "path");
+		char *field = json_str(l[i], "field");
+		if (rule && !strcmp(rule, "case-identifier") && path && strstr(path, "lab note"))
+			note++;
+		if (rule && !strcmp(rule, "case-identifier") && field && !strcmp(field, "file name"))
+			name++;
+	}
+	cr_assert_eq(note, 2, "name and birth date in the note: %s", out.p);
+	cr_assert_eq(name, 2, "surname + initial and the ID in a file name: %s", out.p);
+	cr_assert(!has(&out, "Oyelaran") && !has(&out, "77120"), "%s", out.p);
+}
