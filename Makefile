@@ -66,6 +66,7 @@ test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests
 	  $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
 
 test-asan:
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	$(MAKE) BUILD=build-asan BIN=phiscan-asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
 	  SANFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' test
 

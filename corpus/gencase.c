@@ -3174,6 +3174,7 @@ struct filespec {
 
 struct gen_state {
 	struct buf truth;
+	struct buf names;   /* truth-names.tsv: identifiers in file names */
 	struct doc d;
 	struct buf enc;
 	struct span *sp;
@@ -3181,6 +3182,46 @@ struct gen_state {
 	long files, rows;
 	long per_class[NCLS][2];
 };
+
+/* A scan file whose name carries the patient, the way practice software names
+ * exports: "Last_First_2025-07-24_UpperJaw.stl" (rules and the case sweep),
+ * "FirstLast_lower.stl" and "s10- <MRN>.stl" (the case sweep: the patient is named
+ * in the case's order files).  Its content is clean; truth-names.tsv lists the spans
+ * of the base name (path, start, end, class, mode: default rows are also expected
+ * under --safe-harbor). */
+static void gen_named_file(struct gen_state *g, const char *outdir, const char *dir, long k,
+                           const struct casedata *c)
+{
+	char base[256], path[4096];
+	static const char body[] = "solid part\nendsolid part\n";
+	int kind = (int)(k % 3);
+	if (!g->names.n)
+		b_puts(&g->names, "path\tstart\tend\tclass\tmode\n");
+	if (kind == 0)
+		snprintf(base, sizeof base, "%s_%s_%04d-%02d-%02d_UpperJaw.stl", c->pf, c->pg,
+		         c->scan.y, c->scan.m, c->scan.d);
+	else if (kind == 1)
+		snprintf(base, sizeof base, "%s%s_lower.stl", c->pg, c->pf);
+	else
+		snprintf(base, sizeof base, "s10- %s.stl", c->mrn);
+	snprintf(path, sizeof path, "%s/%s/scan", outdir, dir);
+	mkdir_p(path);
+	snprintf(path, sizeof path, "%s/%s/scan/%s", outdir, dir, base);
+	write_file(path, body, sizeof body - 1);
+	g->files++;
+	size_t nf = strlen(c->pf), ng = strlen(c->pg);
+	if (kind == 0) {
+		b_printf(&g->names, "%s/scan/%s\t0\t%zu\tname\tdefault\n", dir, base, nf + 1 + ng);
+		/* an uncued date is reported under --safe-harbor, as in any other text */
+		b_printf(&g->names, "%s/scan/%s\t%zu\t%zu\tdate\tsafe_harbor\n", dir, base,
+		         nf + ng + 2, nf + ng + 12);
+	} else if (kind == 1) {
+		b_printf(&g->names, "%s/scan/%s\t0\t%zu\tname\tdefault\n", dir, base, nf + ng);
+	} else {
+		b_printf(&g->names, "%s/scan/%s\t5\t%zu\tmrn\tdefault\n", dir, base,
+		         5 + strlen(c->mrn));
+	}
+}
 
 static void emit_file(struct gen_state *g, const char *outdir, const char *rel,
                       const struct filespec *fs, struct rng *r, const struct casedata *c)
@@ -3305,10 +3346,13 @@ static int cmd_cases(int argc, char **argv)
 			emit_file(&g, outdir, rel, &media_files[f], &fr, &c);
 		}
 		gen_archive_case(&g, outdir, dir, seed, k, &c);
+		gen_named_file(&g, outdir, dir, k, &c);
 	}
 	char tpath[4096];
 	snprintf(tpath, sizeof tpath, "%s/truth.tsv", outdir);
 	write_file(tpath, g.truth.p, g.truth.n);
+	snprintf(tpath, sizeof tpath, "%s/truth-names.tsv", outdir);
+	write_file(tpath, g.names.p, g.names.n);
 	printf("gencase: %ld cases, %ld files, %ld truth rows in %s (seed %ld)\n", ncases, g.files,
 	       g.rows, outdir, seed);
 	for (int i = 0; i < NCLS; i++)
@@ -3317,6 +3361,7 @@ static int cmd_cases(int argc, char **argv)
 			       g.per_class[i][1]);
 	gen_dicom_finish(outdir);
 	b_free(&g.truth);
+	b_free(&g.names);
 	b_free(&g.enc);
 	d_free(&g.d);
 	free(g.sp);

@@ -180,8 +180,17 @@ static int comp_scan(struct ctx *x, size_t kase, const char *t, size_t n, struct
 	memset(c, 0, sizeof *c);
 	if (!(c->text = strndup(t, n)))
 		return PHI_ENOMEM;
+	/* rules see '_' as a space: in "Smith_2025-07-24_Upper" a word boundary
+	 * (\b, (?<![A-Za-z0-9_])) would otherwise never fall around the date */
+	char *sp = strndup(t, n);
+	if (!sp)
+		return PHI_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (sp[i] == '_')
+			sp[i] = ' ';
 	struct cscan cs = {c};
-	int rc = phi_engine_match(x->m, t, n, 0, n, NULL, on_rule, &cs);
+	int rc = phi_engine_match(x->m, sp, n, 0, n, NULL, on_rule, &cs);
+	free(sp);
 	if (!rc && x->o->sweep)
 		rc = phi_cases_match(x->p->cases, x->sw, kase, t, n, 0, n, on_case, &cs);
 	if (rc)
