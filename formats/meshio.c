@@ -180,11 +180,8 @@ static int slot_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, str
 		return 0;
 	st->dec = malloc(3 * n + 1);
 	st->map = malloc((3 * n + 1) * sizeof *st->map);
-	if (!st->dec || !st->map) {
-		free(st->dec);
-		free(st->map);
+	if (!st->dec || !st->map) /* the caller's slot_text_free releases what was had */
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
-	}
 	st->n = phi_cp1252_to_utf8(t, n, st->dec, st->map);
 	st->t = st->dec;
 	return 0;
