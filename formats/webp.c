@@ -2,8 +2,8 @@
  *
  * WebP: RIFF chunks walked to the declared size; "EXIF" through exif.c (an
  * optional "Exif\0\0" prefix skipped), "XMP " through xmp.c, every unknown chunk's
- * printable runs through the rules; image chunks (VP8, VP8L, ALPH, ANIM, ANMF) and
- * ICCP are not read.
+ * printable runs through the rules, the text tags of the ICCP profile through
+ * icc.c; image chunks (VP8, VP8L, ALPH, ANIM, ANMF) are not read.
  *
  * Strip: can_strip = 0, so the scanner refuses ("the webp format cannot be
  * stripped yet: nothing written") and exits 2.
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "exif.h"
+#include "icc.h"
 #include "imgmeta.h"
 #include "xmp.h"
 
@@ -61,9 +62,10 @@ static int webp_scan(struct phi_fctx *ctx)
 			rc = phi_webp_exif_block(ctx, p + data, len, data, "WebP EXIF (unparsed)");
 		else if (!memcmp(t, "XMP ", 4))
 			rc = phi_xmp_scan(ctx, p + data, len, data, "XMP");
+		else if (!memcmp(t, "ICCP", 4))
+			rc = phi_icc_scan(ctx, p + data, len, data, "WebP ICCP", NULL, NULL);
 		else if (memcmp(t, "VP8 ", 4) && memcmp(t, "VP8L", 4) && memcmp(t, "VP8X", 4) &&
-		         memcmp(t, "ALPH", 4) && memcmp(t, "ANIM", 4) && memcmp(t, "ANMF", 4) &&
-		         memcmp(t, "ICCP", 4))
+		         memcmp(t, "ALPH", 4) && memcmp(t, "ANIM", 4) && memcmp(t, "ANMF", 4))
 			rc = phi_img_runs(ctx, "WebP chunk", p + data, len, data);
 		pos = data + len + (len & 1);
 	}

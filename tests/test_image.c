@@ -1327,6 +1327,28 @@ Test(image, icc_text_tags_are_scanned_and_blanked_in_the_kept_profile)
 	free(prof.p), free(j.p), free(t.p), free(re.p);
 }
 
+/* WebP is scan-only, and its ICCP chunk's text is scanned too. */
+Test(image, webp_iccp_text_is_scanned)
+{
+	struct bb prof = {0}, w = {0};
+	icc_profile(&prof);
+	bb_add(&w, "RIFF\0\0\0\0WEBPICCP", 16);
+	unsigned char l[4] = {(unsigned char)prof.n, (unsigned char)(prof.n >> 8), 0, 0};
+	bb_add(&w, l, 4);
+	bb_add(&w, prof.p, prof.n);
+	if (prof.n & 1)
+		bb_add(&w, "", 1);
+	size_t r = w.n - 8;
+	w.p[4] = (unsigned char)r, w.p[5] = (unsigned char)(r >> 8);
+	char *p = cli_fmt("%s/icc.webp", cli_case);
+	cli_write(p, w.p, w.n);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", p, NULL), 1, "%s %s", out.p,
+	             err.p);
+	cr_assert(has(&out, "WebP ICCP tag desc (desc)"), "%s", out.p);
+	free(prof.p), free(w.p);
+}
+
 /* ---- BigTIFF ---- */
 
 static void le64(unsigned char *p, uint64_t v)
