@@ -74,8 +74,12 @@ int phi_baseline_key_file(const char *baseline_path, bool create, char *out, siz
 {
 	if ((size_t)snprintf(out, cap, "%s.key", baseline_path) >= cap)
 		return phi_fail(err, PHI_ELIMIT, "%s: path too long", baseline_path);
-	if (access(out, F_OK) == 0 || !create)
+	if (access(out, F_OK) == 0)
 		return 0;
+	if (!create)
+		return phi_fail(err, PHI_EUSAGE,
+		                "%s: no baseline key (it was written with --key, or its .key file was "
+		                "not kept beside it): give --key FILE", out);
 	unsigned char k[32];
 	int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -142,7 +146,11 @@ int phi_baseline_add(struct phi_baseline *b, const unsigned char fp[PHI_FP_BYTES
 	}
 	struct entry *e = &b->v[b->n++];
 	memcpy(e->fp, fp, PHI_FP_BYTES);
-	snprintf(e->rule, sizeof e->rule, "%s", rule ? rule : "-");
+	snprintf(e->rule, sizeof e->rule, "%s", rule && *rule ? rule : "-");
+	/* one word on its line, whatever a user pack names its rules */
+	for (char *c = e->rule; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			*c = '_';
 	b->sorted = false;
 	return 0;
 }

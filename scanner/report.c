@@ -898,9 +898,6 @@ static void junit_close_case(struct phi_reporter *r)
 		fclose(r->cur_body);
 		r->cur_body = NULL;
 	}
-	if (r->cur_n > JUNIT_MAX_LINES) {
-		/* the body buffer is complete; the omitted count follows it */
-	}
 	r->ju_tests++;
 	fputs("    <testcase classname=\"phiscan.", fp);
 	xml_text(fp, fmt_name(r->cur_format));

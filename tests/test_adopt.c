@@ -409,6 +409,9 @@ Test(adopt, a_baseline_read_with_another_key_is_an_error)
 	cr_assert_eq(access(cli_fmt("%s.key", b2), F_OK), -1);
 	cr_assert_eq(cli(&out, &err, NULL, "scan", "-q", "--baseline", b2, "--key", key, cli_case,
 	                 NULL), 0, "%s", err.p);
+	/* written with --key, read without: the missing key file is named */
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "-q", "--baseline", b2, cli_case, NULL), 2);
+	cr_assert(has(&err, "k.baseline.key: no baseline key"), "%s", err.p);
 	/* not a baseline at all */
 	cli_write_str(cli_fmt("%s/junk", cli_root), "hello\n");
 	cr_assert_eq(cli(&out, &err, NULL, "scan", "-q", "--baseline", cli_fmt("%s/junk", cli_root),
