@@ -3,7 +3,9 @@
  * scan of a file (size known: header-only paths), scan of a stream (size unknown:
  * body walks), and strip of both with --verify and --strip-hps, through a sink that
  * replaces slots (whole, part or not at all, chosen by the input) so the rewrite
- * paths run.  No rule pack is needed: the harness is the sink.
+ * paths run.  Every mesh cap of struct phi_limits is lowered so inputs reach them,
+ * and half the inputs (bit 2 of the last byte) strip with --stl-zero-attributes.
+ * No rule pack is needed: the harness is the sink.
  *
  * A target defines FUZZ_FORMATS (a NULL-terminated list of formats) and includes
  * this file.  Run from the repository root: make fuzz FUZZ_TARGETS=fuzz_ply.
