@@ -11,6 +11,7 @@
  */
 #include "version.h"
 
+#include <archive.h>
 #include <dcmtk/config/osconfig.h>
 #include <expat.h>
 #include <hs/hs.h>
@@ -87,6 +88,10 @@ void phi_versions_print(FILE *fp, const char *version)
 	if (sp)
 		*sp = 0;
 	row(fp, "Vectorscan", STR(HS_MAJOR) "." STR(HS_MINOR) "." STR(HS_PATCH), hs);
+	char arch[64];
+	snprintf(arch, sizeof arch, "%s", archive_version_string()); /* "libarchive 3.6.2" */
+	const char *av = strchr(arch, ' ');
+	row(fp, "libarchive", ARCHIVE_VERSION_ONLY_STRING, av ? av + 1 : arch);
 	char ex[32];
 	XML_Expat_Version ev = XML_ExpatVersionInfo();
 	snprintf(ex, sizeof ex, "%d.%d.%d", ev.major, ev.minor, ev.micro);

@@ -265,6 +265,15 @@ Test(adopt, phiscanignore_files_in_the_tree_leave_paths_out_of_the_scan)
 	cr_assert(has(&out, "/sub/other.txt\""), "%s", out.p);
 	cr_assert(has(&out, "case/nested.txt\""), "the nested file applies below it only: %s", out.p);
 	cr_assert_eq(count_type(&out, "finding"), 3, "%s", out.p);
+	/* strip leaves ignored paths out of the copy */
+	struct cbuf so, se;
+	char *od = cli_fmt("%s/out", cli_root);
+	cr_assert_eq(cli(&so, &se, NULL, "strip", "--no-progress", "-q", "-o", od, cli_case, NULL), 1,
+	             "%s", se.p);
+	cr_assert_eq(access(cli_fmt("%s/keep.log", od), F_OK), 0);
+	cr_assert_eq(access(cli_fmt("%s/a.log", od), F_OK), -1);
+	cr_assert_eq(access(cli_fmt("%s/build", od), F_OK), -1);
+	cr_assert_eq(access(cli_fmt("%s/sub/nested.txt", od), F_OK), -1);
 	/* an unreadable ignore file fails closed: the entry is an error, exit 2 */
 	if (geteuid() != 0) {
 		chmod(cli_fmt("%s/sub/.phiscanignore", cli_case), 0);
@@ -573,7 +582,8 @@ Test(adopt, version_names_the_libraries_built_with_and_running)
 	cr_assert_eq(cli(&out, &err, NULL, "--version", NULL), 0);
 	cr_assert(has(&out, "phiscan 0."), "%s", out.p);
 	static const char *const libs[] = {"DCMTK ", "PCRE2 ", "libpng ", "libjpeg-turbo ",
-	                                   "Vectorscan ", "expat ", "libyaml ", "zlib "};
+	                                   "Vectorscan ", "libarchive ", "expat ", "libyaml ",
+	                                   "zlib "};
 	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
 		const char *l = strstr(out.p, libs[i]);
 		cr_assert_not_null(l, "%s missing: %s", libs[i], out.p);
