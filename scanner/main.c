@@ -900,8 +900,9 @@ static int ignore_filter(void *arg, const char *rel, bool is_dir, const char **w
 }
 
 /* A path named on the command line or in --files-from that is not a directory:
- * the .phiscanignore files of the current directory apply to it when it is a
- * relative path below it (pre-commit passes such paths).  1: leave it out. */
+ * the .phiscanignore files of the current directory and of the directories on the
+ * way down to it apply when it is a relative path below the current directory
+ * (pre-commit passes such paths).  1: leave it out. */
 static int named_file_ignored(struct run *r, struct phi_ignore **cwd_ig, const char *path)
 {
 	struct phi_error err = {0};
@@ -909,7 +910,7 @@ static int named_file_ignored(struct run *r, struct phi_ignore **cwd_ig, const c
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;
 	if (path[0] == '/' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
-	    strstr(path, "/../") || access(PHI_IGNORE_FILE, F_OK))
+	    strstr(path, "/../"))
 		return 0;
 	if ((!*cwd_ig && phi_ignore_new(cwd_ig, ".", &err)) ||
 	    phi_ignore_check_path(*cwd_ig, path, false, &ignored, &err)) {

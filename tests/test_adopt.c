@@ -289,7 +289,13 @@ Test(adopt, named_files_follow_the_phiscanignore_of_the_current_directory)
 	cli_write_str(cli_fmt("%s/.phiscanignore", cli_case), "vendor/\n");
 	cli_write_str(cli_fmt("%s/vendor/v.txt", cli_case), ssn_line);
 	cli_write_str(cli_fmt("%s/mine.txt", cli_case), ssn_line);
+	cli_mkdirs(cli_fmt("%s/lib", cli_case));
+	cli_write_str(cli_fmt("%s/lib/.phiscanignore", cli_case), "fixture.txt\n");
+	cli_write_str(cli_fmt("%s/lib/fixture.txt", cli_case), ssn_line);
 	cr_assert_eq(chdir(cli_case), 0);
+	/* a nested ignore file on the way down applies too */
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--no-progress", "./lib/fixture.txt", NULL), 0,
+	             "%s", out.p);
 	/* as pre-commit passes staged files: relative paths from the repository root */
 	cr_assert_eq(cli(&out, &err, NULL, "scan", "--no-progress", "vendor/v.txt", NULL), 0, "%s",
 	             out.p);
