@@ -1104,6 +1104,44 @@ Test(jpeg, images_listed_by_an_mpf_index_are_walked_header_only)
 	free(b.p), free(mpf.p), free(s.p);
 }
 
+/* The documented limit of the header-only scan (README, "Header-only scan"): a
+ * second JPEG appended without an MPF index ends in FF D9 and its tail looks like
+ * scan data, so a scan does not see its Exif; a strip reads every byte and drops it
+ * as a trailer. */
+Test(jpeg, an_unlisted_appended_jpeg_is_not_seen_by_a_scan_and_a_strip_drops_it)
+{
+	struct bb b = {0}, s = {0};
+	big_photo(&b, 0, 0);
+	unsigned char e[128];
+	unsigned long sn;
+	unsigned char *sj = noise_jpeg(512, 512, 0, &sn);
+	bb_add(&s, "\xFF\xD8", 2);
+	bb_seg(&s, 0xE1, e, exif_artist(e, "Second Person"));
+	bb_add(&s, sj + 2, sn - 2);
+	tjFree(sj);
+	size_t first = b.n;
+	bb_add(&b, s.p, s.n);
+	char *dir = cli_fmt("%s/app", cli_root);
+	cli_mkdirs(dir);
+	char *p = cli_fmt("%s/two.jpg", dir);
+	cli_write(p, b.p, b.n);
+	struct wrec r;
+	cr_assert_lt(jpeg_scan_file(p, &r), b.n / 4);
+	cr_assert_eq(count_where(&r, "Artist"), 1, "%s", r.where);
+	char *o = cli_fmt("%s/o", cli_root);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", p, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	size_t on;
+	char *ob = cli_read(cli_fmt("%s/two.jpg", o), &on);
+	cr_assert_not_null(ob);
+	cr_assert(on < first && !mem_has(ob, on, "Second Person"), "the appended image survived");
+	struct phi_jpeg_check c;
+	cr_assert_eq(phi_jpeg_check((const unsigned char *)ob, on, &c, NULL), 0);
+	cr_assert_eq(c.trailer, 0);
+	free(b.p), free(s.p);
+}
+
 /* 12-bit extended (SOF1) and lossless (SOF3) frames, which libjpeg-turbo 2.1 does
  * not decode: scanned, stripped with the tables and scan data byte for byte, and
  * --verify says what it compared instead of claiming decoded pixels. */
