@@ -37,7 +37,7 @@ static void case_setup(void)
 }
 
 TestSuite(casefile, .init = case_setup, .fini = cli_teardown, .timeout = 120);
-TestSuite(casefmt, .timeout = 60);
+TestSuite(casefmt);
 
 /* ---- in process: a recording sink ---- */
 
