@@ -40,6 +40,7 @@
 #include <strings.h>
 
 #include "docio.h"
+#include "meshio.h"
 #include "text.h"
 
 #define JSON_CONTEXT 160u
@@ -457,6 +458,26 @@ static int run_pass(struct json *s)
 	return 0;
 }
 
+static int json_scan(struct phi_fctx *ctx);
+
+static int json_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
+{
+	(void)want_hash;
+	hex[0] = 0;
+	return json_scan(ctx); /* no sink, no output: both passes, nothing emitted */
+}
+
+/* --verify: the written copy is read back through a fresh descriptor and must
+ * parse as JSON again (the edits were escaped for where they landed). */
+static int verify_copy(struct phi_fctx *ctx)
+{
+	char hex[65];
+	int rc = phi_reread_output(ctx, json_reread, hex); /* PHI_EVERIFY when it does not */
+	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
+		rc = ctx->sink_ops->record(ctx->sink, "json_verified", "re-read and parsed");
+	return rc;
+}
+
 static int json_scan(struct phi_fctx *ctx)
 {
 	struct phi_doc doc;
@@ -479,6 +500,8 @@ static int json_scan(struct phi_fctx *ctx)
 		                           s.communicate ? "3shape-communicate" : "json");
 	if (!rc && ctx->out_fd >= 0)
 		rc = phi_doc_write(ctx, &doc, &out);
+	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
+		rc = verify_copy(ctx);
 done:
 	phi_val_free(&s.v);
 	phi_dedits_free(&out);

@@ -663,6 +663,26 @@ static int run_pass(struct xml *s)
 	return rc;
 }
 
+static int xml_scan(struct phi_fctx *ctx);
+
+static int xml_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
+{
+	(void)want_hash;
+	hex[0] = 0;
+	return xml_scan(ctx); /* no sink, no output: both passes, nothing emitted */
+}
+
+/* --verify: the written copy is read back through a fresh descriptor and must
+ * parse as XML again (the edits were escaped for where they landed). */
+static int verify_copy(struct phi_fctx *ctx)
+{
+	char hex[65];
+	int rc = phi_reread_output(ctx, xml_reread, hex); /* PHI_EVERIFY when it does not */
+	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
+		rc = ctx->sink_ops->record(ctx->sink, "xml_verified", "re-read and parsed");
+	return rc;
+}
+
 static int xml_scan(struct phi_fctx *ctx)
 {
 	struct phi_doc doc;
@@ -691,6 +711,8 @@ static int xml_scan(struct phi_fctx *ctx)
 		rc = ctx->sink_ops->record(ctx->sink, "xml_dialect", dialect_names[s.dialect]);
 	if (!rc && ctx->out_fd >= 0)
 		rc = phi_doc_write(ctx, &doc, &out);
+	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
+		rc = verify_copy(ctx);
 done:
 	phi_val_free(&s.tv);
 	phi_val_free(&s.av);

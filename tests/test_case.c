@@ -585,6 +585,25 @@ Test(casefile, strip_rewrites_only_the_identifier_bytes_in_the_file_encoding)
 	cr_expect_eq(cli(&out, &err, NULL, "scan", "--no-progress", clean, NULL), 0, "%s", out.p);
 }
 
+Test(casefile, strip_verify_reparses_every_written_xml_and_json_copy)
+{
+	need_corpus();
+	struct cbuf out, err;
+	char *clean = cli_fmt("%s/clean", cli_root);
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--no-progress", "--verify", corpus, "-o", clean, NULL), 1,
+	             "stderr: %s", err.p);
+	size_t n;
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", clean), &n);
+	cr_assert_not_null(man);
+	size_t xv = 0, jv = 0;
+	for (const char *p = man; (p = strstr(p, "\"xml_verified\"")); p++)
+		xv++;
+	for (const char *p = man; (p = strstr(p, "\"json_verified\"")); p++)
+		jv++;
+	cr_expect_eq(xv, 10, "every XML copy re-parsed (%zu)", xv);
+	cr_expect_eq(jv, 2, "every JSON copy re-parsed (%zu)", jv);
+}
+
 /* Text between two markers, every occurrence, concatenated. */
 static char *between_all(const char *p, const char *a, const char *b)
 {
