@@ -1,5 +1,5 @@
-/* case.c - identifiers harvested from a case's own files, their variants, one
- * Vectorscan literal database for all cases and the roster, and file renames.
+/* case.c - identifiers harvested from a case's own files, their variants as token
+ * keys in one hash table for all cases and the roster, and file renames.
  * See case.h.
  */
 #include "case.h"
@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <hs/hs.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -45,9 +44,14 @@ struct kase {
 	size_t nmap, capmap;
 };
 
+/* A variant as a key: its tokens (runs of letters and digits, ASCII lower-cased),
+ * joined by KEY_SEP.  Text matches it when the same tokens follow each other with
+ * short separators between them, so "Smith, John", "SMITH^JOHN", "smith_john" and
+ * "Smith John" are one key, and a word boundary is a token boundary. */
 struct lit {
 	char *s;
 	unsigned len;
+	unsigned ntok;     /* tokens in the key (1..MAX_TOK) */
 	const char *cls;
 	size_t kase;       /* ROSTER for the roster */
 };
@@ -55,11 +59,10 @@ struct lit {
 struct phi_cases {
 	struct kase *v;
 	size_t n, cap;
-	struct ident *roster;
-	size_t nroster, caproster;
 	struct lit *lits;
 	size_t nlits, caplits;
-	hs_database_t *db;
+	size_t *slot;      /* open-addressing hash of lits by key: index + 1, 0 empty */
+	size_t nslot;
 	unsigned char key[32];
 	bool has_key;
 	char *case_id;
@@ -67,18 +70,10 @@ struct phi_cases {
 };
 
 struct phi_sweep_scratch {
-	hs_scratch_t *hs;
-	struct shit {
-		size_t start, end;
-		const char *cls, *rule;
-	} *v;
-	size_t n, cap;
-	/* the call being served */
-	const struct phi_cases *c;
-	size_t kase;
-	const char *text;
-	size_t len;
-	int err;
+	struct tok {
+		size_t a, b;   /* text[a, b) */
+	} *tok;
+	size_t ntok, captok;
 };
 
 static const char RULE_CASE[] = "case-identifier", RULE_ROSTER[] = "roster-identifier";
@@ -152,15 +147,12 @@ void phi_cases_free(struct phi_cases *c)
 		free(k->name);
 		free(k->patient);
 	}
-	for (size_t j = 0; j < c->nroster; j++)
-		free_ident(&c->roster[j]);
 	for (size_t j = 0; j < c->nlits; j++)
 		free(c->lits[j].s);
-	free(c->roster);
 	free(c->lits);
+	free(c->slot);
 	free(c->v);
 	free(c->case_id);
-	hs_free_database(c->db);
 	free(c);
 }
 
@@ -335,6 +327,8 @@ int phi_cases_end_file(struct phi_cases *c, size_t idx)
 
 /* ---- roster ---- */
 
+static int ident_variants(struct phi_cases *c, size_t kase, const struct ident *ids, size_t n);
+
 enum col { COL_NONE, COL_NAME, COL_FIRST, COL_LAST, COL_ID, COL_DOB };
 
 static enum col col_kind(const char *h)
@@ -427,6 +421,10 @@ int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_erro
 			ncols = n;
 			continue;
 		}
+		/* one patient: its identifiers, expanded now (initials + ID pair within the
+		 * row, never across patients) */
+		struct ident *row = NULL;
+		size_t nrow = 0, caprow = 0;
 		const char *first = NULL, *last = NULL;
 		for (size_t i = 0; i < n && i < ncols && !rc; i++) {
 			const char *v = cell[i];
@@ -437,7 +435,7 @@ int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_erro
 			c->nidents++;
 			switch (cols[i]) {
 			case COL_NAME:
-				rc = add_name(&c->roster, &c->nroster, &c->caproster, v, vn, NULL);
+				rc = add_name(&row, &nrow, &caprow, v, vn, NULL);
 				break;
 			case COL_FIRST:
 				first = cell[i];
@@ -446,20 +444,23 @@ int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_erro
 				last = cell[i];
 				break;
 			case COL_ID:
-				rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("mrn"), v, vn,
-				               NULL, 0);
+				rc = add_ident(&row, &nrow, &caprow, class_of("mrn"), v, vn, NULL, 0);
 				break;
 			case COL_DOB:
-				rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("date"), v,
-				               vn, NULL, 0);
+				rc = add_ident(&row, &nrow, &caprow, class_of("date"), v, vn, NULL, 0);
 				break;
 			default:
 				break;
 			}
 		}
 		if (!rc && first && last && strlen(first) >= MIN_TOKEN && strlen(last) >= MIN_TOKEN)
-			rc = add_ident(&c->roster, &c->nroster, &c->caproster, class_of("name"), last,
-			               strlen(last), first, strlen(first));
+			rc = add_ident(&row, &nrow, &caprow, class_of("name"), last, strlen(last), first,
+			               strlen(first));
+		if (!rc)
+			rc = ident_variants(c, ROSTER, row, nrow);
+		for (size_t i = 0; i < nrow; i++)
+			free_ident(&row[i]);
+		free(row);
 	}
 	if (!rc && ferror(f))
 		rc = phi_fail(err, PHI_EIO, "%s: read error", path);
@@ -474,16 +475,72 @@ int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_erro
 
 /* ---- variants ---- */
 
+/* ---- keys ---- */
+
+#define MAX_TOK 4         /* tokens in one key */
+#define MAX_SEP 2         /* separator bytes between two tokens of one match */
+#define KEY_SEP '\x1f'
+
+/* A letter or digit (a byte of a non-ASCII character counts as a letter). */
+static bool wordy(unsigned char ch)
+{
+	return isalnum(ch) || ch >= 0x80;
+}
+
+static bool key_sep(unsigned char ch)
+{
+	return ch == ' ' || ch == ',' || ch == '_' || ch == '^' || ch == '.' || ch == '-' ||
+	       ch == '/' || ch == '\t';
+}
+
+/* The key of s[0..n): its tokens lower-cased and joined; 0 tokens when s has more
+ * than MAX_TOK or other separators than key_sep allows. */
+static size_t make_key(const char *s, size_t n, char *key, size_t cap, unsigned *ntok)
+{
+	size_t o = 0;
+	*ntok = 0;
+	for (size_t i = 0; i < n;) {
+		if (!wordy((unsigned char)s[i])) {
+			if (!key_sep((unsigned char)s[i]))
+				return *ntok = 0;
+			i++;
+			continue;
+		}
+		if (++*ntok > MAX_TOK)
+			return *ntok = 0;
+		if (o && o + 1 < cap)
+			key[o++] = KEY_SEP;
+		for (; i < n && wordy((unsigned char)s[i]); i++)
+			if (o + 1 < cap)
+				key[o++] = (char)tolower((unsigned char)s[i]);
+	}
+	key[o < cap ? o : cap - 1] = 0;
+	return o;
+}
+
+static uint64_t key_hash(const char *k, size_t n, size_t kase)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)kase;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+	return h;
+}
+
 static int add_lit(struct phi_cases *c, size_t kase, const char *cls, const char *s, size_t n)
 {
+	char key[600];
+	unsigned ntok;
 	if (n < 3)
+		return 0;
+	size_t kn = make_key(s, n, key, sizeof key, &ntok);
+	if (!ntok || kn < 3 || kn >= sizeof key - 1)
 		return 0;
 	if (grow((void **)&c->lits, &c->caplits, c->nlits, sizeof *c->lits))
 		return PHI_ENOMEM;
-	char *d = dupn(s, n);
+	char *d = dupn(key, kn);
 	if (!d)
 		return PHI_ENOMEM;
-	c->lits[c->nlits++] = (struct lit){d, (unsigned)n, cls, kase};
+	c->lits[c->nlits++] = (struct lit){d, (unsigned)kn, ntok, cls, kase};
 	return 0;
 }
 
@@ -571,8 +628,8 @@ static int date_variants(struct phi_cases *c, size_t kase, const struct ident *i
 	}
 	if (n != 8)
 		return add_lit(c, kase, id->cls, id->a, strlen(id->a)); /* as written */
-	int y = atoi((char[]){d[0], d[1], d[2], d[3], 0}), m = atoi((char[]){d[4], d[5], 0}),
-	    dd = atoi((char[]){d[6], d[7], 0});
+	int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+	int m = (d[4] - '0') * 10 + (d[5] - '0'), dd = (d[6] - '0') * 10 + (d[7] - '0');
 	if (y < 1800 || m < 1 || m > 12 || dd < 1 || dd > 31)
 		return 0;
 	const char *cls = id->cls;
@@ -639,7 +696,7 @@ static int cmp_lit(const void *a, const void *b)
 		return x->kase < y->kase ? -1 : 1;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
-	return strncasecmp(x->s, y->s, x->len);
+	return memcmp(x->s, y->s, x->len);
 }
 
 static void make_code(struct phi_cases *c, struct kase *k)
@@ -677,8 +734,6 @@ int phi_cases_build(struct phi_cases *c, struct phi_error *err)
 		make_code(c, &c->v[i]);
 		rc = ident_variants(c, i, c->v[i].ids, c->v[i].nids);
 	}
-	if (!rc)
-		rc = ident_variants(c, ROSTER, c->roster, c->nroster);
 	if (rc)
 		return phi_fail(err, rc, "out of memory building the case identifiers");
 	/* one literal once per case */
@@ -693,31 +748,21 @@ int phi_cases_build(struct phi_cases *c, struct phi_error *err)
 		c->lits[w++] = c->lits[i];
 	}
 	c->nlits = w;
-	if (!c->nlits)
-		return 0;
-	const char **expr = malloc(c->nlits * sizeof *expr);
-	size_t *lens = malloc(c->nlits * sizeof *lens);
-	unsigned *flags = malloc(c->nlits * sizeof *flags), *ids = malloc(c->nlits * sizeof *ids);
-	if (!expr || !lens || !flags || !ids) {
-		free(expr), free(lens), free(flags), free(ids);
+	/* the hash: twice the keys, a power of two */
+	size_t ns = 16;
+	while (ns < c->nlits * 2)
+		ns *= 2;
+	if (!(c->slot = calloc(ns, sizeof *c->slot)))
 		return phi_fail(err, PHI_ENOMEM, "out of memory building the case identifiers");
-	}
+	c->nslot = ns;
 	for (size_t i = 0; i < c->nlits; i++) {
-		expr[i] = c->lits[i].s;
-		lens[i] = c->lits[i].len;
-		flags[i] = HS_FLAG_CASELESS;
-		ids[i] = (unsigned)i;
+		const struct lit *l = &c->lits[i];
+		size_t k = key_hash(l->s, l->len, l->kase) & (ns - 1);
+		while (c->slot[k])
+			k = (k + 1) & (ns - 1);
+		c->slot[k] = i + 1;
 	}
-	hs_compile_error_t *ce = NULL;
-	hs_error_t hr = hs_compile_lit_multi(expr, flags, ids, lens, (unsigned)c->nlits,
-	                                     HS_MODE_BLOCK, NULL, &c->db, &ce);
-	if (hr != HS_SUCCESS) {
-		rc = phi_fail(err, PHI_ERULE, "cannot compile the case identifiers: %s",
-		              ce && ce->message ? ce->message : "?");
-		hs_free_compile_error(ce);
-	}
-	free(expr), free(lens), free(flags), free(ids);
-	return rc;
+	return 0;
 }
 
 size_t phi_cases_idents(const struct phi_cases *c)
@@ -739,95 +784,94 @@ const char *phi_cases_code(const struct phi_cases *c, size_t idx)
 
 int phi_sweep_scratch_new(struct phi_sweep_scratch **out, const struct phi_cases *c)
 {
-	struct phi_sweep_scratch *s = calloc(1, sizeof *s);
-	*out = NULL;
-	if (!s)
-		return PHI_ENOMEM;
-	if (c->db && hs_alloc_scratch(c->db, &s->hs) != HS_SUCCESS) {
-		free(s);
-		return PHI_ENOMEM;
-	}
-	*out = s;
-	return 0;
+	(void)c;
+	*out = calloc(1, sizeof **out);
+	return *out ? 0 : PHI_ENOMEM;
 }
 
 void phi_sweep_scratch_free(struct phi_sweep_scratch *s)
 {
 	if (!s)
 		return;
-	hs_free_scratch(s->hs);
-	free(s->v);
+	free(s->tok);
 	free(s);
 }
 
-/* A letter or digit (a byte of a non-ASCII character counts as a letter). */
-static bool wordy(unsigned char ch)
+/* The literal with key k[0..n) for case kase (or the roster), or NULL. */
+static const struct lit *lookup(const struct phi_cases *c, const char *k, size_t n, size_t kase)
 {
-	return isalnum(ch) || ch >= 0x80;
-}
-
-static int on_lit(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
-                  void *arg)
-{
-	(void)from, (void)fl;
-	struct phi_sweep_scratch *s = arg;
-	const struct lit *l = &s->c->lits[id];
-	if (l->kase != s->kase && l->kase != ROSTER)
-		return 0;
-	size_t end = (size_t)to, start = end - l->len;
-	if ((start > 0 && wordy((unsigned char)s->text[start - 1]) &&
-	     wordy((unsigned char)s->text[start])) ||
-	    (end < s->len && wordy((unsigned char)s->text[end]) &&
-	     wordy((unsigned char)s->text[end - 1])))
-		return 0;
-	if (grow((void **)&s->v, &s->cap, s->n, sizeof *s->v)) {
-		s->err = PHI_ENOMEM;
-		return 1;
+	size_t i = key_hash(k, n, kase) & (c->nslot - 1);
+	for (; c->slot[i]; i = (i + 1) & (c->nslot - 1)) {
+		const struct lit *l = &c->lits[c->slot[i] - 1];
+		if (l->kase == kase && l->len == n && !memcmp(l->s, k, n))
+			return l;
 	}
-	s->v[s->n++] = (struct shit){start, end, l->cls,
-	                             l->kase == ROSTER ? RULE_ROSTER : RULE_CASE};
-	return 0;
-}
-
-static int cmp_hit(const void *a, const void *b)
-{
-	const struct shit *x = a, *y = b;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->end > y->end ? -1 : x->end < y->end; /* longer first */
+	return NULL;
 }
 
 int phi_cases_match(const struct phi_cases *c, struct phi_sweep_scratch *s, size_t idx,
                     const char *text, size_t len, size_t from, size_t to, phi_sweep_fn fn,
                     void *arg)
 {
-	if (!c->db || !len)
+	if (!c->nlits || !len)
 		return 0;
-	if (len > UINT32_MAX)
-		return PHI_ELIMIT;
-	s->c = c;
-	s->kase = idx;
-	s->text = text;
-	s->len = len;
-	s->n = 0;
-	s->err = 0;
-	hs_error_t hr = hs_scan(c->db, text, (unsigned)len, 0, s->hs, on_lit, s);
-	if (s->err)
-		return s->err;
-	if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
-		return PHI_ENOMEM;
-	if (s->n)
-		qsort(s->v, s->n, sizeof *s->v, cmp_hit);
-	size_t last_end = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct shit *h = &s->v[i];
-		if (h->start < last_end)
-			continue; /* inside a longer, earlier hit */
-		last_end = h->end;
-		if (h->start < from || h->start >= to)
+	/* the tokens of the text */
+	s->ntok = 0;
+	for (size_t i = 0; i < len;) {
+		if (!wordy((unsigned char)text[i])) {
+			i++;
 			continue;
-		if (fn(arg, h->start, h->end, h->cls, h->rule))
+		}
+		size_t a = i;
+		while (i < len && wordy((unsigned char)text[i]))
+			i++;
+		if (grow((void **)&s->tok, &s->captok, s->ntok, sizeof *s->tok))
+			return PHI_ENOMEM;
+		s->tok[s->ntok++] = (struct tok){a, i};
+	}
+	/* at each token, the longest run of up to MAX_TOK tokens whose key is known */
+	char key[600];
+	for (size_t t = 0; t < s->ntok;) {
+		const struct lit *best = NULL;
+		size_t best_end = 0, kn = 0;
+		for (size_t u = 0; u < MAX_TOK && t + u < s->ntok; u++) {
+			const struct tok *k = &s->tok[t + u];
+			if (u) {
+				/* tokens of one match are apart by a short run of separators */
+				const struct tok *p = &s->tok[t + u - 1];
+				if (k->a - p->b > MAX_SEP)
+					break;
+				bool ok = true;
+				for (size_t j = p->b; j < k->a && ok; j++)
+					ok = key_sep((unsigned char)text[j]);
+				if (!ok || kn + 1 >= sizeof key)
+					break;
+				key[kn++] = KEY_SEP;
+			}
+			if (kn + (k->b - k->a) >= sizeof key)
+				break;
+			for (size_t j = k->a; j < k->b; j++)
+				key[kn++] = (char)tolower((unsigned char)text[j]);
+			const struct lit *l = lookup(c, key, kn, idx);
+			if (!l)
+				l = lookup(c, key, kn, ROSTER);
+			if (l) {
+				best = l;
+				best_end = u + 1;
+			}
+		}
+		if (!best) {
+			t++;
+			continue;
+		}
+		size_t a = s->tok[t].a, b = s->tok[t + best_end - 1].b;
+		/* "J. Smith": the initial's dot belongs to it; "Smith J.": so does the last */
+		if (b < len && text[b] == '.' && s->tok[t + best_end - 1].b - s->tok[t + best_end - 1].a == 1)
+			b++;
+		if (a >= from && a < to &&
+		    fn(arg, a, b, best->cls, best->kase == ROSTER ? RULE_ROSTER : RULE_CASE))
 			break;
+		t += best_end;
 	}
 	return 0;
 }

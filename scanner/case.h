@@ -8,9 +8,14 @@
  * Communicate JSON: any field a format marks as a patient-severity value) and
  * turns each into the variants people type (`SMITH^JOHN`, `John Smith`,
  * `Smith, John`, `J. Smith`, `SMITH_JOHN`, `JohnSmith`, initials plus ID, a birth
- * date in seven spellings).  `--roster FILE` adds known patients for every case.
- * All variants of all cases go into one caseless Vectorscan literal database; a hit
- * counts only for its own case (or the roster), and only between word boundaries.
+ * date in eight spellings).  `--roster FILE` adds known patients for every case.
+ * Each variant becomes a key: its tokens (runs of letters and digits, ASCII
+ * lower-cased) joined by one separator byte, so "Smith, John", "SMITH^JOHN" and
+ * "smith_john" are one key.  All keys of all cases and the roster go into one hash
+ * table (built in linear time: a roster of thousands costs milliseconds); a field is
+ * tokenised once and every run of up to four tokens with short separators is looked
+ * up.  A hit counts only for its own case (or the roster); token boundaries are
+ * word boundaries.
  *
  * File names: every path component below the root is a field; strip gives each
  * component with an identifier the case code (--case-id, else the keyed patient
@@ -54,7 +59,7 @@ int phi_cases_end_file(struct phi_cases *c, size_t idx);
  * names file and line). */
 int phi_cases_load_roster(struct phi_cases *c, const char *path, struct phi_error *err);
 
-/* Compile every variant of every case and the roster (once, after the harvest). */
+/* Key every variant of every case and the roster (once, after the harvest). */
 int phi_cases_build(struct phi_cases *c, struct phi_error *err);
 /* Identifier values harvested (before variants), and literals compiled. */
 size_t phi_cases_idents(const struct phi_cases *c);

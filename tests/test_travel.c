@@ -378,3 +378,43 @@ Test(travel_cli, a_dicom_patient_is_swept_for_in_the_case_s_notes_and_names)
 	cr_assert_eq(name, 2, "surname + initial and the ID in a file name: %s", out.p);
 	cr_assert(!has(&out, "Oyelaran") && !has(&out, "77120"), "%s", out.p);
 }
+
+Test(travel, a_roster_of_ten_thousand_patients_is_keyed_and_matched)
+{
+	char dir[] = "/tmp/phiscan-roster-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[600];
+	snprintf(path, sizeof path, "%s/big.csv", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("last,first,mrn\n", f);
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "Surname%c%c%c,Given%c%c,CH-%07d\n", 'a' + i % 26, 'a' + i / 26 % 26,
+		        'a' + i / 676 % 26, 'a' + i % 26, 'a' + i / 26 % 26, 100000 + i * 7);
+	fclose(f);
+	struct phi_cases *c;
+	struct phi_error err = {0};
+	size_t k;
+	cr_assert_eq(phi_cases_new(&c, NULL, NULL), 0);
+	cr_assert_eq(phi_cases_find(c, 0, "r", "x.txt", 0, &k), 0);
+	cr_assert_eq(phi_cases_load_roster(c, path, &err), 0, "%s", err.msg);
+	cr_assert_eq(phi_cases_build(c, &err), 0, "%s", err.msg);
+	cr_assert_gt(phi_cases_literals(c), 100000, "%zu keys", phi_cases_literals(c));
+	struct phi_sweep_scratch *s;
+	cr_assert_eq(phi_sweep_scratch_new(&s, c), 0);
+	/* row 5000: Surname + (5000%26, 5000/26%26, 5000/676%26) */
+	char text[200], want[64];
+	int i = 5000;
+	snprintf(want, sizeof want, "Given%c%c Surname%c%c%c", 'a' + i % 26, 'a' + i / 26 % 26,
+	         'a' + i % 26, 'a' + i / 26 % 26, 'a' + i / 676 % 26);
+	snprintf(text, sizeof text, "pt %s, chart CH-%07d", want, 100000 + i * 7);
+	struct hits h = sweep(c, s, k, text);
+	cr_assert_eq(h.n, 2, "%s: %zu hits", text, h.n);
+	cr_assert_str_eq(h.v[0], want);
+	h = sweep(c, s, k, "pt Givenzz Surnamezzz, chart CH-0000001");
+	cr_assert_eq(h.n, 0);
+	phi_sweep_scratch_free(s);
+	phi_cases_free(c);
+	unlink(path);
+	rmdir(dir);
+}
