@@ -156,10 +156,10 @@ static bool long_vr(const unsigned char *v)
 	                                 "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
 	                                 "UI", "UL", "US"};
 	for (size_t i = 0; i < sizeof longs / sizeof *longs; i++)
-		if (v[0] == longs[i][0] && v[1] == longs[i][1])
+		if (v[0] == (unsigned char)longs[i][0] && v[1] == (unsigned char)longs[i][1])
 			return true;
 	for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++)
-		if (v[0] == shorts[i][0] && v[1] == shorts[i][1])
+		if (v[0] == (unsigned char)shorts[i][0] && v[1] == (unsigned char)shorts[i][1])
 			return false;
 	return true;
 }

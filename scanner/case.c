@@ -544,11 +544,10 @@ static int add_lit(struct phi_cases *c, size_t kase, const char *cls, const char
 	return 0;
 }
 
-static int add_litf(struct phi_cases *c, size_t kase, const char *cls, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int add_litf(struct phi_cases *c, size_t kase, const char *cls, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int add_litf(struct phi_cases *c, size_t kase,
+                                                          const char *cls, const char *fmt, ...)
 {
-	char b[600];
+	char b[600] = "";
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(b, sizeof b, fmt, ap);
@@ -602,7 +601,7 @@ static size_t id_core(const char *v, char *digits, size_t cap, char *compact)
 
 static int id_variants(struct phi_cases *c, size_t kase, const struct ident *id)
 {
-	char digits[300], compact[300];
+	char digits[300] = "", compact[300] = "";
 	size_t n = strlen(id->a);
 	if (n < MIN_ID)
 		return 0;
@@ -675,7 +674,7 @@ static int ident_variants(struct phi_cases *c, size_t kase, const struct ident *
 		    !isalpha((unsigned char)ids[i].b[0]))
 			continue;
 		for (size_t j = 0; j < n && !rc; j++) {
-			char digits[300], compact[300];
+			char digits[300] = "", compact[300] = "";
 			if (ids[j].b || (strcmp(ids[j].cls, "mrn") && strcmp(ids[j].cls, "id")) ||
 			    id_core(ids[j].a, digits, sizeof digits, compact) < 4)
 				continue;

@@ -881,7 +881,7 @@ static int dispatch(struct run *r, struct phi_plan_entry *e)
 	} else {
 		phi_pool_submit(r->pool, &j->link);
 	}
-	drain(r, false);
+	drain(r, false); /* NOLINT(clang-analyzer-unix.Malloc): the pool or the ring owns j */
 	return 0;
 }
 
