@@ -550,6 +550,7 @@ __attribute__((format(printf, 4, 5))) static int add_litf(struct phi_cases *c, s
 	char b[600] = "";
 	va_list ap;
 	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above */
 	int n = vsnprintf(b, sizeof b, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof b)
