@@ -782,41 +782,36 @@ static void deliver(struct run *r, struct job *j)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* The scan option flush: called by a worker whose file holds many findings. */
-static int flush_findings(void *arg, struct phi_result *res)
+/* Report res when its turn in walk order comes: a file's findings so far (whole =
+ * false: they are dropped, the file goes on) or a whole result (an archive entry). */
+static int report_in_turn(struct run *r, struct phi_result *res, bool whole)
 {
-	struct run *r = arg;
 	int rc = 0;
 	pthread_mutex_lock(&r->lock);
 	while (res->seq != r->next_seq)
 		pthread_cond_wait(&r->turn, &r->lock);
 	if (baseline_pass(r, res) || phi_reporter_file(r->rep, res) ||
-	    phi_summary_add_findings(&r->sum, res))
+	    (whole ? phi_summary_add(&r->sum, res) : phi_summary_add_findings(&r->sum, res)))
 		rc = PHI_EIO;
-	if (r->man && phi_manifest_changes(r->man, res))
+	if (r->man && (whole ? phi_manifest_file(r->man, res) : phi_manifest_changes(r->man, res)))
 		rc = PHI_EIO;
-	phi_result_drop_findings(res);
+	if (!whole)
+		phi_result_drop_findings(res);
 	draw_progress(r, false);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 
+/* The scan option flush: called by a worker whose file holds many findings. */
+static int flush_findings(void *arg, struct phi_result *res)
+{
+	return report_in_turn(arg, res, false);
+}
+
 /* The scan option entry: an archive entry, reported before its archive. */
 static int report_entry(void *arg, struct phi_result *res)
 {
-	struct run *r = arg;
-	int rc = 0;
-	pthread_mutex_lock(&r->lock);
-	while (res->seq != r->next_seq)
-		pthread_cond_wait(&r->turn, &r->lock);
-	if (baseline_pass(r, res) || phi_reporter_file(r->rep, res) ||
-	    phi_summary_add(&r->sum, res))
-		rc = PHI_EIO;
-	if (r->man && phi_manifest_file(r->man, res))
-		rc = PHI_EIO;
-	draw_progress(r, false);
-	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return report_in_turn(arg, res, true);
 }
 
 /* Jobs come back from the pool after the worker delivered them. */

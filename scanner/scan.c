@@ -112,20 +112,13 @@ void phi_worker_free(struct phi_worker *w)
 
 /* ---- the sink: engine hits to findings and edits ---- */
 
+static int push_fhit(struct phi_worker *w, struct fhit h);
+
 static int collect(void *arg, const struct phi_hit *h)
 {
 	struct phi_worker *w = arg;
-	if (w->nfh == w->capfh) {
-		size_t nc = w->capfh ? w->capfh * 2 : 32;
-		struct fhit *t = realloc(w->fh, nc * sizeof *t);
-		if (!t)
-			return 1;
-		w->fh = t;
-		w->capfh = nc;
-	}
-	w->fh[w->nfh++] = (struct fhit){h->start, h->end, h->rule->id, h->rule->cls->name,
-	                                h->rule->severity, h->confidence, NULL};
-	return 0;
+	return push_fhit(w, (struct fhit){h->start, h->end, h->rule->id, h->rule->cls->name,
+	                                  h->rule->severity, h->confidence, NULL}) != 0;
 }
 
 static bool is_cont(unsigned char c)
@@ -375,14 +368,8 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 			struct fhit h = {0, f->len, f->value_rule ? f->value_rule : "structured-field",
 			                 ci ? ci->name : "id", (enum phi_severity)f->value_severity, 1.0,
 			                 NULL};
-			if (w->nfh == w->capfh) {
-				struct fhit *t = realloc(w->fh, 32 * sizeof *t);
-				if (!t)
-					return PHI_ENOMEM;
-				w->fh = t;
-				w->capfh = 32;
-			}
-			w->fh[w->nfh++] = h;
+			if (push_fhit(w, h))
+				return PHI_ENOMEM;
 		}
 	} else {
 		size_t to = f->report_to > f->len ? f->len : f->report_to;
