@@ -49,21 +49,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int memfd_with(const uint8_t *data, size_t size)
-{
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0)
-		abort();
-	if (size && write(fd, data, size) != (ssize_t)size)
-		abort();
-	lseek(fd, 0, SEEK_SET);
-	return fd;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct phi_result res = {0};
-	int in = memfd_with(data, size), out = memfd_create("out", 0);
+	int in = memfd_with(data, size, NULL, 0), out = memfd_create("out", 0);
 
 	res.path = strdup("fuzz");
 	(void)phi_scan_stream(scanner, in, -1, &res);

@@ -28,17 +28,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int memfd_with(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0)
-		abort();
-	if ((an && write(fd, a, an) != (ssize_t)an) || (bn && write(fd, b, bn) != (ssize_t)bn))
-		abort();
-	lseek(fd, 0, SEEK_SET);
-	return fd;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct phi_result res = {0};

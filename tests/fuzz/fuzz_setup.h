@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../../formats/format.h"
 #include "../../scanner/engine.h"
@@ -43,6 +45,18 @@ static void fuzz_setup(const struct phi_engine_opts *eo, const struct phi_strip_
 	strip_opts.strip = true;
 	if (phi_worker_new(&scanner, &scan_opts) || phi_worker_new(&stripper, &strip_opts))
 		abort();
+}
+
+/* A memory file holding a then b, rewound: the input of one run. */
+static inline int memfd_with(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int fd = memfd_create("fuzz", 0);
+	if (fd < 0)
+		abort();
+	if ((an && write(fd, a, an) != (ssize_t)an) || (bn && write(fd, b, bn) != (ssize_t)bn))
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	return fd;
 }
 
 #endif
