@@ -59,10 +59,16 @@ $(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 $(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
 
+# The kill test's LD_PRELOAD shim (tests/killshim.c): counts file writes, SIGKILL at
+# the Nth.  Never sanitized: it is preloaded into the binary under test.
+$(BUILD)/killshim.so: tests/killshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+
 # The Criterion suite runs last so its summary line ends the output.
-test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests
+test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests $(BUILD)/killshim.so
 	./$(BIN) rules test
-	PHISCAN=$(CURDIR)/$(BIN) GENCASE=$(CURDIR)/$(BUILD)/gencase \
+	PHISCAN=$(CURDIR)/$(BIN) GENCASE=$(CURDIR)/$(BUILD)/gencase KILLSHIM=$(CURDIR)/$(BUILD)/killshim.so \
 	  $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
 
 test-asan:

@@ -576,6 +576,14 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 	}
 	if (g == 0x0010 && (el == 0x0010 || el == 0x0020) && s->patient[0])
 		a = A_D; /* the patient becomes the case id or a keyed pseudonym */
+	/* A file phiscan already stripped (a re-run, as after an interrupted --in-place):
+	 * its remapped UIDs, patient token and shifted dates stay as they are.  Remapping
+	 * them again would split a study between the files of the first run and those of
+	 * the second (the kill test, tests/test_inplace.c, found it). */
+	if (s->ours && has_value &&
+	    ((is_clean_value(s, e) && (a == A_D || a == A_U)) ||
+	     (date && a == A_C && (s->flags & PHI_SO_RETAIN_MOD_DATES))))
+		a = A_K;
 	const char *out = NULL;
 	switch (a) {
 	case A_X:

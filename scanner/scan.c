@@ -8,7 +8,10 @@
  * syncfs() before it writes the manifest, the run's commit record (a per-file
  * fsync cost 9 ms a file on ext4 and dominated a DICOM batch).  A failure removes
  * the temporary file and leaves any existing destination, and always the
- * original, untouched.
+ * original, untouched.  A kill leaves at most the temporary files being written
+ * (".phiscan-" and six characters, beside their originals); the next --in-place
+ * run over the tree removes them and reports each as skipped ("temporary file of
+ * an interrupted strip: removed").  tests/test_inplace.c kills strips to prove it.
  *
  * Threading: a worker touches only its own state; options, engine and policy are
  * shared read-only.
@@ -576,6 +579,19 @@ static const char *base_name(const char *p)
 
 static const struct phi_strip_opts no_sopts;
 
+/* A strip's temporary file as scan_file names it (mkstemp: ".phiscan-" and six
+ * letters or digits).  One is left only when a strip was killed between creating
+ * and renaming it. */
+static bool is_strip_temp(const char *base)
+{
+	if (strncmp(base, ".phiscan-", 9) || strlen(base) != 15)
+		return false;
+	for (size_t i = 9; i < 15; i++)
+		if (!((base[i] >= '0' && base[i] <= '9') || ((base[i] | 0x20) >= 'a' && (base[i] | 0x20) <= 'z')))
+			return false;
+	return true;
+}
+
 /* A guessed label that names a format in the table. */
 static bool is_supported(const char *label)
 {
@@ -678,6 +694,18 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 	w->res = res;
 	w->path = path;
 	res->format = "unknown";
+	if (o->strip && o->in_place && is_strip_temp(base_name(path))) {
+		/* an interrupted --in-place run left it: the original beside it is untouched
+		 * or already replaced whole, so the copy is of no use; removed, reported */
+		if (unlink(path) == 0) {
+			set_outcome(res, PHI_SKIPPED, "temporary file of an interrupted strip: removed");
+		} else {
+			snprintf(msg, sizeof msg, "temporary file of an interrupted strip, cannot remove: %s",
+			         strerror(errno));
+			set_outcome(res, PHI_UNREADABLE, msg);
+		}
+		return;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
