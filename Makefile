@@ -166,8 +166,13 @@ rules:
 # dictionary; both outputs are committed.
 ANNEX_E_SRC ?= ../shared/dicom/confidentiality_profile_attributes.json
 DICOM_DIC   ?= /usr/share/libdcmtk17/dicom.dic
+# PS3.3 Types (IODs, modules, macros) from GDCM's Part3.xml (Debian libgdcm3.0) for the
+# combined codes; the safe private table (PS3.15 E.3.10-1) from its committed TSV.
+PART3_XML   ?= /usr/share/gdcm-3.0/XML/Part3.xml
 dicom-table:
 	python3 rules/src/annex_e.py $(ANNEX_E_SRC) $(DICOM_DIC) rules/dicom/annex-e.tsv formats/dicom_annex_e.inc
+	python3 rules/src/iod_types.py $(PART3_XML) rules/dicom/annex-e.tsv rules/dicom/iod-types.tsv formats/dicom_iod_types.inc
+	python3 rules/src/safe_private.py rules/dicom/safe-private.tsv formats/dicom_safe_private.inc
 
 rules-check:
 	@mkdir -p $(BUILD)
@@ -175,6 +180,13 @@ rules-check:
 	  python3 rules/src/annex_e.py $(ANNEX_E_SRC) $(DICOM_DIC) $(BUILD)/annex-e.tsv $(BUILD)/annex-e.inc && \
 	  cmp $(BUILD)/annex-e.tsv rules/dicom/annex-e.tsv && cmp $(BUILD)/annex-e.inc formats/dicom_annex_e.inc || \
 	  { echo "the DICOM table is out of date: run make dicom-table"; exit 1; }; fi
+	if [ -f $(PART3_XML) ]; then \
+	  python3 rules/src/iod_types.py $(PART3_XML) rules/dicom/annex-e.tsv $(BUILD)/iod-types.tsv $(BUILD)/iod-types.inc && \
+	  cmp $(BUILD)/iod-types.tsv rules/dicom/iod-types.tsv && cmp $(BUILD)/iod-types.inc formats/dicom_iod_types.inc || \
+	  { echo "the IOD Type table is out of date: run make dicom-table"; exit 1; }; fi
+	python3 rules/src/safe_private.py rules/dicom/safe-private.tsv $(BUILD)/safe-private.inc
+	cmp $(BUILD)/safe-private.inc formats/dicom_safe_private.inc || \
+	  { echo "the safe private table is out of date: run make dicom-table"; exit 1; }
 	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
 	python3 rules/src/expand.py $(BUILD)/rules.tmpl $(BUILD)/default.yaml
 	cmp $(BUILD)/default.yaml rules/default.yaml || \
