@@ -12,14 +12,19 @@
  *    comments, private text) also goes through the rule engine; every PN is a name;
  *  - the actions: X removes, Z empties, D writes a dummy of the VR, C cleans
  *    (rules on text, keyed shift on dates), U remaps UIDs to 2.25.<HMAC>, K keeps;
- *    X/Z, X/D, X/Z/D and Z/D take the choice valid for any attribute Type (Z for
- *    X/Z, D otherwise), X/Z/U* keeps a sequence and remaps the UIDs inside it;
  *    options override the basic action where the table has an entry;
+ *  - combined codes (E.1-1a: X/Z, X/D, X/Z/D, Z/D, X/Z/U*) by the attribute's Type
+ *    in the file's IOD (PS3.3, dicom_iod_types.inc) at the top level of a data set
+ *    whose SOP Class is bundled: Type 3 or not in the IOD: X (Z for Z/D); Type 2: Z
+ *    (D for X/D); Type 1: D (Z for X/Z; X/Z/U* keeps the sequence and remaps its
+ *    UIDs).  Otherwise (unknown SOP class, inside a sequence) the choice valid for
+ *    any Type: Z for X/Z, D otherwise, X/Z/U* keeps a sequence;
  *  - what the profile asks beyond the table: every DA/DT not listed is emptied
  *    (or kept/shifted under the date options), overlay groups 60xx go whole (an
  *    overlay without its data is not valid), curves 50xx go, private elements go
- *    unless Retain Safe Private keeps their numeric values (Table E.3.10-1 is not
- *    bundled: text and binary private values always go), Patient Identity Removed,
+ *    unless Retain Safe Private (E.3.10) keeps those Table E.3.10-1 lists
+ *    (dicom_safe_private.inc: the block's Private Creator as PS3.5 7.8.1 resolves
+ *    it, group, element byte) with their creators; Patient Identity Removed,
  *    De-identification Method and its Code Sequence are written.
  *  - residual risk: burned-in annotation (flagged, or SOP classes and modalities
  *    that usually carry it) is reported as rule burned-in-pixels; pixels are never
@@ -123,6 +128,143 @@ static const struct row *lookup(uint16_t g, uint16_t e)
 	return lo < nexact && exact[lo]->tag == t ? exact[lo] : NULL;
 }
 
+/* ---- PS3.3 Types of the combined-code attributes, per SOP class ---- */
+
+#include "dicom_iod_types.inc"
+
+static const uint32_t iod_tags[] = {
+#define X(t) t,
+	IOD_TAGS
+#undef X
+};
+#define NIOD_TAGS (sizeof iod_tags / sizeof iod_tags[0])
+
+struct iod {
+	const char *uid, *name, *table;
+	const char *types; /* a Type per iod_tags entry: '1', '2', '3', '0' not in the IOD */
+};
+
+static const struct iod iods[] = {
+#define C(u, n, t, ty) {u, n, t, ty},
+	IOD_CLASSES
+#undef C
+};
+#define NIODS (sizeof iods / sizeof iods[0])
+
+static const struct iod *iod_find(const char *uid)
+{
+	size_t lo = 0, hi = NIODS;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(iods[mid].uid, uid);
+		if (!c)
+			return &iods[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The Type of tag in iod ('1', '2', '3', '0'), or 0 when the tag has no combined code. */
+static char iod_type(const struct iod *iod, uint32_t tag)
+{
+	size_t lo = 0, hi = NIOD_TAGS;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (iod_tags[mid] < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < NIOD_TAGS && iod_tags[lo] == tag ? iod->types[lo] : 0;
+}
+
+int phi_dicom_iod_type(const char *sop_class, uint16_t group, uint16_t element)
+{
+	const struct iod *iod = iod_find(sop_class);
+	char t = iod ? iod_type(iod, (uint32_t)group << 16 | element) : 0;
+	return t ? t - '0' : -1;
+}
+
+const char *phi_dicom_iod_class(size_t i, const char **name)
+{
+	if (i >= NIODS)
+		return NULL;
+	if (name)
+		*name = iods[i].name;
+	return iods[i].uid;
+}
+
+/* ---- PS3.15 Table E.3.10-1: safe private attributes ---- */
+
+struct safe_priv {
+	const char *creator;
+	uint16_t group;
+	uint8_t element; /* within the block */
+};
+
+static const struct safe_priv safe_privs[] = {
+#include "dicom_safe_private.inc"
+};
+#define NSAFE (sizeof safe_privs / sizeof safe_privs[0])
+
+static int cmp_safe(const struct safe_priv *a, const char *creator, uint16_t g, unsigned e)
+{
+	int c = strcmp(a->creator, creator);
+	if (c)
+		return c;
+	if (a->group != g)
+		return a->group < g ? -1 : 1;
+	return a->element < e ? -1 : a->element > e;
+}
+
+/* The creator as stored may carry trailing padding (PS3.5 6.2: LO). */
+static void creator_trim(const char *in, char out[72])
+{
+	size_t n = strlen(in);
+	while (n && (in[n - 1] == ' ' || in[n - 1] == 0))
+		n--;
+	if (n > 71)
+		n = 71;
+	memcpy(out, in, n);
+	out[n] = 0;
+}
+
+int phi_dicom_safe_private(const char *creator, uint16_t group, uint16_t element)
+{
+	char c[72];
+	if (!creator || !(group & 1) || element < 0x1000)
+		return 0;
+	creator_trim(creator, c);
+	size_t lo = 0, hi = NSAFE;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = cmp_safe(&safe_privs[mid], c, group, element & 0xFF);
+		if (!r)
+			return 1;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* A Private Creator that reserves a block of safe attributes in its group. */
+static bool safe_creator(const char *creator, uint16_t group)
+{
+	char c[72];
+	if (!creator)
+		return false;
+	creator_trim(creator, c);
+	for (size_t i = 0; i < NSAFE; i++)
+		if (safe_privs[i].group == group && !strcmp(safe_privs[i].creator, c))
+			return true;
+	return false;
+}
+
 int phi_dicom_rule(uint16_t group, uint16_t element, struct phi_dicom_rule_info *out)
 {
 	pthread_once(&table_once, table_init);
@@ -208,6 +350,8 @@ struct dstate {
 	char where[320];
 	char *repl;           /* scratch for one replacement value */
 	size_t repl_cap;
+	const struct iod *iod; /* the SOP class's IOD when bundled: combined codes by Type */
+	unsigned by_type[3];  /* combined codes resolved by Type: removed, emptied, dummy */
 };
 
 static void free_state(void *p)
@@ -477,6 +621,33 @@ static enum act resolve(const struct row *r, unsigned flags)
 	return (enum act)r->act[COL_BASIC];
 }
 
+/* A combined code (E.1-1a) as one action.  At the top level of a data set whose IOD is
+ * bundled, by the attribute's Type there: "X unless Z or D is required to maintain IOD
+ * conformance".  Type 3, or in no module of the IOD: X (Z/D, which never removes: Z).
+ * Type 2: Z (X/D, which has no Z: D).  Type 1: D (X/Z, which has no D: Z; X/Z/U*: the
+ * sequence is kept and the UIDs inside it remapped).  Otherwise the choice valid for
+ * any Type: Z for X/Z, D otherwise; X/Z/U* keeps a sequence, empties anything else. */
+static enum act resolve_combined(struct dstate *s, enum act a, const struct phi_dcm_elem *e)
+{
+	if (a != A_XZ && a != A_XD && a != A_XZD && a != A_ZD && a != A_XZU)
+		return a;
+	char t = s->iod && e->depth == 0 ? iod_type(s->iod, (uint32_t)e->group << 16 | e->element)
+	                                 : 0;
+	enum act r;
+	if (!t) {
+		r = a == A_XZ ? A_Z : a == A_XZU ? (e->is_sq ? A_K : A_Z) : A_D;
+		return r;
+	}
+	if (t == '3' || t == '0')
+		r = a == A_ZD ? A_Z : A_X;
+	else if (t == '2')
+		r = a == A_XD ? A_D : A_Z;
+	else
+		r = a == A_XZ ? A_Z : a == A_XZU ? (e->is_sq ? A_K : A_Z) : A_D;
+	s->by_type[r == A_X ? 0 : r == A_Z ? 1 : 2]++;
+	return r;
+}
+
 static int emit(struct dstate *s, const char *text, size_t len, const char *cls, int sev,
                 const char *rule, struct phi_edits *ed)
 {
@@ -546,8 +717,21 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 	if (g == 0x0012 && (el == 0x0062 || el == 0x0063 || el == 0x0064))
 		return 0; /* written after the walk */
 	if (private_el) {
-		bool keep = (s->flags & PHI_SO_RETAIN_SAFE_PRIVATE) &&
-		            ((el >= 0x0010 && el <= 0x00FF) || is_numeric_vr(e->vr));
+		/* E.3.10: a creator stays when its block holds safe attributes (its value
+		 * is the creator string the block is matched by) */
+		bool keep = false;
+		if (s->flags & PHI_SO_RETAIN_SAFE_PRIVATE) {
+			if (el >= 0x0010 && el <= 0x00FF) {
+				char cv[72];
+				size_t n = e->is_string && has_value ? (e->len < 71 ? e->len : 71) : 0;
+				if (n)
+					memcpy(cv, e->value, n);
+				cv[n] = 0;
+				keep = n && safe_creator(cv, g);
+			} else {
+				keep = phi_dicom_safe_private(e->creator, g, el);
+			}
+		}
 		d->act = keep ? PHI_DCM_KEEP : PHI_DCM_REMOVE;
 		return 0;
 	}
@@ -568,14 +752,10 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 	} else {
 		a = A_C; /* not listed: keep, cleaned of what the rules find */
 	}
-	switch (a) {
-	case A_XZ: a = A_Z; break;
-	case A_XD: case A_XZD: case A_ZD: a = A_D; break;
-	case A_XZU: a = e->is_sq ? A_K : A_Z; break;
-	default: break;
-	}
 	if (g == 0x0010 && (el == 0x0010 || el == 0x0020) && s->patient[0])
 		a = A_D; /* the patient becomes the case id or a keyed pseudonym */
+	else
+		a = resolve_combined(s, a, e);
 	/* A file phiscan already stripped (a re-run, as after an interrupted --in-place):
 	 * its remapped UIDs, patient token and shifted dates stay as they are.  Remapping
 	 * them again would split a study between the files of the first run and those of
@@ -877,6 +1057,9 @@ static int dicom_scan(struct phi_fctx *ctx)
 	         !strncmp(method, "phiscan ", 8);
 	const char *cs = phi_dcm_source_charset(h);
 	s.latin1 = !strcmp(cs, "ISO_IR 100") || !strcmp(cs, "ISO 2022 IR 100");
+	char cls[80];
+	if (!phi_dcm_get(h, 0x0008, 0x0016, cls, sizeof cls))
+		s.iod = iod_find(cls);
 	if (strip) {
 		patient_token(&s);
 		if (so->flags & PHI_SO_RETAIN_MOD_DATES)
@@ -918,6 +1101,16 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if ((rc = copy_check(&s, pix_in)))
 		goto out;
 	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
+	/* which branch the combined codes took (E.1-1a), without values */
+	char iodnote[160];
+	if (s.iod)
+		snprintf(iodnote, sizeof iodnote,
+		         "%s (PS3.3 %s %s): combined codes by Type: %u removed, %u emptied, %u dummy",
+		         s.iod->name, IOD_EDITION, s.iod->table, s.by_type[0], s.by_type[1], s.by_type[2]);
+	else
+		snprintf(iodnote, sizeof iodnote, "SOP class not bundled: combined codes take Z or D");
+	if (!rc)
+		rc = ctx->sink_ops->record(ctx->sink, "iod", iodnote);
 out:
 	free(s.repl);
 	free(s.dec);

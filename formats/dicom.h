@@ -29,6 +29,19 @@ int phi_dicom_rule(uint16_t group, uint16_t element, struct phi_dicom_rule_info 
 /* Number of rows in the table (621 for 2024b). */
 size_t phi_dicom_rule_count(void);
 
+/* The PS3.3 Type (1, 2, 3; 0 when no module of the IOD has it at the top level) of a
+ * Table E.1-1 combined-code attribute in the IOD of sop_class
+ * (rules/dicom/iod-types.tsv), or -1 when the SOP class is not bundled or the tag has
+ * no combined code.  Strip resolves X/Z, X/D, X/Z/D, Z/D and X/Z/U* by it. */
+int phi_dicom_iod_type(const char *sop_class, uint16_t group, uint16_t element);
+/* The i-th bundled SOP class UID (and its IOD's name), or NULL past the last. */
+const char *phi_dicom_iod_class(size_t i, const char **name);
+
+/* Whether a private element is in PS3.15 Table E.3.10-1 (Retain Safe Private): its
+ * block's Private Creator (trailing spaces ignored), odd group, element's low byte.
+ * 1 or 0; a creator element (gggg,0010-00FF) is never itself a table row. */
+int phi_dicom_safe_private(const char *creator, uint16_t group, uint16_t element);
+
 /* The UID phiscan writes for uid under key: "2.25." + the decimal of the first 16
  * bytes of HMAC-SHA-256(key, uid without trailing padding).  out holds 64 + 1. */
 /* Check every declared length of the DICOM stream in fd (size bytes) against what

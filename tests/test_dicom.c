@@ -205,6 +205,8 @@ static void write_part10(const char *path, const struct dw *ds, enum ts ts, cons
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define SC_CLASS "1.2.840.10008.5.1.4.1.1.7"
+/* Legacy Converted Enhanced CT: a SOP class phiscan has no IOD for */
+#define UNBUNDLED_CLASS "1.2.840.10008.5.1.4.1.1.2.2"
 #define STUDY_UID "1.2.826.0.1.3680043.9.7777.1"
 #define SERIES_UID "1.2.826.0.1.3680043.9.7777.2"
 #define FOR_UID "1.2.826.0.1.3680043.9.7777.3"
@@ -524,11 +526,18 @@ Test(dicom, strip_remaps_uids_with_the_key_consistently_across_files_and_runs)
 {
 	char *key = key_file("key", 1), *key2 = key_file("key2", 2);
 	char *a = write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.41"});
+	/* Referenced Image Sequence is X/Z/U*: Type 3 in the CT Image IOD, so removed
+	 * there; in a SOP class without a bundled IOD it is kept with its UIDs remapped */
 	char *b = write_ct("b.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.42",
 	                                               .ref_inst = "1.2.826.0.1.3680043.9.7777.41",
+	                                               .sop_class = UNBUNDLED_CLASS,
 	                                               .ts = TS_IMPLICIT_LE});
-	struct cbuf o1 = {0}, o2 = {0}, o3 = {0};
+	char *c = write_ct("c.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.43",
+	                                               .ref_inst = "1.2.826.0.1.3680043.9.7777.41"});
+	struct cbuf o1 = {0}, o2 = {0}, o3 = {0}, o5 = {0};
 	struct dump *da = strip_one(a, key, NULL, &o1), *db = strip_one(b, key, NULL, &o2);
+	cr_assert_null(find_el(strip_one(c, key, NULL, &o5), "(0008,1140)"),
+	               "Type 3 X/Z/U* in CT Image: removed");
 	struct dump *da2 = strip_one(a, key2, NULL, &o3);
 	/* one study, one series, one frame of reference after strip */
 	cr_assert_str_eq(value_of(da, "(0020,000D)"), value_of(db, "(0020,000D)"));
@@ -589,15 +598,361 @@ Test(dicom, strip_removes_private_elements_unless_retained_and_cleans_free_text)
 	cr_assert_null(find_el(d, "(0009,1010)"));
 	cr_assert_null(find_el(d, "(0009,1011)"));
 	cr_assert_null(find_el(d, "(0020,4000)"), "ImageComments is X in the basic profile");
+	/* Table E.3.10-1 does not list this creator: its whole block goes */
 	struct dump *r = strip_one(a, key, "--retain-safe-private", &o2);
-	cr_assert_not_null(find_el(r, "(0009,0010)"), "the creator stays with its block");
-	cr_assert_not_null(find_el(r, "(0009,1011)"), "a numeric private value is kept");
-	cr_assert_null(find_el(r, "(0009,1010)"), "private text never is");
+	cr_assert_null(find_el(r, "(0009,0010)"));
+	cr_assert_null(find_el(r, "(0009,1011)"));
+	cr_assert_null(find_el(r, "(0009,1010)"));
 	struct cbuf o3 = {0};
 	struct dump *c = strip_one(a, key, "--clean-descriptors", &o3);
 	const char *ic = value_of(c, "(0020,4000)");
 	cr_assert(ic && strstr(ic, "[NAME]") && !strstr(ic, "Gonzalez"), "cleaned comments: %s",
 	          ic ? ic : "(none)");
+}
+
+/* The PS3.3 Type of a tag in the IOD of sop as rules/dicom/iod-types.tsv gives it
+ * ("1", "2C", "3", "-"), read here independently of the table compiled into phiscan;
+ * NULL when the file has no row for them. */
+static const char *tsv_type(const char *sop, uint16_t g, uint16_t e)
+{
+	static char buf[8];
+	FILE *fp = fopen("rules/dicom/iod-types.tsv", "r");
+	cr_assert_not_null(fp, "rules/dicom/iod-types.tsv (run from the repository root)");
+	char line[512], tag[16];
+	snprintf(tag, sizeof tag, "(%04X,%04X)", g, e);
+	const char *found = NULL;
+	while (!found && fgets(line, sizeof line, fp)) {
+		char *f[8] = {0};
+		size_t k = 0;
+		for (char *p = line, *t; k < 8 && (t = strsep(&p, "\t\n"));)
+			f[k++] = t;
+		if (line[0] != '#' && k >= 7 && !strcmp(f[0], sop) && !strcmp(f[3], tag)) {
+			snprintf(buf, sizeof buf, "%s", f[6]);
+			found = buf;
+		}
+	}
+	fclose(fp);
+	return found;
+}
+
+/* A combined code (PS3.15 E.1-1a) for an attribute of Type t ("1", "2C", "3", "-";
+ * NULL: unknown IOD or nested, where any Type must stay valid). */
+static const char *by_type(const char *a, const char *t, bool sq)
+{
+	if (!t)
+		return !strcmp(a, "X/Z") ? "Z" : !strcmp(a, "X/Z/U*") ? (sq ? "K" : "Z") : "D";
+	if (t[0] == '3' || t[0] == '-')
+		return !strcmp(a, "Z/D") ? "Z" : "X";
+	if (t[0] == '2')
+		return !strcmp(a, "X/D") ? "D" : "Z";
+	return !strcmp(a, "X/Z") ? "Z" : !strcmp(a, "X/Z/U*") ? (sq ? "K" : "Z") : "D";
+}
+
+/* dcmdump's warnings and errors about a file, one per line ("W: ...", "E: ..."). */
+static char *dcmdump_diag(const char *path)
+{
+	char *argv[] = {"dcmdump", (char *)path, NULL};
+	struct cbuf out = {0}, err = {0};
+	int rc = run(argv, NULL, &out, &err);
+	cr_assert_eq(rc, 0, "dcmdump %s failed: %s", path, err.p ? err.p : "");
+	return cli_own(err.p ? strdup(err.p) : strdup(""));
+}
+
+/* Every warning dcmdump gives for out, it also gives for in. */
+static void no_new_dcmdump_warnings(const char *in, const char *out)
+{
+	char *a = dcmdump_diag(in), *b = dcmdump_diag(out);
+	for (char *p = b, *line; (line = strsep(&p, "\n"));)
+		if (*line)
+			cr_assert_not_null(strstr(a, line), "dcmdump warns about the copy only: %s", line);
+}
+
+Test(dicom, retain_safe_private_keeps_exactly_the_table_rows_by_the_creator_of_their_block)
+{
+	char *key = key_file("key", 5);
+	struct dw w = {0};
+	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.71");
+	dw_str(&w, 0x0008, 0x0060, "CS", "CT");
+	/* a nested block: the creator is resolved in the item (PS3.5 7.8.1) */
+	dw_seq(&w, 0x0008, 0x2218);
+	dw_item(&w);
+	dw_str(&w, 0x0019, 0x0010, "LO", "SIEMENS MR HEADER");
+	dw_str(&w, 0x0019, 0x100C, "IS", "800");
+	dw_str(&w, 0x0019, 0x1008, "LO", "Gonzalez Maria");
+	dw_item_end(&w);
+	dw_seq_end(&w);
+	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+	/* group 0019: two blocks, the same element byte 0C in both */
+	dw_str(&w, 0x0019, 0x0010, "LO", "SIEMENS MR HEADER");
+	dw_str(&w, 0x0019, 0x0011, "LO", "PHISCAN TEST 1.0");
+	dw_str(&w, 0x0019, 0x100C, "IS", "1000");   /* B Value: safe */
+	dw_str(&w, 0x0019, 0x100D, "CS", "DIRECTIONAL"); /* Diffusion Directionality: safe */
+	dw_str(&w, 0x0019, 0x1008, "LO", "Gonzalez Maria"); /* not in the table */
+	dw_str(&w, 0x0019, 0x110C, "IS", "1000");   /* other creator: not safe */
+	/* a creator of the table in a group where the table lists nothing for it */
+	dw_str(&w, 0x0029, 0x0010, "LO", "SIEMENS MR HEADER");
+	dw_str(&w, 0x0029, 0x100C, "IS", "1000");
+	/* a creator at block 0x12, padded to even length */
+	dw_str(&w, 0x0043, 0x0012, "LO", "GEMS_PARM_01");
+	dw_str(&w, 0x0043, 0x1239, "IS", "1000");   /* 1st value is B Value: safe */
+	dw_str(&w, 0x0043, 0x1240, "LO", "MRN-448812"); /* not in the table */
+	dw_image_basics(&w);
+	dw_pixels(&w, TS_EXPLICIT_LE);
+	char *in = cli_fmt("%s/priv.dcm", cli_case);
+	write_part10(in, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.71");
+	free(w.p);
+
+	cr_assert(phi_dicom_safe_private("SIEMENS MR HEADER ", 0x0019, 0x100C));
+	cr_assert(phi_dicom_safe_private("SIEMENS MR HEADER", 0x0019, 0x250C), "any block");
+	cr_assert(!phi_dicom_safe_private("SIEMENS MR HEADER", 0x0029, 0x100C));
+	cr_assert(!phi_dicom_safe_private("PHISCAN TEST 1.0", 0x0019, 0x100C));
+	cr_assert(!phi_dicom_safe_private(NULL, 0x0019, 0x100C));
+
+	struct cbuf o1 = {0}, o2 = {0};
+	struct dump *d = strip_one(in, key, "--retain-safe-private", &o1);
+	cr_assert_str_eq(value_of(d, "(0019,0010)"), "SIEMENS MR HEADER");
+	cr_assert_str_eq(value_of(d, "(0019,100C)"), "1000");
+	cr_assert_str_eq(value_of(d, "(0019,100D)"), "DIRECTIONAL");
+	cr_assert_null(find_el(d, "(0019,1008)"), "not in Table E.3.10-1");
+	cr_assert_null(find_el(d, "(0019,0011)"), "a creator with no safe attribute");
+	cr_assert_null(find_el(d, "(0019,110C)"), "same element byte, other creator");
+	cr_assert_null(find_el(d, "(0029,0010)"));
+	cr_assert_null(find_el(d, "(0029,100C)"), "the table lists this creator in 0019 only");
+	cr_assert_str_eq(value_of(d, "(0043,0012)"), "GEMS_PARM_01");
+	cr_assert_str_eq(value_of(d, "(0043,1239)"), "1000");
+	cr_assert_null(find_el(d, "(0043,1240)"));
+	cr_assert_str_eq(value_of(d, "(0008,2218)[0]/(0019,100C)"), "800");
+	cr_assert_null(find_el(d, "(0008,2218)[0]/(0019,1008)"));
+	/* without the option, every private element goes */
+	struct dump *n = strip_one(in, key, NULL, &o2);
+	for (size_t i = 0; i < n->n; i++)
+		cr_assert(!strstr(n->v[i].path, "(0019,") && !strstr(n->v[i].path, "(0029,") &&
+		              !strstr(n->v[i].path, "(0043,"),
+		          "private element left: %s", n->v[i].path);
+}
+
+/* One attribute with a combined code of each Type in the IOD of sop, from the table
+ * file: its tag, VR (from annex-e.tsv) and code. */
+struct pick {
+	uint16_t g, e;
+	char vr[3], code[8], type[4];
+};
+
+static bool annex_vr(uint16_t g, uint16_t e, char vr[3])
+{
+	FILE *fp = fopen("rules/dicom/annex-e.tsv", "r");
+	cr_assert_not_null(fp);
+	char line[1024], tag[16];
+	snprintf(tag, sizeof tag, "(%04X,%04X)", g, e);
+	bool ok = false;
+	while (!ok && fgets(line, sizeof line, fp))
+		if (!strncmp(line, tag, 11)) {
+			char *f[4] = {0};
+			size_t k = 0;
+			for (char *p = line, *t; k < 4 && (t = strsep(&p, "\t"));)
+				f[k++] = t;
+			snprintf(vr, 3, "%s", f[2]);
+			ok = true;
+		}
+	fclose(fp);
+	return ok;
+}
+
+/* The first combined-code, non-sequence attribute whose Type in sop's IOD starts with
+ * one of types (e.g. "3-"), skipping Patient ID (the case id or pseudonym is D). */
+static bool pick_for(const char *sop, const char *types, struct pick *out)
+{
+	FILE *fp = fopen("rules/dicom/iod-types.tsv", "r");
+	cr_assert_not_null(fp);
+	char line[512];
+	bool ok = false;
+	while (!ok && fgets(line, sizeof line, fp)) {
+		if (line[0] == '#')
+			continue;
+		char *f[8] = {0};
+		size_t k = 0;
+		for (char *p = line, *t; k < 8 && (t = strsep(&p, "\t\n"));)
+			f[k++] = t;
+		unsigned g, e;
+		if (k < 7 || strcmp(f[0], sop) || !strchr(types, f[6][0]) ||
+		    sscanf(f[3], "(%4x,%4x)", &g, &e) != 2 || (g == 0x0010 && e == 0x0020))
+			continue;
+		char vr[3];
+		if (!annex_vr((uint16_t)g, (uint16_t)e, vr) || !strcmp(vr, "SQ"))
+			continue;
+		*out = (struct pick){.g = (uint16_t)g, .e = (uint16_t)e};
+		memcpy(out->vr, vr, 3);
+		snprintf(out->code, sizeof out->code, "%s", f[5]);
+		snprintf(out->type, sizeof out->type, "%s", f[6]);
+		ok = true;
+	}
+	fclose(fp);
+	return ok;
+}
+
+static const char *value_of_vr(const char *vr)
+{
+	return !strcmp(vr, "DA") ? "20240102" : !strcmp(vr, "TM") ? "101010"
+	       : !strcmp(vr, "DT") ? "20240102101010" : !strcmp(vr, "PN") ? "Nakamura^Grace"
+	       : !strcmp(vr, "CS") ? "PLANTED" : "Planted Value 77";
+}
+
+static void check_pick(const struct dump *d, const struct pick *p, const char *path,
+                       const char *want, const char *sop)
+{
+	const struct elem *e = find_el(d, path);
+	if (!strcmp(want, "X")) {
+		cr_assert_null(e, "%s %s %s (Type %s): X but present", sop, path, p->code, p->type);
+	} else if (!strcmp(want, "Z")) {
+		cr_assert_not_null(e, "%s %s %s (Type %s): Z but removed", sop, path, p->code, p->type);
+		cr_assert_eq(e->len, 0, "%s %s: Z but holds %s", sop, path, e->value);
+	} else {
+		cr_assert_not_null(e, "%s %s %s (Type %s): D but removed", sop, path, p->code, p->type);
+		cr_assert_gt(e->len, 0, "%s %s: D but empty", sop, path);
+		cr_assert_str_neq(e->value, value_of_vr(p->vr), "%s %s: D kept the value", sop, path);
+	}
+}
+
+Test(dicom, combined_codes_follow_the_attribute_type_in_each_bundled_iod)
+{
+	char *key = key_file("key", 6);
+	unsigned branches[3] = {0}; /* Type 3, 2, 1 attributes checked */
+	const char *sop;
+	for (size_t i = 0; (sop = phi_dicom_iod_class(i, NULL)); i++) {
+		struct pick p[3];
+		bool have[3] = {pick_for(sop, "3-", &p[0]), pick_for(sop, "2", &p[1]),
+		                pick_for(sop, "1", &p[2])};
+		cr_assert(have[0], "%s: no Type 3 combined-code attribute", sop);
+		struct dw w = {0};
+		dw_str(&w, 0x0008, 0x0005, "CS", "ISO_IR 192");
+		dw_str(&w, 0x0008, 0x0016, "UI", sop);
+		dw_str(&w, 0x0008, 0x0018, "UI", cli_fmt("1.2.826.0.1.3680043.9.7777.9.%zu", i));
+		/* attributes in tag order: the picks, and the same three nested in a
+		 * sequence phiscan keeps (Anatomic Region Sequence is not in Table E.1-1) */
+		struct pick *order[3] = {&p[0], &p[1], &p[2]};
+		for (int a = 0; a < 3; a++)
+			for (int b = a + 1; b < 3; b++)
+				if (have[order[b] - p] && (!have[order[a] - p] ||
+				                           ((uint32_t)order[b]->g << 16 | order[b]->e) <
+				                               ((uint32_t)order[a]->g << 16 | order[a]->e))) {
+					struct pick *t = order[a];
+					order[a] = order[b];
+					order[b] = t;
+				}
+		bool nested_done = false;
+		for (int a = 0; a < 3; a++) {
+			struct pick *q = order[a];
+			if (!have[q - p])
+				continue;
+			uint32_t tag = (uint32_t)q->g << 16 | q->e;
+			if (!nested_done && tag > 0x00082218) {
+				dw_seq(&w, 0x0008, 0x2218);
+				dw_item(&w);
+				for (int b = 0; b < 3; b++)
+					if (have[order[b] - p])
+						dw_str(&w, order[b]->g, order[b]->e, order[b]->vr,
+						       value_of_vr(order[b]->vr));
+				dw_item_end(&w);
+				dw_seq_end(&w);
+				nested_done = true;
+			}
+			dw_str(&w, q->g, q->e, q->vr, value_of_vr(q->vr));
+		}
+		if (!nested_done) {
+			dw_seq(&w, 0x0008, 0x2218);
+			dw_item(&w);
+			for (int b = 0; b < 3; b++)
+				if (have[order[b] - p])
+					dw_str(&w, order[b]->g, order[b]->e, order[b]->vr,
+					       value_of_vr(order[b]->vr));
+			dw_item_end(&w);
+			dw_seq_end(&w);
+		}
+		dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+		dw_str(&w, 0x0020, 0x000D, "UI", STUDY_UID);
+		dw_image_basics(&w);
+		dw_pixels(&w, TS_EXPLICIT_LE);
+		char *in = cli_fmt("%s/iod-%zu.dcm", cli_case, i);
+		write_part10(in, &w, TS_EXPLICIT_LE, sop, cli_fmt("1.2.826.0.1.3680043.9.7777.9.%zu", i));
+		free(w.p);
+
+		struct cbuf out = {0};
+		char *od = cli_fmt("%s/iod-out-%zu", cli_root, i);
+		struct cbuf err = {0};
+		int rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--key", key, "-o", od,
+		             in, NULL);
+		cr_assert_lt(rc, 2, "%s: strip failed: %s", sop, err.p ? err.p : "");
+		char *copy = cli_fmt("%s/iod-%zu.dcm", od, i);
+		struct dump *d = dump_file(copy);
+		for (int k = 0; k < 3; k++) {
+			if (!have[k])
+				continue;
+			char path[64];
+			snprintf(path, sizeof path, "(%04X,%04X)", p[k].g, p[k].e);
+			/* top level: by Type */
+			check_pick(d, &p[k], path, by_type(p[k].code, p[k].type, false), sop);
+			branches[k]++;
+			/* nested: the choice valid for any Type */
+			snprintf(path, sizeof path, "(0008,2218)[0]/(%04X,%04X)", p[k].g, p[k].e);
+			check_pick(d, &p[k], path, by_type(p[k].code, NULL, false), sop);
+		}
+		no_new_dcmdump_warnings(in, copy);
+		/* the manifest names the IOD and what the combined codes did */
+		size_t mn;
+		char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), &mn);
+		cr_assert_not_null(man, "%s: no manifest", sop);
+		const char *name;
+		phi_dicom_iod_class(i, &name);
+		cr_assert(mem_has(man, mn, name) && mem_has(man, mn, "combined codes by Type"),
+		          "%s: the manifest does not say how combined codes were resolved", sop);
+	}
+	cr_assert(branches[0] >= 20 && branches[1] >= 10 && branches[2] >= 5,
+	          "Types checked: %u Type 3, %u Type 2, %u Type 1", branches[0], branches[1],
+	          branches[2]);
+}
+
+Test(dicom, every_combined_code_row_is_resolved_for_every_bundled_sop_class)
+{
+	/* the dental SOP classes and those of the corpus generator are bundled */
+	static const char *const need[] = {
+		"1.2.840.10008.5.1.4.1.1.2",      "1.2.840.10008.5.1.4.1.1.2.1",
+		"1.2.840.10008.5.1.4.1.1.1.1",    "1.2.840.10008.5.1.4.1.1.1.3",
+		"1.2.840.10008.5.1.4.1.1.77.1.4", "1.2.840.10008.5.1.4.1.1.7",
+		"1.2.840.10008.5.1.4.1.1.7.4",    "1.2.840.10008.5.1.4.1.1.104.1",
+		"1.2.840.10008.5.1.4.1.1.13.1.2"};
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+		cr_assert_geq(phi_dicom_iod_type(need[i], 0x0008, 0x0080), 0, "%s not bundled", need[i]);
+	FILE *fp = fopen("rules/dicom/annex-e.tsv", "r");
+	cr_assert_not_null(fp);
+	char line[1024];
+	size_t rows = 0, classes = 0, checked = 0;
+	const char *sop;
+	for (; phi_dicom_iod_class(classes, NULL); classes++)
+		;
+	while (fgets(line, sizeof line, fp)) {
+		char *f[5] = {0};
+		size_t k = 0;
+		for (char *p = line, *t; k < 5 && (t = strsep(&p, "\t"));)
+			f[k++] = t;
+		unsigned g, e;
+		if (line[0] == '#' || k < 4 || !strchr(f[3], '/') ||
+		    sscanf(f[0], "(%4x,%4x)", &g, &e) != 2)
+			continue;
+		rows++;
+		for (size_t i = 0; (sop = phi_dicom_iod_class(i, NULL)); i++) {
+			int t = phi_dicom_iod_type(sop, (uint16_t)g, (uint16_t)e);
+			const char *want = tsv_type(sop, (uint16_t)g, (uint16_t)e);
+			cr_assert_not_null(want, "%s %s: no row in iod-types.tsv", sop, f[0]);
+			cr_assert_eq(t, want[0] == '-' ? 0 : want[0] - '0', "%s %s: Type %d, the table says %s",
+			             sop, f[0], t, want);
+			checked++;
+		}
+	}
+	fclose(fp);
+	cr_assert_eq(rows, 49, "Table E.1-1 2024b has 49 concrete combined-code rows, read %zu", rows);
+	cr_assert_eq(checked, rows * classes);
+	cr_assert_eq(phi_dicom_iod_type(CT_CLASS, 0x0010, 0x0010), -1, "PatientName is Z, not combined");
 }
 
 Test(dicom, a_stripped_file_rescans_clean_and_carries_the_method_codes)
@@ -896,7 +1251,7 @@ static void value_for(struct trow *r)
 		snprintf(r->value, sizeof r->value, "Value %04X%04X", r->g, r->e);
 }
 
-static char *write_all_rows(struct trow *t, size_t n)
+static char *write_all_rows(struct trow *t, size_t n, const char *sop)
 {
 	struct dw w = {0};
 	bool wrote_sop = false;
@@ -904,7 +1259,7 @@ static char *write_all_rows(struct trow *t, size_t n)
 		struct trow *r = &t[i];
 		uint32_t tag = (uint32_t)r->g << 16 | r->e;
 		if (!wrote_sop && tag > 0x00080016) {
-			dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+			dw_str(&w, 0x0008, 0x0016, "UI", sop);
 			wrote_sop = true;
 		}
 		if (tag == 0x00080016)
@@ -926,7 +1281,7 @@ static char *write_all_rows(struct trow *t, size_t n)
 		}
 	}
 	char *f = cli_fmt("%s/all.dcm", cli_case);
-	write_part10(f, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.8.24");
+	write_part10(f, &w, TS_EXPLICIT_LE, sop, "1.2.826.0.1.3680043.9.7777.8.24");
 	free(w.p);
 	return f;
 }
@@ -937,8 +1292,8 @@ static bool is_string_vr(const char *vr)
 }
 
 /* The action strip applies, as documented in dicom.c: options override, combined
- * codes take the choice valid for any Type. */
-static const char *effective(const struct trow *r, const char *flag)
+ * codes by the Type in sop's IOD (or the choice valid for any Type). */
+static const char *effective(const struct trow *r, const char *flag, const char *sop)
 {
 	static const char *const cols[] = {"retain-safe-private", "retain-uids", "retain-device",
 	                                   "retain-institution", "retain-patient-chars",
@@ -948,20 +1303,16 @@ static const char *effective(const struct trow *r, const char *flag)
 	for (int i = 0; flag && i < 10; i++)
 		if (cols[i] && !strcmp(cols[i], flag + 2) && strcmp(r->opt[i], "-"))
 			a = r->opt[i];
-	if (!strcmp(a, "X/Z"))
-		return "Z";
-	if (!strcmp(a, "X/D") || !strcmp(a, "X/Z/D") || !strcmp(a, "Z/D"))
-		return "D";
-	if (!strcmp(a, "X/Z/U*"))
-		return !strcmp(r->vr, "SQ") ? "K" : "Z";
+	if (strchr(a, '/'))
+		return by_type(a, tsv_type(sop, r->g, r->e), !strcmp(r->vr, "SQ"));
 	return a;
 }
 
-static void check_rows(const char *flag, unsigned char keyfill)
+static void check_rows(const char *flag, unsigned char keyfill, const char *sop)
 {
 	struct trow *t;
 	size_t n = load_table(&t);
-	char *f = write_all_rows(t, n);
+	char *f = write_all_rows(t, n, sop);
 	char *key = key_file(cli_fmt("key%u", keyfill), keyfill);
 	unsigned char k[32];
 	key_bytes(keyfill, k);
@@ -975,7 +1326,7 @@ static void check_rows(const char *flag, unsigned char keyfill)
 		char path[16];
 		snprintf(path, sizeof path, "(%04X,%04X)", r->g, r->e);
 		const struct elem *e = find_el(d, path);
-		const char *a = effective(r, flag);
+		const char *a = effective(r, flag, sop);
 		bool patient = r->g == 0x0010 && (r->e == 0x0010 || r->e == 0x0020);
 		if (patient)
 			a = "D";
@@ -1018,7 +1369,14 @@ static void check_rows(const char *flag, unsigned char keyfill)
 
 Test(dicom, every_row_of_annex_e_is_honoured_by_the_basic_profile)
 {
-	check_rows(NULL, 21);
+	check_rows(NULL, 21, CT_CLASS);
+}
+
+
+Test(dicom, every_row_of_annex_e_is_honoured_for_a_sop_class_without_a_bundled_iod)
+{
+	cr_assert_eq(phi_dicom_iod_type(UNBUNDLED_CLASS, 0x0008, 0x0080), -1);
+	check_rows(NULL, 22, UNBUNDLED_CLASS);
 }
 
 Test(dicom, every_row_with_an_option_entry_follows_the_option)
@@ -1027,7 +1385,7 @@ Test(dicom, every_row_with_an_option_entry_follows_the_option)
 	                                    "--retain-patient-chars", "--retain-long-dates",
 	                                    "--retain-modified-dates", "--clean-descriptors"};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-		check_rows(flags[i], (unsigned char)(30 + i));
+		check_rows(flags[i], (unsigned char)(30 + i), CT_CLASS);
 }
 
 /* ---- the generated dental corpus (corpus/gen_dicom.c) ---- */
