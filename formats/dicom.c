@@ -38,6 +38,7 @@
 
 #include "dicom_bridge.h"
 #include "meshio.h"
+#include "sha256.h"
 #include "text.h"
 
 #include <errno.h>
@@ -354,9 +355,29 @@ struct dstate {
 	unsigned by_type[3];  /* combined codes resolved by Type: removed, emptied, dummy */
 };
 
+/* A worker's DICOM state across files (its *ctx->state). */
+struct dcm_state {
+	struct phi_dcm *h;
+	unsigned char *in;          /* the input, when it is held whole (MEM_MAX) */
+	size_t in_cap;
+	struct phi_dicom_pixmap pin, pout; /* where the pixel bytes lie in input and copy */
+};
+
+/* Files up to this size are read once into memory and parsed, checked, hashed and
+ * written from there; larger ones (a CBCT volume) stay on the file path, where
+ * DCMTK defers long values and memory does not grow with the file. */
+#define MEM_MAX (8u << 20)
+
 static void free_state(void *p)
 {
-	phi_dcm_free(p);
+	struct dcm_state *st = p;
+	if (!st)
+		return;
+	phi_dcm_free(st->h);
+	free(st->in);
+	free(st->pin.v);
+	free(st->pout.v);
+	free(st);
 }
 
 static int ensure_repl(struct dstate *s, size_t n)
@@ -975,6 +996,118 @@ static int date_shift(struct dstate *s)
 	return 1 + (int)(((unsigned)mac[0] << 8 | mac[1]) % 3650);
 }
 
+/* The stored pixel bytes of copy and input are the same bytes, in the same order
+ * (fragment boundaries aside, as with the hash this replaces). */
+static bool same_pixels(const unsigned char *a, const struct phi_dicom_pixmap *ma,
+                        const unsigned char *b, const struct phi_dicom_pixmap *mb)
+{
+	if (ma->seen != mb->seen)
+		return false;
+	size_t i = 0, j = 0;
+	uint64_t oi = 0, oj = 0; /* bytes used of range i and j */
+	for (;;) {
+		while (i < ma->n && oi == ma->v[i].len)
+			i++, oi = 0;
+		while (j < mb->n && oj == mb->v[j].len)
+			j++, oj = 0;
+		if (i == ma->n || j == mb->n)
+			return i == ma->n && j == mb->n;
+		uint64_t k = ma->v[i].len - oi;
+		if (mb->v[j].len - oj < k)
+			k = mb->v[j].len - oj;
+		if (memcmp(a + ma->v[i].off + oi, b + mb->v[j].off + oj, (size_t)k))
+			return false;
+		oi += k;
+		oj += k;
+	}
+}
+
+static int sha256_mem(const void *p, size_t n, char hex[65], struct phi_error *err)
+{
+	struct phi_sha256 h;
+	if (phi_sha256_init(&h))
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	phi_sha256_update(&h, p, n);
+	return phi_sha256_final(&h, hex) ? phi_fail(err, PHI_ENOMEM, "out of memory") : 0;
+}
+
+/* The copy written in memory (the input too): prove it parses and its pixel data is
+ * the input's, byte for byte (memcmp: the output's pixel hash is the input's because
+ * the bytes compared equal), write it with one call, and hand both whole-file hashes
+ * to the scanner for the manifest. */
+static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned char *in,
+                          size_t in_n, const char pix_in[65])
+{
+	struct phi_fctx *ctx = s->ctx;
+	const unsigned char *out;
+	size_t out_n;
+	struct phi_error e = {0};
+	int rc;
+	if ((rc = phi_dcm_save_mem(s->h, &out, &out_n)))
+		return bridge_fail(ctx, s->h, rc);
+	if (phi_dicom_check_mem(out, out_n, ctx->limits, NULL, &st->pout, &e))
+		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse: %s",
+		                e.msg[0] ? e.msg : "deflated");
+	if (!same_pixels(in, &st->pin, out, &st->pout))
+		return phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
+	if ((rc = sha256_mem(in, in_n, ctx->in_sha256, ctx->err)) ||
+	    (rc = sha256_mem(out, out_n, ctx->out_sha256, ctx->err)) ||
+	    (rc = phi_output_write(ctx, out, out_n)))
+		return rc;
+	if (ctx->sopts->flags & PHI_SO_VERIFY) {
+		char pix_dcmtk[65] = "";
+		if (phi_dcm_load_mem(s->h, out, out_n, 0) < 0)
+			return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
+			                phi_dcm_error(s->h));
+		if (phi_dcm_pixel_sha256(s->h, pix_dcmtk) < 0 || strcmp(pix_in, pix_dcmtk))
+			return phi_fail(ctx->err, PHI_EVERIFY,
+			                "DCMTK reads other pixel data in the written copy");
+	}
+	if (pix_in[0] &&
+	    ((rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", pix_in)) ||
+	     (rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", pix_in))))
+		return rc;
+	return 0;
+}
+
+/* A regular file of at most MEM_MAX bytes (a scan: of at most the head the scanner
+ * already read), whole, at *data: the head itself when it is the whole file, else
+ * st->in.  Returns 1 when it was read, 0 when the file path is to be taken (a scan
+ * reads only the headers of a larger file there), or a negative PHI_E*. */
+static int read_whole(struct phi_fctx *ctx, struct dcm_state *st, const unsigned char **data,
+                      size_t *n)
+{
+	if (ctx->size == PHI_NO_OFFSET || ctx->size > (ctx->out_fd >= 0 ? MEM_MAX : PHI_HEAD_SIZE))
+		return 0;
+	if (ctx->head_pos == 0 && ctx->head_len == ctx->size) {
+		*data = ctx->head;
+		*n = ctx->head_len;
+		return 1;
+	}
+	size_t want = (size_t)ctx->size + 1; /* one more: a file that grew is noticed */
+	if (want > st->in_cap) {
+		unsigned char *t = realloc(st->in, want);
+		if (!t)
+			return 0; /* the file path needs no such buffer */
+		st->in = t;
+		st->in_cap = want;
+	}
+	size_t got = 0;
+	while (got < want) {
+		long r = phi_input_read(ctx, st->in + got, want - got);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got != ctx->size)
+		return phi_fail(ctx->err, PHI_EIO, "the file changed size while it was read");
+	*data = st->in;
+	*n = got;
+	return 1;
+}
+
 static int copy_check(struct dstate *s, const char pix_in[65])
 {
 	struct phi_fctx *ctx = s->ctx;
@@ -1009,13 +1142,19 @@ static int copy_check(struct dstate *s, const char pix_in[65])
 
 static int dicom_scan(struct phi_fctx *ctx)
 {
-	struct phi_dcm *h = *ctx->state;
+	struct dcm_state *st = *ctx->state;
 	int rc;
 	bool strip = ctx->out_fd >= 0;
 
 	pthread_once(&table_once, table_init);
-	if (!h && !(h = *ctx->state = phi_dcm_new()))
+	if (!st) {
+		if (!(st = calloc(1, sizeof *st)))
+			return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+		*ctx->state = st;
+	}
+	if (!st->h && !(st->h = phi_dcm_new()))
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	struct phi_dcm *h = st->h;
 	const struct phi_strip_opts *so = ctx->sopts;
 	if (strip && !so->key && !(so->flags & PHI_SO_RETAIN_UIDS))
 		return phi_fail(ctx->err, PHI_EUSAGE,
@@ -1025,25 +1164,42 @@ static int dicom_scan(struct phi_fctx *ctx)
 
 	char path[64];
 	int memfd = -1;
-	if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx)) < 0)
-		return memfd;
-	snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key,
 	                   .cleaned = {.max = 32u << 20}};
-	struct stat st;
-	int in_fd = memfd >= 0 ? memfd : ctx->fd;
-	if (fstat(in_fd, &st)) {
-		rc = phi_fail(ctx->err, PHI_EIO, "cannot stat the input: %s", strerror(errno));
-		goto out;
-	}
-	/* DCMTK allocates some declared lengths before it can check them: check them first
-	 * (and, to strip, hash the pixel data as stored) */
 	char pix_in[65] = "";
-	if ((rc = phi_dicom_check_lengths(in_fd, (uint64_t)st.st_size, ctx->limits,
-	                                  strip ? pix_in : NULL, ctx->err)))
-		goto out;
+	/* A file small enough is read once: the length check, the hashes and DCMTK
+	 * all take it from memory, and the copy is written with one call.  DCMTK
+	 * allocates some declared lengths before it can check them: the walker checks
+	 * them first (and, to strip, hashes the pixel data as stored). */
+	const unsigned char *in = NULL;
+	size_t in_n = 0;
+	int mem = read_whole(ctx, st, &in, &in_n);
+	if (mem < 0)
+		return mem;
+	if (mem) {
+		rc = phi_dicom_check_mem(in, in_n, ctx->limits, strip ? pix_in : NULL,
+		                         strip ? &st->pin : NULL, ctx->err);
+		if (rc == PHI_ENOTSUP)
+			mem = 0; /* deflated: the file path inflates it under its cap */
+		else if (rc)
+			goto out;
+	}
+	if (!mem) {
+		if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx)) < 0)
+			return memfd;
+		snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
+		struct stat sb;
+		int in_fd = memfd >= 0 ? memfd : ctx->fd;
+		if (fstat(in_fd, &sb)) {
+			rc = phi_fail(ctx->err, PHI_EIO, "cannot stat the input: %s", strerror(errno));
+			goto out;
+		}
+		if ((rc = phi_dicom_check_lengths(in_fd, (uint64_t)sb.st_size, ctx->limits,
+		                                  strip ? pix_in : NULL, ctx->err)))
+			goto out;
+	}
 	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
-	rc = phi_dcm_load(h, path, 64 * 1024, 1);
+	rc = mem ? phi_dcm_load_mem(h, in, in_n, 1) : phi_dcm_load(h, path, 64 * 1024, 1);
 	if (rc < 0) {
 		rc = bridge_fail(ctx, h, rc);
 		goto out;
@@ -1091,15 +1247,20 @@ static int dicom_scan(struct phi_fctx *ctx)
 		              "DICOMDIR is not edited: not written (rebuild it on the output, e.g. dcmmkdir)");
 		goto out;
 	}
-	if ((rc = mark_deidentified(&s)) || (rc = phi_dcm_save(h, ctx->out_fd))) {
+	if ((rc = mark_deidentified(&s))) {
 		rc = bridge_fail(ctx, h, rc);
 		goto out;
 	}
 	/* Prove the copy parses and its pixel data is the input's, byte for byte: the
-	 * same walker reads the written file, independently of DCMTK's memory.  With
+	 * same walker reads the written copy, independently of DCMTK's memory.  With
 	 * --verify, DCMTK also re-reads the copy. */
-	if ((rc = copy_check(&s, pix_in)))
+	if (mem) {
+		if ((rc = copy_check_mem(&s, st, in, in_n, pix_in)))
+			goto out;
+	} else if ((rc = phi_dcm_save(h, ctx->out_fd)) ? (rc = bridge_fail(ctx, h, rc))
+	                                               : (rc = copy_check(&s, pix_in))) {
 		goto out;
+	}
 	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
 	/* which branch the combined codes took (E.1-1a), without values */
 	char iodnote[160];

@@ -53,6 +53,25 @@ int phi_dicom_safe_private(const char *creator, uint16_t group, uint16_t element
 int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
                             char pixels_hex[65], struct phi_error *err);
 
+/* Where the stored bytes of the top-level Pixel Data lie in a file held in memory:
+ * the value, or each fragment in order (offset table included).  Reused across
+ * files; the caller frees v. */
+struct phi_dicom_pixmap {
+	struct phi_dicom_range {
+		uint64_t off, len;
+	} *v;
+	size_t n, cap;
+	int seen; /* the data set has a top-level Pixel Data element */
+};
+
+/* phi_dicom_check_lengths on a whole file held in memory (data, size bytes), and,
+ * with map, where its pixel bytes lie: a copy's pixels are then proven equal with
+ * memcmp instead of a second hash.  A deflated data set is not walked here: it
+ * returns PHI_ENOTSUP (no message) and the caller takes the file path. */
+int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi_limits *lim,
+                        char pixels_hex[65], struct phi_dicom_pixmap *map,
+                        struct phi_error *err);
+
 /* The Patient module values of a DICOM file (Patient's Name, ID, Birth Date, Other
  * Patient IDs and Names: top level, each value of a multi-valued one) to fn with the
  * class "name", "mrn" or "date", read by the same walker, without DCMTK: the case

@@ -15,6 +15,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
 #include <dcmtk/dcmdata/dcpixel.h>
@@ -57,6 +58,7 @@ struct phi_dcm {
 	bool had_meta = false;
 	std::string charset_note;
 	std::string source_charset;
+	std::vector<unsigned char> out; // phi_dcm_save_mem: the written file (reused)
 };
 
 static int fail(phi_dcm *h, int code, const std::string &msg)
@@ -183,13 +185,29 @@ static bool all_defined_terms(const char *v)
 	return true;
 }
 
-extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8)
+// Parse from the file at path, or (path NULL) from the size bytes at data: every
+// value is then read into memory (a buffer stream has no file to defer to).
+static int load(struct phi_dcm *h, const char *path, const void *data, size_t size,
+                uint32_t max_load, int to_utf8)
 {
 	try {
 		delete h->ff;
 		h->ff = new DcmFileFormat();
-		OFCondition c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
-		                                ERM_autoDetect);
+		OFCondition c;
+		if (path) {
+			c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
+			                    ERM_autoDetect);
+		} else {
+			// what loadFile does, on a buffer: autodetect Part 10 or a bare data set
+			DcmInputBufferStream in;
+			in.setBuffer(data, OFstatic_cast(offile_off_t, size));
+			in.setEos();
+			h->ff->setReadMode(ERM_autoDetect);
+			h->ff->transferInit();
+			c = h->ff->read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+			h->ff->transferEnd();
+			in.releaseBuffer();
+		}
 		if (c.bad())
 			return fail(h, PHI_EFORMAT, std::string("not DICOM DCMTK can parse: ") + c.text());
 		DcmDataset *ds = h->ff->getDataset();
@@ -224,7 +242,7 @@ extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_lo
 				// report says so.  Conversion may have stopped half way: reload.
 				std::string note = std::string("Specific Character Set ") + cs.c_str() +
 				                   " not decoded (" + c.text() + "): text scanned as stored bytes";
-				int rc = phi_dcm_load(h, path, max_load, 0);
+				int rc = load(h, path, data, size, max_load, 0);
 				if (rc)
 					return rc;
 				h->charset_note = note;
@@ -237,6 +255,16 @@ extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_lo
 	} catch (...) {
 		return fail(h, PHI_EFORMAT, "DICOM parser failed");
 	}
+}
+
+extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8)
+{
+	return load(h, path, nullptr, 0, max_load, to_utf8);
+}
+
+extern "C" int phi_dcm_load_mem(struct phi_dcm *h, const void *data, size_t size, int to_utf8)
+{
+	return load(h, nullptr, data, size, 0xFFFFFFFFu, to_utf8);
 }
 
 static void tag_text(std::string &out, const DcmTagKey &k)
@@ -496,7 +524,39 @@ extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
 	}
 }
 
-extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
+// The written file into h->out: one write of the whole copy afterwards, and the
+// copy's checks and hash from memory.
+class VecConsumer : public DcmConsumer
+{
+public:
+	explicit VecConsumer(std::vector<unsigned char> &v) : v_(v) {}
+	OFBool good() const override { return OFTrue; }
+	OFCondition status() const override { return EC_Normal; }
+	OFBool isFlushed() const override { return OFTrue; }
+	offile_off_t avail() const override { return 2147483647L; } // as DcmFileConsumer
+	offile_off_t write(const void *buf, offile_off_t n) override
+	{
+		const unsigned char *p = OFstatic_cast(const unsigned char *, buf);
+		v_.insert(v_.end(), p, p + n);
+		return n;
+	}
+	void flush() override {}
+
+private:
+	std::vector<unsigned char> &v_;
+};
+
+class VecStream : public DcmOutputStream
+{
+public:
+	explicit VecStream(std::vector<unsigned char> &v) : DcmOutputStream(&c_), c_(v) {}
+
+private:
+	VecConsumer c_;
+};
+
+// Write to fd (>= 0) or, with fd -1, into h->out.
+static int save(struct phi_dcm *h, int fd)
 {
 	try {
 		DcmDataset *ds = h->ff->getDataset();
@@ -522,6 +582,17 @@ extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
 			                                     EXS_LittleEndianExplicit, EET_ExplicitLength);
 		if (c.bad())
 			return fail(h, PHI_EFORMAT, std::string("cannot build the meta header: ") + c.text());
+		if (fd < 0) {
+			h->out.clear();
+			VecStream out{h->out};
+			h->ff->transferInit();
+			c = h->ff->write(out, xs, EET_ExplicitLength, nullptr, EGL_recalcGL, EPD_noChange, 0,
+			                 0, 0, EWM_dontUpdateMeta);
+			h->ff->transferEnd();
+			if (c.bad())
+				return fail(h, PHI_EIO, std::string("cannot write DICOM: ") + c.text());
+			return 0;
+		}
 		// DCMTK gets a FILE of its own on a duplicate of fd (it closes it).  Not the
 		// /proc name: opening that truncates, and ext4 flushes a truncated file on its
 		// close (auto_da_alloc), one write-back per file.
@@ -551,4 +622,17 @@ extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
 	} catch (...) {
 		return fail(h, PHI_EIO, "cannot write DICOM");
 	}
+}
+
+extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
+{
+	return save(h, fd);
+}
+
+extern "C" int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size)
+{
+	int rc = save(h, -1);
+	*data = rc ? nullptr : h->out.data();
+	*size = rc ? 0 : h->out.size();
+	return rc;
 }

@@ -43,9 +43,13 @@ const char *phi_dcm_error(const struct phi_dcm *h);
  * the bytes are not DICOM DCMTK can parse.  to_utf8: convert text values to UTF-8
  * with the Specific Character Set (the data set is then written as ISO_IR 192).
  * Returns 0, 1 (loaded, but the character set was left as stored: see
- * phi_dcm_charset_note), or a negative PHI_E*.  There is no memory variant: DCMTK's
- * buffer stream allocates whatever length an element declares. */
+ * phi_dcm_charset_note), or a negative PHI_E*. */
 int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8);
+/* The same from size bytes at data (borrowed for the call only): every value is read
+ * into memory.  DCMTK's buffer stream allocates whatever length an element declares,
+ * so only bytes whose lengths phi_dicom_check_mem has accepted go here, and only a
+ * file small enough to hold whole (dicom.c keeps larger ones on the file path). */
+int phi_dcm_load_mem(struct phi_dcm *h, const void *data, size_t size, int to_utf8);
 
 /* Returns 1 (not an error) when the character set is a defined term that this
  * DCMTK cannot convert: values stay as stored; phi_dcm_charset_note() says so. */
@@ -120,6 +124,8 @@ int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65]);
  * meta header that names phiscan (Media Storage SOP Instance UID from the data
  * set), to fd (not closed). */
 int phi_dcm_save(struct phi_dcm *h, int fd);
+/* The same into memory owned by the handle (valid until its next save or free). */
+int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,9 @@
  * A deflated data set is inflated here first, under limits->max_inflate.
  *
  * It reads through a window over the file (the head the scanner already read, then
- * 64 KiB preads), so a 500 MB volume costs its headers, not its pixels.
+ * 64 KiB preads), so a 500 MB volume costs its headers, not its pixels; or, for a
+ * file the caller holds in memory (phi_dicom_check_mem), the bytes there, noting
+ * where the stored pixel bytes lie so a copy's can be compared with memcmp.
  */
 #include "dicom.h"
 
@@ -23,20 +25,24 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#define WIN 65536u
+
 enum ts { TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_EXPLICIT_BE };
 
 struct rd {
 	const unsigned char *mem; /* whole data in memory (inflated), or NULL: the file */
 	int fd;
 	uint64_t size;            /* bytes of data */
-	unsigned char win[65536];
+	unsigned char *win;       /* WIN bytes of the file (file walks only) */
 	uint64_t win_off;
 	size_t win_len;
 	unsigned depth, max_depth;
 	struct phi_error *err;
 	uint64_t base;            /* file offset of data byte 0, for messages */
 	struct phi_sha256 *pix;   /* hash the top-level Pixel Data as stored, or NULL */
+	struct phi_dicom_pixmap *map; /* and/or note where its bytes lie (memory only) */
 	bool pix_seen;
+	bool in_memory;           /* the caller's bytes: a deflated data set is refused */
 	phi_dicom_value_fn pv;    /* patient module values go here, or NULL */
 	void *pv_arg;
 	struct pval {
@@ -88,15 +94,31 @@ static int patient_value(struct rd *r, const char *cls, uint64_t off, uint32_t l
 	return 0;
 }
 
-/* Feed n bytes of data at off to the pixel hash. */
+/* Feed n bytes of data at off to the pixel hash, and note their place. */
 static int hash_range(struct rd *r, uint64_t off, uint64_t n)
 {
+	if (r->map && n) {
+		struct phi_dicom_pixmap *m = r->map;
+		if (m->n == m->cap) {
+			size_t nc = m->cap ? m->cap * 2 : 16;
+			void *t = realloc(m->v, nc * sizeof *m->v);
+			if (!t)
+				return phi_fail(r->err, PHI_ENOMEM, "out of memory");
+			m->v = t;
+			m->cap = nc;
+		}
+		m->v[m->n].off = off;
+		m->v[m->n].len = n;
+		m->n++;
+	}
+	if (!r->pix)
+		return 0;
 	if (r->mem) {
 		phi_sha256_update(r->pix, r->mem + off, (size_t)n);
 		return 0;
 	}
 	while (n) {
-		size_t k = n < sizeof r->win ? (size_t)n : sizeof r->win;
+		size_t k = n < WIN ? (size_t)n : WIN;
 		ssize_t got = pread(r->fd, r->win, k, (off_t)off);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -111,7 +133,7 @@ static int hash_range(struct rd *r, uint64_t off, uint64_t n)
 	return 0;
 }
 
-/* n (<= sizeof win) bytes at off, or NULL when they are not all there. */
+/* n (<= WIN) bytes at off, or NULL when they are not all there. */
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n)
 {
 	if (off > r->size || r->size - off < n)
@@ -119,7 +141,7 @@ static const unsigned char *at(struct rd *r, uint64_t off, size_t n)
 	if (r->mem)
 		return r->mem + off;
 	if (off < r->win_off || off + n > r->win_off + r->win_len) {
-		size_t want = sizeof r->win;
+		size_t want = WIN;
 		ssize_t got;
 		do
 			got = pread(r->fd, r->win, want, (off_t)off);
@@ -226,7 +248,7 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 		*off += hdr;
 		uint64_t left = (undef ? r->size : end) - *off;
 		/* the top-level Pixel Data, hashed as stored (each fragment, in order) */
-		bool pixels = r->pix && r->depth == 0 && g == 0x7FE0 && el == 0x0010;
+		bool pixels = (r->pix || r->map) && r->depth == 0 && g == 0x7FE0 && el == 0x0010;
 		if (pixels)
 			r->pix_seen = true;
 		if (len == UNDEF) {
@@ -397,16 +419,30 @@ static enum ts guess_ts(struct rd *r, uint64_t off)
 	return p[0] == 0 && p[1] != 0 ? TS_EXPLICIT_BE : TS_EXPLICIT_LE;
 }
 
-static int walk_file(int fd, uint64_t size, const struct phi_limits *lim, char pixels_hex[65],
-                     phi_dicom_value_fn pv, void *pv_arg, struct phi_error *err)
+static int walk_file(int fd, const unsigned char *data, uint64_t size,
+                     const struct phi_limits *lim, char pixels_hex[65],
+                     struct phi_dicom_pixmap *map, phi_dicom_value_fn pv, void *pv_arg,
+                     struct phi_error *err)
 {
 	struct rd *r = calloc(1, sizeof *r);
 	struct phi_sha256 pix;
 	if (!r)
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	if (map) {
+		map->n = 0;
+		map->seen = false;
+		r->map = map;
+	}
+	r->mem = data;
+	r->in_memory = data != NULL;
+	if (!data && !(r->win = malloc(WIN))) {
+		free(r);
+		return phi_fail(err, PHI_ENOMEM, "out of memory");
+	}
 	if (pixels_hex) {
 		pixels_hex[0] = 0;
 		if (phi_sha256_init(&pix)) {
+			free(r->win);
 			free(r);
 			return phi_fail(err, PHI_ENOMEM, "out of memory");
 		}
@@ -461,6 +497,10 @@ static int walk_file(int fd, uint64_t size, const struct phi_limits *lim, char p
 	} else {
 		ts = guess_ts(r, 0);
 	}
+	if (deflated && r->in_memory) {
+		rc = PHI_ENOTSUP; /* the caller takes the file path (see phi_dicom_check_mem) */
+		goto out;
+	}
 	if (deflated) {
 		unsigned char *mem = NULL;
 		size_t n = 0;
@@ -485,6 +525,9 @@ out:
 		else
 			phi_sha256_abort(&pix);
 	}
+	if (map)
+		map->seen = !rc && r->pix_seen;
+	free(r->win);
 	free(r);
 	return rc;
 }
@@ -492,11 +535,18 @@ out:
 int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
                             char pixels_hex[65], struct phi_error *err)
 {
-	return walk_file(fd, size, lim, pixels_hex, NULL, NULL, err);
+	return walk_file(fd, NULL, size, lim, pixels_hex, NULL, NULL, NULL, err);
+}
+
+int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi_limits *lim,
+                        char pixels_hex[65], struct phi_dicom_pixmap *map,
+                        struct phi_error *err)
+{
+	return walk_file(-1, data, size, lim, pixels_hex, map, NULL, NULL, err);
 }
 
 int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
                              phi_dicom_value_fn fn, void *arg, struct phi_error *err)
 {
-	return walk_file(fd, size, lim, NULL, fn, arg, err);
+	return walk_file(fd, NULL, size, lim, NULL, NULL, fn, arg, err);
 }

@@ -203,6 +203,12 @@ struct phi_fctx {
 	void **state;                /* this worker's slot for this format: a format may
 	                                keep one object here across files (a parser
 	                                handle); the scanner frees it with free_state */
+	/* Strip: a format that held the whole input and the whole copy in memory may
+	 * leave their SHA-256 here (64 hex digits), computed over exactly the bytes it
+	 * read from fd and wrote to out_fd, so the scanner need not read both files
+	 * again for the manifest.  "" (the default): the scanner hashes the files. */
+	char in_sha256[65];
+	char out_sha256[65];
 };
 
 /* Read up to n bytes of the input, head bytes first, then from fd.  Returns the

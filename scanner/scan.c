@@ -602,7 +602,8 @@ static bool is_supported(const char *label)
 }
 
 static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd,
-                      uint64_t size, size_t head_len, int out_fd, uint64_t *nread)
+                      uint64_t size, size_t head_len, int out_fd, uint64_t *nread,
+                      struct phi_result *hashes)
 {
 	size_t fi = 0;
 	while (fi < PHI_MAX_FORMATS - 1 && phi_formats[fi] && phi_formats[fi] != fmt)
@@ -624,6 +625,10 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.state = &w->fstate[fi],
 	};
 	int rc = fmt->scan(&ctx);
+	if (hashes && !rc && ctx.in_sha256[0] && ctx.out_sha256[0]) {
+		memcpy(hashes->in_sha256, ctx.in_sha256, sizeof ctx.in_sha256);
+		memcpy(hashes->out_sha256, ctx.out_sha256, sizeof ctx.out_sha256);
+	}
 	if (nread)
 		*nread = ctx.in_bytes > head_len ? ctx.in_bytes : head_len;
 	return rc;
@@ -787,7 +792,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		}
 	}
 	rc = akind ? phi_archive_scan(&w->arch, w, o, &w->err, fd, (uint64_t)st.st_size, out_fd, res)
-	           : run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL);
+	           : run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL, res);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		if (rc == PHI_ESKIP)
@@ -802,7 +807,10 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 	res->status = PHI_SCANNED;
 	if (out_fd >= 0) {
 		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && (!o->in_place || fsync(out_fd) == 0);
-		ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 && sha256_fd(fd, res->in_sha256) == 0;
+		/* the format may have hashed both from memory (format.h); else read them */
+		if (!res->in_sha256[0] || !res->out_sha256[0])
+			ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 &&
+			     sha256_fd(fd, res->in_sha256) == 0;
 		ok = close(out_fd) == 0 && ok;
 		/* Without --force the copy is published with link(), which fails if the
 		 * destination appeared meanwhile (another input mapping to the same path):
@@ -868,7 +876,7 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 	res->format = fmt->name;
 	/* a format that cannot strip is scanned only; its bytes are copied when clean */
 	bool copy = out_fd >= 0 && !fmt->can_strip;
-	rc = run_format(w, fmt, fd, size, head_len, copy ? -1 : out_fd, NULL);
+	rc = run_format(w, fmt, fd, size, head_len, copy ? -1 : out_fd, NULL, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		if (rc == PHI_ESKIP)
@@ -951,7 +959,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 		set_outcome(res, PHI_UNREADABLE, "this format cannot be stripped yet: nothing written");
 		return PHI_ENOTSUP;
 	}
-	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd, &res->size);
+	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd, &res->size, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		return rc;
@@ -989,7 +997,7 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 				rc = phi_dicom_patient_values(fd, (uint64_t)st.st_size, w->o->limits, fn, arg,
 				                              &w->err);
 			else
-				rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL);
+				rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL, NULL);
 			w->hv_fn = NULL;
 			w->res = NULL;
 			phi_result_clear(&res);
