@@ -687,12 +687,30 @@ static int emit(struct dstate *s, const char *text, size_t len, const char *cls,
 	return s->ctx->sink_ops->field(s->ctx->sink, &f, ed);
 }
 
+/* s->where = "path keyword" (truncated to fit): once per element, so no printf. */
+static void where_of(struct dstate *s, const struct phi_dcm_elem *e)
+{
+	size_t cap = sizeof s->where - 1, pl = strlen(e->path), kl = strlen(e->keyword);
+	if (pl > cap)
+		pl = cap;
+	memcpy(s->where, e->path, pl);
+	size_t o = pl;
+	if (kl && o < cap) {
+		s->where[o++] = ' ';
+		if (kl > cap - o)
+			kl = cap - o;
+		memcpy(s->where + o, e->keyword, kl);
+		o += kl;
+	}
+	s->where[o] = 0;
+}
+
 static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decision *d)
 {
 	struct dstate *s = arg;
 	const struct row *r = lookup(e->group, e->element);
 	int rc;
-	snprintf(s->where, sizeof s->where, "%s%s%s", e->path, e->keyword[0] ? " " : "", e->keyword);
+	where_of(s, e);
 	bool has_value = e->value && e->len > 0;
 	bool private_el = e->group & 1;
 	bool structured = r && !private_el && r != row_curve && r != row_overlay_data;

@@ -80,6 +80,12 @@ int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi
 typedef int (*phi_dicom_value_fn)(void *arg, const char *cls, const char *v, size_t n);
 int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
                              phi_dicom_value_fn fn, void *arg, struct phi_error *err);
+/* The same for a whole file in memory (the scanner's head, when it is the file).
+ * Returns 1, having called fn for nothing, when the data set is deflated: the
+ * caller then reads the file with phi_dicom_patient_values. */
+int phi_dicom_patient_values_mem(const unsigned char *data, size_t size,
+                                 const struct phi_limits *lim, phi_dicom_value_fn fn, void *arg,
+                                 struct phi_error *err);
 
 int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65]);
 

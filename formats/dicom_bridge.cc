@@ -267,11 +267,17 @@ extern "C" int phi_dcm_load_mem(struct phi_dcm *h, const void *data, size_t size
 	return load(h, nullptr, data, size, 0xFFFFFFFFu, to_utf8);
 }
 
+// "(GGGG,EEEE)" appended: once per element, so no printf.
 static void tag_text(std::string &out, const DcmTagKey &k)
 {
-	char b[16];
-	snprintf(b, sizeof b, "(%04X,%04X)", k.getGroup(), k.getElement());
-	out += b;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned g = k.getGroup(), e = k.getElement();
+	char b[11] = {'(',
+	              hex[g >> 12 & 15], hex[g >> 8 & 15], hex[g >> 4 & 15], hex[g & 15],
+	              ',',
+	              hex[e >> 12 & 15], hex[e >> 8 & 15], hex[e >> 4 & 15], hex[e & 15],
+	              ')'};
+	out.append(b, sizeof b);
 }
 
 struct walker {
@@ -279,6 +285,7 @@ struct walker {
 	int edit;
 	phi_dcm_visit_fn fn;
 	void *arg;
+	std::string value; // one element's value for its visit call (reused: no allocation)
 };
 
 static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
@@ -289,9 +296,11 @@ static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
 	for (unsigned long i = 0; i < item->card();) {
 		DcmElement *el = item->getElement(i);
 		DcmTag tag = el->getTag();
-		std::string path = prefix;
+		std::string path;
+		path.reserve(prefix.size() + 12);
+		path = prefix;
 		if (!path.empty())
-			path += "/";
+			path += '/';
 		tag_text(path, tag);
 		phi_dcm_elem e;
 		memset(&e, 0, sizeof e);
@@ -307,7 +316,8 @@ static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
 		e.creator = tag.getPrivateCreator();
 		const char *kw = tag.getTagName();
 		e.keyword = kw && strcmp(kw, DcmTag_ERROR_TagName) ? kw : "";
-		std::string value;
+		std::string &value = w.value;
+		value.clear();
 		DcmEVR evr = el->ident();
 		if (evr == EVR_SQ) {
 			e.is_sq = 1;
@@ -381,7 +391,7 @@ extern "C" int phi_dcm_walk(struct phi_dcm *h, int edit, phi_dcm_visit_fn fn, vo
 	try {
 		if (!h->ff)
 			return fail(h, PHI_EUSAGE, "no DICOM file loaded");
-		walker w = {h, edit, fn, arg};
+		walker w = {h, edit, fn, arg, {}};
 		int rc = walk_item(w, h->ff->getMetaInfo(), true, 0, "");
 		if (!rc)
 			rc = walk_item(w, h->ff->getDataset(), false, 0, "");

@@ -550,3 +550,11 @@ int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim
 {
 	return walk_file(fd, NULL, size, lim, NULL, NULL, fn, arg, err);
 }
+
+int phi_dicom_patient_values_mem(const unsigned char *data, size_t size,
+                                 const struct phi_limits *lim, phi_dicom_value_fn fn, void *arg,
+                                 struct phi_error *err)
+{
+	int rc = walk_file(-1, data, size, lim, NULL, NULL, fn, arg, err);
+	return rc == PHI_ENOTSUP ? 1 : rc;
+}

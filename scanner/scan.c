@@ -993,9 +993,16 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 			w->hv_fn = fn;
 			w->hv_arg = arg;
 			/* DICOM: the Patient module by the element walker, not a DCMTK load */
-			if (!strcmp(fmt->name, "dicom"))
-				rc = phi_dicom_patient_values(fd, (uint64_t)st.st_size, w->o->limits, fn, arg,
-				                              &w->err);
+			if (!strcmp(fmt->name, "dicom")) {
+				/* from the head when it is the whole file: no second read */
+				rc = head_len == (uint64_t)st.st_size
+				         ? phi_dicom_patient_values_mem(w->head, head_len, w->o->limits, fn,
+				                                        arg, &w->err)
+				         : 1;
+				if (rc == 1)
+					rc = phi_dicom_patient_values(fd, (uint64_t)st.st_size, w->o->limits, fn,
+					                              arg, &w->err);
+			}
 			else
 				rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL, NULL);
 			w->hv_fn = NULL;

@@ -1469,3 +1469,98 @@ Test(dicom, fuzz_regressions_fail_cleanly_in_scan_and_filter)
 	closedir(d);
 	cr_assert_gt(n, 0);
 }
+
+/* ---- the manifest hashes of the memory and file paths ---- */
+
+/* The "name": "hex" value of the manifest record of input in (64 hex digits). */
+static char *manifest_hash(const char *man, const char *input, const char *name)
+{
+	const char *rec = strstr(man, cli_fmt("{\"input\": \"%s\"", input));
+	cr_assert_not_null(rec, "no manifest record for %s in %.600s", input, man);
+	const char *end = strchr(rec, '\n');
+	const char *p = strstr(rec, cli_fmt("\"%s\": \"", name));
+	cr_assert(p && (!end || p < end), "no %s for %s", name, input);
+	p += strlen(name) + 5;
+	return cli_own(strndup(p, 64));
+}
+
+static char *sha256_of(const char *path)
+{
+	size_t n;
+	char *b = cli_read(path, &n);
+	cr_assert_not_null(b, "%s", path);
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)b, n);
+	char *hex = cli_own(malloc(65));
+	sodium_bin2hex(hex, 65, h, sizeof h);
+	return hex;
+}
+
+static char *walked_pixels(const char *path)
+{
+	char *hex = cli_own(malloc(65));
+	struct phi_limits lim;
+	struct phi_error e = {0};
+	struct stat st;
+	phi_limits_default(&lim);
+	int fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	cr_assert_eq(phi_dicom_check_lengths(fd, (uint64_t)st.st_size, &lim, hex, &e), 0, "%s", e.msg);
+	close(fd);
+	return hex;
+}
+
+Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_memory_or_on_disk)
+{
+	char *key = key_file("key", 9);
+	char *dir = cli_fmt("%s/hashes", cli_case);
+	char *files[8];
+	size_t nf = 0;
+	/* small files take the memory path; a deflated one the file path */
+	for (int ts = TS_EXPLICIT_LE; ts <= TS_JPEG; ts++)
+		files[nf++] = write_ct(cli_fmt("hashes/ts%d.dcm", ts),
+		                       &(struct ct_opts){.ts = (enum ts)ts,
+		                                         .sop_inst = "1.2.826.0.1.3680043.9.7777.90"});
+	/* over the 8 MiB the memory path holds: the file path, pixels hashed on disk */
+	struct dw w = {0};
+	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.91");
+	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
+	dw_str(&w, 0x0020, 0x000D, "UI", STUDY_UID);
+	dw_us(&w, 0x0028, 0x0002, 1);
+	dw_str(&w, 0x0028, 0x0004, "CS", "MONOCHROME2");
+	dw_us(&w, 0x0028, 0x0010, 2048);
+	dw_us(&w, 0x0028, 0x0011, 2304);
+	dw_us(&w, 0x0028, 0x0100, 16);
+	dw_us(&w, 0x0028, 0x0101, 16);
+	dw_us(&w, 0x0028, 0x0102, 15);
+	dw_us(&w, 0x0028, 0x0103, 0);
+	const uint32_t npix = 2048u * 2304u * 2u; /* 9 MiB */
+	dw_head(&w, 0x7FE0, 0x0010, "OW", npix);
+	for (uint32_t i = 0; i < npix / 2; i++)
+		dw_u16(&w, (i * 2654435761u) >> 20);
+	files[nf] = cli_fmt("%s/big.dcm", dir);
+	write_part10(files[nf++], &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.91");
+	free(w.p);
+
+	char *od = cli_fmt("%s/hashes-out", cli_root);
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--key", key, "-o", od, dir, NULL);
+	cr_assert_eq(rc, 1, "strip exit %d: %s%s", rc, out.p, err.p);
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), NULL);
+	cr_assert_not_null(man);
+	for (size_t i = 0; i < nf; i++) {
+		const char *base = strrchr(files[i], '/') + 1;
+		char *o = cli_fmt("%s/%s", od, base);
+		cr_assert_str_eq(manifest_hash(man, files[i], "input_sha256"), sha256_of(files[i]), "%s",
+		                 base);
+		cr_assert_str_eq(manifest_hash(man, files[i], "output_sha256"), sha256_of(o), "%s", base);
+		/* the pixel facts are the walker's hash of each file's stored pixel bytes */
+		char *pin = walked_pixels(files[i]);
+		cr_assert_str_eq(manifest_hash(man, files[i], "pixels_sha256_in"), pin, "%s", base);
+		cr_assert_str_eq(manifest_hash(man, files[i], "pixels_sha256_out"), walked_pixels(o), "%s",
+		                 base);
+		cr_assert_str_eq(walked_pixels(o), pin, "%s: pixels changed", base);
+		cr_assert(!file_has(o, P_NAME), "%s: the name survived", base);
+	}
+}
