@@ -2,7 +2,10 @@
  * Basic Application Level Confidentiality Profile (Table E.1-1, edition 2024b) and
  * its options (E.3, CID 7050).
  *
- * Parsing and writing are DCMTK's, behind dicom_bridge.h.  This file decides:
+ * Parsing and writing are DCMTK's, behind dicom_bridge.h.  A file of up to MEM_MAX
+ * bytes (a scan: up to the head the scanner read) is read once and parsed, checked,
+ * hashed and written from memory; a larger one stays on the file path, where DCMTK
+ * defers long values and memory stays flat.  This file decides:
  *  - detection by structure (PS3.10 7.1: preamble, "DICM", then a group 0002
  *    element; or a bare PS3.5 data set starting with a plausible element), so a
  *    file with "DICM" at 128 that is not DICOM, and 3Shape's HPS .dcm (XML), are
@@ -32,7 +35,8 @@
  *
  * Threading: phi_dicom_init() before workers; the table is read-only; each worker
  * keeps its own bridge handle in its format state slot.
- * Ownership: the bridge handle lives in *ctx->state and is freed by free_state.
+ * Ownership: the worker's struct dcm_state (bridge handle, input buffer, pixel maps)
+ * lives in *ctx->state and is freed by free_state.
  */
 #include "dicom.h"
 
