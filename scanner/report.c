@@ -854,9 +854,13 @@ static int sarif_end(struct phi_reporter *r, const struct phi_summary *s)
 
 /* ---- JUnit XML ----------------------------------------------------------- */
 
-/* XML 1.0 character data or attribute value: & < > " ' escaped; characters XML
- * forbids (C0 but tab, LF, CR; U+FFFE/FFFF) and invalid UTF-8 become U+FFFD. */
-static void xml_text(FILE *fp, const char *str)
+/* XML 1.0 character data (attr false) or attribute value (attr true): & < > " '
+ * escaped; characters XML forbids (C0 but tab, LF, CR; U+FFFE/FFFF) and invalid
+ * UTF-8 become U+FFFD.  Tab and CR are always character references, and LF is one
+ * in an attribute: a parser normalises them there (XML 1.0 sections 2.11, 3.3.3),
+ * so a file name with a tab or a newline (fuzz_path found it) would read back as
+ * another name. */
+static void xml_put(FILE *fp, const char *str, bool attr)
 {
 	const unsigned char *s = (const unsigned char *)(str ? str : "");
 	size_t n = strlen((const char *)s), i = 0;
@@ -875,6 +879,9 @@ static void xml_text(FILE *fp, const char *str)
 		case '>': fputs("&gt;", fp); break;
 		case '"': fputs("&quot;", fp); break;
 		case '\'': fputs("&apos;", fp); break;
+		case '\t': fputs("&#9;", fp); break;
+		case '\r': fputs("&#13;", fp); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", fp); break;
 		default:
 			if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE ||
 			    cp == 0xFFFF)
@@ -884,6 +891,16 @@ static void xml_text(FILE *fp, const char *str)
 		}
 		i += len;
 	}
+}
+
+static void xml_text(FILE *fp, const char *str)
+{
+	xml_put(fp, str, false);
+}
+
+static void xml_attr(FILE *fp, const char *str)
+{
+	xml_put(fp, str, true);
 }
 
 /* Findings listed in one testcase's failure text; the rest are counted. */
@@ -900,19 +917,19 @@ static void junit_close_case(struct phi_reporter *r)
 	}
 	r->ju_tests++;
 	fputs("    <testcase classname=\"phiscan.", fp);
-	xml_text(fp, fmt_name(r->cur_format));
+	xml_attr(fp, fmt_name(r->cur_format));
 	fputs("\" name=\"", fp);
-	xml_text(fp, r->cur_path);
+	xml_attr(fp, r->cur_path);
 	fputs("\" time=\"0\">", fp);
 	if (r->cur_status == PHI_UNREADABLE) {
 		r->ju_failures++;
 		fputs("\n      <failure type=\"unscanned\" message=\"could not be scanned: ", fp);
-		xml_text(fp, r->cur_reason ? r->cur_reason : "unreadable");
+		xml_attr(fp, r->cur_reason ? r->cur_reason : "unreadable");
 		fputs("\"/>", fp);
 	} else if (r->cur_status == PHI_SKIPPED) {
 		r->ju_skipped++;
 		fputs("\n      <skipped message=\"", fp);
-		xml_text(fp, r->cur_reason ? r->cur_reason : "not scanned");
+		xml_attr(fp, r->cur_reason ? r->cur_reason : "not scanned");
 		fputs("\"/>", fp);
 	}
 	if (r->cur_n) {

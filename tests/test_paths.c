@@ -48,3 +48,29 @@ Test(paths, fuzz_path_seeds_and_regression_inputs_pass_every_check)
 	cr_expect_gt(fp_stats.entries, 0, "no archive entry was reported");
 	cr_expect_gt(fp_stats.unsafe_refused, 0, "no unsafe entry name was refused");
 }
+
+Test(paths, junit_keeps_a_tab_or_newline_in_a_file_name_as_character_references)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	cr_assert_not_null(fp);
+	struct phi_report_opts ro = {.format = PHI_REPORT_JUNIT, .tool_version = "t"};
+	struct phi_reporter *r;
+	cr_assert_eq(phi_reporter_new(&r, fp, &ro), 0);
+	struct phi_result res = {.path = strdup("case/a\tb\nc\r.txt"), .format = "text",
+	                         .status = PHI_SKIPPED, .reason = strdup("why\there")};
+	struct phi_summary sum = {0};
+	cr_assert_eq(phi_reporter_file(r, &res), 0);
+	cr_assert_eq(phi_summary_add(&sum, &res), 0);
+	cr_assert_eq(phi_reporter_end(r, &sum), 0);
+	phi_reporter_free(r);
+	phi_summary_clear(&sum);
+	phi_result_clear(&res);
+	fclose(fp);
+	/* an XML parser turns a raw tab or newline in an attribute into a space */
+	cr_expect(strstr(buf, "name=\"case/a&#9;b&#10;c&#13;.txt\""), "%s", buf);
+	cr_expect(strstr(buf, "message=\"why&#9;here\""), "%s", buf);
+	cr_expect_null(strchr(buf, '\t'), "%s", buf);
+	free(buf);
+}
