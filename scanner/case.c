@@ -20,10 +20,14 @@
 #define MIN_TOKEN 2        /* a name part shorter than this is not paired */
 #define MIN_ID 4           /* an ID shorter than this is too common to sweep */
 #define MAX_PENDING 8      /* single-token names held per file for pairing */
+#define MAX_CROSS 256      /* name x ID pairs of a case made across its files; past
+                              that (a folder of many patients taken as one case)
+                              only a name and an ID from one file are paired */
 
 struct ident {
 	const char *cls;   /* static class name */
 	char *a, *b;       /* a name pair (b != NULL), or one value */
+	size_t file;       /* the case's file it was first harvested from */
 };
 
 struct mapent {
@@ -38,6 +42,7 @@ struct kase {
 	size_t nids, capids;
 	char *pending[MAX_PENDING];
 	size_t npending;
+	size_t nfiles;     /* files harvested so far (ident.file) */
 	char *patient;     /* first harvested patient ID, else name: keys the code */
 	char code[64];
 	struct mapent *map;
@@ -285,9 +290,22 @@ static int add_name(struct ident **v, size_t *nv, size_t *cap, const char *val, 
 	return rc;
 }
 
+static int cases_add(struct phi_cases *c, struct kase *k, const char *cls, const char *v,
+                     size_t n);
+
 int phi_cases_add(struct phi_cases *c, size_t idx, const char *cls, const char *v, size_t n)
 {
 	struct kase *k = &c->v[idx];
+	size_t before = k->nids;
+	int rc = cases_add(c, k, cls, v, n);
+	for (size_t i = before; i < k->nids; i++)
+		k->ids[i].file = k->nfiles;
+	return rc;
+}
+
+static int cases_add(struct phi_cases *c, struct kase *k, const char *cls, const char *v,
+                     size_t n)
+{
 	const char *cn = class_of(cls);
 	trim(&v, &n);
 	if (!cn || n == 0 || n > 256)
@@ -314,6 +332,7 @@ int phi_cases_end_file(struct phi_cases *c, size_t idx)
 {
 	struct kase *k = &c->v[idx];
 	int rc = 0;
+	size_t before = k->nids;
 	/* a first and a last name from one file: pair them */
 	for (size_t i = 0; i < k->npending && !rc; i++)
 		for (size_t j = i + 1; j < k->npending && !rc; j++)
@@ -322,6 +341,9 @@ int phi_cases_end_file(struct phi_cases *c, size_t idx)
 	for (size_t i = 0; i < k->npending; i++)
 		free(k->pending[i]);
 	k->npending = 0;
+	for (size_t i = before; i < k->nids; i++)
+		k->ids[i].file = k->nfiles;
+	k->nfiles++;
 	return rc;
 }
 
@@ -669,14 +691,23 @@ static int ident_variants(struct phi_cases *c, size_t kase, const struct ident *
 		else if (strlen(id->a) >= 5)
 			rc = add_lit(c, kase, id->cls, id->a, strlen(id->a));
 	}
-	/* initials plus ID: "JS448812", "SJ-448812" */
+	/* initials plus ID: "JS448812", "SJ-448812"; across the case's files while that
+	 * stays small (one patient), else within a file (a pair per patient, not the
+	 * product of all: 1,320 patients as one case took 4 GB) */
+	size_t nnames = 0, nidnum = 0;
+	for (size_t i = 0; i < n; i++) {
+		nnames += ids[i].b != NULL;
+		nidnum += !ids[i].b && (!strcmp(ids[i].cls, "mrn") || !strcmp(ids[i].cls, "id"));
+	}
+	bool cross = nnames * nidnum <= MAX_CROSS;
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (!ids[i].b || !isalpha((unsigned char)ids[i].a[0]) ||
 		    !isalpha((unsigned char)ids[i].b[0]))
 			continue;
 		for (size_t j = 0; j < n && !rc; j++) {
 			char digits[300] = "", compact[300] = "";
-			if (ids[j].b || (strcmp(ids[j].cls, "mrn") && strcmp(ids[j].cls, "id")) ||
+			if (ids[j].b || (!cross && ids[j].file != ids[i].file) ||
+			    (strcmp(ids[j].cls, "mrn") && strcmp(ids[j].cls, "id")) ||
 			    id_core(ids[j].a, digits, sizeof digits, compact) < 4)
 				continue;
 			static const char *const seps[] = {"", "-", "_", " "};
