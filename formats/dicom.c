@@ -371,6 +371,8 @@ struct dcm_state {
  * written from there; larger ones (a CBCT volume) stay on the file path, where
  * DCMTK defers long values and memory does not grow with the file. */
 #define MEM_MAX (8u << 20)
+/* Buffers up to this size are kept for the next file; larger ones are released. */
+#define KEEP_MAX (1u << 20)
 
 static void free_state(void *p)
 {
@@ -1295,6 +1297,11 @@ static int dicom_scan(struct phi_fctx *ctx)
 	if (!rc)
 		rc = ctx->sink_ops->record(ctx->sink, "iod", iodnote);
 out:
+	if (st->in_cap > KEEP_MAX) { /* an exceptional file's buffer is not kept */
+		free(st->in);
+		st->in = NULL;
+		st->in_cap = 0;
+	}
 	free(s.repl);
 	free(s.dec);
 	phi_mbuf_free(&s.cleaned);

@@ -193,6 +193,8 @@ static int load(struct phi_dcm *h, const char *path, const void *data, size_t si
 	try {
 		delete h->ff;
 		h->ff = new DcmFileFormat();
+		if (h->out.capacity() > (1u << 20)) // the last copy was exceptional: not kept
+			std::vector<unsigned char>().swap(h->out);
 		OFCondition c;
 		if (path) {
 			c = h->ff->loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, max_load,
