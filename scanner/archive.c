@@ -42,10 +42,12 @@
 #include "archive.h"
 
 #include "../formats/sha256.h"
+#include "pathname.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,7 +67,10 @@ struct phi_archive {
 	const struct phi_scan_opts *o;
 	struct phi_error *err;
 	struct phi_result **held; /* strip: entries reported after the archive's outcome */
+	char **held_out;          /* their output paths below the archive's ("!/a!/b") */
 	size_t nheld, capheld;
+	phi_harvest_fn hv_fn;     /* harvest mode (phi_archive_harvest): values go here */
+	void *hv_arg;
 	uint64_t total, entries;  /* of the archive being walked, nested ones included */
 	int report_rc;
 	unsigned char buf[BLOCK];
@@ -82,6 +87,8 @@ struct level {
 	int out_fd;             /* strip: where the new archive goes, else -1 */
 	bool broken;            /* strip: no output will be written */
 	char why[320];          /* the first reason it will not */
+	const char *out_prefix; /* its own output path below the root archive ("" there) */
+	struct names *N;        /* its entry names */
 };
 
 /* ---- detection ---- */
@@ -269,24 +276,38 @@ static void breaks(struct level *L, const struct phi_result *child, const char *
 	snprintf(L->why, sizeof L->why, "%s %s: no archive written", child->path, what);
 }
 
-/* An entry's result is final: report it now (scan) or hold it (strip). */
-static void finish_child(struct phi_archive *A, struct phi_result *c)
+/* An entry's result is final: report it now (scan) or hold it (strip) with its
+ * output path below the archive's (consumed). */
+static void finish_child(struct phi_archive *A, struct phi_result *c, char *out)
 {
+	if (A->hv_fn) { /* harvest: nothing is reported */
+		phi_result_free(c);
+		free(out);
+		return;
+	}
 	if (A->o->strip) {
 		if (A->nheld == A->capheld) {
 			size_t nc = A->capheld ? A->capheld * 2 : 16;
 			struct phi_result **t = realloc(A->held, nc * sizeof *t);
-			if (!t) {
+			char **to = realloc(A->held_out, nc * sizeof *to);
+			if (to)
+				A->held_out = to;
+			if (!t || !to) {
+				if (t)
+					A->held = t;
 				A->report_rc = PHI_ENOMEM;
 				phi_result_free(c);
+				free(out);
 				return;
 			}
 			A->held = t;
 			A->capheld = nc;
 		}
+		A->held_out[A->nheld] = out;
 		A->held[A->nheld++] = c;
 		return;
 	}
+	free(out);
 	int rc = A->o->entry(A->o->flush_arg, c);
 	if (rc && !A->report_rc)
 		A->report_rc = rc;
@@ -319,6 +340,416 @@ static int check_budget(struct level *L)
 		                "more than %llu uncompressed bytes (archive total limit): not scanned "
 		                "past that point",
 		                (unsigned long long)lim->max_archive_total);
+	return 0;
+}
+
+static void free_finding_fields(struct phi_finding *f)
+{
+	free(f->rule), free(f->field), free(f->excerpt), free(f->value), free(f->replacement);
+}
+
+/* ---- entry names (pathname.h) ----
+ *
+ * Every component of an entry's name is a field, as a path component on disk is:
+ * the rules and the case sweep run on it (in the case of the file being walked),
+ * the display path masks what they find, and strip writes the entry under the
+ * renamed components.  A component is scanned once per archive; a folder's
+ * findings are reported once, with the first file under it.  Strip plans the
+ * names before the first entry is read (one pass over the headers): entries that
+ * keep their names claim them first, a renamed entry that collides gets -2, -3 in
+ * entry order, and every reference to a renamed entry inside the archive (a
+ * PHI_FF_PATH field) is rewritten, wherever in the archive the reference is. */
+
+#define MAX_COMPS 64
+
+/* A string-keyed open-addressing map (keys owned). */
+struct smap {
+	char **k;
+	void **v;
+	size_t cap, n;
+};
+
+static uint64_t fnv_n(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static size_t smap_slot(const struct smap *m, const char *k, size_t kn)
+{
+	size_t i = fnv_n(k, kn) & (m->cap - 1);
+	while (m->k[i] && !(strlen(m->k[i]) == kn && !memcmp(m->k[i], k, kn)))
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static bool smap_get(const struct smap *m, const char *k, size_t kn, void **v)
+{
+	if (!m->cap)
+		return false;
+	size_t i = smap_slot(m, k, kn);
+	if (!m->k[i])
+		return false;
+	if (v)
+		*v = m->v[i];
+	return true;
+}
+
+/* Add k -> v unless k is there (then *added is false and nothing changes). */
+static int smap_add(struct smap *m, const char *k, size_t kn, void *v, bool *added)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		char **nk = calloc(nc, sizeof *nk);
+		void **nv = calloc(nc, sizeof *nv);
+		if (!nk || !nv) {
+			free(nk), free(nv);
+			return PHI_ENOMEM;
+		}
+		struct smap t = {nk, nv, nc, m->n};
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->k[i]) {
+				size_t j = smap_slot(&t, m->k[i], strlen(m->k[i]));
+				nk[j] = m->k[i];
+				nv[j] = m->v[i];
+			}
+		free(m->k), free(m->v);
+		*m = t;
+	}
+	size_t i = smap_slot(m, k, kn);
+	*added = !m->k[i];
+	if (!*added)
+		return 0;
+	if (!(m->k[i] = strndup(k, kn)))
+		return PHI_ENOMEM;
+	m->v[i] = v;
+	m->n++;
+	return 0;
+}
+
+static void smap_free(struct smap *m, void (*free_v)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i]) {
+			free(m->k[i]);
+			if (free_v)
+				free_v(m->v[i]);
+		}
+	free(m->k), free(m->v);
+	memset(m, 0, sizeof *m);
+}
+
+static void free_comp(void *p)
+{
+	if (p)
+		phi_name_comp_clear(p);
+	free(p);
+}
+
+struct planned {
+	char *name; /* as in the archive */
+	char *out;  /* written under */
+	bool dir;
+};
+
+struct names {
+	struct phi_name_ctx x;
+	bool rename;           /* strip */
+	struct smap comps;     /* component -> struct phi_name_comp * */
+	struct smap reported;  /* folder prefixes whose findings were reported */
+	struct smap refs;      /* strip: component -> its new name (char *) */
+	struct smap taken;     /* strip: output names claimed, and folders written */
+	struct planned *plan;  /* strip: every entry's output name, in entry order */
+	size_t nplan, capplan;
+	bool planned;          /* the plan covers the whole archive */
+};
+
+static void names_free(struct names *N)
+{
+	if (!N)
+		return;
+	smap_free(&N->comps, free_comp);
+	smap_free(&N->reported, NULL);
+	smap_free(&N->refs, free);
+	smap_free(&N->taken, NULL);
+	for (size_t i = 0; i < N->nplan; i++)
+		free(N->plan[i].name), free(N->plan[i].out);
+	free(N->plan);
+	free(N);
+}
+
+/* The components of name (empty ones, from "a//b" or a folder's trailing '/', are
+ * skipped), each scanned once. */
+static int name_comps(struct names *N, const char *name, struct phi_name_comp **cs, size_t *nc)
+{
+	*nc = 0;
+	for (const char *p = name; *p;) {
+		size_t k = strcspn(p, "/");
+		if (k) {
+			if (*nc == MAX_COMPS)
+				return PHI_ELIMIT;
+			void *v = NULL;
+			if (!smap_get(&N->comps, p, k, &v)) {
+				struct phi_name_comp *c = calloc(1, sizeof *c);
+				bool added;
+				int rc = c ? phi_name_scan(&N->x, p, k, c) : PHI_ENOMEM;
+				if (!rc)
+					rc = smap_add(&N->comps, p, k, c, &added);
+				if (rc) {
+					free_comp(c);
+					return rc;
+				}
+				v = c;
+			}
+			cs[(*nc)++] = v;
+		}
+		p += k;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+/* The components' masked (which 0), renamed (1) or own (2) texts joined by '/'. */
+static char *join(struct phi_name_comp **cs, size_t nc, int which)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < nc; i++)
+		n += strlen(which == 2 ? cs[i]->text : which ? cs[i]->renamed : cs[i]->masked) + 1;
+	char *s = malloc(n);
+	size_t o = 0;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < nc; i++) {
+		const char *t = which == 2 ? cs[i]->text : which ? cs[i]->renamed : cs[i]->masked;
+		size_t k = strlen(t);
+		if (i)
+			s[o++] = '/';
+		memcpy(s + o, t, k);
+		o += k;
+	}
+	s[o] = 0;
+	return s;
+}
+
+/* Claim out (a renamed entry's name); when taken, -2, -3 ... before the extension. */
+static int claim_suffixed(struct names *N, char **out)
+{
+	bool added;
+	int rc = smap_add(&N->taken, *out, strlen(*out), NULL, &added);
+	if (rc || added)
+		return rc;
+	const char *b = *out, *base = strrchr(b, '/') ? strrchr(b, '/') + 1 : b;
+	const char *dot = strrchr(base, '.');
+	size_t o = strlen(b), stem = dot && dot > base ? (size_t)(dot - b) : o;
+	for (unsigned k = 2; k < 100000; k++) {
+		char *t;
+		if (asprintf(&t, "%.*s-%u%s", (int)stem, b, k, b + stem) < 0)
+			return PHI_ENOMEM;
+		if ((rc = smap_add(&N->taken, t, strlen(t), NULL, &added)) || added) {
+			if (rc) {
+				free(t);
+				return rc;
+			}
+			free(*out);
+			*out = t;
+			return 0;
+		}
+		free(t);
+	}
+	return PHI_ELIMIT;
+}
+
+/* A reference to a component of this archive that strip renames. */
+static const char *ref_lookup(void *arg, const char *comp, size_t n)
+{
+	void *v = NULL;
+	return smap_get(&((struct names *)arg)->refs, comp, n, &v) ? v : NULL;
+}
+
+static int grow_plan(struct names *N)
+{
+	if (N->nplan < N->capplan)
+		return 0;
+	size_t nc = N->capplan ? N->capplan * 2 : 64;
+	struct planned *t = realloc(N->plan, nc * sizeof *t);
+	if (!t)
+		return PHI_ENOMEM;
+	N->plan = t;
+	N->capplan = nc;
+	return 0;
+}
+
+/* The name an entry is written under: its renamed components, or the name itself
+ * when no component changes (so "a//b" stays as it was). */
+static char *renamed_name(const char *name, struct phi_name_comp **cs, size_t nc)
+{
+	bool changed = false;
+	for (size_t i = 0; i < nc && !changed; i++)
+		changed = strcmp(cs[i]->text, cs[i]->renamed) != 0;
+	if (!changed)
+		return strdup(name);
+	char *j = join(cs, nc, 1);
+	size_t n = strlen(name);
+	if (j && n && name[n - 1] == '/') {
+		char *t;
+		if (asprintf(&t, "%s/", j) < 0)
+			t = NULL;
+		free(j);
+		j = t;
+	}
+	return j;
+}
+
+static int add_ref(struct names *N, const char *from, size_t fn, const char *to)
+{
+	bool added;
+	char *t = strdup(to);
+	int rc = t ? smap_add(&N->refs, from, fn, t, &added) : PHI_ENOMEM;
+	if (rc || !added)
+		free(t);
+	return rc;
+}
+
+/* Strip: one pass over the headers of the archive open on fd, then every entry's
+ * output name.  A pass that stops early (a corrupt archive, a limit) leaves
+ * planned false: the walk then fails on the same entry, or the level is broken. */
+static int plan_names(struct level *L, int fd, const char *kind)
+{
+	struct phi_archive *A = L->A;
+	struct names *N = L->N;
+	const struct phi_limits *lim = A->o->limits;
+	struct phi_error scratch = {0};
+	struct archive *in = archive_read_new();
+	int rc = 0;
+	uint64_t produced = 0, entries = 0;
+	if (!in)
+		return PHI_ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0 || enable_kind(in, kind, &scratch) ||
+	    archive_read_open_fd(in, fd, BLOCK) != ARCHIVE_OK)
+		goto done;
+	bool seekable = !strcmp(kind, "zip");
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF) {
+			N->planned = true;
+			break;
+		}
+		if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) ||
+		    (lim->max_archive_entries && ++entries > lim->max_archive_entries))
+			break;
+		const char *name = entry_name(e);
+		unsigned type = archive_entry_filetype(e);
+		if ((rc = grow_plan(N)))
+			break;
+		struct planned *p = &N->plan[N->nplan];
+		memset(p, 0, sizeof *p);
+		if (!(p->name = strdup(name ? name : ""))) {
+			rc = PHI_ENOMEM;
+			break;
+		}
+		N->nplan++;
+		p->dir = type == AE_IFDIR;
+		if (!unsafe_name(name) && (type == AE_IFDIR || type == AE_IFREG) &&
+		    !archive_entry_hardlink(e)) {
+			struct phi_name_comp *cs[MAX_COMPS];
+			size_t nc;
+			if ((rc = name_comps(N, name, cs, &nc)) || !(p->out = renamed_name(name, cs, nc))) {
+				rc = rc ? rc : PHI_ENOMEM;
+				break;
+			}
+		}
+		/* a compressed stream is read through, within the archive's budget (a
+		 * zip's data is seeked over) */
+		while (!seekable) {
+			la_ssize_t k = archive_read_data(in, A->buf, sizeof A->buf);
+			if (k <= 0)
+				break;
+			produced += (uint64_t)k;
+			uint64_t allowed = L->size * lim->max_archive_ratio;
+			if (L->size && allowed / L->size != lim->max_archive_ratio)
+				allowed = UINT64_MAX;
+			if (allowed < lim->archive_ratio_floor)
+				allowed = lim->archive_ratio_floor;
+			if ((lim->max_archive_ratio && produced > allowed) ||
+			    (lim->max_archive_total && produced > lim->max_archive_total))
+				goto done;
+		}
+	}
+	/* names that stay claim theirs first; then the renamed ones, in entry order */
+	for (size_t i = 0; !rc && i < N->nplan; i++) {
+		struct planned *p = &N->plan[i];
+		bool added;
+		if (p->out && !p->dir && !strcmp(p->out, p->name))
+			rc = smap_add(&N->taken, p->out, strlen(p->out), NULL, &added);
+	}
+	for (size_t i = 0; !rc && i < N->nplan; i++) {
+		struct planned *p = &N->plan[i];
+		if (!p->out || p->dir || !strcmp(p->out, p->name))
+			continue;
+		if ((rc = claim_suffixed(N, &p->out)))
+			break;
+		/* references follow: every renamed component, the file's own last (with
+		 * its -2 when it got one) */
+		struct phi_name_comp *cs[MAX_COMPS];
+		size_t nc;
+		if ((rc = name_comps(N, p->name, cs, &nc)))
+			break;
+		const char *ob = strrchr(p->out, '/') ? strrchr(p->out, '/') + 1 : p->out;
+		for (size_t k = 0; !rc && k < nc; k++)
+			if (k + 1 == nc && strcmp(cs[k]->text, ob))
+				rc = add_ref(N, cs[k]->text, strlen(cs[k]->text), ob);
+			else if (k + 1 < nc && strcmp(cs[k]->text, cs[k]->renamed))
+				rc = add_ref(N, cs[k]->text, strlen(cs[k]->text), cs[k]->renamed);
+	}
+done:
+	archive_read_free(in);
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = PHI_EIO;
+	return rc;
+}
+
+/* One entry's name in the walk: its display path below the archive (masked), its
+ * findings (a regular file: its own name and the folders first seen with it) and,
+ * strip, the name it is written under (*out NULL when the plan has none).  0, or
+ * PHI_E* (PHI_EFORMAT: the names differ from the planning pass). */
+static int name_entry(struct level *L, size_t idx, const char *name, bool file, char **masked,
+                      char **out, struct phi_finding **fv, size_t *fn)
+{
+	struct names *N = L->N;
+	struct phi_name_comp *cs[MAX_COMPS];
+	size_t nc;
+	*masked = *out = NULL;
+	int rc = name_comps(N, name, cs, &nc);
+	if (rc)
+		return rc;
+	if (!(*masked = N->x.show_values ? strdup(name) : join(cs, nc, 0)))
+		return PHI_ENOMEM;
+	if (file) {
+		for (size_t k = 0; k < nc && !rc; k++) {
+			bool added = true;
+			if (k + 1 < nc) { /* a folder: once, with its first file */
+				char *pre = join(cs, k + 1, 2);
+				rc = pre ? smap_add(&N->reported, pre, strlen(pre), NULL, &added) : PHI_ENOMEM;
+				free(pre);
+			}
+			if (!rc && added)
+				rc = phi_name_findings(&N->x, cs[k], *masked, N->rename, fv, fn);
+		}
+		if (rc)
+			return rc;
+	}
+	if (!N->rename)
+		return 0;
+	if (!N->planned)
+		return PHI_EFORMAT;
+	if (idx >= N->nplan || strcmp(N->plan[idx].name, name))
+		return PHI_EFORMAT;
+	if (N->plan[idx].out && !(*out = strdup(N->plan[idx].out)))
+		return PHI_ENOMEM;
 	return 0;
 }
 
@@ -370,8 +801,8 @@ static int open_output(struct level *L, struct phi_error *err)
 
 /* A fresh entry holding only what is kept: name, type, permissions, size, the
  * fixed time.  data_fd (a memory file) holds the bytes; out_hex gets their hash. */
-static int write_entry(struct level *L, struct archive_entry *ie, bool stored, int data_fd,
-                       uint64_t n, char out_hex[65])
+static int write_entry(struct level *L, struct archive_entry *ie, const char *out_name,
+                       bool stored, int data_fd, uint64_t n, char out_hex[65])
 {
 	struct phi_archive *A = L->A;
 	char m[256];
@@ -379,7 +810,9 @@ static int write_entry(struct level *L, struct archive_entry *ie, bool stored, i
 	if (!oe)
 		return phi_fail(A->err, PHI_ENOMEM, "out of memory");
 	const char *u = archive_entry_pathname_utf8(ie);
-	if (u)
+	if (out_name && strcmp(out_name, entry_name(ie)))
+		archive_entry_set_pathname_utf8(oe, out_name); /* renamed (entry names) */
+	else if (u)
 		archive_entry_set_pathname_utf8(oe, u);
 	else
 		archive_entry_copy_pathname(oe, archive_entry_pathname(ie));
@@ -461,7 +894,8 @@ static int scan_zip_comment(struct phi_archive *A, int fd, uint64_t size, struct
 }
 
 static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
-                      struct phi_result *res, unsigned depth, const char *kind);
+                      struct phi_result *res, unsigned depth, const char *kind,
+                      const char *out_prefix);
 
 enum read_outcome { READ_OK, READ_ENTRY_LIMIT, READ_ENTRY_ERROR, READ_FATAL };
 
@@ -535,7 +969,7 @@ static bool walk_exhausted(const struct phi_archive *A)
 /* One regular entry: read, scan (or walk, if an archive), strip.  Returns 0, or
  * PHI_E* when the walk of this archive must stop (err set). */
 static int do_file(struct level *L, struct archive_entry *e, struct phi_result *c,
-                   const char *name)
+                   const char *name, const char *out_name, const char *child_out)
 {
 	struct phi_archive *A = L->A;
 	const struct phi_limits *lim = A->o->limits;
@@ -574,7 +1008,7 @@ static int do_file(struct level *L, struct archive_entry *e, struct phi_result *
 			outcome(c, PHI_UNREADABLE,
 			        "an archive nested deeper than %u levels (--archive-limit depth): not scanned",
 			        lim->max_archive_depth);
-		} else if (walk_level(A, mfd, c->size, ofd, c, L->depth + 1, kind)) {
+		} else if (walk_level(A, mfd, c->size, ofd, c, L->depth + 1, kind, child_out)) {
 			outcome(c, PHI_UNREADABLE, "%s", A->err->msg);
 			if (walk_exhausted(A)) {
 				rc = A->err->code;
@@ -584,6 +1018,9 @@ static int do_file(struct level *L, struct archive_entry *e, struct phi_result *
 		} else {
 			c->status = PHI_SCANNED;
 		}
+	} else if (A->hv_fn) {
+		phi_harvest_entry(A->w, mfd, c->size, base_of(name), A->hv_fn, A->hv_arg);
+		goto out;
 	} else if (phi_scan_entry(A->w, mfd, c->size, base_of(name), ofd, c) == PHI_ESKIP) {
 		goto out; /* a DICOMDIR: left out of a stripped archive, as from a tree */
 	}
@@ -593,7 +1030,7 @@ static int do_file(struct level *L, struct archive_entry *e, struct phi_result *
 		breaks(L, c, "is in no format phiscan reads (it cannot be shown clean)");
 	} else if (ofd >= 0 && !L->broken) {
 		off_t n = lseek(ofd, 0, SEEK_END);
-		if (n < 0 || write_entry(L, e, stored, ofd, (uint64_t)n, out_hex)) {
+		if (n < 0 || write_entry(L, e, out_name, stored, ofd, (uint64_t)n, out_hex)) {
 			rc = n < 0 ? phi_fail(A->err, PHI_EIO, "cannot read a stripped entry back")
 			           : A->err->code;
 			goto out;
@@ -627,18 +1064,43 @@ static int new_child(struct phi_result **out, const struct phi_result *parent, c
 }
 
 static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
-                      struct phi_result *res, unsigned depth, const char *kind)
+                      struct phi_result *res, unsigned depth, const char *kind,
+                      const char *out_prefix)
 {
 	const struct phi_limits *lim = A->o->limits;
-	struct level L = {.A = A, .res = res, .size = size, .depth = depth, .out_fd = out_fd};
+	struct level L = {.A = A, .res = res, .size = size, .depth = depth, .out_fd = out_fd,
+	                  .out_prefix = out_prefix};
 	unsigned long n = 0;
 	char m[256];
 	int rc = 0;
+	phi_ref_fn old_fn = NULL;
+	void *old_arg = NULL;
+	bool refs_set = false;
 
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return phi_fail(A->err, PHI_EIO, "cannot rewind: %s", strerror(errno));
-	if (!(L.in = archive_read_new()))
-		return phi_fail(A->err, PHI_ENOMEM, "out of memory");
+	if (!A->hv_fn) {
+		if (!(L.N = calloc(1, sizeof *L.N)))
+			return phi_fail(A->err, PHI_ENOMEM, "out of memory");
+		phi_worker_name_ctx(A->w, &L.N->x);
+		L.N->rename = out_fd >= 0;
+		if (L.N->rename) {
+			/* names planned before any entry is read, so a reference may name an
+			 * entry that comes later */
+			if ((rc = plan_names(&L, fd, kind))) {
+				names_free(L.N);
+				return phi_fail(A->err, rc, "cannot plan the entry names: %s", phi_strerror(rc));
+			}
+			phi_worker_refs(A->w, ref_lookup, L.N, &old_fn, &old_arg);
+			refs_set = true;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		rc = phi_fail(A->err, PHI_EIO, "cannot rewind: %s", strerror(errno));
+		goto done;
+	}
+	if (!(L.in = archive_read_new())) {
+		rc = phi_fail(A->err, PHI_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((rc = enable_kind(L.in, kind, A->err)))
 		goto done;
 	if (archive_read_open_fd(L.in, fd, BLOCK) != ARCHIVE_OK) {
@@ -646,7 +1108,7 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 		              arch_msg(L.in, m, sizeof m));
 		goto done;
 	}
-	if (!strcmp(kind, "zip") && (rc = scan_zip_comment(A, fd, size, res)))
+	if (!A->hv_fn && !strcmp(kind, "zip") && (rc = scan_zip_comment(A, fd, size, res)))
 		goto done;
 	for (;;) {
 		struct archive_entry *e;
@@ -677,14 +1139,74 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 		const char *name = entry_name(e);
 		unsigned type = archive_entry_filetype(e);
 		const char *bad = unsafe_name(name);
+		bool file = !bad && type == AE_IFREG && !archive_entry_hardlink(e);
+		char *shown = NULL, *out = NULL;
+		struct phi_finding *fv = NULL;
+		size_t fn = 0;
+		int nrc = 0;
+		if (!A->hv_fn && bad) {
+			/* shown as it is (it is an error), identifiers masked all the same */
+			struct phi_name_comp whole;
+			nrc = phi_name_scan(&L.N->x, name ? name : "", name ? strlen(name) : 0, &whole);
+			if (!nrc && !(shown = strdup(whole.masked)))
+				nrc = PHI_ENOMEM;
+			phi_name_comp_clear(&whole);
+		} else if (!A->hv_fn) {
+			nrc = name_entry(&L, n - 1, name ? name : "", file, &shown, &out, &fv, &fn);
+			if (nrc && nrc != PHI_EFORMAT) {
+				for (size_t i = 0; i < fn; i++)
+					free_finding_fields(&fv[i]);
+				free(fv), free(shown), free(out);
+				rc = phi_fail(A->err, nrc, "entry names: %s", phi_strerror(nrc));
+				goto done;
+			}
+		}
 		if (type == AE_IFDIR && !bad) {
-			if (L.out && !L.broken && (rc = write_entry(&L, e, false, -1, 0, NULL)))
+			bool fresh = true;
+			if (out && L.out && !L.broken)
+				rc = smap_add(&L.N->taken, out, strlen(out), NULL, &fresh); /* merged */
+			if (!rc && fresh && L.out && !L.broken)
+				rc = write_entry(&L, e, out, false, -1, 0, NULL);
+			free(shown), free(out), free(fv);
+			if (rc)
 				goto done;
 			continue;
 		}
 		struct phi_result *c;
-		if ((rc = new_child(&c, res, name)))
+		if ((rc = new_child(&c, res, shown ? shown : name))) {
+			free(shown), free(out), free(fv);
 			goto done;
+		}
+		free(shown);
+		/* what the name holds comes first, as for a file on disk */
+		for (size_t i = 0; i < fn; i++) {
+			if (!rc)
+				rc = phi_result_add(c, &fv[i]); /* moved, even on failure */
+			else
+				free_finding_fields(&fv[i]);
+		}
+		free(fv);
+		if (!rc && out && strcmp(out, name) && A->o->sopts && A->o->sopts->key) {
+			unsigned char mac[32];
+			char hex[65];
+			crypto_auth_hmacsha256(mac, (const unsigned char *)name, strlen(name),
+			                       A->o->sopts->key);
+			sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+			rc = phi_result_fact(c, "input_rel_hmac_sha256", hex);
+		}
+		char *child_out = NULL;
+		if (!rc && !A->hv_fn && asprintf(&child_out, "%s!/%s", out_prefix, out ? out : name) < 0) {
+			child_out = NULL;
+			rc = PHI_ENOMEM;
+		}
+		if (rc) {
+			free(out), free(child_out);
+			phi_result_free(c);
+			rc = phi_fail(A->err, rc, "out of memory");
+			goto done;
+		}
+		if (nrc == PHI_EFORMAT)
+			breaks(&L, c, "changed its name between two reads of the archive");
 		if (bad) {
 			outcome(c, PHI_UNREADABLE, "unsafe entry name (%s): not scanned", bad);
 			breaks(&L, c, "has an unsafe name");
@@ -696,9 +1218,10 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 			outcome(c, PHI_SKIPPED, "not a regular file: not scanned%s",
 			        out_fd >= 0 ? ", left out of the stripped archive" : "");
 		} else {
-			rc = do_file(&L, e, c, name);
+			rc = do_file(&L, e, c, name, out, child_out ? child_out : "");
 		}
-		finish_child(A, c);
+		free(out);
+		finish_child(A, c, child_out);
 		if (rc)
 			goto done;
 	}
@@ -722,7 +1245,11 @@ done:
 	 * its buffer); on failure what it writes goes to a file that is discarded */
 	if (L.out)
 		archive_write_free(L.out);
-	archive_read_free(L.in);
+	if (L.in)
+		archive_read_free(L.in);
+	if (refs_set)
+		phi_worker_refs(A->w, old_fn, old_arg, NULL, NULL);
+	names_free(L.N);
 	return rc;
 }
 
@@ -742,9 +1269,33 @@ int phi_archive_scan(struct phi_archive **state, struct phi_worker *w,
 	A->err = err;
 	A->total = A->entries = 0;
 	A->report_rc = 0;
-	int rc = walk_level(A, fd, size, out_fd, res, 1, res->format);
+	A->hv_fn = NULL;
+	int rc = walk_level(A, fd, size, out_fd, res, 1, res->format, "");
 	if (!rc && A->report_rc)
 		rc = phi_fail(err, A->report_rc, "cannot report the archive's entries");
+	return rc;
+}
+
+int phi_archive_harvest(struct phi_archive **state, struct phi_worker *w,
+                        const struct phi_scan_opts *o, struct phi_error *err, int fd,
+                        uint64_t size, const char *kind, phi_harvest_fn fn, void *arg)
+{
+	if (!*state && !(*state = calloc(1, sizeof **state)))
+		return PHI_ENOMEM;
+	struct phi_archive *A = *state;
+	A->w = w;
+	A->o = o;
+	A->err = err;
+	A->total = A->entries = 0;
+	A->report_rc = 0;
+	A->hv_fn = fn;
+	A->hv_arg = arg;
+	struct phi_result res = {.path = (char *)"", .format = kind};
+	int rc = walk_level(A, fd, size, -1, &res, 1, kind, "");
+	A->hv_fn = NULL;
+	A->hv_arg = NULL;
+	res.path = NULL;
+	phi_result_clear(&res);
 	return rc;
 }
 
@@ -757,9 +1308,13 @@ void phi_archive_done(struct phi_archive *A, const struct phi_result *res)
 		struct phi_result *c = A->held[i];
 		bool written = c->status == PHI_SCANNED && c->out_sha256[0];
 		if (written && res->out_path && !strncmp(c->path, res->path, plen)) {
-			if (asprintf(&c->out_path, "%s%s", res->out_path, c->path + plen) < 0)
+			/* under its own (renamed) name: "OUT/case.zip!/PX.../upper.stl" */
+			if (asprintf(&c->out_path, "%s%s", res->out_path,
+			             A->held_out[i] ? A->held_out[i] : c->path + plen) < 0)
 				c->out_path = NULL;
 		}
+		free(A->held_out[i]);
+		A->held_out[i] = NULL;
 		if (!c->out_path) {
 			/* its archive was not written (or strip went to a pipe): no output */
 			c->in_sha256[0] = c->out_sha256[0] = 0;
@@ -842,9 +1397,12 @@ void phi_archive_free(struct phi_archive *A)
 {
 	if (!A)
 		return;
-	for (size_t i = 0; i < A->nheld; i++)
+	for (size_t i = 0; i < A->nheld; i++) {
 		phi_result_free(A->held[i]);
+		free(A->held_out[i]);
+	}
 	free(A->held);
+	free(A->held_out);
 	free(A);
 }
 

@@ -37,6 +37,13 @@ int phi_archive_scan(struct phi_archive **state, struct phi_worker *w,
                      const struct phi_scan_opts *o, struct phi_error *err, int fd,
                      uint64_t size, int out_fd, struct phi_result *res);
 
+/* Harvest (case.h): walk the archive open on fd like phi_archive_scan, within the
+ * same limits, and run phi_harvest_entry on every entry (nested archives too);
+ * nothing is reported or written.  0 or PHI_E* (the scan pass reports why). */
+int phi_archive_harvest(struct phi_archive **state, struct phi_worker *w,
+                        const struct phi_scan_opts *o, struct phi_error *err, int fd,
+                        uint64_t size, const char *kind, phi_harvest_fn fn, void *arg);
+
 /* The archive's result is final (res->out_path set when its copy was published):
  * report the entries strip held back, pointing their outputs into the copy, or at
  * nothing when no copy was written.  Does nothing when nothing is held. */

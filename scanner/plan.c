@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pathname.h"
 #include "rules.h"
 #include "walk.h"
 
-#define MAX_SPANS 32
 
 int phi_plan_add(struct phi_plan *p, int kind, const char *path, const char *rel,
                  const char *reason, size_t root)
@@ -83,91 +83,12 @@ static const char *base_of(const char *p)
 	return s;
 }
 
-/* ---- one path component ---- */
-
-struct span {
-	size_t start, end;
-	const char *rule, *cls;
-	enum phi_severity sev;
-	double conf;
-};
-
-struct comp {
-	char *text;        /* the component */
-	char *masked;      /* identifier spans masked */
-	char *renamed;     /* stripped name */
-	struct span sp[MAX_SPANS];
-	size_t nsp;
-};
-
-struct cscan {
-	struct comp *c;
-};
-
-static int on_rule(void *arg, const struct phi_hit *h)
-{
-	struct comp *c = ((struct cscan *)arg)->c;
-	if (c->nsp < MAX_SPANS)
-		c->sp[c->nsp++] = (struct span){h->start, h->end, h->rule->id, h->rule->cls->name,
-		                                h->rule->severity, h->confidence};
-	return 0;
-}
-
-static int on_case(void *arg, size_t start, size_t end, const char *cls, const char *rule)
-{
-	struct comp *c = ((struct cscan *)arg)->c;
-	for (size_t i = 0; i < c->nsp; i++)
-		if (c->sp[i].start < end && start < c->sp[i].end)
-			return 0;
-	if (c->nsp < MAX_SPANS)
-		c->sp[c->nsp++] = (struct span){start, end, rule, cls, PHI_SEV_PATIENT, 0.95};
-	return 0;
-}
-
-static int cmp_span(const void *a, const void *b)
-{
-	const struct span *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static char *mask(const char *t, size_t n, const struct span *sp, size_t nsp)
-{
-	char *m = malloc(n + 1);
-	if (!m)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool in = false;
-		for (size_t k = 0; k < nsp && !in; k++)
-			in = sp[k].start <= i && i < sp[k].end;
-		unsigned char ch = (unsigned char)t[i];
-		if (!in)
-			m[o++] = (char)ch;
-		else if (ch >= 0x80)
-			m[o++] = (ch & 0xC0) == 0x80 ? 0 : '*';
-		else
-			m[o++] = (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')
-			             ? '*'
-			             : (char)ch;
-		if (m[o - 1] == 0)
-			o--; /* one star per non-ASCII character */
-	}
-	m[o] = 0;
-	return m;
-}
-
-static void comp_clear(struct comp *c)
-{
-	free(c->text), free(c->masked), free(c->renamed);
-	memset(c, 0, sizeof *c);
-}
-
 struct ctx {
 	struct phi_plan *p;
 	const struct phi_plan_opts *o;
 	struct phi_matcher *m;
 	struct phi_sweep_scratch *sw;
-	struct comp prev[64];   /* the previous entry's components, for reuse */
+	struct phi_name_comp prev[64];   /* the previous entry's components, for reuse */
 	size_t nprev;
 	size_t prev_case, prev_root;
 	/* output paths taken, for collisions */
@@ -175,38 +96,10 @@ struct ctx {
 	size_t ntaken, captaken;
 };
 
-static int comp_scan(struct ctx *x, size_t kase, const char *t, size_t n, struct comp *c)
+static int comp_scan(struct ctx *x, size_t kase, const char *t, size_t n, struct phi_name_comp *c)
 {
-	memset(c, 0, sizeof *c);
-	if (!(c->text = strndup(t, n)))
-		return PHI_ENOMEM;
-	/* rules see '_' as a space: in "Smith_2025-07-24_Upper" a word boundary
-	 * (\b, (?<![A-Za-z0-9_])) would otherwise never fall around the date */
-	char *sp = strndup(t, n);
-	if (!sp)
-		return PHI_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (sp[i] == '_')
-			sp[i] = ' ';
-	struct cscan cs = {c};
-	int rc = phi_engine_match(x->m, sp, n, 0, n, NULL, on_rule, &cs);
-	free(sp);
-	if (!rc && x->o->sweep)
-		rc = phi_cases_match(x->p->cases, x->sw, kase, t, n, 0, n, on_case, &cs);
-	if (rc)
-		return rc;
-	qsort(c->sp, c->nsp, sizeof *c->sp, cmp_span);
-	if (!(c->masked = x->o->show_values ? strndup(t, n) : mask(t, n, c->sp, c->nsp)))
-		return PHI_ENOMEM;
-	struct phi_name_span ns[MAX_SPANS];
-	for (size_t i = 0; i < c->nsp; i++)
-		ns[i] = (struct phi_name_span){c->sp[i].start, c->sp[i].end, c->sp[i].cls};
-	char out[1024];
-	if (c->nsp)
-		phi_case_rename(t, n, ns, c->nsp, phi_cases_code(x->p->cases, kase), out, sizeof out);
-	else
-		snprintf(out, sizeof out, "%.*s", (int)n, t);
-	return (c->renamed = strdup(out)) ? 0 : PHI_ENOMEM;
+	struct phi_name_ctx nx = {x->m, x->p->cases, x->sw, kase, x->o->sweep, x->o->show_values};
+	return phi_name_scan(&nx, t, n, c);
 }
 
 /* ---- output names ---- */
@@ -254,7 +147,7 @@ static int claim(struct ctx *x, const char *path, bool *ok)
 }
 
 /* The output path of an entry: its renamed components. */
-static int out_name(struct comp *cs, size_t nc, char **out)
+static int out_name(struct phi_name_comp *cs, size_t nc, char **out)
 {
 	char b[4096];
 	size_t o = 0;
@@ -297,44 +190,16 @@ static int claim_renamed(struct ctx *x, char **out)
 
 /* ---- the path of one entry ---- */
 
-static int add_name_findings(struct ctx *x, struct phi_plan_entry *e, const struct comp *c,
+static int add_name_findings(struct ctx *x, struct phi_plan_entry *e, const struct phi_name_comp *c,
                              const char *masked_rel, size_t kase)
 {
-	for (size_t i = 0; i < c->nsp; i++) {
-		const struct span *s = &c->sp[i];
-		struct phi_finding *t = realloc(e->names, (e->nnames + 1) * sizeof *t);
-		if (!t)
-			return PHI_ENOMEM;
-		e->names = t;
-		struct phi_finding *f = &e->names[e->nnames];
-		memset(f, 0, sizeof *f);
-		const struct phi_class_info *ci = phi_class_find(s->cls);
-		f->rule = strdup(s->rule);
-		f->cls = ci ? ci->name : "name";
-		f->severity = s->sev;
-		f->confidence = s->conf;
-		f->field = strdup("file name");
-		f->start = f->end = PHI_NO_OFFSET;
-		f->excerpt = strdup(masked_rel);
-		if (x->o->show_values)
-			f->value = strndup(c->text + s->start, s->end - s->start);
-		if (x->o->rename) {
-			const char *code = phi_cases_code(x->p->cases, kase);
-			bool id = strcmp(f->cls, "date") && strcmp(f->cls, "age") &&
-			          strcmp(f->cls, "address") && strcmp(f->cls, "zip");
-			f->replacement = strdup(id ? code : "");
-		}
-		e->nnames++;
-		if (!f->rule || !f->field || !f->excerpt || (x->o->show_values && !f->value) ||
-		    (x->o->rename && !f->replacement))
-			return PHI_ENOMEM;
-	}
-	return 0;
+	struct phi_name_ctx nx = {x->m, x->p->cases, x->sw, kase, x->o->sweep, x->o->show_values};
+	return phi_name_findings(&nx, c, masked_rel, x->o->rename, &e->names, &e->nnames);
 }
 
 static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 {
-	struct comp cs[64];
+	struct phi_name_comp cs[64];
 	size_t nc = 0, same = 0;
 	int rc = 0;
 	const char *r = e->rel;
@@ -391,7 +256,7 @@ static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 		}
 	}
 	for (size_t i = 0; i < x->nprev; i++)
-		comp_clear(&x->prev[i]);
+		phi_name_comp_clear(&x->prev[i]);
 	memcpy(x->prev, cs, nc * sizeof *cs);
 	x->nprev = nc;
 	x->prev_case = e->kase;
@@ -438,7 +303,7 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct p
 			rc = claim_renamed(&x, &p->v[i].out_rel);
 	phi_cases_map_seal(p->cases);
 	for (size_t i = 0; i < x.nprev; i++)
-		comp_clear(&x.prev[i]);
+		phi_name_comp_clear(&x.prev[i]);
 	for (size_t i = 0; i < x.captaken; i++)
 		free(x.taken[i]);
 	free(x.taken);

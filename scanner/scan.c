@@ -23,6 +23,7 @@
 #include "baseline.h"
 #include "archive.h"
 #include "case.h"
+#include "pathname.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,9 @@ struct phi_worker {
 	const struct phi_cases *cases;
 	struct phi_sweep_scratch *sweep;
 	size_t kase;
+	/* the archive being walked: its renamed entries, for references (archive.c) */
+	phi_ref_fn ref_fn;
+	void *ref_arg;
 	const char *last_value;        /* the last structured field's text, and length */
 	size_t last_value_len;
 	/* harvest mode: structured patient values go to hv_fn instead of the rules */
@@ -314,7 +318,9 @@ static int reference_hits(struct phi_worker *w, const struct phi_field *f, size_
 		size_t j = i;
 		while (j < end && f->text[j] != '/' && f->text[j] != '\\')
 			j++;
-		const char *to = j > i ? phi_cases_map_get(w->cases, w->kase, f->text + i, j - i) : NULL;
+		const char *to = j > i && w->ref_fn ? w->ref_fn(w->ref_arg, f->text + i, j - i) : NULL;
+		if (!to && j > i && w->cases)
+			to = phi_cases_map_get(w->cases, w->kase, f->text + i, j - i);
 		if (to) {
 			size_t k = 0;
 			for (size_t m = 0; m < w->nfh; m++)
@@ -334,8 +340,9 @@ static int reference_hits(struct phi_worker *w, const struct phi_field *f, size_
 static int case_hits(struct phi_worker *w, const struct phi_field *f, size_t to)
 {
 	struct sweep_arg sa = {w, w->nfh, 0};
-	int rc = phi_cases_match(w->cases, w->sweep, w->kase, f->text, f->len, f->report_from, to,
-	                         on_sweep, &sa);
+	int rc = w->cases ? phi_cases_match(w->cases, w->sweep, w->kase, f->text, f->len,
+	                                    f->report_from, to, on_sweep, &sa)
+	                  : 0;
 	if (!rc)
 		rc = sa.rc;
 	if (!rc && (f->flags & PHI_FF_PATH))
@@ -352,6 +359,23 @@ int phi_worker_set_case(struct phi_worker *w, const struct phi_cases *c, size_t 
 	w->cases = c;
 	w->kase = idx;
 	return 0;
+}
+
+void phi_worker_name_ctx(struct phi_worker *w, struct phi_name_ctx *x)
+{
+	*x = (struct phi_name_ctx){w->m, w->cases, w->sweep, w->kase, w->cases != NULL,
+	                           w->o->show_values};
+}
+
+void phi_worker_refs(struct phi_worker *w, phi_ref_fn fn, void *arg, phi_ref_fn *old_fn,
+                     void **old_arg)
+{
+	if (old_fn)
+		*old_fn = w->ref_fn;
+	if (old_arg)
+		*old_arg = w->ref_arg;
+	w->ref_fn = fn;
+	w->ref_arg = arg;
 }
 
 static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *edits)
@@ -382,7 +406,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		/* a value already reported whole (a format may run the rules over it too) is
 		 * not swept again */
 		bool dup = f->text == w->last_value && f->len == w->last_value_len;
-		if (w->cases && !dup && (rc = case_hits(w, f, to)))
+		if ((w->cases || w->ref_fn) && !dup && (rc = case_hits(w, f, to)))
 			return phi_fail(&w->err, rc, "case identifiers: %s", phi_strerror(rc));
 		if (w->nfh && w->res->format && !strcmp(w->res->format, "text"))
 			drop_allowed(w, f->text, f->len);
@@ -970,6 +994,53 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 
 /* ---- harvest ---- */
 
+/* The structured patient values of the file open on fd (head read into w->head). */
+static int harvest_fd(struct phi_worker *w, int fd, uint64_t size, size_t head_len,
+                      const char *path, const char *name, phi_harvest_fn fn, void *arg)
+{
+	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
+	/* plain text and meshes have no structured patient fields; the rest may */
+	if (!fmt || !strcmp(fmt->name, "text") || !strcmp(fmt->name, "stl") ||
+	    !strcmp(fmt->name, "ply") || !strcmp(fmt->name, "obj"))
+		return 0;
+	struct phi_result res = {.format = fmt->name};
+	struct phi_result *saved_res = w->res;
+	const char *saved_path = w->path;
+	int rc;
+	memset(&w->err, 0, sizeof w->err);
+	w->res = &res;
+	w->path = path;
+	w->hv_fn = fn;
+	w->hv_arg = arg;
+	/* DICOM: the Patient module by the element walker, not a DCMTK load */
+	if (!strcmp(fmt->name, "dicom")) {
+		/* from the head when it is the whole file: no second read */
+		rc = head_len == size ? phi_dicom_patient_values_mem(w->head, head_len, w->o->limits, fn,
+		                                                     arg, &w->err)
+		                      : 1;
+		if (rc == 1)
+			rc = phi_dicom_patient_values(fd, size, w->o->limits, fn, arg, &w->err);
+	} else {
+		rc = run_format(w, fmt, fd, size, head_len, -1, NULL, NULL);
+	}
+	w->hv_fn = NULL;
+	w->res = saved_res;
+	w->path = saved_path;
+	phi_result_clear(&res);
+	/* a file that does not parse is reported by the scan pass; only the callback's
+	 * own failure stops the harvest */
+	return rc == PHI_ENOMEM ? rc : 0;
+}
+
+int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *name,
+                      phi_harvest_fn fn, void *arg)
+{
+	size_t head_len = 0;
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, w->head, &head_len))
+		return 0;
+	return harvest_fd(w, fd, size, head_len, name, name, fn, arg);
+}
+
 int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg)
 {
 	struct stat st;
@@ -982,36 +1053,18 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 	    (!w->o->limits->max_file_size || (uint64_t)st.st_size <= w->o->limits->max_file_size) &&
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 &&
 	    read_head(fd, w->head, &head_len) == 0) {
-		const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
-		/* plain text and meshes have no structured patient fields; the rest may */
-		if (fmt && strcmp(fmt->name, "text") && strcmp(fmt->name, "stl") &&
-		    strcmp(fmt->name, "ply") && strcmp(fmt->name, "obj")) {
-			struct phi_result res = {.format = fmt->name};
-			memset(&w->err, 0, sizeof w->err);
-			w->res = &res;
-			w->path = path;
-			w->hv_fn = fn;
-			w->hv_arg = arg;
-			/* DICOM: the Patient module by the element walker, not a DCMTK load */
-			if (!strcmp(fmt->name, "dicom")) {
-				/* from the head when it is the whole file: no second read */
-				rc = head_len == (uint64_t)st.st_size
-				         ? phi_dicom_patient_values_mem(w->head, head_len, w->o->limits, fn,
-				                                        arg, &w->err)
-				         : 1;
-				if (rc == 1)
-					rc = phi_dicom_patient_values(fd, (uint64_t)st.st_size, w->o->limits, fn,
-					                              arg, &w->err);
-			}
-			else
-				rc = run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, -1, NULL, NULL);
-			w->hv_fn = NULL;
-			w->res = NULL;
-			phi_result_clear(&res);
-			/* a file that does not parse is reported by the scan pass; only the
-			 * callback's own failure stops the harvest */
+		/* an archive: every entry, within the archive limits (a case that arrives
+		 * as one zip is harvested like its unzipped folder) */
+		const char *akind = phi_archive_detect(w->head, head_len);
+		if (akind) {
+			struct phi_error err = {0};
+			rc = phi_archive_harvest(&w->arch, w, w->o, &err, fd, (uint64_t)st.st_size, akind,
+			                         fn, arg);
 			if (rc != PHI_ENOMEM)
 				rc = 0;
+		} else {
+			rc = harvest_fd(w, fd, (uint64_t)st.st_size, head_len, path, base_name(path), fn,
+			                arg);
 		}
 	}
 	close(fd);

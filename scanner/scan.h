@@ -75,11 +75,26 @@ struct phi_cases;
  * PHI_ENOMEM. */
 int phi_worker_set_case(struct phi_worker *w, const struct phi_cases *c, size_t idx);
 
+/* For archive.c: entry names are scanned in the case of the file being walked
+ * (pathname.h); x borrows the worker's matcher and sweep scratch. */
+struct phi_name_ctx;
+void phi_worker_name_ctx(struct phi_worker *w, struct phi_name_ctx *x);
+
+/* For archive.c: a reference (PHI_FF_PATH) to a component fn renames (fn returns
+ * the new name or NULL) is rewritten; fn is asked before the case's own map.  The
+ * previous fn and arg are returned so a nested archive can restore them. */
+typedef const char *(*phi_ref_fn)(void *arg, const char *comp, size_t n);
+void phi_worker_refs(struct phi_worker *w, phi_ref_fn fn, void *arg, phi_ref_fn *old_fn,
+                     void **old_arg);
+
 /* Harvest: run the file's format (not plain text) and hand every structured value of
  * patient severity to fn (class, text, length); no rules, no findings.  A file that
  * cannot be read or parsed is left to the scan pass.  Returns 0, or fn's error. */
 typedef int (*phi_harvest_fn)(void *arg, const char *cls, const char *v, size_t n);
 int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg);
+/* For archive.c: the same for an entry held in a memory file (name: its base name). */
+int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *name,
+                      phi_harvest_fn fn, void *arg);
 
 /* For archive.c: one field of res's own bytes (a zip archive comment) through the
  * rules; its findings are added to res.  Never flushed.  0 or PHI_E*. */

@@ -770,3 +770,140 @@ Test(archive, fuzz_seeds_and_regression_inputs_run_cleanly_through_scan_and_filt
 	}
 	cr_assert_geq(files, 10, "only %d inputs", files);
 }
+
+/* ---- entry names are fields; a zipped case is harvested like its folder ---- */
+
+#define ORDER_JSON                                                                          \
+	"{\"PatientName\": \"Maria Gonzalez\", \"Patient\": {\"FirstName\": \"Maria\", "        \
+	"\"LastName\": \"Gonzalez\", \"ExternalId\": \"MRN-448812\"}}\n"
+#define CONSTRUCTION                                                                        \
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ConstructionInfo>\n"                      \
+	"  <ToothScanFileName>scans/Gonzalez_Maria_upper.stl</ToothScanFileName>\n"            \
+	"</ConstructionInfo>\n"
+#define SCAN "solid s\nendsolid s\n"
+
+/* A zipped case: the construction file references a scan that comes later in the
+ * archive; the patient is named only in the order and in entry names; one scan
+ * already has the name the renamed one would take; a nested zip holds a scan named
+ * after the patient, and a folder is named after her too. */
+static struct cbuf zipped_case(const char *kind)
+{
+	struct ent inner[] = {F("Gonzalez_Maria_lower.stl", SCAN)};
+	struct cbuf nz = build("zip", inner, 1);
+	struct ent e[] = {F("proj.constructionInfo", CONSTRUCTION),
+	                  F("order.json", ORDER_JSON),
+	                  K("scans/", NULL, K_DIR, 0),
+	                  F("scans/Gonzalez_Maria_upper.stl", SCAN),
+	                  F("scans/LAB-7_upper.stl", SCAN),
+	                  F("Maria Gonzalez/note.txt", "remake for gonzalez, maria\n"),
+	                  B("more.zip", nz.p, nz.n)};
+	return build(kind, e, sizeof e / sizeof *e);
+}
+
+Test(archive, entry_names_are_fields_found_by_the_rules_and_the_case_s_own_identifiers)
+{
+	char *zip = put("case.zip", zipped_case("zip"));
+	struct cbuf out, err;
+	/* the zip alone is the case: its order is harvested from inside it */
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", zip, NULL), 1, "%s", err.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&out, "gonzalez") && !has(&out, "Maria"),
+	          "a name reached the report: %s", out.p);
+	size_t nl, names = 0, note = 0;
+	char **l = lines_of(&out, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		char *field = json_str(l[i], "field"), *path = json_str(l[i], "path");
+		char *rule = json_str(l[i], "rule");
+		if (field && !strcmp(field, "file name"))
+			names++;
+		if (rule && !strcmp(rule, "case-identifier") && path && strstr(path, "note.txt") &&
+		    !field)
+			note++;
+	}
+	/* the upper scan, the folder (once), the nested lower scan */
+	cr_assert_eq(names, 3, "%s", out.p);
+	cr_assert_eq(note, 1, "the zipped order was not harvested: %s", out.p);
+	cr_assert_not_null(line_for(&out, "finding", "case.zip!/scans/********_*****_upper.stl"),
+	                   "%s", out.p);
+	cr_assert_not_null(line_for(&out, "finding", "case.zip!/***** ********/note.txt"), "%s",
+	                   out.p);
+	cr_assert_not_null(line_for(&out, "finding", "case.zip!/more.zip!/********_*****_lower.stl"),
+	                   "%s", out.p);
+	/* --show-values shows them */
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--show-values", zip, NULL), 1);
+	cr_assert(has(&out, "case.zip!/scans/Gonzalez_Maria_upper.stl"), "%s", out.p);
+}
+
+static void check_stripped_case(const char *o, const char *name)
+{
+	struct got g[16];
+	size_t n = read_back_file(cli_fmt("%s/%s", o, name), g, 16);
+	cr_assert_eq(n, 7, "%s: %zu entries", name, n);
+	const char *want[] = {"proj.constructionInfo", "order.json", "scans/",
+	                      "scans/LAB-7_upper-2.stl", "scans/LAB-7_upper.stl", "LAB-7/note.txt",
+	                      "more.zip"};
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(g[i].name, want[i], "%s", name);
+		cr_assert(!strstr(g[i].name, "Gonzalez") && !strstr(g[i].name, "Maria"));
+	}
+	/* the reference names the renamed scan, which is there and holds the scan */
+	char *ci = cli_own(strndup(g[0].data, g[0].len));
+	cr_assert(strstr(ci, "<ToothScanFileName>scans/LAB-7_upper-2.stl</ToothScanFileName>"),
+	          "%s", ci);
+	cr_assert(g[3].len > 0 && g[3].len == g[4].len, "the renamed entry does not open");
+	cr_assert_eq(memcmp(g[3].data, g[4].data, g[3].len), 0, "the renamed entry lost its scan");
+	/* the nested zip renamed its entry too */
+	struct got h[4];
+	cr_assert_eq(read_back(g[6].data, g[6].len, h, 4), 1);
+	cr_assert_str_eq(h[0].name, "LAB-7_lower.stl");
+}
+
+Test(archive, strip_renames_entries_claims_kept_names_first_and_rewrites_references)
+{
+	const char *kinds[] = {"zip", "tar.gz"};
+	char *key = cli_fmt("%s/key", cli_root);
+	cli_write_str(key, "an example key of more than sixteen bytes");
+	for (size_t k = 0; k < 2; k++) {
+		char *name = cli_fmt("case.%s", kinds[k]);
+		char *zip = put(name, zipped_case(kinds[k]));
+		char *o = cli_fmt("%s/out-%zu", cli_root, k);
+		struct cbuf out, err;
+		int rc = cli(&out, &err, NULL, "strip", "-q", "--key", key, "--case-id", "LAB-7", "-o",
+		             o, zip, NULL);
+		cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+		check_stripped_case(o, name);
+		/* the manifest: the rename by keyed hash only, outputs under the new names */
+		char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", o), NULL);
+		cr_assert(!strstr(man, "Gonzalez") && !strstr(man, "Maria"), "%s", man);
+		cr_assert(strstr(man, "input_rel_hmac_sha256"), "%s", man);
+		cr_assert(strstr(man, cli_fmt("\"output\": \"%s/%s!/scans/LAB-7_upper-2.stl\"", o, name)),
+		          "%s", man);
+		/* a re-scan of the stripped case finds nothing */
+		rc = cli(&out, &err, NULL, "scan", "--format", "json", o, "--exclude",
+		         "phiscan-manifest.json", NULL);
+		cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
+		cli_rm_rf(zip);
+	}
+}
+
+Test(archive, a_case_that_arrives_as_one_zip_is_swept_like_its_folder)
+{
+	/* the folder */
+	char *d = cli_fmt("%s/folder", cli_case);
+	cli_mkdirs(cli_fmt("%s/Maria Gonzalez", d));
+	cli_write_str(cli_fmt("%s/order.json", d), ORDER_JSON);
+	cli_write_str(cli_fmt("%s/Maria Gonzalez/note.txt", d), "remake for gonzalez, maria\n");
+	struct ent e[] = {F("order.json", ORDER_JSON),
+	                  F("Maria Gonzalez/note.txt", "remake for gonzalez, maria\n")};
+	char *zip = put("case.zip", build("zip", e, 2));
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", d, NULL), 1);
+	size_t a = count_type(&out, "finding");
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", zip, NULL), 1);
+	size_t b = count_type(&out, "finding");
+	cr_assert_eq(a, b, "folder %zu findings, zip %zu: %s", a, b, out.p);
+	cr_assert(has(&out, "case-identifier"), "%s", out.p);
+	/* without the harvest inside archives the note's spelling is not found */
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", "--no-case-sweep", zip, NULL),
+	             1);
+	cr_assert_lt(count_type(&out, "finding"), b);
+}
