@@ -194,7 +194,8 @@ static void slot_text_free(struct slot_text *st)
 }
 
 static int emit_slot_text(struct phi_fctx *ctx, const struct slot_text *st, uint64_t off,
-                          uint64_t line, uint64_t col, const char *where, struct phi_edits *ed)
+                          uint64_t line, uint64_t col, const char *where, size_t from,
+                          unsigned flags, struct phi_edits *ed)
 {
 	struct phi_field f = {
 		.text = (const char *)st->t,
@@ -205,8 +206,9 @@ static int emit_slot_text(struct phi_fctx *ctx, const struct slot_text *st, uint
 		.map = st->map,
 		.line = line,
 		.col = col,
-		.report_from = 0,
+		.report_from = from < st->n ? from : st->n,
 		.report_to = st->n,
+		.flags = flags,
 	};
 	return phi_emit(ctx, &f, ed);
 }
@@ -217,21 +219,22 @@ int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64
 	struct slot_text st;
 	int rc = slot_text(ctx, t, n, &st);
 	if (!rc)
-		rc = emit_slot_text(ctx, &st, off, line, col, where, ed);
+		rc = emit_slot_text(ctx, &st, off, line, col, where, 0, 0, ed);
 	slot_text_free(&st);
 	return rc;
 }
 
 int phi_emit_rewrite(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
-                     uint64_t line, uint64_t col, const char *where,
-                     unsigned char (*filter)(unsigned char), struct phi_mbuf *out)
+                     uint64_t line, uint64_t col, const char *where, size_t from,
+                     unsigned flags, unsigned char (*filter)(unsigned char),
+                     struct phi_mbuf *out)
 {
 	struct slot_text st;
 	struct phi_edits ed;
 	struct phi_mbuf u8 = {.max = out->max};
 	int rc = slot_text(ctx, t, n, &st);
 	if (!rc)
-		rc = emit_slot_text(ctx, &st, off, line, col, where, &ed);
+		rc = emit_slot_text(ctx, &st, off, line, col, where, from, flags, &ed);
 	if (!rc && ctx->out_fd >= 0) {
 		if (!st.dec) {
 			rc = phi_apply_edits(t, n, &ed, filter, out, ctx->err);

@@ -90,10 +90,13 @@ int phi_emit_text(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64
 /* phi_emit_text, then in strip mode append t with the edits applied to out
  * (replacement bytes through filter when it is not NULL).  A slot read as
  * Windows-1252 is written back in Windows-1252; a replacement character it lacks
- * becomes '?'. */
+ * becomes '?'.  t[0..from) is context only (a keyword such as `mtllib`, ASCII):
+ * findings start at from or later; flags are the field's PHI_FF_* (PHI_FF_PATH: the
+ * value names a file, and a strip that renames the file rewrites it). */
 int phi_emit_rewrite(struct phi_fctx *ctx, const unsigned char *t, size_t n, uint64_t off,
-                     uint64_t line, uint64_t col, const char *where,
-                     unsigned char (*filter)(unsigned char), struct phi_mbuf *out);
+                     uint64_t line, uint64_t col, const char *where, size_t from,
+                     unsigned flags, unsigned char (*filter)(unsigned char),
+                     struct phi_mbuf *out);
 
 /* The 1-based column of line[k]: one more than the code points before it. */
 uint64_t phi_column(const unsigned char *line, size_t k);

@@ -10,7 +10,9 @@
  * `bump`, `disp`, `decal`, `refl`, `norm`); material names (`usemtl`, `newmtl`).
  * A reference or material slot starts at its keyword (`map_Kd Maria_Gonzalez.jpg`):
  * the keyword is the cue of the rule that reads a name at the start of a referenced
- * file name (name-in-file-reference, issue 4).
+ * file name (name-in-file-reference, issue 4); findings start in the value after
+ * it.  A file reference is a PHI_FF_PATH field (issue 6): when strip renames the
+ * .mtl or texture it names, the reference is rewritten to the new name.
  * A statement with an unknown keyword is kept only when its arguments are numbers;
  * otherwise the file fails (fail closed: text the format does not describe).
  *
@@ -287,7 +289,16 @@ static int one_line(struct objscan *s, const unsigned char *p, size_t n, uint64_
 		         (const char *)p + a, (unsigned long long)ln);
 		if (s->strip && (rc = put(s, p, a)))
 			return rc;
+		/* the value starts after the keyword and its blanks (an MTL map takes its
+		 * options first, `map_Kd -s 1 1 1 file.png`: the file is the last word); a
+		 * file reference is a path field, rewritten when strip renames the file */
+		size_t from = args;
+		if (st == ST_REF && s->mtl)
+			for (size_t i = args; i < end; i++)
+				if (is_blank(p[i]) && i + 1 < end && !is_blank(p[i + 1]))
+					from = i + 1;
 		if ((rc = phi_emit_rewrite(ctx, p + a, end - a, off + a, ln, phi_column(p, a), where,
+		                           from - a, st == ST_REF ? PHI_FF_PATH : 0,
 		                           space_to_underscore, &s->out)))
 			return rc;
 		if (!s->strip)

@@ -456,3 +456,58 @@ Test(travel, many_patients_in_one_case_pair_initials_with_their_own_file_ids_onl
 	phi_sweep_scratch_free(s);
 	phi_cases_free(c);
 }
+
+/* A 1x1 RGB PNG. */
+static const unsigned char png1[] =
+	"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
+	"\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde\x00\x00\x00\x0c\x49\x44\x41\x54\x78\x9c\x63"
+	"\x68\x68\x68\x00\x00\x03\x04\x01\x81\x4b\xd3\xd2\x10\x00\x00\x00\x00\x49\x45\x4e\x44\xae"
+	"\x42\x60\x82";
+
+Test(travel_cli, obj_mtllib_and_mtl_map_references_follow_the_renamed_files)
+{
+	char *d = cli_fmt("%s/mesh", cli_case);
+	cli_mkdirs(d);
+	cli_write_str(cli_fmt("%s/order.json", d), order_json);
+	cli_write_str(cli_fmt("%s/jaw.obj", d),
+	              "mtllib Gonzalez_Maria.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nusemtl Gypsum\nf 1 2 3\n");
+	cli_write_str(cli_fmt("%s/Gonzalez_Maria.mtl", d),
+	              "newmtl Gypsum\nKd 1 1 1\nmap_Kd -s 1 1 1 Maria_Gonzalez_texture.png\n");
+	cli_write(cli_fmt("%s/Maria_Gonzalez_texture.png", d), png1, sizeof png1 - 1);
+	/* the findings in a reference start at the value, not at the keyword */
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--format", "json", d, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	size_t nl;
+	char **l = lines_of(&out, &nl);
+	bool obj = false, mtl = false;
+	for (size_t i = 0; i < nl; i++) {
+		char *path = json_str(l[i], "path"), *field = json_str(l[i], "field");
+		unsigned long long col = 0;
+		if (!path || !field || !json_num(l[i], "column", &col))
+			continue;
+		if (strstr(path, "jaw.obj") && !strcmp(field, "mtllib line 1"))
+			obj = obj || col == 8;
+		if (strstr(path, ".mtl") && !strcmp(field, "map_Kd line 3"))
+			mtl = mtl || col == 17;
+		cr_assert_geq(col, strstr(path, ".mtl") ? 17 : 8, "a finding on the keyword: %s", l[i]);
+	}
+	cr_assert(obj && mtl, "%s", out.p);
+	/* strip renames the material library and the texture, and the references follow */
+	char *o = cli_fmt("%s/mesh-out", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--case-id", "LAB-9", "-o", o, d,
+	         NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	char *jo = cli_read(cli_fmt("%s/jaw.obj", o), NULL);
+	char *mt = cli_read(cli_fmt("%s/LAB-9.mtl", o), NULL);
+	cr_assert_not_null(jo);
+	cr_assert_not_null(mt, "the material library was not renamed");
+	cr_assert(strstr(jo, "mtllib LAB-9.mtl\n"), "%s", jo);
+	cr_assert(strstr(mt, "map_Kd -s 1 1 1 LAB-9_texture.png\n"), "%s", mt);
+	size_t n;
+	char *tex = cli_read(cli_fmt("%s/LAB-9_texture.png", o), &n);
+	cr_assert_not_null(tex, "the texture a reference names is not there");
+	cr_assert(n > 8 && !memcmp(tex, "\x89PNG", 4));
+	rc = cli(&out, &err, NULL, "scan", "--no-progress", o, NULL);
+	cr_assert_eq(rc, 0, "%s", out.p);
+}
