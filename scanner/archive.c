@@ -642,6 +642,8 @@ static int plan_names(struct level *L, int fd, const char *kind)
 		    (lim->max_archive_entries && ++entries > lim->max_archive_entries))
 			break;
 		const char *name = entry_name(e);
+		if (!name)
+			name = ""; /* an empty name: unsafe_name refuses it */
 		unsigned type = archive_entry_filetype(e);
 		if ((rc = grow_plan(N)))
 			break;
@@ -1137,6 +1139,8 @@ static int walk_level(struct phi_archive *A, int fd, uint64_t size, int out_fd,
 			snprintf(L.why, sizeof L.why, "%s", A->err->msg);
 		}
 		const char *name = entry_name(e);
+		if (!name)
+			name = ""; /* an empty name: unsafe_name refuses it */
 		unsigned type = archive_entry_filetype(e);
 		const char *bad = unsafe_name(name);
 		bool file = !bad && type == AE_IFREG && !archive_entry_hardlink(e);
