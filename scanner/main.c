@@ -155,7 +155,7 @@ static const struct {
 	{"retain-institution", PHI_SO_RETAIN_INSTITUTION, "DICOM: keep institution identity"},
 	{"retain-uids", PHI_SO_RETAIN_UIDS, "DICOM: keep UIDs unchanged"},
 	{"retain-safe-private", PHI_SO_RETAIN_SAFE_PRIVATE,
-	 "DICOM: keep private elements known to be safe"},
+	 "DICOM: keep the private elements of PS3.15 Table E.3.10-1"},
 	{"clean-descriptors", PHI_SO_CLEAN_DESCRIPTORS,
 	 "DICOM: keep descriptions with identifiers cleaned out"},
 };
