@@ -191,6 +191,39 @@ int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, cons
 	return 0;
 }
 
+int phi_cases_find_prefix(struct phi_cases *c, size_t root, const char *rel, unsigned ncomp,
+                          size_t *idx)
+{
+	size_t nc = 1;
+	for (const char *p = rel; *p; p++)
+		nc += *p == '/';
+	size_t want = nc > 1 ? nc - 1 : 1, cn = 0;
+	if (want > ncomp)
+		want = ncomp;
+	for (size_t k = 0; k < want; k++) {
+		const char *sl = strchr(rel + cn + (k ? 1 : 0), '/');
+		cn = sl ? (size_t)(sl - rel) : strlen(rel);
+	}
+	for (size_t i = c->n; i-- > 0;) {
+		struct kase *k = &c->v[i];
+		if (k->root == root && k->comp && strlen(k->comp) == cn && !memcmp(k->comp, rel, cn)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	if (grow((void **)&c->v, &c->cap, c->n, sizeof *c->v))
+		return PHI_ENOMEM;
+	struct kase *k = &c->v[c->n];
+	memset(k, 0, sizeof *k);
+	k->root = root;
+	if (!(k->comp = dupn(rel, cn)) || !(k->name = strdup(k->comp))) {
+		free(k->comp);
+		return PHI_ENOMEM;
+	}
+	*idx = c->n++;
+	return 0;
+}
+
 size_t phi_cases_count(const struct phi_cases *c)
 {
 	return c->n;

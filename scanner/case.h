@@ -46,6 +46,12 @@ void phi_cases_free(struct phi_cases *c);
  * component).  0 or PHI_ENOMEM. */
 int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, const char *rel,
                    unsigned depth, size_t *idx);
+/* --files-from: the case of rel (a path below the list's common root) is its first
+ * ncomp components, fewer when rel has no more below them: "A/x.stl" is case "A"
+ * at ncomp 1 and 2, "A/B/x.stl" is "A/B" at 2; a file directly in the common root
+ * ("case.zip") is a case of its own.  All under root index root.  0 or PHI_ENOMEM. */
+int phi_cases_find_prefix(struct phi_cases *c, size_t root, const char *rel, unsigned ncomp,
+                          size_t *idx);
 size_t phi_cases_count(const struct phi_cases *c);
 
 /* Harvest: a structured value of class cls (patient severity) from a file of case

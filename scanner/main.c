@@ -672,6 +672,11 @@ struct run {
 	struct phi_ignore *ig;/* the current root's .phiscanignore files */
 	struct phi_plan plan; /* the walk, recorded; then its cases and names */
 	size_t cur_root;      /* index of the root being walked */
+	bool cur_dir;         /* it is a directory */
+	/* --files-from: roots from listed_from on are the listed paths; each one's part
+	 * below the list's common root starts at listed_off[i - listed_from] */
+	size_t listed_from;
+	size_t *listed_off;
 	char ig_msg[600];
 };
 
@@ -834,7 +839,61 @@ static void drain(struct run *r, bool block)
 static int on_entry(void *arg, const struct phi_walk_entry *e)
 {
 	struct run *r = arg;
+	if (r->listed_off && r->cur_root >= r->listed_from) {
+		/* a listed path: rel is its path below the list's common root, so cases
+		 * group by top-level folder and strip -o mirrors the tree below it */
+		const char *root = e->root ? e->root : e->path;
+		const char *below = root + r->listed_off[r->cur_root - r->listed_from];
+		char *rel;
+		if (asprintf(&rel, "%s%s%s", below, r->cur_dir && *e->rel ? "/" : "",
+		             r->cur_dir ? e->rel : "") < 0)
+			return PHI_ENOMEM;
+		int rc = phi_plan_add(&r->plan, (int)e->kind, e->path, rel, e->reason, r->cur_root);
+		free(rel);
+		return rc;
+	}
 	return phi_plan_add(&r->plan, (int)e->kind, e->path, e->rel, e->reason, r->cur_root);
+}
+
+/* --files-from: tidy each listed path (no "./" in front, no doubled or trailing
+ * '/') and find the list's common root, the longest folder prefix of every listed
+ * path's parent; off[i] is where path i's part below it starts. */
+static int listed_roots(char **paths, size_t n, size_t **off)
+{
+	size_t common = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		char *p = paths[i], *o = p;
+		while (p[0] == '.' && p[1] == '/')
+			for (p += 2; *p == '/';)
+				p++;
+		for (const char *q = p; *q; q++)
+			if (!(*q == '/' && o > paths[i] && o[-1] == '/'))
+				*o++ = *q;
+		while (o > paths[i] + 1 && o[-1] == '/')
+			o--;
+		*o = 0;
+		/* the parent: up to the last '/' ("" for a bare name, "/" kept as 0) */
+		const char *sl = strrchr(paths[i], '/');
+		size_t plen = sl ? (size_t)(sl - paths[i]) : 0;
+		if (common == SIZE_MAX) {
+			common = plen;
+			continue;
+		}
+		size_t k = 0;
+		while (k < common && k < plen && paths[0][k] == paths[i][k])
+			k++;
+		/* back to a folder boundary */
+		if (!(k == common && (plen == k || paths[i][k] == '/')) &&
+		    !(k == plen && paths[0][k] == '/'))
+			while (k > 0 && paths[i][k] != '/')
+				k--;
+		common = k;
+	}
+	if (!(*off = calloc(n ? n : 1, sizeof **off)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		(*off)[i] = common == 0 ? (paths[i][0] == '/' ? 1 : 0) : common + 1;
+	return 0;
 }
 
 static int dispatch(struct run *r, struct phi_plan_entry *e)
@@ -924,8 +983,10 @@ static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_wal
 	for (size_t i = 0; i < npaths && rc == 0; i++) {
 		struct stat st;
 		r->cur_root = i;
+		r->cur_dir = false;
 		struct phi_error err = {0};
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			r->cur_dir = true;
 			if (phi_ignore_new(&r->ig, paths[i], &err)) {
 				rc = PHI_ENOMEM;
 				break;
@@ -1156,12 +1217,18 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	struct phi_walk_opts wo = {.follow_symlinks = o->follow, .max_depth = o->limits.max_depth,
 	                           .exclude = o->exclude, .skip_dir = out_real};
 	/* walk and record, plan the cases and names, then scan in walk order */
+	r.listed_from = (size_t)npaths - a->nlisted;
+	if (a->nlisted && listed_roots(paths + r.listed_from, a->nlisted, &r.listed_off)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
 	int wr = walk_roots(&r, paths, (size_t)npaths, &wo);
 	struct phi_plan_opts po = {
 		.engine = a->engine, .policy = &a->policy, .roots = (const char *const *)paths,
 		.case_depth = o->case_depth, .sweep = !o->no_sweep, .roster = o->roster,
 		.key = a->sopts.key, .case_id = o->case_id, .show_values = o->show_values,
 		.rename = o->cmd == CMD_STRIP && !o->in_place,
+		.listed = a->nlisted > 0, .listed_from = r.listed_from,
 	};
 	struct phi_error perr = {0};
 	if (phi_plan_prepare(&r.plan, &po, workers[0], &perr)) {
@@ -1229,6 +1296,7 @@ out:
 	phi_reporter_free(r.rep);
 	phi_summary_clear(&r.sum);
 	phi_plan_free(&r.plan);
+	free(r.listed_off);
 	free(r.slots);
 	free(out_real);
 	pthread_cond_destroy(&r.turn);

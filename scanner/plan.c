@@ -272,8 +272,11 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct p
 		return phi_fail(err, rc, "out of memory");
 	for (size_t i = 0; i < p->n && !rc; i++) {
 		struct phi_plan_entry *e = &p->v[i];
-		rc = phi_cases_find(p->cases, e->root, base_of(o->roots[e->root]), e->rel, o->case_depth,
-		                    &e->kase);
+		rc = o->listed && e->root >= o->listed_from
+		         ? phi_cases_find_prefix(p->cases, o->listed_from, e->rel, o->case_depth + 1,
+		                                 &e->kase)
+		         : phi_cases_find(p->cases, e->root, base_of(o->roots[e->root]), e->rel,
+		                          o->case_depth, &e->kase);
 		if (!rc && o->sweep && e->kind == PHI_WALK_FILE) {
 			struct hv h = {p->cases, e->kase};
 			rc = phi_harvest_file(w, e->path, on_value, &h);

@@ -59,6 +59,11 @@ struct phi_plan_opts {
 	const char *case_id;
 	bool show_values;
 	bool rename;               /* strip -o: plan new names */
+	/* --files-from: roots from this index on are listed paths, rel below the list's
+	 * common root; a case is the first (1 + case_depth) components (a top-level
+	 * folder, or a file or archive directly in the common root).  Only with listed. */
+	bool listed;
+	size_t listed_from;
 };
 
 /* Record one walk entry (copies it). */

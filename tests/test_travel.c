@@ -511,3 +511,47 @@ Test(travel_cli, obj_mtllib_and_mtl_map_references_follow_the_renamed_files)
 	rc = cli(&out, &err, NULL, "scan", "--no-progress", o, NULL);
 	cr_assert_eq(rc, 0, "%s", out.p);
 }
+
+/* --files-from: listed files group into cases by their top-level folder below the
+ * list's common root, as the folders would on the command line with --case-depth 1. */
+Test(travel_cli, files_from_groups_listed_files_by_their_top_level_folder)
+{
+	char *d = cli_fmt("%s/list-lab", cli_case);
+	cli_mkdirs(cli_fmt("%s/A/sub", d));
+	cli_mkdirs(cli_fmt("%s/B", d));
+	cli_write_str(cli_fmt("%s/A/order.json", d), order_json);
+	cli_write_str(cli_fmt("%s/A/sub/note.txt", d), "remake for gonzalez, maria\n");
+	cli_write_str(cli_fmt("%s/B/note.txt", d), "remake for gonzalez, maria\n");
+	char *list = cli_fmt("%s/list.txt", cli_root);
+	cli_write_str(list, cli_fmt("%s/A/order.json\n%s/A/sub/note.txt\n%s/B//note.txt\n", d, d, d));
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--format", "json", "--files-from",
+	             list, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	size_t nl, a = 0, b = 0;
+	char **l = lines_of(&out, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		char *rule = json_str(l[i], "rule"), *path = json_str(l[i], "path");
+		if (!rule || strcmp(rule, "case-identifier") || !path)
+			continue;
+		a += strstr(path, "/A/sub/note.txt") != NULL;
+		b += strstr(path, "/B/note.txt") != NULL;
+	}
+	/* A's order names the patient for A's note, in a folder below; B is another case */
+	cr_assert_eq(a, 1, "the listed files of A are not one case: %s", out.p);
+	cr_assert_eq(b, 0, "case A's patient was swept in case B: %s", out.p);
+	/* strip -o mirrors the tree below the common root: no two notes collide */
+	char *o = cli_fmt("%s/list-out", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--files-from", list, "-o", o,
+	         NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	char *na = cli_read(cli_fmt("%s/A/sub/note.txt", o), NULL);
+	char *nb = cli_read(cli_fmt("%s/B/note.txt", o), NULL);
+	cr_assert_not_null(na, "%s", err.p);
+	cr_assert_not_null(nb);
+	cr_assert(!strstr(na, "gonzalez"), "%s", na);
+	cr_assert(strstr(nb, "gonzalez"), "B is not A's case: %s", nb);
+	/* the same listed files as folders on the command line, --case-depth 1 */
+	rc = cli(&out, &err, NULL, "scan", "--no-progress", "--case-depth", "1", d, NULL);
+	cr_assert(has(&out, "A/sub/note.txt") && !has(&out, "B/note.txt"), "%s", out.p);
+}
