@@ -244,7 +244,9 @@ static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 		for (size_t i = 0; i < nc && !rc; i++)
 			if (strcmp(cs[i].text, cs[i].renamed)) {
 				changed = true;
-				rc = phi_cases_map_add(x->p->cases, e->kase, cs[i].text, cs[i].renamed);
+				/* a folder's new name now; a file's once its -2 is known (below) */
+				if (i + 1 < nc)
+					rc = phi_cases_map_add(x->p->cases, e->kase, cs[i].text, cs[i].renamed);
 			}
 		if (!rc)
 			rc = out_name(cs, nc, &e->out_rel);
@@ -304,6 +306,16 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct p
 	for (size_t i = 0; i < p->n && !rc; i++)
 		if (p->v[i].out_rel && strcmp(p->v[i].out_rel, p->v[i].rel))
 			rc = claim_renamed(&x, &p->v[i].out_rel);
+	/* references to a renamed file name it as written, -2 included (the first file
+	 * in walk order with that name wins) */
+	for (size_t i = 0; i < p->n && !rc; i++) {
+		const struct phi_plan_entry *e = &p->v[i];
+		if (!e->out_rel || !strcmp(e->out_rel, e->rel))
+			continue;
+		const char *a = base_of(e->rel), *b = base_of(e->out_rel);
+		if (strcmp(a, b))
+			rc = phi_cases_map_add(p->cases, e->kase, a, b);
+	}
 	phi_cases_map_seal(p->cases);
 	for (size_t i = 0; i < x.nprev; i++)
 		phi_name_comp_clear(&x.prev[i]);

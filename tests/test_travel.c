@@ -259,6 +259,13 @@ static char *key_file(void)
 Test(travel_cli, strip_renames_files_rewrites_references_and_keeps_names_out_of_the_manifest)
 {
 	char *d = make_case("c2");
+	/* a second construction file names the scan that takes the -2 */
+	char *c2 = strdup(construction), *at2 = strstr(c2, "Gonzalez_Maria_upper.stl");
+	memcpy(at2, "MariaGonzalez__upper.stl", strlen("MariaGonzalez__upper.stl"));
+	memmove(at2 + strlen("MariaGonzalez"), at2 + strlen("MariaGonzalez_"),
+	        strlen(at2 + strlen("MariaGonzalez_")) + 1);
+	cli_write_str(cli_fmt("%s/proj2.constructionInfo", d), c2);
+	free(c2);
 	char *key = key_file();
 	char *o1 = cli_fmt("%s/o1", cli_root), *o4 = cli_fmt("%s/o4", cli_root);
 	struct cbuf out = {0}, err = {0};
@@ -278,8 +285,15 @@ Test(travel_cli, strip_renames_files_rewrites_references_and_keeps_names_out_of_
 	memmove(at + strlen("LAB-0042_upper-2.stl"), at + strlen("Gonzalez_Maria_upper.stl"),
 	        strlen(at + strlen("Gonzalez_Maria_upper.stl")) + 1);
 	memcpy(at, "LAB-0042_upper-2.stl", strlen("LAB-0042_upper-2.stl"));
-	/* which of the two got -2 depends on sorted walk order: G... before M... */
-	cr_assert(strstr(ci, "scans/LAB-0042_upper.stl") || !strcmp(ci, want), "%s", ci);
+	/* G... comes before M... in walk order: Gonzalez_Maria_upper.stl keeps
+	 * LAB-0042_upper.stl, and the reference names exactly that file */
+	cr_assert(strstr(ci, "<ToothScanFileName>scans/LAB-0042_upper.stl</ToothScanFileName>"),
+	          "%s", ci);
+	(void)want;
+	char *ci2 = cli_read(cli_fmt("%s/proj2.constructionInfo", o1), NULL);
+	cr_assert_not_null(ci2);
+	cr_assert(strstr(ci2, "<ToothScanFileName>scans/LAB-0042_upper-2.stl</ToothScanFileName>"),
+	          "the reference does not name the file that took -2: %s", ci2);
 	cr_assert(strstr(ci, "<Margin>0.125 -3.5 7.25</Margin>"));
 	free(want);
 	char *note = cli_read(cli_fmt("%s/note.txt", o1), NULL);
