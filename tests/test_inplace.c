@@ -310,6 +310,7 @@ static void teardown(void)
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cannot remove %s\n", root);
+		root[0] = 0;
 	}
 	listing_free(&orig);
 	listing_free(&ref);
@@ -319,8 +320,10 @@ TestSuite(inplace, .init = setup, .fini = teardown, .timeout = 600);
 
 Test(inplace, a_killed_strip_leaves_each_file_whole_and_a_rerun_finishes_it)
 {
-	if (!bin || !gencase || !shim || access(shim, R_OK) || access(gencase, X_OK))
+	if (!bin || !gencase || !shim || access(shim, R_OK) || access(gencase, X_OK)) {
+		teardown(); /* a skipped test does not run the suite's fini */
 		cr_skip_test("PHISCAN, GENCASE and KILLSHIM are set by make test");
+	}
 	/* one whole case of every format, and a key (DICOM strip remaps UIDs with it) */
 	char cmd[4 * PATH_MAX];
 	snprintf(cmd, sizeof cmd,
