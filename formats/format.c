@@ -177,5 +177,19 @@ const char *phi_format_guess(const unsigned char *h, size_t n, const char *name)
 		return "stl";
 	if (has_suffix(name, ".dcm"))
 		return "dicom";
+	/* Text formats named by their extension: a case.json or jaw.obj that no handler
+	 * takes (binary bytes in it, say) is malformed, and a gate fails closed on it
+	 * instead of skipping it as junk (issue 7, bad-input row obj-binary-body: the
+	 * "# Patient: ..." comment in front of the bytes passed unscanned). */
+	if (has_suffix(name, ".obj"))
+		return "obj";
+	if (has_suffix(name, ".mtl"))
+		return "mtl";
+	if (has_suffix(name, ".json"))
+		return "json";
+	if (has_suffix(name, ".xml"))
+		return "xml";
+	if (has_suffix(name, ".html") || has_suffix(name, ".htm"))
+		return "html";
 	return "unknown";
 }

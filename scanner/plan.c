@@ -197,6 +197,34 @@ static int add_name_findings(struct ctx *x, struct phi_plan_entry *e, const stru
 	return phi_name_findings(&nx, c, masked_rel, x->o->rename, &e->names, &e->nnames);
 }
 
+/* An entry whose relative path has more components than a plan holds (64) or a
+ * masked form longer than 4 KiB: one bad path must not stop the run (issue 7, the
+ * bad-input matrix row name-path-too-long; it used to end every run with "a path is
+ * too long or too deep to plan").  The entry becomes an error of its own, shown by
+ * its root and as many masked components as fit, then "/...". */
+static int too_long_entry(struct phi_plan_entry *e, const struct comp *cs, size_t nc)
+{
+	char shown[2048];
+	size_t pl = strlen(e->path), rl = strlen(e->rel);
+	size_t pre = pl >= rl && !strcmp(e->path + pl - rl, e->rel) ? pl - rl : pl;
+	size_t o = (size_t)snprintf(shown, sizeof shown, "%.*s", (int)(pre < 1024 ? pre : 1024),
+	                            e->path);
+	for (size_t i = 0; i < nc && o + strlen(cs[i].masked) + 6 < sizeof shown; i++)
+		o += (size_t)snprintf(shown + o, sizeof shown - o, "%s%s", i ? "/" : "",
+		                      cs[i].masked);
+	snprintf(shown + o, sizeof shown - o, "/...");
+	if (!(e->display = strdup(shown)))
+		return PHI_ENOMEM;
+	if (e->kind != PHI_WALK_ERROR) {
+		/* a walker error keeps its own reason (nesting deeper than N, ...) */
+		free(e->reason);
+		if (!(e->reason = strdup("path too long or too deep to plan: not scanned")))
+			return PHI_ENOMEM;
+		e->kind = PHI_WALK_ERROR;
+	}
+	return 0;
+}
+
 static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 {
 	struct phi_name_comp cs[64];
@@ -218,8 +246,7 @@ static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 		}
 		s = t ? t + 1 : s + n;
 	}
-	if (!rc && nc == 64)
-		rc = PHI_ELIMIT;
+	bool too_long = !rc && nc == 64;
 	/* display path: the walked path with the rel part masked */
 	char mrel[4096];
 	size_t o = 0;
@@ -227,8 +254,10 @@ static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 		o += (size_t)snprintf(mrel + o, o < sizeof mrel ? sizeof mrel - o : 0, "%s%s",
 		                      i ? "/" : "", cs[i].masked);
 	if (!rc && o >= sizeof mrel)
-		rc = PHI_ELIMIT;
-	if (!rc) {
+		too_long = true;
+	if (too_long)
+		rc = too_long_entry(e, cs, nc);
+	else if (!rc) {
 		size_t pl = strlen(e->path), rl = strlen(e->rel);
 		size_t pre = pl >= rl && !strcmp(e->path + pl - rl, e->rel) ? pl - rl : pl;
 		if (!(e->display = malloc(pre + o + 1)))
@@ -299,9 +328,25 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct p
 		rc = plan_entry(&x, &p->v[i]);
 	/* output names: those kept first, then the renamed ones in walk order */
 	for (size_t i = 0; i < p->n && !rc; i++) {
-		bool ok;
-		if (p->v[i].out_rel && !strcmp(p->v[i].out_rel, p->v[i].rel))
-			rc = claim(&x, p->v[i].out_rel, &ok); /* a clash is reported at write time */
+		bool ok = true;
+		struct phi_plan_entry *e = &p->v[i];
+		if (e->out_rel && !strcmp(e->out_rel, e->rel))
+			rc = claim(&x, e->out_rel, &ok);
+		/* Two inputs with one output path (two file roots with the same base name):
+		 * the first in walk order is written, the later one is an error, with or
+		 * without --force (--force replaces files of an earlier run, never a copy
+		 * this run wrote; the lead saw --force let the second copy replace the
+		 * first).  The output path is the de-identified name, safe to show. */
+		if (!rc && !ok) {
+			char why[512];
+			snprintf(why, sizeof why,
+			         "another input has the same output path (%.400s): not written",
+			         e->out_rel);
+			free(e->reason);
+			if (!(e->reason = strdup(why)))
+				rc = PHI_ENOMEM;
+			e->kind = PHI_WALK_ERROR;
+		}
 	}
 	for (size_t i = 0; i < p->n && !rc; i++)
 		if (p->v[i].out_rel && strcmp(p->v[i].out_rel, p->v[i].rel))

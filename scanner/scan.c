@@ -709,6 +709,22 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 	return NULL;
 }
 
+#define CHANGED_WHILE_READ "changed while it was read (size or modification time): not scanned"
+
+/* True when the open file fd no longer has the size and modification time it had
+ * when it was opened (before): it grew, shrank or was rewritten while it was being
+ * read, so what was scanned (and copied) is not the file.  Issue 7, bad-input row
+ * fs-grow: a file appended to during the scan was read past its opening size and
+ * reported with an input hash of bytes the scan never saw. */
+static bool changed_since(int fd, const struct stat *before)
+{
+	struct stat now;
+	if (fstat(fd, &now) != 0)
+		return true;
+	return now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+}
+
 static void scan_file(struct phi_worker *w, const char *path, const char *rel,
                       struct phi_result *res)
 {
@@ -737,7 +753,9 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+		/* ENOENT: the walker saw it, so it went away in between (bad-input fs-vanish) */
+		snprintf(msg, sizeof msg, "%scannot open: %s",
+		         errno == ENOENT ? "vanished after the walk: " : "", strerror(errno));
 		set_outcome(res, PHI_UNREADABLE, msg);
 		return;
 	}
@@ -829,12 +847,25 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		return;
 	}
 	res->status = PHI_SCANNED;
+	if (out_fd < 0 && changed_since(fd, &st)) {
+		set_outcome(res, PHI_UNREADABLE, CHANGED_WHILE_READ);
+		close(fd);
+		return;
+	}
 	if (out_fd >= 0) {
 		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && (!o->in_place || fsync(out_fd) == 0);
 		/* the format may have hashed both from memory (format.h); else read them */
 		if (!res->in_sha256[0] || !res->out_sha256[0])
 			ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 &&
 			     sha256_fd(fd, res->in_sha256) == 0;
+		/* after the input hash: the copy, the hash and the scan saw the same bytes */
+		if (ok && changed_since(fd, &st)) {
+			close(out_fd);
+			unlink(tmp);
+			set_outcome(res, PHI_UNREADABLE, CHANGED_WHILE_READ);
+			close(fd);
+			return;
+		}
 		ok = close(out_fd) == 0 && ok;
 		/* Without --force the copy is published with link(), which fails if the
 		 * destination appeared meanwhile (another input mapping to the same path):
