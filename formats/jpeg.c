@@ -253,6 +253,12 @@ static int app_segment(struct jw *w, unsigned m, size_t seg, size_t pay, size_t 
 		rc = phi_exif_scan(w->ctx, q + 6, plen - 6, fo(w, pay + 6), "Exif", 0, &info);
 		if (rc == PHI_EFORMAT) /* no TIFF header: scan the bytes instead */
 			rc = runs(w, "APP1 Exif (unparsed)", pay, plen);
+		/* an IFD or value the walk skipped (outside the segment, a loop, a cap) leaves
+		 * bytes no tag reached: the segment's printable runs go to the rules too, so
+		 * an orphaned "Patient: ..." is not passed as clean (issue 7, bad-input row
+		 * jpeg-exif-offset-beyond) */
+		else if (!rc && info.skipped)
+			rc = runs(w, "APP1 Exif (partly unparsed)", pay, plen);
 		if (!w->chk.orientation)
 			w->chk.orientation = info.orientation;
 		return rc;

@@ -523,6 +523,8 @@ static int walk_chunks(struct pw *w)
 				rc = phi_exif_scan(w->ctx, d + skip, dl - skip, data + skip, "Exif", 0, &info);
 				if (rc == PHI_EFORMAT)
 					rc = phi_img_runs(w->ctx, "eXIf (unparsed)", d, dl, data);
+				else if (!rc && info.skipped) /* as jpeg.c: bytes no tag reached */
+					rc = phi_img_runs(w->ctx, "eXIf (partly unparsed)", d, dl, data);
 				if (!w->chk.orientation)
 					w->chk.orientation = info.orientation;
 			} else if (!memcmp(t, "tIME", 4)) {

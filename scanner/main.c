@@ -1326,6 +1326,44 @@ static int report_filter_entry(void *arg, struct phi_result *res)
 	return phi_reporter_file(f->rep, res) || phi_summary_add(f->sum, res) ? PHI_EIO : 0;
 }
 
+/* The filter's copy is spooled to an unlinked temporary file and reaches standard
+ * output only when the whole input was de-identified: a format that writes as it
+ * reads (text, PLY and STL headers) used to leave the first part of a file it then
+ * failed on in the output, exit 2 (issue 7, bad-input rows ply-count-2p40,
+ * stl-ascii-unterminated, text-utf16-odd: "no partial output").  TMPDIR or /tmp. */
+static int spool_open(void)
+{
+	const char *t = getenv("TMPDIR");
+	int fd = open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && t && *t)
+		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd;
+}
+
+static int spool_copy(int from, int to)
+{
+	char buf[1 << 16];
+	if (lseek(from, 0, SEEK_SET) < 0)
+		return PHI_EIO;
+	for (;;) {
+		ssize_t r = read(from, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return PHI_EIO;
+		if (r == 0)
+			return 0;
+		for (ssize_t o = 0; o < r;) {
+			ssize_t k = write(to, buf + o, (size_t)(r - o));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return PHI_EIO;
+			o += k;
+		}
+	}
+}
+
 static int run_filter(struct app *a)
 {
 	struct phi_scan_opts so = {.engine = a->engine, .limits = &a->o.limits,
@@ -1355,7 +1393,16 @@ static int run_filter(struct app *a)
 	if (phi_worker_new(&w, &so))
 		goto out;
 	res.path = strdup("<stdin>");
-	int sr = phi_scan_stream(w, STDIN_FILENO, STDOUT_FILENO, &res);
+	int spool = spool_open();
+	if (spool < 0) {
+		fprintf(stderr, "%s: cannot create a temporary file for the output: %s\n", prog,
+		        strerror(errno));
+		goto out;
+	}
+	int sr = phi_scan_stream(w, STDIN_FILENO, spool, &res);
+	if (!sr && res.status == PHI_SCANNED)
+		sr = spool_copy(spool, STDOUT_FILENO);
+	close(spool);
 	if (fflush(stdout))
 		sr = PHI_EIO;
 	if (sr && res.status != PHI_UNREADABLE) {
