@@ -1134,6 +1134,33 @@ out:
 	return rc;
 }
 
+/* Whether root is a file (through symlinks) whose directory, as typed or as
+ * resolved, is dir (a real path). */
+static bool holds_file_root(const char *dir, const char *root)
+{
+	struct stat st;
+	if (stat(root, &st) != 0 || S_ISDIR(st.st_mode))
+		return false;
+	bool holds = false;
+	char *typed = strdup(root), *real = realpath(root, NULL);
+	if (typed) {
+		char *slash = strrchr(typed, '/');
+		const char *d = slash ? (slash == typed ? "/" : (*slash = 0, typed)) : ".";
+		char *dr = realpath(d, NULL);
+		holds = dr && !strcmp(dr, dir);
+		free(dr);
+	}
+	if (real && !holds) {
+		char *slash = strrchr(real, '/');
+		if (slash)
+			*slash = 0;
+		holds = !strcmp(*real ? real : "/", dir);
+	}
+	free(typed);
+	free(real);
+	return holds;
+}
+
 static int run_tree(struct app *a, char **paths, int npaths)
 {
 	struct options *o = &a->o;
@@ -1163,6 +1190,15 @@ static int run_tree(struct app *a, char **paths, int npaths)
 				if (inside) {
 					fprintf(stderr, "%s: %s: the output directory is inside the input %s\n",
 					        prog, o->out, paths[i]);
+					free(out_real);
+					return EXIT_ERROR;
+				}
+				/* A file root's own directory as OUT: its copy would land on it (with
+				 * --force it replaced the original) and the manifest in the user's
+				 * input folder (issue 7, safe-writes test) */
+				if (holds_file_root(out_real, paths[i])) {
+					fprintf(stderr, "%s: %s: the output directory is inside the input: it "
+					        "holds the input file %s\n", prog, o->out, paths[i]);
 					free(out_real);
 					return EXIT_ERROR;
 				}

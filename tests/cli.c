@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -256,6 +258,26 @@ static double cli_now(void)
 int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
                struct cbuf *err)
 {
+	return run_with(argv, NULL, stdin_data, out, err);
+}
+
+/* Under AddressSanitizer an address-space limit cannot be set (the shadow memory
+ * alone is terabytes of address space): the allocator's own cap stands in. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CLI_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLI_ASAN 1
+#endif
+#endif
+
+int run_with(char *const argv[], const struct run_opts *ro, const struct cbuf *stdin_data,
+             struct cbuf *out, struct cbuf *err)
+{
+	static const struct run_opts none;
+	if (!ro)
+		ro = &none;
+	unsigned timeout_s = ro->timeout_s ? ro->timeout_s : CLI_TIMEOUT_S;
 	int pin[2], pout[2], perr[2];
 	cr_assert_eq(pipe2(pin, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(pout, O_CLOEXEC), 0);
@@ -265,14 +287,29 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 	size_t nenv = 0;
 	while (environ[nenv])
 		nenv++;
-	char **envp = calloc(nenv + 3, sizeof *envp);
+	char **envp = calloc(nenv + 4, sizeof *envp);
 	cr_assert_not_null(envp);
 	size_t k = 0;
-	for (size_t i = 0; i < nenv; i++)
+	char *asan = NULL;
+	for (size_t i = 0; i < nenv; i++) {
+#ifdef CLI_ASAN
+		if (ro->as_bytes && !strncmp(environ[i], "ASAN_OPTIONS=", 13))
+			continue;
+#endif
 		if (strncmp(environ[i], "PHISCAN_DATA=", 13) && strncmp(environ[i], "NO_COLOR=", 9))
 			envp[k++] = environ[i];
+	}
 	envp[k++] = cli_env_data;
 	envp[k++] = "NO_COLOR=1";
+#ifdef CLI_ASAN
+	if (ro->as_bytes) {
+		const char *old = getenv("ASAN_OPTIONS");
+		cr_assert_geq(asprintf(&asan, "ASAN_OPTIONS=%s%smax_allocation_size_mb=%llu",
+		                       old ? old : "", old && *old ? ":" : "", ro->as_bytes >> 20),
+		              0);
+		envp[k++] = asan;
+	}
+#endif
 	envp[k] = NULL;
 
 	pid_t pid = fork();
@@ -281,10 +318,21 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
 			_exit(126);
+#ifndef CLI_ASAN
+		if (ro->as_bytes) {
+			struct rlimit rl = {(rlim_t)ro->as_bytes, (rlim_t)ro->as_bytes};
+			if (setrlimit(RLIMIT_AS, &rl))
+				_exit(125);
+		}
+#endif
+		if (ro->as_nobody && geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(124);
 		execvpe(argv[0], argv, envp);
 		_exit(127);
 	}
 	free(envp);
+	free(asan);
 	close(pin[0]);
 	close(pout[1]);
 	close(perr[1]);
@@ -299,7 +347,7 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 		close(fin);
 		fin = -1;
 	}
-	double deadline = cli_now() + CLI_TIMEOUT_S;
+	double deadline = cli_now() + timeout_s;
 	bool timed_out = false;
 	while (fout >= 0 || ferr >= 0) {
 		struct pollfd pf[3] = {{fout, POLLIN, 0}, {ferr, POLLIN, 0}, {fin, POLLOUT, 0}};
@@ -308,7 +356,9 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 			timed_out = true;
 			break;
 		}
-		int pr = poll(pf, 3, (int)(left * 1000) + 1);
+		if (ro->during)
+			ro->during(pid, ro->during_arg);
+		int pr = poll(pf, 3, ro->during ? 1 : (int)(left * 1000) + 1);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		cr_assert_geq(pr, 0);
@@ -357,6 +407,8 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid)
 				break;
+			if (ro->during)
+				ro->during(pid, ro->during_arg);
 			if (cli_now() > deadline) {
 				timed_out = true;
 				kill(pid, SIGKILL);
@@ -372,8 +424,8 @@ int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out,
 		*out = o;
 	if (err)
 		*err = e;
-	cr_assert(!timed_out, "%s %s: no exit within %d s (hang)", argv[0], argv[1] ? argv[1] : "",
-	          CLI_TIMEOUT_S);
+	cr_assert(!timed_out, "%s %s: no exit within %u s (hang)", argv[0], argv[1] ? argv[1] : "",
+	          timeout_s);
 	cr_assert(!WIFSIGNALED(status), "%s %s: killed by signal %d\nstderr: %s", argv[0],
 	          argv[1] ? argv[1] : "", WTERMSIG(status), e.p);
 	cr_assert(WIFEXITED(status));

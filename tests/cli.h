@@ -37,6 +37,19 @@ void cli_rm_rf(const char *path);
 
 /* Run argv with PHISCAN_DATA set; exit status; a crash or a hang fails the test. */
 int run(char *const argv[], const struct cbuf *stdin_data, struct cbuf *out, struct cbuf *err);
+
+/* run() with a budget and a hook (tests/test_badinput.c). */
+struct run_opts {
+	unsigned timeout_s;           /* wall-clock budget; 0: CLI_TIMEOUT_S */
+	unsigned long long as_bytes;  /* RLIMIT_AS of the child (under ASan: its
+	                                 max_allocation_size_mb instead); 0: none */
+	bool as_nobody;               /* when root: the child runs as uid/gid 65534 */
+	/* called about every millisecond while the child runs (pid: the child) */
+	void (*during)(int pid, void *arg);
+	void *during_arg;
+};
+int run_with(char *const argv[], const struct run_opts *ro, const struct cbuf *stdin_data,
+             struct cbuf *out, struct cbuf *err);
 /* phiscan with the given arguments (NULL-terminated). */
 int cli(struct cbuf *out, struct cbuf *err, const struct cbuf *in, ...);
 
