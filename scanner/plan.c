@@ -202,7 +202,7 @@ static int add_name_findings(struct ctx *x, struct phi_plan_entry *e, const stru
  * bad-input matrix row name-path-too-long; it used to end every run with "a path is
  * too long or too deep to plan").  The entry becomes an error of its own, shown by
  * its root and as many masked components as fit, then "/...". */
-static int too_long_entry(struct phi_plan_entry *e, const struct comp *cs, size_t nc)
+static int too_long_entry(struct phi_plan_entry *e, const struct phi_name_comp *cs, size_t nc)
 {
 	char shown[2048];
 	size_t pl = strlen(e->path), rl = strlen(e->rel);
