@@ -1023,7 +1023,13 @@ static int do_file(struct level *L, struct archive_entry *e, struct phi_result *
 			c->status = PHI_SCANNED;
 		}
 	} else if (A->hv_fn) {
-		phi_harvest_entry(A->w, mfd, c->size, base_of(name), A->hv_fn, A->hv_arg);
+		/* each entry is a file of its own: the end is signalled with a NULL class,
+		 * so a first and a last name pair only within one entry */
+		rc = phi_harvest_entry(A->w, mfd, c->size, base_of(name), A->hv_fn, A->hv_arg);
+		if (!rc)
+			rc = A->hv_fn(A->hv_arg, NULL, NULL, 0);
+		if (rc)
+			rc = phi_fail(A->err, rc, "out of memory harvesting an entry");
 		goto out;
 	} else if (phi_scan_entry(A->w, mfd, c->size, base_of(name), ofd, c) == PHI_ESKIP) {
 		goto out; /* a DICOMDIR: left out of a stripped archive, as from a tree */

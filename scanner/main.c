@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1860,6 +1861,13 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	tzset();
+	/* libarchive converts entry names between UTF-8 and the locale's character set;
+	 * in the "C" locale a zip entry named in UTF-8 ("InésGarção_lower.stl") cannot be
+	 * converted and comes back without a name (an unsafe entry: the whole case failed
+	 * closed).  Only the character type is set, to UTF-8, before any thread starts;
+	 * phiscan's own byte handling does not depend on it. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		(void)setlocale(LC_CTYPE, "C.utf8");
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: cannot initialise libsodium\n", prog);
 		return EXIT_ERROR;

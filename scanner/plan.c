@@ -69,6 +69,8 @@ struct hv {
 static int on_value(void *arg, const char *cls, const char *v, size_t n)
 {
 	struct hv *h = arg;
+	if (!cls) /* the end of one entry of an archive: its names are paired alone */
+		return phi_cases_end_file(h->c, h->kase);
 	return phi_cases_add(h->c, h->kase, cls, v, n);
 }
 

@@ -91,6 +91,8 @@ void phi_worker_refs(struct phi_worker *w, phi_ref_fn fn, void *arg, phi_ref_fn 
  * patient severity to fn (class, text, length); no rules, no findings.  A file that
  * cannot be read or parsed is left to the scan pass.  Returns 0, or fn's error. */
 typedef int (*phi_harvest_fn)(void *arg, const char *cls, const char *v, size_t n);
+/* (Inside an archive, fn is also called with cls NULL after each entry: the end of
+ * one file, for pairing.) */
 int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg);
 /* For archive.c: the same for an entry held in a memory file (name: its base name). */
 int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *name,

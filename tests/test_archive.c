@@ -907,3 +907,31 @@ Test(archive, a_case_that_arrives_as_one_zip_is_swept_like_its_folder)
 	             1);
 	cr_assert_lt(count_type(&out, "finding"), b);
 }
+
+/* A zip whose entry is named in UTF-8 (general purpose flag bit 11, as Python,
+ * 7-Zip and macOS write it): the name is read, scanned and renamed, not lost. */
+Test(archive, a_utf8_entry_name_is_read_scanned_and_renamed)
+{
+	char *zip = cli_fmt("%s/utf8.zip", cli_case);
+	char *py = cli_fmt("import zipfile\n"
+	                   "z = zipfile.ZipFile('%s', 'w')\n"
+	                   "z.writestr('order.json', '{\"Patient\": {\"FirstName\": \"In\\u00e9s\", "
+	                   "\"LastName\": \"Gar\\u00e7\\u00e3o\"}}\\n')\n"
+	                   "z.writestr('scan/In\\u00e9sGar\\u00e7\\u00e3o_lower.stl', 'solid a\\nendsolid a\\n')\n"
+	                   "z.close()\n",
+	                   zip);
+	char *argv[] = {"python3", "-c", py, NULL};
+	struct cbuf out, err;
+	cr_assert_eq(run(argv, NULL, &out, &err), 0, "%s", err.p);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", zip, NULL), 1, "%s%s", out.p,
+	             err.p);
+	cr_assert(!has(&out, "unsafe entry name"), "%s", out.p);
+	cr_assert_not_null(line_for(&out, "finding", "utf8.zip!/scan/**********_lower.stl"), "%s",
+	                   out.p);
+	char *o = cli_fmt("%s/utf8-out", cli_root);
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "-q", "--case-id", "LAB-3", "-o", o, zip, NULL), 1,
+	             "%s%s", out.p, err.p);
+	struct got g[4];
+	cr_assert_eq(read_back_file(cli_fmt("%s/utf8.zip", o), g, 4), 2);
+	cr_assert_str_eq(g[1].name, "scan/LAB-3_lower.stl");
+}
