@@ -257,7 +257,8 @@ static void snap_dir(struct snap *s, int dfd, const char *rel, const char *skip,
 		names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_str);
+	if (n) /* qsort(NULL, 0) is undefined (UBSan, an empty directory) */
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		const char *nm = names[i];
 		struct stat st;
