@@ -3,9 +3,10 @@
  * its options (E.3, CID 7050).
  *
  * Parsing and writing are DCMTK's, behind dicom_bridge.h.  A file of up to MEM_MAX
- * bytes (a scan: up to the head the scanner read) is read once and parsed, checked,
- * hashed and written from memory; a larger one stays on the file path, where DCMTK
- * defers long values and memory stays flat.  This file decides:
+ * bytes (a scan: up to the head the scanner read; a pipe: up to MEM_MAX) is read once
+ * and parsed, checked, hashed and written from memory; a larger one stays on the file
+ * path (a pipe: spooled to a memory file), where DCMTK defers long values and memory
+ * stays flat.  This file decides:
  *  - detection by structure (PS3.10 7.1: preamble, "DICM", then a group 0002
  *    element; or a bare PS3.5 data set starting with a plausible element), so a
  *    file with "DICM" at 128 that is not DICOM, and 3Shape's HPS .dcm (XML), are
@@ -899,17 +900,36 @@ static const char *burned_in_reason(struct phi_dcm *h)
 
 /* ---- the format ---- */
 
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* A pipe copied into a memory file, so DCMTK reads it like any file: lengths are
  * checked against the bytes there and long values stay unloaded (DCMTK's buffer
- * stream allocates whatever length an element declares: fuzz_dicom).  Returns the
- * descriptor or a negative PHI_E*. */
-static int spool_to_memfd(struct phi_fctx *ctx)
+ * stream allocates whatever length an element declares: fuzz_dicom).  The n bytes
+ * at pre, already read from the pipe, come first.  Returns the descriptor or a
+ * negative PHI_E*. */
+static int spool_to_memfd(struct phi_fctx *ctx, const unsigned char *pre, size_t n)
 {
 	const uint64_t max = 1ull << 30;
-	uint64_t total = 0;
+	uint64_t total = n;
 	int fd = memfd_create("phiscan-dicom", MFD_CLOEXEC);
 	if (fd < 0)
 		return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
+	if (write_all(fd, pre, n)) {
+		close(fd);
+		return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
+	}
 	for (;;) {
 		long r = phi_input_read(ctx, ctx->buf, ctx->buf_cap);
 		if (r <= 0) {
@@ -922,16 +942,9 @@ static int spool_to_memfd(struct phi_fctx *ctx)
 			close(fd);
 			return phi_fail(ctx->err, PHI_ELIMIT, "DICOM input on a pipe is larger than 1 GiB");
 		}
-		for (long off = 0; off < r;) {
-			ssize_t w = write(fd, ctx->buf + off, (size_t)(r - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				close(fd);
-				return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s",
-				                strerror(errno));
-			}
-			off += w;
+		if (write_all(fd, ctx->buf, (size_t)r)) {
+			close(fd);
+			return phi_fail(ctx->err, PHI_EIO, "cannot buffer the input: %s", strerror(errno));
 		}
 	}
 }
@@ -1094,14 +1107,52 @@ static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned
 	return 0;
 }
 
+/* A pipe read into st->in while it fits in MEM_MAX: 1 with all of it at *data, or 0
+ * with the MEM_MAX + 1 bytes read so far there (the caller spools them and the rest
+ * to a memory file), or a negative PHI_E*.  The buffer grows as the bytes come. */
+static int read_pipe(struct phi_fctx *ctx, struct dcm_state *st, const unsigned char **data,
+                     size_t *n)
+{
+	size_t got = 0;
+	for (;;) {
+		if (got == st->in_cap) {
+			if (st->in_cap > MEM_MAX)
+				break;
+			size_t nc = st->in_cap ? st->in_cap * 2 : 1u << 16;
+			if (nc > MEM_MAX + 1)
+				nc = MEM_MAX + 1;
+			unsigned char *t = realloc(st->in, nc);
+			if (!t)
+				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory buffering the input");
+			st->in = t;
+			st->in_cap = nc;
+		}
+		long r = phi_input_read(ctx, st->in + got, st->in_cap - got);
+		if (r < 0)
+			return (int)r;
+		if (r == 0) {
+			*data = st->in;
+			*n = got;
+			return 1;
+		}
+		got += (size_t)r;
+	}
+	*data = st->in;
+	*n = got;
+	return 0;
+}
+
 /* A regular file of at most MEM_MAX bytes (a scan: of at most the head the scanner
- * already read), whole, at *data: the head itself when it is the whole file, else
- * st->in.  Returns 1 when it was read, 0 when the file path is to be taken (a scan
- * reads only the headers of a larger file there), or a negative PHI_E*. */
+ * already read), or a pipe (read_pipe), whole, at *data: the head itself when it is
+ * the whole file, else st->in.  Returns 1 when it was read, 0 when the file path is
+ * to be taken (a scan reads only the headers of a larger file there), or a negative
+ * PHI_E*. */
 static int read_whole(struct phi_fctx *ctx, struct dcm_state *st, const unsigned char **data,
                       size_t *n)
 {
-	if (ctx->size == PHI_NO_OFFSET || ctx->size > (ctx->out_fd >= 0 ? MEM_MAX : PHI_HEAD_SIZE))
+	if (ctx->size == PHI_NO_OFFSET)
+		return read_pipe(ctx, st, data, n);
+	if (ctx->size > (ctx->out_fd >= 0 ? MEM_MAX : PHI_HEAD_SIZE))
 		return 0;
 	if (ctx->head_pos == 0 && ctx->head_len == ctx->size) {
 		*data = ctx->head;
@@ -1209,8 +1260,12 @@ static int dicom_scan(struct phi_fctx *ctx)
 			goto out;
 	}
 	if (!mem) {
-		if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx)) < 0)
-			return memfd;
+		/* a pipe: what read_whole took of it first, then the rest */
+		if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx, in, in_n)) < 0) {
+			rc = memfd;
+			memfd = -1;
+			goto out;
+		}
 		snprintf(path, sizeof path, "/proc/self/fd/%d", memfd >= 0 ? memfd : ctx->fd);
 		struct stat sb;
 		int in_fd = memfd >= 0 ? memfd : ctx->fd;

@@ -1510,18 +1510,9 @@ static char *walked_pixels(const char *path)
 	return hex;
 }
 
-Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_memory_or_on_disk)
+/* A 9 MiB CT slice (2048 x 2304 x 16 bit): over what the memory path holds. */
+static void write_big(const char *path)
 {
-	char *key = key_file("key", 9);
-	char *dir = cli_fmt("%s/hashes", cli_case);
-	char *files[8];
-	size_t nf = 0;
-	/* small files take the memory path; a deflated one the file path */
-	for (int ts = TS_EXPLICIT_LE; ts <= TS_JPEG; ts++)
-		files[nf++] = write_ct(cli_fmt("hashes/ts%d.dcm", ts),
-		                       &(struct ct_opts){.ts = (enum ts)ts,
-		                                         .sop_inst = "1.2.826.0.1.3680043.9.7777.90"});
-	/* over the 8 MiB the memory path holds: the file path, pixels hashed on disk */
 	struct dw w = {0};
 	dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
 	dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.91");
@@ -1535,13 +1526,28 @@ Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_m
 	dw_us(&w, 0x0028, 0x0101, 16);
 	dw_us(&w, 0x0028, 0x0102, 15);
 	dw_us(&w, 0x0028, 0x0103, 0);
-	const uint32_t npix = 2048u * 2304u * 2u; /* 9 MiB */
+	const uint32_t npix = 2048u * 2304u * 2u;
 	dw_head(&w, 0x7FE0, 0x0010, "OW", npix);
 	for (uint32_t i = 0; i < npix / 2; i++)
 		dw_u16(&w, (i * 2654435761u) >> 20);
-	files[nf] = cli_fmt("%s/big.dcm", dir);
-	write_part10(files[nf++], &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.91");
+	write_part10(path, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.91");
 	free(w.p);
+}
+
+Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_memory_or_on_disk)
+{
+	char *key = key_file("key", 9);
+	char *dir = cli_fmt("%s/hashes", cli_case);
+	char *files[8];
+	size_t nf = 0;
+	/* small files take the memory path; a deflated one the file path */
+	for (int ts = TS_EXPLICIT_LE; ts <= TS_JPEG; ts++)
+		files[nf++] = write_ct(cli_fmt("hashes/ts%d.dcm", ts),
+		                       &(struct ct_opts){.ts = (enum ts)ts,
+		                                         .sop_inst = "1.2.826.0.1.3680043.9.7777.90"});
+	/* over the 8 MiB the memory path holds: the file path, pixels hashed on disk */
+	files[nf] = cli_fmt("%s/big.dcm", dir);
+	write_big(files[nf++]);
 
 	char *od = cli_fmt("%s/hashes-out", cli_root);
 	struct cbuf out = {0}, err = {0};
@@ -1562,5 +1568,34 @@ Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_m
 		                 base);
 		cr_assert_str_eq(walked_pixels(o), pin, "%s: pixels changed", base);
 		cr_assert(!file_has(o, P_NAME), "%s: the name survived", base);
+	}
+}
+
+Test(dicom, filter_takes_a_pipe_in_memory_or_spooled_whatever_its_size_and_encoding)
+{
+	char *key = key_file("key", 10);
+	/* small: read whole; deflated: read whole, then spooled for the inflating path;
+	 * 9 MiB: the first 8 MiB read, then spooled with the rest */
+	char *files[3];
+	files[0] = write_ct("pipe/small.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.96"});
+	files[1] = write_ct("pipe/deflated.dcm", &(struct ct_opts){.ts = TS_DEFLATED,
+	                                                            .sop_inst = "1.2.826.0.1.3680043.9.7777.97"});
+	files[2] = cli_fmt("%s/pipe/big.dcm", cli_case);
+	write_big(files[2]);
+	for (size_t i = 0; i < 3; i++) {
+		size_t n;
+		char *bytes = cli_read(files[i], &n);
+		struct cbuf in = {bytes, n}, out = {0}, err = {0};
+		int rc = cli(&out, &err, &in, "filter", "--key", key, NULL);
+		cr_assert_eq(rc, 1, "%s: exit %d: %s", files[i], rc, err.p);
+		char *o = cli_fmt("%s/filtered-%zu.dcm", cli_root, i);
+		cli_write(o, out.p, out.n);
+		struct dump *din = dump_file(files[i]), *d = dump_file(o);
+		cr_assert_str_eq(d->xfer, din->xfer, "%s", files[i]);
+		cr_assert_str_eq(d->pixel, din->pixel, "%s: pixel data changed", files[i]);
+		cr_assert_str_eq(value_of(d, "(0012,0062)"), "YES");
+		cr_assert(!mem_has(out.p, out.n, "Gonzalez"), "%s: the name survived", files[i]);
+		const char *name = value_of(d, "(0010,0010)");
+		cr_assert(!name || !strstr(name, "Gonzalez"), "%s: the name survived", files[i]);
 	}
 }
