@@ -47,6 +47,7 @@
 #include "text.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -1190,8 +1191,11 @@ static int copy_check(struct dstate *s, const char pix_in[65])
 	char pix_out[65] = "", path[64];
 	struct phi_error e = {0};
 	int rc;
-	if (lseek(ctx->out_fd, 0, SEEK_CUR) < 0)
-		return 0; /* a pipe (filter): the copy cannot be read back */
+	/* a pipe, or a file opened write-only (filter > out.dcm: the shell's stdout):
+	 * the copy cannot be read back */
+	int fl = fcntl(ctx->out_fd, F_GETFL);
+	if (lseek(ctx->out_fd, 0, SEEK_CUR) < 0 || fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+		return 0;
 	if (fstat(ctx->out_fd, &st))
 		return phi_fail(ctx->err, PHI_EIO, "cannot stat the written copy: %s", strerror(errno));
 	if (phi_dicom_check_lengths(ctx->out_fd, (uint64_t)st.st_size, ctx->limits, pix_out, &e))

@@ -1597,5 +1597,15 @@ Test(dicom, filter_takes_a_pipe_in_memory_or_spooled_whatever_its_size_and_encod
 		cr_assert(!mem_has(out.p, out.n, "Gonzalez"), "%s: the name survived", files[i]);
 		const char *name = value_of(d, "(0010,0010)");
 		cr_assert(!name || !strstr(name, "Gonzalez"), "%s: the name survived", files[i]);
+		/* stdout a file the shell opened write-only: the same copy, no false failure */
+		char *fo = cli_fmt("%s/filtered-%zu-file.dcm", cli_root, i);
+		char *cmd = cli_fmt("'%s' filter --key '%s' < '%s' > '%s'", cli_bin, key, files[i], fo);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		struct cbuf o2 = {0}, e2 = {0};
+		rc = run(argv, NULL, &o2, &e2);
+		cr_assert_eq(rc, 1, "%s to a file: exit %d: %s", files[i], rc, e2.p);
+		struct dump *df = dump_file(fo);
+		cr_assert_str_eq(df->pixel, din->pixel, "%s to a file: pixel data changed", files[i]);
+		cr_assert_str_eq(value_of(df, "(0012,0062)"), "YES");
 	}
 }
