@@ -54,7 +54,10 @@ static void take(struct phi_job *job, unsigned char *seen, struct digit_job *job
 
 static void run_jobs(unsigned nthreads, size_t cap)
 {
-	alarm(60); /* watchdog: a hang is a crash, not a stuck run */
+	/* watchdog: a hang is a crash, not a stuck run.  Generous: at queue depth 1 each
+	 * job is a hand-off between threads, and on the shared 2-core VM at load 13 the
+	 * run once took longer than the 60 s this used to allow (a false crash). */
+	alarm(300);
 	struct digit_job *jobs = calloc(NJOBS, sizeof *jobs);
 	unsigned char *seen = calloc(NJOBS, 1);
 	struct wstate *ws = calloc(nthreads, sizeof *ws);
@@ -127,7 +130,8 @@ Test(pool, close_on_an_empty_pool_returns_null_promptly)
 	phi_pool_close(p);
 	cr_assert_null(phi_pool_done(p, true));
 	phi_pool_free(p);
-	cr_expect_lt(now_s() - t0, 1.0);
+	/* promptly = no wait for a job or a timeout; 5 s leaves room for a loaded machine */
+	cr_expect_lt(now_s() - t0, 5.0);
 }
 
 Test(pool, free_without_close_joins_idle_workers)
