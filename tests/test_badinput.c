@@ -559,6 +559,13 @@ ParameterizedTest(struct row *r, badinput, every_row_fails_closed_without_a_cras
 		cr_assert_eq(chmod(cli_root, 0755), 0);
 		cr_assert_eq(chmod(dir, 0777), 0);
 		cr_assert_eq(chown(key, 65534, 65534), 0);
+		/* ... and the binary: the checkout may sit below a directory nobody cannot
+		 * enter (a mktemp -d clone in CI is 0700: exec failed with 127), so nobody
+		 * runs a copy in the test's own root */
+		char *copy = cli_fmt("%s/phiscan-as-nobody", cli_root);
+		cli_copy(cli_bin, copy);
+		cr_assert_eq(chmod(copy, 0755), 0);
+		snprintf(cli_bin, sizeof cli_bin, "%s", copy);
 	}
 	char *before = snapshot(dir, skip);
 
