@@ -1073,6 +1073,28 @@ static int sha256_mem(const void *p, size_t n, char hex[65], struct phi_error *e
  * the input's, byte for byte (memcmp: the output's pixel hash is the input's because
  * the bytes compared equal), write it with one call, and hand both whole-file hashes
  * to the scanner for the manifest. */
+/* --verify: DCMTK re-reads the written copy (out[0..n), or with out NULL the file
+ * behind ctx->out_fd) and must find the input's pixel data. */
+static int verify_with_dcmtk(struct dstate *s, const char pix_in[65], const unsigned char *out,
+                             size_t n)
+{
+	struct phi_fctx *ctx = s->ctx;
+	char pix_dcmtk[65] = "", path[64];
+	int lr;
+	if (out)
+		lr = phi_dcm_load_mem(s->h, out, n, 0);
+	else {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
+		lr = phi_dcm_load(s->h, path, 64 * 1024, 0);
+	}
+	if (lr < 0)
+		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
+		                phi_dcm_error(s->h));
+	if (phi_dcm_pixel_sha256(s->h, pix_dcmtk) < 0 || strcmp(pix_in, pix_dcmtk))
+		return phi_fail(ctx->err, PHI_EVERIFY, "DCMTK reads other pixel data in the written copy");
+	return 0;
+}
+
 static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned char *in,
                           size_t in_n, const char pix_in[65])
 {
@@ -1092,15 +1114,8 @@ static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned
 	    (rc = sha256_mem(out, out_n, ctx->out_sha256, ctx->err)) ||
 	    (rc = phi_output_write(ctx, out, out_n)))
 		return rc;
-	if (ctx->sopts->flags & PHI_SO_VERIFY) {
-		char pix_dcmtk[65] = "";
-		if (phi_dcm_load_mem(s->h, out, out_n, 0) < 0)
-			return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
-			                phi_dcm_error(s->h));
-		if (phi_dcm_pixel_sha256(s->h, pix_dcmtk) < 0 || strcmp(pix_in, pix_dcmtk))
-			return phi_fail(ctx->err, PHI_EVERIFY,
-			                "DCMTK reads other pixel data in the written copy");
-	}
+	if ((ctx->sopts->flags & PHI_SO_VERIFY) && (rc = verify_with_dcmtk(s, pix_in, out, out_n)))
+		return rc;
 	if (pix_in[0] &&
 	    ((rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", pix_in)) ||
 	     (rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", pix_in))))
@@ -1188,7 +1203,7 @@ static int copy_check(struct dstate *s, const char pix_in[65])
 {
 	struct phi_fctx *ctx = s->ctx;
 	struct stat st;
-	char pix_out[65] = "", path[64];
+	char pix_out[65] = "";
 	struct phi_error e = {0};
 	int rc;
 	/* a pipe, or a file opened write-only (filter > out.dcm: the shell's stdout):
@@ -1202,16 +1217,8 @@ static int copy_check(struct dstate *s, const char pix_in[65])
 		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse: %s", e.msg);
 	if (strcmp(pix_in, pix_out))
 		return phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
-	if (ctx->sopts->flags & PHI_SO_VERIFY) {
-		char pix_dcmtk[65] = "";
-		snprintf(path, sizeof path, "/proc/self/fd/%d", ctx->out_fd);
-		if (phi_dcm_load(s->h, path, 64 * 1024, 0) < 0)
-			return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not re-read: %s",
-			                phi_dcm_error(s->h));
-		if (phi_dcm_pixel_sha256(s->h, pix_dcmtk) < 0 || strcmp(pix_in, pix_dcmtk))
-			return phi_fail(ctx->err, PHI_EVERIFY,
-			                "DCMTK reads other pixel data in the written copy");
-	}
+	if ((ctx->sopts->flags & PHI_SO_VERIFY) && (rc = verify_with_dcmtk(s, pix_in, NULL, 0)))
+		return rc;
 	if (pix_in[0] &&
 	    ((rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_in", pix_in)) ||
 	     (rc = ctx->sink_ops->record(ctx->sink, "pixels_sha256_out", pix_out))))

@@ -161,17 +161,16 @@ void phi_cases_free(struct phi_cases *c)
 	free(c);
 }
 
-int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, const char *rel,
-                   unsigned depth, size_t *idx)
+/* The case of root's component rel[0..cn) (has_comp), or of the root itself: found or
+ * added.  Walk order keeps a case's files together: the last case is the likely one. */
+static int find_or_add(struct phi_cases *c, size_t root, const char *root_name, const char *rel,
+                       size_t cn, bool has_comp, size_t *idx)
 {
-	const char *slash = depth ? strchr(rel, '/') : NULL;
-	size_t cn = slash ? (size_t)(slash - rel) : 0;
-	/* walk order keeps a case's files together: the last case is the likely one */
 	for (size_t i = c->n; i-- > 0;) {
 		struct kase *k = &c->v[i];
-		if (k->root == root && (cn ? k->comp && strlen(k->comp) == cn &&
-		                                 !memcmp(k->comp, rel, cn)
-		                           : !k->comp)) {
+		if (k->root == root && (has_comp ? k->comp && strlen(k->comp) == cn &&
+		                                       !memcmp(k->comp, rel, cn)
+		                                 : !k->comp)) {
 			*idx = i;
 			return 0;
 		}
@@ -181,14 +180,22 @@ int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, cons
 	struct kase *k = &c->v[c->n];
 	memset(k, 0, sizeof *k);
 	k->root = root;
-	if (cn && !(k->comp = dupn(rel, cn)))
+	if (has_comp && !(k->comp = dupn(rel, cn)))
 		return PHI_ENOMEM;
-	if (!(k->name = cn ? strdup(k->comp) : strdup(root_name ? root_name : ""))) {
+	if (!(k->name = has_comp ? strdup(k->comp) : strdup(root_name ? root_name : ""))) {
 		free(k->comp);
 		return PHI_ENOMEM;
 	}
 	*idx = c->n++;
 	return 0;
+}
+
+int phi_cases_find(struct phi_cases *c, size_t root, const char *root_name, const char *rel,
+                   unsigned depth, size_t *idx)
+{
+	const char *slash = depth ? strchr(rel, '/') : NULL;
+	size_t cn = slash ? (size_t)(slash - rel) : 0;
+	return find_or_add(c, root, root_name, rel, cn, cn != 0, idx);
 }
 
 int phi_cases_find_prefix(struct phi_cases *c, size_t root, const char *rel, unsigned ncomp,
@@ -204,24 +211,7 @@ int phi_cases_find_prefix(struct phi_cases *c, size_t root, const char *rel, uns
 		const char *sl = strchr(rel + cn + (k ? 1 : 0), '/');
 		cn = sl ? (size_t)(sl - rel) : strlen(rel);
 	}
-	for (size_t i = c->n; i-- > 0;) {
-		struct kase *k = &c->v[i];
-		if (k->root == root && k->comp && strlen(k->comp) == cn && !memcmp(k->comp, rel, cn)) {
-			*idx = i;
-			return 0;
-		}
-	}
-	if (grow((void **)&c->v, &c->cap, c->n, sizeof *c->v))
-		return PHI_ENOMEM;
-	struct kase *k = &c->v[c->n];
-	memset(k, 0, sizeof *k);
-	k->root = root;
-	if (!(k->comp = dupn(rel, cn)) || !(k->name = strdup(k->comp))) {
-		free(k->comp);
-		return PHI_ENOMEM;
-	}
-	*idx = c->n++;
-	return 0;
+	return find_or_add(c, root, NULL, rel, cn, true, idx);
 }
 
 size_t phi_cases_count(const struct phi_cases *c)
