@@ -103,8 +103,12 @@ int main(int argc, char **argv)
 	uint8_t *pix = malloc(size), *hin = malloc(hin_n), *hout = malloc(hout_n);
 	if (!pix || !hin || !hout) {
 		fprintf(stderr, "sha256-bench: out of memory\n");
+		free(pix);
+		free(hin);
+		free(hout);
 		return 1;
 	}
+	int status = 1;
 	uint32_t x = 2463534242u;
 	for (size_t i = 0; i < size; i++) {
 		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
@@ -123,12 +127,13 @@ int main(int argc, char **argv)
 		for (long r = 0; r < rounds; r++)
 			if (run(only, m, hex)) {
 				fprintf(stderr, "sha256-bench: %s failed\n", names[only]);
-				return 1;
+				goto done;
 			}
 		double t = now() - t0;
 		printf("%s: %ld rounds, %.3f s, %.1f us a file\n", names[only], rounds, t,
 		       t / (double)rounds * 1e6);
-		return 0;
+		status = 0;
+		goto done;
 	}
 
 	double best[NMETHOD];
@@ -146,7 +151,7 @@ int main(int argc, char **argv)
 			uint64_t c = __rdtsc() - c0;
 			if (rc) {
 				fprintf(stderr, "sha256-bench: %s failed\n", names[k]);
-				return 1;
+				goto done;
 			}
 			if (t < best[k])
 				best[k] = t;
@@ -157,7 +162,7 @@ int main(int argc, char **argv)
 			else if (memcmp(ref, hex, sizeof ref)) {
 				fprintf(stderr, "sha256-bench: %s gives other digests than %s\n",
 				        names[k], names[0]);
-				return 1;
+				goto done;
 			}
 		}
 	printf("three SHA-256 messages of %.0f bytes in all (%zu pixel bytes), best of %ld "
@@ -168,5 +173,10 @@ int main(int argc, char **argv)
 	for (int k = 0; k < NMETHOD; k++)
 		printf("%-12s %10.1f %8.2f %12.3f %15.2fx\n", names[k], best[k] * 1e6,
 		       bytes / best[k] / 1e9, (double)best_tsc[k] / bytes, best[M_OPENSSL] / best[k]);
-	return 0;
+	status = 0;
+done:
+	free(pix);
+	free(hin);
+	free(hout);
+	return status;
 }
