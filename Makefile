@@ -176,6 +176,8 @@ rules:
 # dictionary; both outputs are committed.
 ANNEX_E_SRC ?= ../shared/dicom/confidentiality_profile_attributes.json
 DICOM_DIC   ?= /usr/share/libdcmtk17/dicom.dic
+# phiscan's data dictionary (formats/dicom_dict.inc) from both files DCMTK loads.
+PRIVATE_DIC ?= /usr/share/libdcmtk17/private.dic
 # PS3.3 Types (IODs, modules, macros) from GDCM's Part3.xml (Debian libgdcm3.0) for the
 # combined codes; the safe private table (PS3.15 E.3.10-1) from its committed TSV.
 PART3_XML   ?= /usr/share/gdcm-3.0/XML/Part3.xml
@@ -183,6 +185,7 @@ dicom-table:
 	python3 rules/src/annex_e.py $(ANNEX_E_SRC) $(DICOM_DIC) rules/dicom/annex-e.tsv formats/dicom_annex_e.inc
 	python3 rules/src/iod_types.py $(PART3_XML) rules/dicom/annex-e.tsv rules/dicom/iod-types.tsv formats/dicom_iod_types.inc
 	python3 rules/src/safe_private.py rules/dicom/safe-private.tsv formats/dicom_safe_private.inc
+	python3 rules/src/dcm_dict.py $(DICOM_DIC) $(PRIVATE_DIC) formats/dicom_dict.inc
 
 rules-check:
 	@mkdir -p $(BUILD)
@@ -197,6 +200,10 @@ rules-check:
 	python3 rules/src/safe_private.py rules/dicom/safe-private.tsv $(BUILD)/safe-private.inc
 	cmp $(BUILD)/safe-private.inc formats/dicom_safe_private.inc || \
 	  { echo "the safe private table is out of date: run make dicom-table"; exit 1; }
+	if [ -f $(DICOM_DIC) ] && [ -f $(PRIVATE_DIC) ]; then \
+	  python3 rules/src/dcm_dict.py $(DICOM_DIC) $(PRIVATE_DIC) $(BUILD)/dicom-dict.inc && \
+	  cmp $(BUILD)/dicom-dict.inc formats/dicom_dict.inc || \
+	  { echo "the DICOM data dictionary is out of date: run make dicom-table"; exit 1; }; fi
 	cat rules/src/macros.txt rules/src/rules.tmpl > $(BUILD)/rules.tmpl
 	python3 rules/src/expand.py $(BUILD)/rules.tmpl $(BUILD)/default.yaml
 	cmp $(BUILD)/default.yaml rules/default.yaml || \

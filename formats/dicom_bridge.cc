@@ -648,3 +648,62 @@ extern "C" int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, s
 	*size = rc ? 0 : h->out.size();
 	return rc;
 }
+
+// ---- the dictionary probe (tests/test_dicom_dict.c compares dicom_dict.c with it) ----
+// (Included here, not at the top, to keep this section's edits in one place.)
+#include <dcmtk/dcmdata/dcdicent.h>
+
+extern "C" int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
+                                  const char **name)
+{
+	static thread_local std::string tag_name;
+	try {
+		DcmTag tag(DcmTagKey(g, e), creator);
+		const char *v = tag.getVR().getVRName();
+		snprintf(vr, 3, "%s", v ? v : "");
+		const char *n = tag.getTagName();
+		tag_name = (n && strcmp(n, DcmTag_ERROR_TagName) != 0) ? n : "";
+		*name = tag_name.c_str();
+		return tag.error().good() ? 0 : 1;
+	} catch (...) {
+		vr[0] = '\0';
+		*name = "";
+		return PHI_EFORMAT;
+	}
+}
+
+static void dict_entry(const DcmDictEntry *d, int repeating, phi_dcm_dict_fn fn, void *arg)
+{
+	struct phi_dcm_dict_entry e;
+	e.group = d->getGroup();
+	e.ugroup = d->getUpperGroup();
+	e.element = d->getElement();
+	e.uelement = d->getUpperElement();
+	e.grestr = static_cast<int>(d->getGroupRangeRestriction());
+	e.erestr = static_cast<int>(d->getElementRangeRestriction());
+	e.creator = d->getPrivateCreator();
+	e.vr = d->getVR().getVRName();
+	e.name = d->getTagName() ? d->getTagName() : "";
+	fn(arg, repeating, &e);
+}
+
+extern "C" long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg)
+{
+	long n = 0;
+	bool locked = false;
+	try {
+		DcmDataDictionary &dict = dcmDataDict.wrlock();
+		locked = true;
+		for (DcmHashDictIterator it = dict.normalBegin(); it != dict.normalEnd(); ++it, n++)
+			dict_entry(*it, 0, fn, arg);
+		for (DcmDictEntryListIterator it = dict.repeatingBegin(); it != dict.repeatingEnd();
+		     ++it, n++)
+			dict_entry(*it, 1, fn, arg);
+		dcmDataDict.wrunlock();
+		return n;
+	} catch (...) {
+		if (locked)
+			dcmDataDict.wrunlock();
+		return PHI_EFORMAT;
+	}
+}

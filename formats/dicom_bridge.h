@@ -127,6 +127,29 @@ int phi_dcm_save(struct phi_dcm *h, int fd);
 /* The same into memory owned by the handle (valid until its next save or free). */
 int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size);
 
+/* For tests/test_dicom_dict.c: what DCMTK's own dictionary says of the tag
+ * (g, e) with private creator creator (NULL: none), through
+ * DcmTag(DcmTagKey(g, e), creator): its VR name (DcmVR::getVRName(), "??" when the
+ * dictionary has no entry) into vr, and its tag name into *name (static until the
+ * next call from the same thread; "" for DCMTK's "Unknown Tag & Data").  Call
+ * phi_dcm_init() first.  Returns 0 when the dictionary has an entry, 1 when not,
+ * PHI_EFORMAT on a DCMTK exception. */
+int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
+                       const char **name);
+
+/* For the same test: every entry DCMTK's dictionary holds, to fn: first the exact
+ * ones (hash order, repeating 0), then the ranges in DCMTK's search order
+ * (repeating 1).  Restrictions as DcmDictRangeRestriction: 0 all, 1 odd, 2 even.
+ * Strings are borrowed for the call.  Returns the number of entries, or
+ * PHI_EFORMAT. */
+struct phi_dcm_dict_entry {
+	uint16_t group, ugroup, element, uelement;
+	int grestr, erestr;
+	const char *creator, *vr, *name;  /* creator NULL: none */
+};
+typedef void (*phi_dcm_dict_fn)(void *arg, int repeating, const struct phi_dcm_dict_entry *e);
+long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif
