@@ -91,6 +91,14 @@ static int multi_openssl(const struct phi_sha256_msg *m, size_t n, char (*hex)[6
 
 #if PHI_SHA256_HAVE_NI
 
+/* Full unrolling of the short loops in ni_blocks.  clang's `#pragma GCC unroll 3` left
+ * the two-stream kernel slower than one stream at a time (0.95x); `#pragma unroll`
+ * unrolls fully whatever the trip count.  gcc honours its own form. */
+#if defined(__clang__)
+#define PHI_UNROLL _Pragma("unroll")
+#else
+#define PHI_UNROLL _Pragma("GCC unroll 16")
+#endif
 #define NI_TARGET __attribute__((target("sha,sse4.1")))
 
 /* FIPS 180-4 4.2.2 */
@@ -116,33 +124,38 @@ static const uint32_t H0_CDGH[4] __attribute__((aligned(16))) = {0x5be0cd19, 0x1
 /* nblk 64-byte blocks of each of n (1..3) streams: stream s reads p[s] and updates
  * st[s] (ABEF, CDGH).  n is a constant in every caller: the loops over streams and
  * rounds unroll, the arrays become registers, and the rounds of the streams are
- * interleaved group by group, so the SHA unit always has independent work. */
+ * interleaved group by group, so the SHA unit always has independent work.
+ * Three streams need more than the 16 XMM registers; where the compiler spills
+ * decides the speed.  Tried and slower with gcc 12 or clang 14 (tests/bench,
+ * bench_sha256.sh): helpers with `if (n > 1)` instead of loops, the schedule computed
+ * ahead into memory, each step for all streams before the next.  A loop left rolled
+ * keeps the arrays in memory and costs half the speed: keep the pragmas. */
 NI_TARGET static inline __attribute__((always_inline)) void
 ni_blocks(int n, __m128i *st[], const uint8_t *p[], size_t nblk)
 {
 	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
 	__m128i a[3], c[3], a0[3], c0[3], w[3][4];
-#pragma GCC unroll 3
+	PHI_UNROLL
 	for (int s = 0; s < n; s++) {
 		a[s] = _mm_loadu_si128((const __m128i *)st[s]);
 		c[s] = _mm_loadu_si128((const __m128i *)(st[s] + 1));
 	}
 	for (size_t b = 0; b < nblk; b++) {
-#pragma GCC unroll 3
+		PHI_UNROLL
 		for (int s = 0; s < n; s++) {
 			a0[s] = a[s];
 			c0[s] = c[s];
-#pragma GCC unroll 4
+			PHI_UNROLL
 			for (int i = 0; i < 4; i++)
 				w[s][i] = _mm_shuffle_epi8(
 				    _mm_loadu_si128((const __m128i *)(p[s] + 64 * b + 16 * i)), bswap);
 		}
 		/* 16 groups of 4 rounds; w[s][g % 4] holds W[4g .. 4g+3] of stream s. */
-#pragma GCC unroll 16
+		PHI_UNROLL
 		for (int g = 0; g < 16; g++) {
 			const __m128i k = _mm_load_si128((const __m128i *)&K256[4 * g]);
 			const int j = g & 3;
-#pragma GCC unroll 3
+			PHI_UNROLL
 			for (int s = 0; s < n; s++) {
 				if (g >= 4) {
 					/* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], t = 4g.. */
@@ -157,13 +170,13 @@ ni_blocks(int n, __m128i *st[], const uint8_t *p[], size_t nblk)
 				a[s] = _mm_sha256rnds2_epu32(a[s], c[s], wk); /* ABEF again */
 			}
 		}
-#pragma GCC unroll 3
+		PHI_UNROLL
 		for (int s = 0; s < n; s++) {
 			a[s] = _mm_add_epi32(a[s], a0[s]);
 			c[s] = _mm_add_epi32(c[s], c0[s]);
 		}
 	}
-#pragma GCC unroll 3
+	PHI_UNROLL
 	for (int s = 0; s < n; s++) {
 		_mm_storeu_si128((__m128i *)st[s], a[s]);
 		_mm_storeu_si128((__m128i *)(st[s] + 1), c[s]);
