@@ -52,6 +52,7 @@ struct crule {
 struct callow {
 	const struct phi_allow *a;
 	pcre2_code **re;
+	atomic_uchar *jitted; /* per pattern: JIT-compiled (jit_once) */
 };
 
 struct phi_engine {
@@ -66,7 +67,7 @@ struct phi_engine {
 	const struct phi_names *names;
 	struct phi_engine_opts opts;
 	bool from_cache;        /* the prefilter database was read from the cache */
-	atomic_uchar *jitted;   /* per rule: its pattern is JIT-compiled (lazy_jit) */
+	atomic_uchar *jitted;   /* per rule: its pattern is JIT-compiled (jit_once) */
 	pthread_mutex_t *jit_mu;
 };
 
@@ -111,7 +112,8 @@ static int compile_re(const char *pat, pcre2_code **out, char *why, size_t whyle
 		return -1;
 	}
 	/* JIT is an optimisation: an unsupported pattern still runs interpreted.  Rule
-	 * patterns are JIT-compiled on first use (lazy_jit): a short run needs few. */
+	 * and allow patterns are JIT-compiled on first use (jit_once): a short run needs
+	 * few (the three allow patterns of the default pack alone took 1.7 ms). */
 	if (jit)
 		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	*out = re; /* NOLINT(clang-analyzer-core.NullDereference): callers pass a valid slot */
@@ -126,14 +128,12 @@ static char *lower_dup(const char *s)
 	return d;
 }
 
-/* A keyword literal as a Vectorscan expression: every non-alphanumeric byte escaped. */
-static char *escape_literal(const char *s)
+/* A keyword literal as a Vectorscan expression: every non-alphanumeric byte escaped
+ * into d, which holds 4 * strlen(s) + 1 bytes. */
+static char *escape_into(char *d, const char *s)
 {
-	size_t n = strlen(s);
 	static const char hex[] = "0123456789abcdef";
-	char *d = malloc(n * 4 + 1), *p = d;
-	if (!d)
-		return NULL;
+	char *p = d;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (isalnum(c)) {
@@ -147,6 +147,33 @@ static char *escape_literal(const char *s)
 	}
 	*p = 0;
 	return d;
+}
+
+static char *escape_literal(const char *s)
+{
+	char *d = malloc(strlen(s) * 4 + 1);
+	return d ? escape_into(d, s) : NULL;
+}
+
+/* The ids of the current prefilter plan, without its expressions (a database read
+ * from the cache needs none): fills e->id_rule / e->id_kwlen / e->nids in the order
+ * of plan_exprs. */
+static void plan_ids(struct phi_engine *e)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < e->nrules; i++) {
+		struct crule *c = &e->rules[i];
+		if (c->pf == PF_KEYWORDS) {
+			for (size_t j = 0; j < c->r->nkeywords; j++, k++) {
+				e->id_kwlen[k] = (unsigned)strlen(c->r->keywords[j]);
+				e->id_rule[k] = (unsigned)i;
+			}
+		} else if (c->pf == PF_PATTERN) {
+			e->id_kwlen[k] = 0;
+			e->id_rule[k++] = (unsigned)i;
+		}
+	}
+	e->nids = k;
 }
 
 /* The expressions of the current prefilter plan: each rule's keywords or pattern.  Fills
@@ -210,12 +237,14 @@ static void key_add(struct phi_sha256 *h, const void *p, size_t n)
 	phi_sha256_update(h, p, n);
 }
 
-static int cache_path(const struct phi_engine *e, char *const *expr, const unsigned *flags,
-                      char *path, size_t cap)
+/* The key hashes the same bytes plan_exprs would compile (each expression, then its
+ * flags, in id order), read from the rules: no expression strings are built. */
+static int cache_path(const struct phi_engine *e, char *path, size_t cap)
 {
 	struct phi_sha256 h;
 	hs_platform_info_t plat;
-	char hex[65];
+	char hex[65], kw[4 * 256 + 1];
+	const unsigned kwflags = HS_FLAG_CASELESS, patflags = HS_FLAG_PREFILTER;
 	if (!e->opts.cache_dir || !*e->opts.cache_dir ||
 	    hs_populate_platform(&plat) != HS_SUCCESS || phi_sha256_init(&h))
 		return -1;
@@ -223,9 +252,25 @@ static int cache_path(const struct phi_engine *e, char *const *expr, const unsig
 	key_add(&h, CACHE_MAGIC, strlen(CACHE_MAGIC));
 	key_add(&h, ver, strlen(ver));
 	key_add(&h, &plat, sizeof plat);
-	for (size_t k = 0; k < e->nids; k++) {
-		key_add(&h, expr[k], strlen(expr[k]));
-		key_add(&h, &flags[k], sizeof flags[k]);
+	for (size_t i = 0; i < e->nrules; i++) {
+		const struct crule *c = &e->rules[i];
+		if (c->pf == PF_KEYWORDS) {
+			for (size_t j = 0; j < c->r->nkeywords; j++) {
+				const char *w = c->r->keywords[j];
+				char *x = strlen(w) < 256 ? escape_into(kw, w) : escape_literal(w);
+				if (!x) {
+					phi_sha256_abort(&h);
+					return -1;
+				}
+				key_add(&h, x, strlen(x));
+				key_add(&h, &kwflags, sizeof kwflags);
+				if (x != kw)
+					free(x);
+			}
+		} else if (c->pf == PF_PATTERN) {
+			key_add(&h, c->r->pattern, strlen(c->r->pattern));
+			key_add(&h, &patflags, sizeof patflags);
+		}
 	}
 	key_add(&h, &e->nrules, sizeof e->nrules);
 	if (phi_sha256_final(&h, hex))
@@ -364,18 +409,17 @@ static int build_db(struct phi_engine *e, struct phi_error *err)
 		rc = PHI_ENOMEM;
 		goto out;
 	}
-	if ((rc = plan_exprs(e, expr, flags, ids)))
-		goto out;
-	if (cache_path(e, expr, flags, cpath, sizeof cpath) == 0) {
+	if (cache_path(e, cpath, sizeof cpath) == 0) {
 		cached = 0;
 		if (cache_load(e, cpath) == 0) {
 			e->from_cache = true;
 			/* the file's fallbacks may differ from the first plan: re-plan */
-			free_exprs(expr, e->nids);
-			rc = plan_exprs(e, expr, flags, ids);
+			plan_ids(e);
 			goto out;
 		}
 	}
+	if ((rc = plan_exprs(e, expr, flags, ids)))
+		goto out;
 	for (;;) {
 		size_t k = e->nids;
 		hs_compile_error_t *ce = NULL;
@@ -469,12 +513,13 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 		struct callow *ca = &e->allow[e->nallow++];
 		ca->a = a;
 		ca->re = calloc(a->npatterns + 1, sizeof *ca->re);
-		if (!ca->re)
+		ca->jitted = calloc(a->npatterns + 1, sizeof *ca->jitted);
+		if (!ca->re || !ca->jitted)
 			rc = phi_fail(err, PHI_ENOMEM, "out of memory");
 		for (size_t j = 0; !rc && j < a->npatterns; j++) {
 			char why[200];
 			if (compile_re(a->patterns[j], &ca->re[j], why, sizeof why,
-			               PCRE2_ANCHORED | PCRE2_ENDANCHORED, true))
+			               PCRE2_ANCHORED | PCRE2_ENDANCHORED, false))
 				rc = phi_fail(err, PHI_ERULE, "%s:%d: allow '%s': bad pattern %s", a->source,
 				              a->line, a->id, why);
 		}
@@ -505,6 +550,7 @@ void phi_engine_free(struct phi_engine *e)
 		for (size_t j = 0; e->allow[i].re && j < e->allow[i].a->npatterns; j++)
 			pcre2_code_free(e->allow[i].re[j]);
 		free(e->allow[i].re);
+		free(e->allow[i].jitted);
 	}
 	free(e->rules);
 	free(e->allow);
@@ -689,6 +735,21 @@ static bool find_cue(const struct crule *c, const char *t, size_t a, size_t b)
 	return false;
 }
 
+/* JIT-compile re once, on first use by any worker.  pcre2_jit_compile changes the
+ * code object, so it runs under the mutex and before any match with it; the flag's
+ * release/acquire pair publishes the result to the other workers. */
+static void jit_once(pthread_mutex_t *mu, atomic_uchar *done, pcre2_code *re)
+{
+	if (atomic_load_explicit(done, memory_order_acquire))
+		return;
+	pthread_mutex_lock(mu);
+	if (!atomic_load_explicit(done, memory_order_relaxed)) {
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+		atomic_store_explicit(done, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(mu);
+}
+
 static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
                     const struct crule *c, const char *v, size_t n, const char *path)
 {
@@ -708,27 +769,13 @@ static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
 		for (size_t j = 0; j < a->npatterns; j++) {
 			/* the worker's match data: confirm() has copied out the offsets it needs,
 			 * and a hot path allocates nothing */
+			jit_once(e->jit_mu, &ca->jitted[j], ca->re[j]);
 			int r = pcre2_match(ca->re[j], (PCRE2_SPTR)v, n, 0, 0, m->md, m->mc);
 			if (r >= 0)
 				return true;
 		}
 	}
 	return false;
-}
-
-/* JIT-compile rule ri's pattern once, on first use by any worker.  pcre2_jit_compile
- * changes the code object, so it runs under the mutex and before any match with it;
- * the flag's release/acquire pair publishes the result to the other workers. */
-static void lazy_jit(const struct phi_engine *e, size_t ri)
-{
-	if (atomic_load_explicit(&e->jitted[ri], memory_order_acquire))
-		return;
-	pthread_mutex_lock(e->jit_mu);
-	if (!atomic_load_explicit(&e->jitted[ri], memory_order_relaxed)) {
-		(void)pcre2_jit_compile(e->rules[ri].re, PCRE2_JIT_COMPLETE);
-		atomic_store_explicit(&e->jitted[ri], 1, memory_order_release);
-	}
-	pthread_mutex_unlock(e->jit_mu);
 }
 
 static int push_hit(struct phi_matcher *m, const struct phi_hit *h)
@@ -778,7 +825,7 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 	const char *t = m->text;
 	size_t pos = a;
 
-	lazy_jit(e, ri);
+	jit_once(e->jit_mu, &e->jitted[ri], c->re);
 	while (pos <= b) {
 		int rc = pcre2_match(c->re, (PCRE2_SPTR)t, b, pos, 0, m->md, m->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
