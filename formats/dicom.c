@@ -42,6 +42,7 @@
 #include "dicom.h"
 
 #include "dicom_bridge.h"
+#include "dicom_native.h"
 #include "meshio.h"
 #include "sha256.h"
 #include "text.h"
@@ -288,15 +289,36 @@ size_t phi_dicom_rule_count(void)
 	return NROWS;
 }
 
+/* PHISCAN_DICOM_READER=dcmtk: every file takes DCMTK's path (a diagnostic, and the
+ * reference the native reader is compared with in tests). */
+static bool native_off;
+
 int phi_dicom_init(struct phi_error *err)
 {
 	pthread_once(&table_once, table_init);
 	if (sodium_init() < 0)
 		return phi_fail(err, PHI_ENOMEM, "libsodium cannot start");
-	if (phi_dcm_init())
-		return phi_fail(err, PHI_EFORMAT,
-		                "DCMTK has no data dictionary (install libdcmtk17 or set DCMDICTPATH)");
+	const char *r = getenv("PHISCAN_DICOM_READER");
+	native_off = r && !strcmp(r, "dcmtk");
 	return 0;
+}
+
+/* DCMTK's data dictionary is a text file it parses when first used (about 15 ms):
+ * loaded once, by the first file that takes DCMTK's path, not at start-up. */
+static pthread_once_t dcmtk_once = PTHREAD_ONCE_INIT;
+static int dcmtk_rc;
+
+static void dcmtk_init(void)
+{
+	dcmtk_rc = phi_dcm_init();
+}
+
+static int dcmtk_ready(struct phi_error *err)
+{
+	pthread_once(&dcmtk_once, dcmtk_init);
+	return dcmtk_rc ? phi_fail(err, PHI_EFORMAT,
+	                           "DCMTK has no data dictionary (install libdcmtk17 or set DCMDICTPATH)")
+	                : 0;
 }
 
 const char *phi_dicom_lib_version(void)
@@ -344,6 +366,7 @@ static int dicom_detect(const unsigned char *h, size_t n, const char *name)
 struct dstate {
 	struct phi_fctx *ctx;
 	struct phi_dcm *h;
+	struct phi_dnat *nat; /* the file was parsed by dicom_native.c, else DCMTK's */
 	bool strip;
 	bool ours;            /* the file was written by phiscan's strip */
 	bool latin1;          /* Specific Character Set ISO_IR 100 (or the like) */
@@ -361,9 +384,37 @@ struct dstate {
 	unsigned by_type[3];  /* combined codes resolved by Type: removed, emptied, dummy */
 };
 
+/* The parsed file, whichever reader parsed it (dicom_native.h or dicom_bridge.h). */
+static int d_get(const struct dstate *s, uint16_t g, uint16_t e, char *out, size_t cap)
+{
+	return s->nat ? phi_dnat_get(s->nat, g, e, out, cap) : phi_dcm_get(s->h, g, e, out, cap);
+}
+
+static int d_put(struct dstate *s, uint16_t g, uint16_t e, const char *v)
+{
+	return s->nat ? phi_dnat_put(s->nat, g, e, v) : phi_dcm_put(s->h, g, e, v);
+}
+
+static int d_add_code(struct dstate *s, const char *code, const char *meaning)
+{
+	return s->nat ? phi_dnat_add_method_code(s->nat, code, meaning)
+	              : phi_dcm_add_method_code(s->h, code, meaning);
+}
+
+static const char *d_error(const struct dstate *s)
+{
+	return s->nat ? phi_dnat_error(s->nat) : phi_dcm_error(s->h);
+}
+
+static int d_fail(const struct dstate *s, int rc)
+{
+	return phi_fail(s->ctx->err, rc, "%s", d_error(s));
+}
+
 /* A worker's DICOM state across files (its *ctx->state). */
 struct dcm_state {
 	struct phi_dcm *h;
+	struct phi_dnat *nat;
 	unsigned char *in;          /* the input, when it is held whole (MEM_MAX) */
 	size_t in_cap;
 	struct phi_dicom_pixmap pin, pout; /* where the pixel bytes lie in input and copy */
@@ -382,6 +433,7 @@ static void free_state(void *p)
 	if (!st)
 		return;
 	phi_dcm_free(st->h);
+	phi_dnat_free(st->nat);
 	free(st->in);
 	free(st->pin.v);
 	free(st->pout.v);
@@ -874,14 +926,14 @@ static int visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decisio
 
 /* ---- residual risk: burned-in text ---- */
 
-static const char *burned_in_reason(struct phi_dcm *h)
+static const char *burned_in_reason(const struct dstate *s)
 {
 	char v[80];
-	if (!phi_dcm_has_pixels(h))
+	if (!(s->nat ? phi_dnat_has_pixels(s->nat) : phi_dcm_has_pixels(s->h)))
 		return NULL;
-	if (!phi_dcm_get(h, 0x0028, 0x0301, v, sizeof v) && !strcmp(v, "YES"))
+	if (!d_get(s, 0x0028, 0x0301, v, sizeof v) && !strcmp(v, "YES"))
 		return "BurnedInAnnotation is YES";
-	if (!phi_dcm_get(h, 0x0008, 0x0016, v, sizeof v)) {
+	if (!d_get(s, 0x0008, 0x0016, v, sizeof v)) {
 		if (!strncmp(v, "1.2.840.10008.5.1.4.1.1.7", 25))
 			return "secondary capture images often carry burned-in text";
 		if (!strncmp(v, "1.2.840.10008.5.1.4.1.1.77.1", 28))
@@ -890,7 +942,7 @@ static const char *burned_in_reason(struct phi_dcm *h)
 		    !strncmp(v, "1.2.840.10008.5.1.4.1.1.3.", 26))
 			return "ultrasound images often carry burned-in text";
 	}
-	if (!phi_dcm_get(h, 0x0008, 0x0060, v, sizeof v)) {
+	if (!d_get(s, 0x0008, 0x0060, v, sizeof v)) {
 		static const char *const mods[] = {"PX", "US", "XC", "ES", "GM", "SM", "OT", "DOC"};
 		for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
 			if (!strcmp(v, mods[i]))
@@ -972,20 +1024,19 @@ static const struct {
 
 static int mark_deidentified(struct dstate *s)
 {
-	struct phi_dcm *h = s->h;
 	char method[160];
 	snprintf(method, sizeof method, "phiscan %s: PS3.15 E.1-1 2024b Basic Profile%s", PHI_VERSION,
 	         s->flags & 0xFF00u ? " with options" : "");
-	int rc = phi_dcm_put(h, 0x0012, 0x0062, "YES");
+	int rc = d_put(s, 0x0012, 0x0062, "YES");
 	if (!rc)
-		rc = phi_dcm_put(h, 0x0012, 0x0063, method);
+		rc = d_put(s, 0x0012, 0x0063, method);
 	if (!rc)
-		rc = phi_dcm_add_method_code(h, "113100", "Basic Application Confidentiality Profile");
+		rc = d_add_code(s, "113100", "Basic Application Confidentiality Profile");
 	for (size_t i = 0; !rc && i < sizeof method_codes / sizeof method_codes[0]; i++)
 		if (s->flags & method_codes[i].flag)
-			rc = phi_dcm_add_method_code(h, method_codes[i].code, method_codes[i].meaning);
+			rc = d_add_code(s, method_codes[i].code, method_codes[i].meaning);
 	if (!rc)
-		rc = phi_dcm_put(h, 0x0028, 0x0303,
+		rc = d_put(s, 0x0028, 0x0303,
 		                 s->flags & PHI_SO_RETAIN_MOD_DATES    ? "MODIFIED"
 		                 : s->flags & PHI_SO_RETAIN_LONG_DATES ? "UNMODIFIED"
 		                                                       : "REMOVED");
@@ -994,9 +1045,9 @@ static int mark_deidentified(struct dstate *s)
 
 /* The value that identifies the patient for keyed derivations: Patient ID, else
  * Patient's Name; "" when neither is there. */
-static void patient_key(struct phi_dcm *h, char *id, size_t cap)
+static void patient_key(const struct dstate *s, char *id, size_t cap)
 {
-	if ((phi_dcm_get(h, 0x0010, 0x0020, id, cap) || !id[0]) && phi_dcm_get(h, 0x0010, 0x0010, id, cap))
+	if ((d_get(s, 0x0010, 0x0020, id, cap) || !id[0]) && d_get(s, 0x0010, 0x0010, id, cap))
 		id[0] = 0;
 }
 
@@ -1013,7 +1064,7 @@ static void patient_token(struct dstate *s)
 	if (!s->key)
 		return;
 	char id[256];
-	patient_key(s->h, id, sizeof id);
+	patient_key(s, id, sizeof id);
 	if (!id[0])
 		return;
 	unsigned char mac[32];
@@ -1028,7 +1079,7 @@ static void patient_token(struct dstate *s)
 static int date_shift(struct dstate *s)
 {
 	char id[256];
-	patient_key(s->h, id, sizeof id);
+	patient_key(s, id, sizeof id);
 	unsigned char mac[32];
 	hmac(s->key, "phiscan-dicom-date-shift", id, strlen(id), mac);
 	return 1 + (int)(((unsigned)mac[0] << 8 | mac[1]) % 3650);
@@ -1081,6 +1132,8 @@ static int verify_with_dcmtk(struct dstate *s, const char pix_in[65], const unsi
 	struct phi_fctx *ctx = s->ctx;
 	char pix_dcmtk[65] = "", path[64];
 	int lr;
+	if ((lr = dcmtk_ready(ctx->err)))
+		return lr;
 	if (out)
 		lr = phi_dcm_load_mem(s->h, out, n, 0);
 	else {
@@ -1103,8 +1156,9 @@ static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned
 	size_t out_n;
 	struct phi_error e = {0};
 	int rc;
-	if ((rc = phi_dcm_save_mem(s->h, &out, &out_n)))
-		return bridge_fail(ctx, s->h, rc);
+	if ((rc = s->nat ? phi_dnat_save_mem(s->nat, &out, &out_n)
+	                 : phi_dcm_save_mem(s->h, &out, &out_n)))
+		return d_fail(s, rc);
 	if (phi_dicom_check_mem(out, out_n, ctx->limits, NULL, &st->pout, &e))
 		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse: %s",
 		                e.msg[0] ? e.msg : "deflated");
@@ -1226,6 +1280,47 @@ static int copy_check(struct dstate *s, const char pix_in[65])
 	return 0;
 }
 
+/* A scan of a file larger than the head: phiscan's reader on its leading bytes, read
+ * as the parse asks for them (a CT slice's header, not its pixels), up to MEM_MAX.
+ * 0, PHI_ENOTSUP (DCMTK's path reads it), or a negative PHI_E*. */
+static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
+{
+	if (ctx->size == PHI_NO_OFFSET || ctx->head_pos != 0)
+		return PHI_ENOTSUP;
+	const unsigned char *d = ctx->head;
+	size_t avail = ctx->head_len;
+	for (;;) {
+		uint64_t need = 0;
+		int rc = phi_dnat_parse(st->nat, d, avail, ctx->size, ctx->limits->max_depth, 0, &need);
+		if (rc != 1)
+			return rc;
+		if (need > MEM_MAX || need > ctx->size)
+			return PHI_ENOTSUP;
+		size_t want = (size_t)(need + 65536 < ctx->size ? need + 65536 : ctx->size);
+		if (want > st->in_cap) {
+			unsigned char *t = realloc(st->in, want);
+			if (!t)
+				return PHI_ENOTSUP;
+			st->in = t;
+			st->in_cap = want;
+		}
+		/* phi_input_read hands out the head first, then the file */
+		size_t got = d == ctx->head ? 0 : avail;
+		while (got < want) {
+			long r = phi_input_read(ctx, st->in + got, want - got);
+			if (r < 0)
+				return (int)r;
+			if (r == 0)
+				break;
+			got += (size_t)r;
+		}
+		if (got < want)
+			return phi_fail(ctx->err, PHI_EIO, "the file changed size while it was read");
+		d = st->in;
+		avail = got;
+	}
+}
+
 static int dicom_scan(struct phi_fctx *ctx)
 {
 	struct dcm_state *st = *ctx->state;
@@ -1262,7 +1357,24 @@ static int dicom_scan(struct phi_fctx *ctx)
 	int mem = read_whole(ctx, st, &in, &in_n);
 	if (mem < 0)
 		return mem;
-	if (mem) {
+	/* phiscan's own reader first (it checks every length itself); DCMTK's path for
+	 * what it leaves (PHI_ENOTSUP) */
+	if (!native_off && !st->nat && !(st->nat = phi_dnat_new()))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	if (!native_off) {
+		uint64_t need = 0;
+		if (mem)
+			rc = phi_dnat_parse(st->nat, in, in_n, in_n, ctx->limits->max_depth, strip, &need);
+		else if (!strip)
+			rc = native_prefix(ctx, st);
+		else
+			rc = PHI_ENOTSUP;
+		if (rc == 0)
+			s.nat = st->nat;
+		else if (rc != PHI_ENOTSUP && rc != 1)
+			return phi_fail(ctx->err, rc, "%s", phi_dnat_error(st->nat));
+	}
+	if (mem && (strip || !s.nat)) {
 		rc = phi_dicom_check_mem(in, in_n, ctx->limits, strip ? pix_in : NULL,
 		                         strip ? &st->pin : NULL, ctx->err);
 		if (rc == PHI_ENOTSUP)
@@ -1270,6 +1382,10 @@ static int dicom_scan(struct phi_fctx *ctx)
 		else if (rc)
 			goto out;
 	}
+	if (s.nat)
+		goto parsed;
+	if ((rc = dcmtk_ready(ctx->err)))
+		goto out;
 	if (!mem) {
 		/* a pipe: what read_whole took of it first, then the rest */
 		if (ctx->size == PHI_NO_OFFSET && (memfd = spool_to_memfd(ctx, in, in_n)) < 0) {
@@ -1296,28 +1412,28 @@ static int dicom_scan(struct phi_fctx *ctx)
 	}
 	if (rc == 1 && (rc = ctx->sink_ops->record(ctx->sink, "note", phi_dcm_charset_note(h))))
 		goto out;
+parsed:
 	ctx->encoding = "dicom";
 
 	char method[80];
-	s.ours = !phi_dcm_get(h, 0x0012, 0x0063, method, sizeof method) &&
-	         !strncmp(method, "phiscan ", 8);
-	const char *cs = phi_dcm_source_charset(h);
+	s.ours = !d_get(&s, 0x0012, 0x0063, method, sizeof method) && !strncmp(method, "phiscan ", 8);
+	const char *cs = s.nat ? phi_dnat_source_charset(s.nat) : phi_dcm_source_charset(h);
 	s.latin1 = !strcmp(cs, "ISO_IR 100") || !strcmp(cs, "ISO 2022 IR 100");
 	char cls[80];
-	if (!phi_dcm_get(h, 0x0008, 0x0016, cls, sizeof cls))
+	if (!d_get(&s, 0x0008, 0x0016, cls, sizeof cls))
 		s.iod = iod_find(cls);
 	if (strip) {
 		patient_token(&s);
 		if (so->flags & PHI_SO_RETAIN_MOD_DATES)
 			s.shift_days = date_shift(&s);
 	}
-	rc = phi_dcm_walk(h, strip, visit, &s);
+	rc = s.nat ? phi_dnat_walk(s.nat, strip, visit, &s) : phi_dcm_walk(h, strip, visit, &s);
 	if (rc) {
 		if (!ctx->err->msg[0] || ctx->err->code != rc)
-			rc = bridge_fail(ctx, h, rc);
+			rc = d_fail(&s, rc);
 		goto out;
 	}
-	const char *why = burned_in_reason(h);
+	const char *why = burned_in_reason(&s);
 	if (why) {
 		snprintf(s.where, sizeof s.where, "(7FE0,0010) PixelData");
 		struct phi_field f = {.text = why, .len = strlen(why), .kind = PHI_FIELD_VALUE,
@@ -1331,14 +1447,14 @@ static int dicom_scan(struct phi_fctx *ctx)
 		goto out;
 
 	char sop[80] = "";
-	phi_dcm_get(h, 0x0002, 0x0002, sop, sizeof sop);
+	d_get(&s, 0x0002, 0x0002, sop, sizeof sop);
 	if (!strcmp(sop, "1.2.840.10008.1.3.10")) {
 		rc = phi_fail(ctx->err, PHI_ESKIP,
 		              "DICOMDIR is not edited: not written (rebuild it on the output, e.g. dcmmkdir)");
 		goto out;
 	}
 	if ((rc = mark_deidentified(&s))) {
-		rc = bridge_fail(ctx, h, rc);
+		rc = d_fail(&s, rc);
 		goto out;
 	}
 	/* Prove the copy parses and its pixel data is the input's, byte for byte: the
@@ -1351,7 +1467,8 @@ static int dicom_scan(struct phi_fctx *ctx)
 	                                               : (rc = copy_check(&s, pix_in))) {
 		goto out;
 	}
-	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax", phi_dcm_xfer(h));
+	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax",
+	                           s.nat ? phi_dnat_xfer(s.nat) : phi_dcm_xfer(h));
 	/* which branch the combined codes took (E.1-1a), without values */
 	char iodnote[160];
 	if (s.iod)

@@ -577,11 +577,12 @@ static int save(struct phi_dcm *h, int fd)
 			return fail(h, PHI_ENOTSUP, "transfer syntax " + h->xfer_uid +
 			                                " is unknown to DCMTK " OFFIS_DCMTK_VERSION_STRING
 			                                ": it cannot be written");
-		// A fresh meta header: DCMTK fills version, SOP class and instance (from the
-		// data set) and transfer syntax; then the implementation is phiscan's.
+		// A fresh meta header and preamble (128 zero bytes: an input's preamble may be
+		// a TIFF header pointing into the old bytes, or anything else): DCMTK fills
+		// version, SOP class and instance (from the data set) and transfer syntax;
+		// then the implementation is phiscan's.
 		DcmMetaInfo *mi = h->ff->getMetaInfo();
-		while (mi->card() > 0)
-			delete mi->remove(OFstatic_cast(unsigned long, 0));
+		*mi = DcmMetaInfo();
 		OFCondition c = h->ff->validateMetaInfo(xs, EWM_updateMeta);
 		if (c.good())
 			c = mi->putAndInsertString(DCM_ImplementationClassUID, PHISCAN_IMPL_UID);

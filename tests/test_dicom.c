@@ -20,6 +20,7 @@
 
 #include "../formats/dicom.h"
 #include "../formats/dicom_bridge.h"
+#include "../formats/dicom_native.h"
 #include "cli.h"
 
 TestSuite(dicom, .init = cli_setup, .fini = cli_teardown, .timeout = 120);
@@ -1445,6 +1446,8 @@ Test(dicom, every_identifier_planted_in_generated_dental_dicom_is_found_and_stri
 /* ---- fuzz findings, replayed ---- */
 
 #include <dirent.h>
+#include <ftw.h>
+#include <strings.h>
 
 Test(dicom, fuzz_regressions_fail_cleanly_in_scan_and_filter)
 {
@@ -1608,4 +1611,305 @@ Test(dicom, filter_takes_a_pipe_in_memory_or_spooled_whatever_its_size_and_encod
 		cr_assert_str_eq(df->pixel, din->pixel, "%s to a file: pixel data changed", files[i]);
 		cr_assert_str_eq(value_of(df, "(0012,0062)"), "YES");
 	}
+}
+
+/* ---- phiscan's own reader and writer against DCMTK (formats/dicom_native.c) ----
+ *
+ * The same bytes go through both readers: every visit must carry the same tag, VR,
+ * path, keyword, private creator and value, in the same order; then the same
+ * decisions (chosen here from the tag, so every kind is exercised) and the same
+ * top-level edits must make byte-identical copies.  A file the native reader leaves
+ * to DCMTK (PHI_ENOTSUP) is counted, not compared. */
+
+struct vlog {
+	char **v;
+	size_t n;
+	int edit;
+};
+
+static void vlog_add(struct vlog *l, const char *s)
+{
+	l->v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = strdup(s);
+}
+
+static void vlog_free(struct vlog *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* One visit as text (values escaped), and a decision from the tag alone. */
+static int vlog_visit(void *arg, const struct phi_dcm_elem *e, struct phi_dcm_decision *d)
+{
+	struct vlog *l = arg;
+	char *s = malloc(1024 + 4 * e->len);
+	int o = snprintf(s, 1024, "%s|%s|%c%c|d%u|m%d|sq%d/%lu|str%d|kw=%s|cr=%s|", e->path,
+	                 e->in_meta ? "meta" : "ds", e->vr[0], e->vr[1], e->depth, e->in_meta,
+	                 e->is_sq, e->items, e->is_string, e->keyword, e->creator ? e->creator : "-");
+	if (!e->is_string && !e->is_sq)
+		o += snprintf(s + o, 32, "L%u|", e->length);
+	if (e->value) {
+		o += snprintf(s + o, 32, "n%zu:", e->len);
+		for (size_t i = 0; i < e->len; i++) {
+			unsigned char c = (unsigned char)e->value[i];
+			o += c >= 0x20 && c < 0x7f ? snprintf(s + o, 8, "%c", c) : snprintf(s + o, 8, "\\x%02x", c);
+		}
+	}
+	vlog_add(l, s);
+	free(s);
+	if (!l->edit)
+		return 0;
+	unsigned h = (unsigned)(e->group * 31u + e->element) % 7u;
+	bool numeric = !strncmp(e->vr, "US", 2) || !strncmp(e->vr, "UL", 2) ||
+	               !strncmp(e->vr, "SS", 2) || !strncmp(e->vr, "SL", 2) ||
+	               !strncmp(e->vr, "FL", 2) || !strncmp(e->vr, "FD", 2);
+	if (h == 1)
+		d->act = PHI_DCM_REMOVE;
+	else if (h == 2)
+		d->act = PHI_DCM_EMPTY;
+	else if (h == 3 && e->is_string)
+		d->act = PHI_DCM_REPLACE, d->repl = !strncmp(e->vr, "UI", 2) ? "2.25.12345" : "X1";
+	else if (h == 3 && numeric)
+		d->act = PHI_DCM_REPLACE, d->repl = "0";
+	else if (h == 4 && e->is_string)
+		d->act = PHI_DCM_REPLACE, d->repl = "ODD";
+	return 0;
+}
+
+static void top_edits(int (*put)(void *, uint16_t, uint16_t, const char *),
+                      int (*code)(void *, const char *, const char *), void *h)
+{
+	cr_assert_eq(put(h, 0x0012, 0x0062, "YES"), 0);
+	cr_assert_eq(put(h, 0x0012, 0x0063, "phiscan test: method"), 0);
+	cr_assert_eq(code(h, "113100", "Basic Application Confidentiality Profile"), 0);
+	cr_assert_eq(code(h, "113107", "Retain Longitudinal Temporal Information Modified Dates Option"), 0);
+	cr_assert_eq(code(h, "113100", "again: not added twice"), 0);
+	cr_assert_eq(put(h, 0x0028, 0x0303, "MODIFIED"), 0);
+}
+
+static int dcm_put(void *h, uint16_t g, uint16_t e, const char *v)
+{
+	return phi_dcm_put(h, g, e, v);
+}
+static int dcm_code(void *h, const char *c, const char *m)
+{
+	return phi_dcm_add_method_code(h, c, m);
+}
+static int nat_put(void *h, uint16_t g, uint16_t e, const char *v)
+{
+	return phi_dnat_put(h, g, e, v);
+}
+static int nat_code(void *h, const char *c, const char *m)
+{
+	return phi_dnat_add_method_code(h, c, m);
+}
+
+/* 1 when the native reader took the file and agreed with DCMTK, 0 when it left the
+ * file to DCMTK; a disagreement fails the test. */
+static int same_as_dcmtk(const char *name, const unsigned char *data, size_t n)
+{
+	struct phi_dcm *h = phi_dcm_new();
+	struct phi_dnat *nat = phi_dnat_new();
+	cr_assert(h && nat);
+	cr_assert_eq(phi_dicom_init(NULL), 0);
+	cr_assert_eq(phi_dcm_init(), 0);
+	int took = 0;
+	for (int edit = 0; edit <= 1; edit++) {
+		uint64_t need = 0;
+		int nrc = phi_dnat_parse(nat, data, n, n, 64, edit, &need);
+		if (nrc == PHI_ENOTSUP)
+			break;
+		cr_assert_eq(nrc, 0, "%s: native parse failed (%d): %s", name, nrc, phi_dnat_error(nat));
+		int drc = phi_dcm_load_mem(h, data, n, 1);
+		cr_assert_eq(drc, 0, "%s: the native reader took a file DCMTK reads with %d: %s", name,
+		             drc, phi_dcm_error(h));
+		cr_assert_str_eq(phi_dnat_xfer(nat), phi_dcm_xfer(h), "%s", name);
+		cr_assert_str_eq(phi_dnat_source_charset(nat), phi_dcm_source_charset(h), "%s", name);
+		static const uint16_t gets[][2] = {{0x0010, 0x0010}, {0x0010, 0x0020}, {0x0008, 0x0016},
+		                                   {0x0008, 0x0018}, {0x0008, 0x0060}, {0x0028, 0x0301},
+		                                   {0x0012, 0x0063}, {0x0002, 0x0002}, {0x0008, 0x0005}};
+		for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+			char a[256], b[256];
+			int ra = phi_dnat_get(nat, gets[i][0], gets[i][1], a, sizeof a);
+			int rb = phi_dcm_get(h, gets[i][0], gets[i][1], b, sizeof b);
+			cr_assert(ra == rb && !strcmp(a, b), "%s: get (%04X,%04X): native %d '%s', DCMTK %d '%s'",
+			          name, gets[i][0], gets[i][1], ra, a, rb, b);
+		}
+		cr_assert_eq(phi_dnat_has_pixels(nat), phi_dcm_has_pixels(h), "%s", name);
+		struct vlog ln = {.edit = edit}, ld = {.edit = edit};
+		cr_assert_eq(phi_dnat_walk(nat, edit, vlog_visit, &ln), 0, "%s", name);
+		cr_assert_eq(phi_dcm_walk(h, edit, vlog_visit, &ld), 0, "%s", name);
+		for (size_t i = 0; i < ln.n && i < ld.n; i++)
+			cr_assert_str_eq(ln.v[i], ld.v[i], "%s: visit %zu differs:\n native %s\n DCMTK  %s", name, i, ln.v[i], ld.v[i]);
+		cr_assert_eq(ln.n, ld.n, "%s: %zu visits native, %zu DCMTK", name, ln.n, ld.n);
+		vlog_free(&ln);
+		vlog_free(&ld);
+		if (edit) {
+			top_edits(nat_put, nat_code, nat);
+			top_edits(dcm_put, dcm_code, h);
+			const unsigned char *a, *b;
+			size_t an, bn;
+			cr_assert_eq(phi_dnat_save_mem(nat, &a, &an), 0, "%s: %s", name, phi_dnat_error(nat));
+			cr_assert_eq(phi_dcm_save_mem(h, &b, &bn), 0, "%s: %s", name, phi_dcm_error(h));
+			size_t k = 0;
+			while (k < an && k < bn && a[k] == b[k])
+				k++;
+			cr_assert(an == bn && k == an, "%s: copies differ at byte %zu (native %zu, DCMTK %zu bytes)",
+			          name, k, an, bn);
+		}
+		took = 1;
+	}
+	phi_dcm_free(h);
+	phi_dnat_free(nat);
+	return took;
+}
+
+static int same_as_dcmtk_file(const char *path)
+{
+	size_t n;
+	char *b = cli_read(path, &n);
+	cr_assert_not_null(b, "%s", path);
+	return same_as_dcmtk(path, (const unsigned char *)b, n);
+}
+
+Test(dicom, native_reader_matches_dcmtk_on_every_encoding_it_takes)
+{
+	static const enum ts all[] = {TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_JPEG, TS_EXPLICIT_BE,
+	                              TS_DEFLATED, TS_HTJ2K};
+	int took = 0;
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+		struct ct_opts o = {.ts = all[i], .sop_inst = "1.2.826.0.1.3680043.9.7777.10",
+		                    .ref_inst = "1.2.826.0.1.3680043.9.7777.11",
+		                    .comments = "Patient: Maria Gonzalez, upper molar",
+		                    .private_block = true};
+		took += same_as_dcmtk_file(write_ct(cli_fmt("ct%zu.dcm", i), &o));
+		o.charset = "ISO_IR 100";
+		took += same_as_dcmtk_file(write_ct(cli_fmt("ct%zu-latin1.dcm", i), &o));
+	}
+	/* explicit LE, implicit LE and JPEG, each twice; big endian, deflate, HTJ2K: DCMTK */
+	cr_assert_eq(took, 6);
+}
+
+/* Implicit VR: the dictionary's ambiguous VRs (xs, ox, lt, up, px) as DCMTK types
+ * them, private elements of known and unknown creators, odd and padded values. */
+Test(dicom, native_reader_matches_dcmtk_on_implicit_vr_edge_cases)
+{
+	for (int implicit = 0; implicit <= 1; implicit++) {
+		struct dw w = {.implicit = implicit};
+		static const unsigned char two[2] = {1, 0};
+		dw_str(&w, 0x0008, 0x0005, "CS", "ISO_IR 100");
+		dw_str(&w, 0x0008, 0x0016, "UI", CT_CLASS);
+		dw_str(&w, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.9.7777.30");
+		dw_str(&w, 0x0008, 0x0080, "LO", "Cl\xEDnica Dental M\xFCller  ");
+		dw_str(&w, 0x0008, 0x1030, "LO", "  leading spaces");
+		dw_str(&w, 0x0009, 0x0010, "LO", "GEMS_IDEN_01");
+		dw_str(&w, 0x0009, 0x1001, "LO", "Patient: Maria Gonzalez");
+		dw_str(&w, 0x0009, 0x1002, "SH", "ACME-12");
+		dw_str(&w, 0x0010, 0x0010, "PN", "M\xFCller^Hans");
+		dw_str(&w, 0x0010, 0x0020, "LO", " ID-42 ");
+		dw_str(&w, 0x0011, 0x0010, "LO", "NOBODY KNOWS THIS");
+		dw_str(&w, 0x0011, 0x1001, "LO", "Mr. Private Text");
+		dw_head(&w, 0x0011, 0x1002, "OB", 2);
+		dw_put(&w, two, 2);
+		dw_str(&w, 0x0020, 0x4000, "LT", "odd\0nul");
+		dw_image_basics(&w);
+		dw_us(&w, 0x0028, 0x0106, 3);
+		dw_us(&w, 0x0028, 0x0107, 4000);
+		dw_seq(&w, 0x0028, 0x3010);
+		dw_item(&w);
+		dw_head(&w, 0x0028, 0x3002, "US", 6);
+		dw_u16(&w, 4);
+		dw_u16(&w, 0);
+		dw_u16(&w, 16);
+		dw_head(&w, 0x0028, 0x3006, "OW", 8);
+		for (int i = 0; i < 4; i++)
+			dw_u16(&w, (unsigned)i);
+		dw_item_end(&w);
+		dw_seq_end(&w);
+		dw_head(&w, 0x6000, 0x3000, "OW", 4);
+		dw_u16(&w, 1);
+		dw_u16(&w, 2);
+		dw_pixels(&w, TS_EXPLICIT_LE);
+		char *path = cli_fmt("%s/edge%d.dcm", cli_case, implicit);
+		write_part10(path, &w, implicit ? TS_IMPLICIT_LE : TS_EXPLICIT_LE, CT_CLASS,
+		             "1.2.826.0.1.3680043.9.7777.30");
+		free(w.p);
+		cr_assert_eq(same_as_dcmtk_file(path), 1, "%s was left to DCMTK", path);
+	}
+}
+
+/* Every DICOM file of a tree (recursively) through both readers. */
+static char **dcm_list;
+static size_t dcm_n;
+static bool dcm_any_name; /* every file, not only *.dcm */
+
+static int dcm_collect(const char *p, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	size_t l = strlen(p);
+	if (type == FTW_F && (dcm_any_name || (l > 4 && !strcasecmp(p + l - 4, ".dcm")))) {
+		dcm_list = realloc(dcm_list, (dcm_n + 1) * sizeof *dcm_list);
+		dcm_list[dcm_n++] = cli_own(strdup(p));
+	}
+	return 0;
+}
+
+static void same_as_dcmtk_tree(const char *root, int *took, int *files)
+{
+	dcm_list = NULL;
+	dcm_n = 0;
+	cr_assert_eq(nftw(root, dcm_collect, 16, FTW_PHYS), 0, "%s", root);
+	for (size_t i = 0; i < dcm_n; i++) {
+		size_t n;
+		char *b = cli_read(dcm_list[i], &n);
+		struct phi_dcm *h = phi_dcm_new();
+		int dcmtk = phi_dcm_load_mem(h, b, n, 1);
+		phi_dcm_free(h);
+		if (dcmtk != 0) { /* not DICOM DCMTK reads (3Shape's XML .dcm, broken files) */
+			struct phi_dnat *nat = phi_dnat_new();
+			uint64_t need;
+			int nrc = phi_dnat_parse(nat, (const unsigned char *)b, n, n, 64, 0, &need);
+			phi_dnat_free(nat);
+			cr_assert_eq(nrc, PHI_ENOTSUP, "%s: DCMTK refuses it (%d), the native reader took it",
+			             dcm_list[i], dcmtk);
+			continue;
+		}
+		(*files)++;
+		*took += same_as_dcmtk_file(dcm_list[i]);
+	}
+	free(dcm_list);
+}
+
+Test(dicom, native_reader_matches_dcmtk_on_the_generated_corpus_and_the_public_samples)
+{
+	const char *gen = getenv("GENCASE");
+	if (!gen || !*gen || access(gen, X_OK) != 0) {
+		cli_teardown();
+		cr_skip_test("GENCASE (build/gencase) not built yet");
+	}
+	cr_assert_eq(phi_dcm_init(), 0);
+	char *corpus = cli_fmt("%s/corpus", cli_root);
+	char *argv[] = {(char *)gen, "cases", corpus, "--cases", "4", "--seed", "11", NULL};
+	struct cbuf out = {0}, err = {0};
+	cr_assert_eq(run(argv, NULL, &out, &err), 0, "gencase failed: %s", err.p);
+	int took = 0, files = 0;
+	same_as_dcmtk_tree(corpus, &took, &files);
+	cr_assert_geq(files, 4 * 6, "%d DICOM files", files);
+	cr_assert_geq(took * 2, files, "the native reader took only %d of %d files", took, files);
+	cr_log_info("generated corpus: %d of %d read natively", took, files);
+	/* ../shared/samples/dicom (real public files), when it is beside the repository */
+	if (access("../shared/samples/dicom", R_OK) == 0) {
+		int st = 0, sf = 0;
+		same_as_dcmtk_tree("../shared/samples/dicom", &st, &sf);
+		cr_assert_gt(st, 0, "no sample was read natively (%d DICOM samples)", sf);
+		cr_log_info("public samples: %d of %d read natively", st, sf);
+	}
+	/* the fuzz regressions: whichever reader takes one, they agree */
+	dcm_any_name = true;
+	same_as_dcmtk_tree("tests/fuzz/regress/fuzz_dicom", &took, &files);
+	dcm_any_name = false;
 }
