@@ -1111,15 +1111,6 @@ static bool same_pixels(const unsigned char *a, const struct phi_dicom_pixmap *m
 	}
 }
 
-static int sha256_mem(const void *p, size_t n, char hex[65], struct phi_error *err)
-{
-	struct phi_sha256 h;
-	if (phi_sha256_init(&h))
-		return phi_fail(err, PHI_ENOMEM, "out of memory");
-	phi_sha256_update(&h, p, n);
-	return phi_sha256_final(&h, hex) ? phi_fail(err, PHI_ENOMEM, "out of memory") : 0;
-}
-
 /* The copy written in memory (the input too): prove it parses and its pixel data is
  * the input's, byte for byte (memcmp: the output's pixel hash is the input's because
  * the bytes compared equal), write it with one call, and hand both whole-file hashes
@@ -1148,8 +1139,43 @@ static int verify_with_dcmtk(struct dstate *s, const char pix_in[65], const unsi
 	return 0;
 }
 
+/* The manifest's three hashes: input file, its stored pixel bytes, output file, in one
+ * interleaved pass (phi_sha256_multi); pixel data in more pieces than a message holds
+ * (many fragments) is hashed on its own. */
+static int hash_three(struct phi_fctx *ctx, const unsigned char *in, size_t in_n,
+                      const struct phi_dicom_pixmap *pm, const unsigned char *out, size_t out_n,
+                      char pix[65])
+{
+	struct phi_sha256_msg m[3] = {{{{in, in_n}}}, {{{out, out_n}}}};
+	char hex[3][65];
+	size_t nm = 2;
+	pix[0] = 0;
+	if (pm->seen && pm->n <= PHI_SHA256_RANGES) {
+		for (size_t i = 0; i < pm->n; i++) {
+			m[2].r[i].p = in + pm->v[i].off;
+			m[2].r[i].n = (size_t)pm->v[i].len;
+		}
+		nm = 3;
+	} else if (pm->seen) {
+		struct phi_sha256 h;
+		if (phi_sha256_init(&h))
+			return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+		for (size_t i = 0; i < pm->n; i++)
+			phi_sha256_update(&h, in + pm->v[i].off, (size_t)pm->v[i].len);
+		if (phi_sha256_final(&h, pix))
+			return phi_fail(ctx->err, PHI_ENOMEM, "out of memory");
+	}
+	if (phi_sha256_multi(m, nm, hex))
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory hashing");
+	memcpy(ctx->in_sha256, hex[0], 65);
+	memcpy(ctx->out_sha256, hex[1], 65);
+	if (nm == 3)
+		memcpy(pix, hex[2], 65);
+	return 0;
+}
+
 static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned char *in,
-                          size_t in_n, const char pix_in[65])
+                          size_t in_n, char pix_in[65])
 {
 	struct phi_fctx *ctx = s->ctx;
 	const unsigned char *out;
@@ -1164,8 +1190,7 @@ static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned
 		                e.msg[0] ? e.msg : "deflated");
 	if (!same_pixels(in, &st->pin, out, &st->pout))
 		return phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
-	if ((rc = sha256_mem(in, in_n, ctx->in_sha256, ctx->err)) ||
-	    (rc = sha256_mem(out, out_n, ctx->out_sha256, ctx->err)) ||
+	if ((rc = hash_three(ctx, in, in_n, &st->pin, out, out_n, pix_in)) ||
 	    (rc = phi_output_write(ctx, out, out_n)))
 		return rc;
 	if ((ctx->sopts->flags & PHI_SO_VERIFY) && (rc = verify_with_dcmtk(s, pix_in, out, out_n)))
@@ -1375,8 +1400,8 @@ static int dicom_scan(struct phi_fctx *ctx)
 			return phi_fail(ctx->err, rc, "%s", phi_dnat_error(st->nat));
 	}
 	if (mem && (strip || !s.nat)) {
-		rc = phi_dicom_check_mem(in, in_n, ctx->limits, strip ? pix_in : NULL,
-		                         strip ? &st->pin : NULL, ctx->err);
+		/* the pixel bytes are found here and hashed with the files (copy_check_mem) */
+		rc = phi_dicom_check_mem(in, in_n, ctx->limits, NULL, strip ? &st->pin : NULL, ctx->err);
 		if (rc == PHI_ENOTSUP)
 			mem = 0; /* deflated: the file path inflates it under its cap */
 		else if (rc)
