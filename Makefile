@@ -110,15 +110,21 @@ eval: $(BIN) $(BUILD)/gencase
 
 # phiscan against ripgrep on a generated 150 MB corpus (one large file, 20,000 small).
 # Then one script per format family (tests/bench/bench_*.sh: DICOM, meshes, images).
-bench: $(BIN) $(BUILD)/gencase $(BUILD)/sha256-bench
+bench: $(BIN) $(BUILD)/gencase $(BUILD)/sha256-bench $(BUILD)/dict-bench
 	PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase bash tests/bench/run.sh
 	set -e; for b in tests/bench/bench_*.sh; do \
 	  [ -f "$$b" ] || continue; PHISCAN=./$(BIN) GENCASE=$(BUILD)/gencase \
-	  SHA256_BENCH=$(BUILD)/sha256-bench bash "$$b"; done
+	  SHA256_BENCH=$(BUILD)/sha256-bench DICT_BENCH=$(BUILD)/dict-bench bash "$$b"; done
 
 # The micro benchmark of the manifest's three SHA-256 passes (tests/bench/bench_sha256.sh).
 $(BUILD)/sha256-bench: tests/bench/sha256_bench.c $(BUILD)/libphiscan.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libphiscan.a $(LIBS)
+
+# The compiled DICOM dictionary against DCMTK's lookup (tests/bench/bench_dict.sh);
+# linked with the C++ driver: the bridge needs libstdc++.
+$(BUILD)/dict-bench: tests/bench/dict_bench.c $(BUILD)/libphiscan.a
+	$(CC) $(ALL_CFLAGS) -c -o $(BUILD)/dict_bench.o $<
+	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $(BUILD)/dict_bench.o $(BUILD)/libphiscan.a $(LIBS)
 
 # The main job on the bundled sample corpus: generate it, scan it, strip it.
 demo: $(BIN) $(BUILD)/gencase

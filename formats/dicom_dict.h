@@ -34,13 +34,15 @@
 int phi_dicom_dict_find(uint16_t group, uint16_t element, const char *creator,
                         const char **vr, const char **keyword);
 
-/* The numbers of entries in the table: exact public, exact private, ranges. */
-void phi_dicom_dict_counts(size_t *pub, size_t *priv, size_t *ranges);
+/* The numbers of entries: exact public, exact private, public ranges, private
+ * ranges. */
+void phi_dicom_dict_counts(size_t *pub, size_t *priv, size_t *pub_ranges, size_t *priv_ranges);
 
 /* The i-th entry of each table (for the differential test): 0 and its fields, or -1
  * past the end.  creator is NULL for public entries; for an exact entry
  * ugroup == group and uelement == element.  grestr / erestr: 0 every value of the
- * range, 1 odd values only, 2 even values only. */
+ * range, 1 odd values only, 2 even values only.  Ranges: the public ones first, then
+ * the private ones, each in DCMTK's search order. */
 struct phi_dicom_dict_entry {
 	uint16_t group, ugroup, element, uelement;
 	int grestr, erestr;
