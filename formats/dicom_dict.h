@@ -30,7 +30,13 @@
  * and then by (group, element & 0xFF), then the private ranges; without one only the
  * public entries match: the exact tag, then the ranges in DCMTK's order, which
  * gives (gggg,0010-00FF) of an odd group "PrivateCreator" and (gggg,0000)
- * "GenericGroupLength" (odd groups from 0009: "PrivateGroupLength"). */
+ * "GenericGroupLength" (odd groups from 0009: "PrivateGroupLength").
+ *
+ * A reader that wants DCMTK's answer for a file passes the block's creator value as
+ * DCMTK's reader does (checked with dcmdump 3.6.7): trailing spaces removed, cut at
+ * a NUL ("CARDIO-D.R. 1.0  " and "CARDIO-D.R. 1.0\0" find that creator's entries),
+ * leading spaces kept (" CARDIO-D.R. 1.0" finds none).  DCMTK shows an unknown
+ * element of an implicit VR file with VR "??" and writes it as UN in explicit VR. */
 int phi_dicom_dict_find(uint16_t group, uint16_t element, const char *creator,
                         const char **vr, const char **keyword);
 
