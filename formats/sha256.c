@@ -13,9 +13,12 @@
  */
 #include "sha256.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format.h"
 
@@ -75,20 +78,6 @@ void phi_sha256_abort(struct phi_sha256 *h)
 
 /* ---- several messages ---- */
 
-static int multi_openssl(const struct phi_sha256_msg *m, size_t n, char (*hex)[65])
-{
-	for (size_t i = 0; i < n; i++) {
-		struct phi_sha256 h;
-		if (phi_sha256_init(&h))
-			return PHI_ENOMEM;
-		for (int r = 0; r < PHI_SHA256_RANGES; r++)
-			phi_sha256_update(&h, m[i].r[r].p, m[i].r[r].n);
-		if (phi_sha256_final(&h, hex[i]))
-			return PHI_ENOMEM;
-	}
-	return 0;
-}
-
 #if PHI_SHA256_HAVE_NI
 
 /* Full unrolling of the short loops in ni_blocks.  clang's `#pragma GCC unroll 3` left
@@ -113,13 +102,6 @@ static const uint32_t K256[64] __attribute__((aligned(16))) = {
 	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
 	0xc67178f2};
-
-/* FIPS 180-4 5.3.3, in the ABEF/CDGH register order: lane 0 is the low word, so
- * ABEF holds F, E, B, A from lane 0 up and CDGH holds H, G, D, C. */
-static const uint32_t H0_ABEF[4] __attribute__((aligned(16))) = {0x9b05688c, 0x510e527f,
-                                                                   0xbb67ae85, 0x6a09e667};
-static const uint32_t H0_CDGH[4] __attribute__((aligned(16))) = {0x5be0cd19, 0x1f83d9ab,
-                                                                   0xa54ff53a, 0x3c6ef372};
 
 /* nblk 64-byte blocks of each of n (1..3) streams: stream s reads p[s] and updates
  * st[s] (ABEF, CDGH).  n is a constant in every caller: the loops over streams and
@@ -198,86 +180,6 @@ NI_TARGET static void ni_blocks3(__m128i *st[], const uint8_t *p[], size_t nblk)
 	ni_blocks(3, st, p, nblk);
 }
 
-/* ABEF/CDGH back to the digest bytes H0..H7, big-endian (FIPS 180-4 6.2.2 step 4). */
-static void ni_digest(const __m128i st[2], unsigned char md[32])
-{
-	uint32_t abef[4], cdgh[4];
-	memcpy(abef, &st[0], 16);
-	memcpy(cdgh, &st[1], 16);
-	const uint32_t h[8] = {abef[3], abef[2], cdgh[3], cdgh[2],
-	                       abef[1], abef[0], cdgh[1], cdgh[0]};
-	for (int i = 0; i < 8; i++) {
-		md[4 * i] = (unsigned char)(h[i] >> 24);
-		md[4 * i + 1] = (unsigned char)(h[i] >> 16);
-		md[4 * i + 2] = (unsigned char)(h[i] >> 8);
-		md[4 * i + 3] = (unsigned char)h[i];
-	}
-}
-
-/* One message as a sequence of runs of whole blocks: straight from its ranges where
- * 64 bytes lie in one range, else gathered (a block across two ranges, the tail and
- * the padding) into buf. */
-struct ni_stream {
-	__m128i st[2];
-	const struct phi_sha256_msg *m;
-	uint64_t total; /* bytes so far */
-	const uint8_t *p; /* current run */
-	size_t nblk;      /* blocks left in it */
-	size_t off;       /* in range r */
-	int r;
-	int done; /* the padding is in the current run */
-	uint8_t buf[128];
-};
-
-/* The next run of s into s->p/s->nblk; 0 when the message is all hashed. */
-static int ni_refill(struct ni_stream *s)
-{
-	if (s->done)
-		return 0;
-	while (s->r < PHI_SHA256_RANGES && s->off == s->m->r[s->r].n) {
-		s->r++;
-		s->off = 0;
-	}
-	if (s->r < PHI_SHA256_RANGES && s->m->r[s->r].n - s->off >= 64) {
-		size_t left = s->m->r[s->r].n - s->off;
-		s->p = (const uint8_t *)s->m->r[s->r].p + s->off;
-		s->nblk = left / 64;
-		s->off += s->nblk * 64;
-		s->total += s->nblk * 64;
-		return 1;
-	}
-	size_t k = 0;
-	while (k < 64 && s->r < PHI_SHA256_RANGES) {
-		size_t left = s->m->r[s->r].n - s->off;
-		size_t take = left < 64 - k ? left : 64 - k;
-		if (take) {
-			memcpy(s->buf + k, (const uint8_t *)s->m->r[s->r].p + s->off, take);
-			k += take;
-			s->off += take;
-		}
-		if (s->off == s->m->r[s->r].n) {
-			s->r++;
-			s->off = 0;
-		}
-	}
-	s->total += k;
-	s->p = s->buf;
-	if (k == 64) {
-		s->nblk = 1;
-		return 1;
-	}
-	/* FIPS 180-4 5.1.1: 0x80, zeros to 56 mod 64, the length in bits. */
-	s->buf[k++] = 0x80;
-	size_t end = k <= 56 ? 64 : 128;
-	memset(s->buf + k, 0, end - 8 - k);
-	uint64_t bits = s->total * 8;
-	for (int i = 0; i < 8; i++)
-		s->buf[end - 1 - i] = (uint8_t)(bits >> (8 * i));
-	s->nblk = end / 64;
-	s->done = 1;
-	return 1;
-}
-
 static int ni_supported(void)
 {
 	static int known; /* 0 not asked yet, 1 no, 2 yes; every thread finds the same */
@@ -292,50 +194,137 @@ static int ni_supported(void)
 	return v == 2;
 }
 
-static int multi_ni(const struct phi_sha256_msg *m, size_t n, char (*hex)[65])
+/* Where one update call stands in one message: range r, offset off; the current run
+ * of whole blocks (straight from a range, or the context's buf). */
+struct ni_cursor {
+	const struct phi_sha256_msg *m;
+	int r;
+	int dry; /* no whole block left in this call's bytes */
+	size_t off;
+	const uint8_t *p;
+	size_t nblk;
+};
+
+/* The next run of message i into c->p/c->nblk: 1, or 0 when this call's bytes hold no
+ * further whole block (the rest waits in buf for the next update or final). */
+static int ni_refill(struct phi_sha256_multi *h, size_t i, struct ni_cursor *c)
 {
-	struct ni_stream s[PHI_SHA256_MULTI_MAX];
-	for (size_t i = 0; i < n; i++) {
-		memset(&s[i], 0, sizeof s[i]);
-		memcpy(&s[i].st[0], H0_ABEF, 16);
-		memcpy(&s[i].st[1], H0_CDGH, 16);
-		s[i].m = &m[i];
+	const struct phi_sha256_msg *m = c->m;
+	size_t k = h->s[i].nbuf;
+	while (c->r < PHI_SHA256_RANGES && c->off == m->r[c->r].n) {
+		c->r++;
+		c->off = 0;
+	}
+	if (c->dry)
+		return 0;
+	if (!k && c->r < PHI_SHA256_RANGES && m->r[c->r].n - c->off >= 64) {
+		c->p = (const uint8_t *)m->r[c->r].p + c->off;
+		c->nblk = (m->r[c->r].n - c->off) / 64;
+		c->off += c->nblk * 64;
+		h->s[i].total += c->nblk * 64;
+		return 1;
+	}
+	/* a block across ranges or calls, or the end of this call's bytes */
+	while (k < 64 && c->r < PHI_SHA256_RANGES) {
+		size_t left = m->r[c->r].n - c->off;
+		size_t take = left < 64 - k ? left : 64 - k;
+		if (take) {
+			memcpy(h->s[i].buf + k, (const uint8_t *)m->r[c->r].p + c->off, take);
+			k += take;
+			c->off += take;
+			h->s[i].total += take;
+		}
+		if (c->off == m->r[c->r].n) {
+			c->r++;
+			c->off = 0;
+		}
+	}
+	if (k < 64) {
+		h->s[i].nbuf = k;
+		c->dry = 1;
+		return 0;
+	}
+	h->s[i].nbuf = 0; /* buf is the run until it is consumed */
+	c->p = h->s[i].buf;
+	c->nblk = 1;
+	return 1;
+}
+
+/* Every whole block of more[0..n-1], the streams interleaved while two or three
+ * have blocks left. */
+static void ni_update(struct phi_sha256_multi *h, const struct phi_sha256_msg *more)
+{
+	struct ni_cursor c[PHI_SHA256_MULTI_MAX];
+	__m128i st[PHI_SHA256_MULTI_MAX][2];
+	for (size_t i = 0; i < h->n; i++) {
+		memset(&c[i], 0, sizeof c[i]);
+		c[i].m = &more[i];
+		memcpy(st[i], h->s[i].st, 32);
 	}
 	for (;;) {
-		__m128i *st[PHI_SHA256_MULTI_MAX];
+		__m128i *sp[PHI_SHA256_MULTI_MAX];
 		const uint8_t *p[PHI_SHA256_MULTI_MAX];
-		struct ni_stream *live[PHI_SHA256_MULTI_MAX];
+		struct ni_cursor *live[PHI_SHA256_MULTI_MAX];
 		int nl = 0;
 		size_t run = SIZE_MAX;
-		for (size_t i = 0; i < n; i++) {
-			if (!s[i].nblk && !ni_refill(&s[i]))
+		for (size_t i = 0; i < h->n; i++) {
+			if (!c[i].nblk && !ni_refill(h, i, &c[i]))
 				continue;
-			live[nl] = &s[i];
-			st[nl] = s[i].st;
-			p[nl] = s[i].p;
-			if (s[i].nblk < run)
-				run = s[i].nblk;
+			live[nl] = &c[i];
+			sp[nl] = st[i];
+			p[nl] = c[i].p;
+			if (c[i].nblk < run)
+				run = c[i].nblk;
 			nl++;
 		}
 		if (!nl)
 			break;
 		if (nl == 3)
-			ni_blocks3(st, p, run);
+			ni_blocks3(sp, p, run);
 		else if (nl == 2)
-			ni_blocks2(st, p, run);
+			ni_blocks2(sp, p, run);
 		else
-			ni_blocks1(st, p, run);
+			ni_blocks1(sp, p, run);
 		for (int i = 0; i < nl; i++) {
 			live[i]->p += 64 * run;
 			live[i]->nblk -= run;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < h->n; i++)
+		memcpy(h->s[i].st, st[i], 32);
+}
+
+/* FIPS 180-4 5.1.1: what is left in buf, 0x80, zeros to 56 mod 64, the length in
+ * bits, hashed as one last update of one or two blocks per message. */
+static void ni_final(struct phi_sha256_multi *h, char (*hex)[65])
+{
+	unsigned char pad[PHI_SHA256_MULTI_MAX][128];
+	struct phi_sha256_msg m[PHI_SHA256_MULTI_MAX];
+	memset(m, 0, sizeof m);
+	for (size_t i = 0; i < h->n; i++) {
+		size_t k = h->s[i].nbuf;
+		uint64_t bits = h->s[i].total * 8;
+		memcpy(pad[i], h->s[i].buf, k);
+		pad[i][k++] = 0x80;
+		size_t end = k <= 56 ? 64 : 128;
+		memset(pad[i] + k, 0, end - 8 - k);
+		for (int b = 0; b < 8; b++)
+			pad[i][end - 1 - b] = (unsigned char)(bits >> (8 * b));
+		h->s[i].nbuf = 0;
+		m[i].r[0].p = pad[i];
+		m[i].r[0].n = end;
+	}
+	ni_update(h, m);
+	for (size_t i = 0; i < h->n; i++) {
+		/* ABEF/CDGH back to H0..H7, big-endian (FIPS 180-4 6.2.2 step 4) */
+		const unsigned char *st = h->s[i].st;
 		unsigned char md[32];
-		ni_digest(s[i].st, md);
+		static const int word[8] = {3, 2, 7, 6, 1, 0, 5, 4}; /* A B C D E F G H */
+		for (int w = 0; w < 8; w++)
+			for (int b = 0; b < 4; b++)
+				md[4 * w + b] = st[4 * word[w] + 3 - b];
 		to_hex(md, hex[i]);
 	}
-	return 0;
 }
 
 int phi_sha256_has_shani(void)
@@ -345,9 +334,12 @@ int phi_sha256_has_shani(void)
 
 #else /* no SHA-NI code on this target */
 
-static int multi_ni(const struct phi_sha256_msg *m, size_t n, char (*hex)[65])
+static void ni_update(struct phi_sha256_multi *h, const struct phi_sha256_msg *more)
 {
-	return PHI_ENOTSUP;
+}
+
+static void ni_final(struct phi_sha256_multi *h, char (*hex)[65])
+{
 }
 
 int phi_sha256_has_shani(void)
@@ -357,25 +349,132 @@ int phi_sha256_has_shani(void)
 
 #endif
 
-int phi_sha256_multi_impl(const struct phi_sha256_msg *m, size_t n, char (*hex)[65],
-                          enum phi_sha256_impl impl)
+/* FIPS 180-4 5.3.3 in the ABEF/CDGH order (lane 0, the lowest word, first): F E B A,
+ * H G D C. */
+static const uint32_t H0_NI[8] = {0x9b05688c, 0x510e527f, 0xbb67ae85, 0x6a09e667,
+                                  0x5be0cd19, 0x1f83d9ab, 0xa54ff53a, 0x3c6ef372};
+
+int phi_sha256_multi_init(struct phi_sha256_multi *h, size_t n, enum phi_sha256_impl impl)
 {
+	memset(h, 0, sizeof *h);
 	if (!n || n > PHI_SHA256_MULTI_MAX)
 		return PHI_EUSAGE;
-	for (size_t i = 0; i < n; i++)
-		hex[i][0] = 0;
 	if (impl == PHI_SHA256_AUTO)
 		impl = phi_sha256_has_shani() ? PHI_SHA256_SHANI : PHI_SHA256_OPENSSL;
 	if (impl == PHI_SHA256_SHANI && !phi_sha256_has_shani())
 		return PHI_ENOTSUP;
-	int rc = impl == PHI_SHA256_SHANI ? multi_ni(m, n, hex) : multi_openssl(m, n, hex);
+	h->n = n;
+	h->ni = impl == PHI_SHA256_SHANI;
+	for (size_t i = 0; i < n; i++) {
+		if (h->ni)
+			memcpy(h->s[i].st, H0_NI, 32); /* native byte order, as the registers */
+		else if (phi_sha256_init(&h->ossl[i])) {
+			phi_sha256_multi_abort(h);
+			return PHI_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void phi_sha256_multi_update(struct phi_sha256_multi *h, const struct phi_sha256_msg *more)
+{
+	if (h->ni) {
+		ni_update(h, more);
+		return;
+	}
+	for (size_t i = 0; i < h->n; i++)
+		for (int r = 0; r < PHI_SHA256_RANGES; r++)
+			phi_sha256_update(&h->ossl[i], more[i].r[r].p, more[i].r[r].n);
+}
+
+int phi_sha256_multi_final(struct phi_sha256_multi *h, char (*hex)[65])
+{
+	int rc = 0;
+	if (h->ni)
+		ni_final(h, hex);
+	else
+		for (size_t i = 0; i < h->n; i++)
+			if (phi_sha256_final(&h->ossl[i], hex[i]))
+				rc = PHI_ENOMEM;
 	if (rc)
+		for (size_t i = 0; i < h->n; i++)
+			hex[i][0] = 0;
+	phi_sha256_multi_abort(h);
+	return rc;
+}
+
+void phi_sha256_multi_abort(struct phi_sha256_multi *h)
+{
+	for (size_t i = 0; i < PHI_SHA256_MULTI_MAX; i++)
+		phi_sha256_abort(&h->ossl[i]);
+	memset(h, 0, sizeof *h);
+}
+
+int phi_sha256_multi_impl(const struct phi_sha256_msg *m, size_t n, char (*hex)[65],
+                          enum phi_sha256_impl impl)
+{
+	struct phi_sha256_multi h;
+	if (n && n <= PHI_SHA256_MULTI_MAX)
 		for (size_t i = 0; i < n; i++)
 			hex[i][0] = 0;
-	return rc;
+	int rc = phi_sha256_multi_init(&h, n, impl);
+	if (rc)
+		return rc;
+	phi_sha256_multi_update(&h, m);
+	return phi_sha256_multi_final(&h, hex);
 }
 
 int phi_sha256_multi(const struct phi_sha256_msg *m, size_t n, char (*hex)[65])
 {
 	return phi_sha256_multi_impl(m, n, hex, PHI_SHA256_AUTO);
+}
+
+int phi_sha256_fds(const int *fd, size_t n, char (*hex)[65])
+{
+	enum { CHUNK = 128 << 10 }; /* three chunks stay in a 1 MiB L2 */
+	struct phi_sha256_multi h;
+	int rc = phi_sha256_multi_init(&h, n, PHI_SHA256_AUTO);
+	if (rc)
+		return rc;
+	unsigned char *buf = malloc(n * CHUNK);
+	if (!buf) {
+		phi_sha256_multi_abort(&h);
+		return PHI_ENOMEM;
+	}
+	uint64_t off[PHI_SHA256_MULTI_MAX] = {0};
+	int eof[PHI_SHA256_MULTI_MAX] = {0};
+	for (;;) {
+		struct phi_sha256_msg m[PHI_SHA256_MULTI_MAX];
+		int any = 0;
+		memset(m, 0, sizeof m);
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (eof[i])
+				continue;
+			ssize_t k;
+			do
+				k = pread(fd[i], buf + i * CHUNK, CHUNK, (off_t)off[i]);
+			while (k < 0 && errno == EINTR);
+			if (k < 0)
+				rc = PHI_EIO;
+			else if (!k)
+				eof[i] = 1;
+			else {
+				m[i].r[0].p = buf + i * CHUNK;
+				m[i].r[0].n = (size_t)k;
+				off[i] += (uint64_t)k;
+				any = 1;
+			}
+		}
+		if (rc || !any)
+			break;
+		phi_sha256_multi_update(&h, m);
+	}
+	free(buf);
+	if (rc) {
+		phi_sha256_multi_abort(&h);
+		for (size_t i = 0; i < n; i++)
+			hex[i][0] = 0;
+		return rc;
+	}
+	return phi_sha256_multi_final(&h, hex);
 }

@@ -19,8 +19,9 @@
  *   bytes) and nothing is copied.  Without SHA-NI (checked at run time with CPUID)
  *   or off x86 it hashes the messages one by one with OpenSSL: same results.
  *
- * Threading: a phi_sha256 context belongs to one thread; phi_sha256_multi keeps no
- * state and may run on any number of threads at once.  Ownership: init allocates,
+ * Threading: a phi_sha256 or phi_sha256_multi context belongs to one thread;
+ * phi_sha256_multi and phi_sha256_fds keep no state and may run on any number of
+ * threads at once.  Ownership: init allocates,
  * final (or abort) releases; a context is reusable after either.  The ranges given to
  * phi_sha256_multi are borrowed for the call.
  */
@@ -28,6 +29,7 @@
 #define PHI_SHA256_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct phi_sha256 {
 	void *ctx; /* EVP_MD_CTX */
@@ -67,5 +69,35 @@ int phi_sha256_multi_impl(const struct phi_sha256_msg *m, size_t n, char (*hex)[
 
 /* 1 when this CPU runs the SHA-NI code (SHA, SSE4.1 and SSSE3 in CPUID), else 0. */
 int phi_sha256_has_shani(void);
+
+/* The same for messages fed in pieces (files read in chunks): init, any number of
+ * updates, each giving more bytes of every message (more[i], ranges of n == 0 for a
+ * message with nothing new), then final.  Caller-allocated; init may allocate (the
+ * OpenSSL contexts of the fallback) and final or abort releases, so a context is
+ * reusable after either.  One thread at a time. */
+struct phi_sha256_multi {
+	size_t n;
+	int ni; /* 1: the SHA-NI code; 0: OpenSSL (ossl) */
+	struct phi_sha256 ossl[PHI_SHA256_MULTI_MAX];
+	struct {
+		unsigned char st[32]; /* the state as ABEF, CDGH (SHA-NI) */
+		uint64_t total;                    /* bytes so far */
+		size_t nbuf;                       /* bytes of an unfinished block in buf */
+		unsigned char buf[64];
+	} s[PHI_SHA256_MULTI_MAX];
+};
+
+/* 0, PHI_EUSAGE (n out of range), PHI_ENOTSUP (SHANI asked, CPU lacks it), PHI_ENOMEM. */
+int phi_sha256_multi_init(struct phi_sha256_multi *h, size_t n, enum phi_sha256_impl impl);
+void phi_sha256_multi_update(struct phi_sha256_multi *h, const struct phi_sha256_msg *more);
+/* 0 or PHI_ENOMEM (OpenSSL failed; every hex[i] is then ""). */
+int phi_sha256_multi_final(struct phi_sha256_multi *h, char (*hex)[65]);
+void phi_sha256_multi_abort(struct phi_sha256_multi *h);
+
+/* The whole files behind fd[0..n-1] (1 <= n <= 3), read with pread from offset 0 to
+ * their end, in lockstep chunks, hashed together: the scanner's input and output
+ * hashes for the manifest.  0, PHI_EUSAGE, PHI_ENOMEM, or PHI_EIO when a read fails
+ * (a pipe, for one); on error every hex[i] is "". */
+int phi_sha256_fds(const int *fd, size_t n, char (*hex)[65]);
 
 #endif

@@ -528,27 +528,6 @@ static void set_outcome(struct phi_result *res, enum phi_status st, const char *
 	res->reason = strdup(reason);
 }
 
-static int sha256_fd(int fd, char hex[65])
-{
-	struct phi_sha256 st;
-	unsigned char buf[1 << 16];
-	if (lseek(fd, 0, SEEK_SET) < 0 || phi_sha256_init(&st))
-		return PHI_EIO;
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof buf);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			phi_sha256_abort(&st);
-			return PHI_EIO;
-		}
-		if (r == 0)
-			break;
-		phi_sha256_update(&st, buf, (size_t)r);
-	}
-	return phi_sha256_final(&st, hex) ? PHI_EIO : 0;
-}
-
 static int read_head(int fd, unsigned char *head, size_t *n)
 {
 	size_t got = 0;
@@ -854,10 +833,17 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 	}
 	if (out_fd >= 0) {
 		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && (!o->in_place || fsync(out_fd) == 0);
-		/* the format may have hashed both from memory (format.h); else read them */
-		if (!res->in_sha256[0] || !res->out_sha256[0])
-			ok = ok && sha256_fd(out_fd, res->out_sha256) == 0 &&
-			     sha256_fd(fd, res->in_sha256) == 0;
+		/* the format may have hashed both from memory (format.h); else read them,
+		 * both in one interleaved pass (sha256.h: 1.5x two passes with SHA-NI) */
+		if (ok && (!res->in_sha256[0] || !res->out_sha256[0])) {
+			const int fds[2] = {fd, out_fd};
+			char hex[2][65];
+			ok = phi_sha256_fds(fds, 2, hex) == 0;
+			if (ok) {
+				memcpy(res->in_sha256, hex[0], sizeof res->in_sha256);
+				memcpy(res->out_sha256, hex[1], sizeof res->out_sha256);
+			}
+		}
 		/* after the input hash: the copy, the hash and the scan saw the same bytes */
 		if (ok && changed_since(fd, &st)) {
 			close(out_fd);

@@ -7,14 +7,19 @@
  * vectors (NIST CSRC "Examples with intermediate values", SHA-256) pin both.  Lengths
  * cover every padding edge (55/56 bytes: the length fits the last block or not;
  * 63/64/65: a block boundary; the same one block later) and random sizes up to 3 MB.
- * Random data is from a fixed-seed generator, so a failure reproduces.
+ * The streaming form (init/update/final) is fed the same messages in random pieces,
+ * and phi_sha256_fds reads files.  Random data is from a fixed-seed generator, so a
+ * failure reproduces.
  */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../formats/format.h"
 #include "../formats/sha256.h"
@@ -241,4 +246,142 @@ Test(sha256, shani_is_refused_exactly_when_the_cpu_lacks_it)
 		cr_assert_eq(rc, PHI_ENOTSUP);
 		cr_assert_str_eq(hex[0], "");
 	}
+}
+
+Test(sha256, streaming_in_random_pieces_matches_openssl)
+{
+	uint8_t *src = random_bytes((1u << 20) + 64);
+	enum phi_sha256_impl im[2];
+	int ni = impls(im);
+	for (int t = 0; t < 300; t++) {
+		size_t n = 1 + below(PHI_SHA256_MULTI_MAX), len[3], fed[3] = {0};
+		struct phi_sha256_msg whole[3];
+		memset(whole, 0, sizeof whole);
+		for (size_t i = 0; i < n; i++) {
+			len[i] = below(((size_t)1 << below(21)) + 1); /* 0 .. 1 MiB, every scale */
+			whole[i].r[0].p = src + below(64);
+			whole[i].r[0].n = len[i];
+		}
+		char want[3][65];
+		for (size_t i = 0; i < n; i++)
+			reference(&whole[i], want[i]);
+		for (int k = 0; k < ni; k++) {
+			struct phi_sha256_multi h;
+			cr_assert_eq(phi_sha256_multi_init(&h, n, im[k]), 0);
+			memset(fed, 0, sizeof fed);
+			for (int done = 0; !done;) {
+				/* each message gets 0 .. ~3 blocks' worth more (sometimes nothing),
+				 * cut into up to four ranges */
+				struct phi_sha256_msg more[3];
+				done = 1;
+				for (size_t i = 0; i < n; i++) {
+					size_t left = len[i] - fed[i];
+					size_t step = below(4) ? below(200) : below(70000);
+					if (step > left)
+						step = left;
+					split(&more[i], (const uint8_t *)whole[i].r[0].p + fed[i], step);
+					fed[i] += step;
+					if (fed[i] < len[i])
+						done = 0;
+				}
+				phi_sha256_multi_update(&h, more);
+			}
+			char got[3][65];
+			cr_assert_eq(phi_sha256_multi_final(&h, got), 0);
+			for (size_t i = 0; i < n; i++)
+				cr_assert_str_eq(got[i], want[i], "case %d, %s, message %zu of %zu (%zu bytes)",
+				                 t, impl_name(im[k]), i, n, len[i]);
+		}
+	}
+	free(src);
+}
+
+Test(sha256, streaming_context_is_refused_for_bad_counts_and_reusable_after_final)
+{
+	struct phi_sha256_multi h;
+	cr_assert_eq(phi_sha256_multi_init(&h, 0, PHI_SHA256_AUTO), PHI_EUSAGE);
+	cr_assert_eq(phi_sha256_multi_init(&h, 4, PHI_SHA256_AUTO), PHI_EUSAGE);
+	for (int round = 0; round < 2; round++) {
+		struct phi_sha256_msg m = {{{"ab", 2}, {"c", 1}}};
+		char hex[1][65];
+		cr_assert_eq(phi_sha256_multi_init(&h, 1, PHI_SHA256_AUTO), 0);
+		phi_sha256_multi_update(&h, &m);
+		cr_assert_eq(phi_sha256_multi_final(&h, hex), 0);
+		cr_assert_str_eq(hex[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	}
+	cr_assert_eq(phi_sha256_multi_init(&h, 2, PHI_SHA256_OPENSSL), 0);
+	phi_sha256_multi_abort(&h); /* releases the OpenSSL contexts (ASan would say) */
+}
+
+/* A fresh directory under TMPDIR (or /tmp), as tests/cli.c makes its root. */
+static void make_dir(char *dir, size_t size)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, size, "%s/phiscan-sha256-XXXXXX", t && *t ? t : "/tmp");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+/* A file of n bytes from src in dir; its fd, opened for reading. */
+static int file_of(const char *dir, const char *name, const uint8_t *src, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(src, 1, n, f), n);
+	cr_assert_eq(fclose(f), 0);
+	int fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(unlink(path), 0);
+	return fd;
+}
+
+Test(sha256, fds_hashes_whole_files_from_the_start_whatever_their_position)
+{
+	char dir[512];
+	make_dir(dir, sizeof dir);
+	uint8_t *src = random_bytes(3u << 20);
+	/* empty, one byte, across the 128 KiB chunk, several chunks of unequal counts */
+	const size_t sizes[] = {0, 1, (128u << 10) + 17, (3u << 20) - 5, 55, 1000000};
+	int fd[6];
+	char want[6][65];
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "f%d", i);
+		fd[i] = file_of(dir, name, src + i, sizes[i]);
+		struct phi_sha256_msg m = {{{src + i, sizes[i]}}};
+		reference(&m, want[i]);
+	}
+	cr_assert_eq(lseek(fd[3], 12345, SEEK_SET), 12345); /* a position left by a reader */
+	for (int first = 0; first < 6; first++)
+		for (size_t n = 1; n <= 3 && first + (int)n <= 6; n++) {
+			char got[3][65];
+			cr_assert_eq(phi_sha256_fds(fd + first, n, got), 0);
+			for (size_t i = 0; i < n; i++)
+				cr_assert_str_eq(got[i], want[first + (int)i], "file %d of a call with %zu",
+				                 first + (int)i, n);
+		}
+	for (int i = 0; i < 6; i++)
+		close(fd[i]);
+	cr_assert_eq(rmdir(dir), 0);
+	free(src);
+}
+
+Test(sha256, fds_fails_with_eio_on_a_pipe_and_clears_every_output)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], "abc", 3), 3);
+	char dir[512];
+	make_dir(dir, sizeof dir);
+	int fds[2] = {file_of(dir, "a", (const uint8_t *)"abc", 3), p[0]};
+	char got[2][65];
+	memset(got, 'x', sizeof got);
+	cr_assert_eq(phi_sha256_fds(fds, 2, got), PHI_EIO);
+	cr_assert_str_eq(got[0], "");
+	cr_assert_str_eq(got[1], "");
+	close(fds[0]);
+	close(p[0]);
+	close(p[1]);
+	cr_assert_eq(rmdir(dir), 0);
 }
