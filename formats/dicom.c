@@ -1478,6 +1478,30 @@ parsed:
 		              "DICOMDIR is not edited: not written (rebuild it on the output, e.g. dcmmkdir)");
 		goto out;
 	}
+	/* No SOP Instance UID: DCMTK would invent a random one for the meta header, a new
+	 * one every run.  The copy gets one keyed from the input's bytes (the file) or its
+	 * pixel data and size (a file too large to hold), the same every run. */
+	char inst[80];
+	if (s.key && (d_get(&s, 0x0008, 0x0018, inst, sizeof inst) || !inst[0])) {
+		unsigned char mac[32];
+		char seed[96], uid[65];
+		crypto_auth_hmacsha256_state hs;
+		crypto_auth_hmacsha256_init(&hs, s.key, 32);
+		crypto_auth_hmacsha256_update(&hs, (const unsigned char *)"phiscan-dicom-no-instance", 26);
+		if (mem) {
+			crypto_auth_hmacsha256_update(&hs, in, in_n);
+		} else {
+			snprintf(seed, sizeof seed, "%s:%llu", pix_in, (unsigned long long)ctx->size);
+			crypto_auth_hmacsha256_update(&hs, (const unsigned char *)seed, strlen(seed));
+		}
+		crypto_auth_hmacsha256_final(&hs, mac);
+		sodium_bin2hex(seed, sizeof seed, mac, 32);
+		phi_dicom_remap_uid(s.key, seed, 64, uid);
+		if ((rc = d_put(&s, 0x0008, 0x0018, uid))) {
+			rc = d_fail(&s, rc);
+			goto out;
+		}
+	}
 	if ((rc = mark_deidentified(&s))) {
 		rc = d_fail(&s, rc);
 		goto out;

@@ -663,8 +663,8 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 			return oom(n);
 		c->cv_len = 10;
 	}
-	if (strip && (!top(n, 0x0008, 0x0016) || !top(n, 0x0008, 0x0018)))
-		return notsup(n, "no SOP class or instance");
+	if (strip && !top(n, 0x0008, 0x0016))
+		return notsup(n, "no SOP class");
 	return 0;
 }
 
@@ -1180,6 +1180,12 @@ static int emit_elements(struct phi_dnat *n, size_t i, size_t stop, bool top_lev
 static void out_value(const struct phi_dnat *n, uint16_t g, uint16_t e, const char **v,
                       size_t *k)
 {
+	for (size_t i = 0; i < n->nputs; i++)
+		if (n->puts[i].g == g && n->puts[i].e == e && n->puts[i].vlen != CODES) {
+			*v = n->arena + n->puts[i].v;
+			*k = n->puts[i].vlen;
+			return;
+		}
 	const struct node *x = top(n, g, e);
 	*v = "";
 	*k = 0;

@@ -234,7 +234,8 @@ static char *write_ct(const char *name, const struct ct_opts *o)
 	const char *cls = o->sop_class ? o->sop_class : CT_CLASS;
 	dw_str(&w, 0x0008, 0x0005, "CS", o->charset ? o->charset : "ISO_IR 192");
 	dw_str(&w, 0x0008, 0x0016, "UI", cls);
-	dw_str(&w, 0x0008, 0x0018, "UI", o->sop_inst);
+	if (o->sop_inst[0])
+		dw_str(&w, 0x0008, 0x0018, "UI", o->sop_inst);
 	dw_str(&w, 0x0008, 0x0020, "DA", "20250724");
 	dw_str(&w, 0x0008, 0x0060, "CS", strcmp(cls, CT_CLASS) ? "OT" : "CT");
 	dw_str(&w, 0x0008, 0x0080, "LO", "Bright Smile Dental");
@@ -1779,4 +1780,22 @@ Test(dicom, native_reader_matches_dcmtk_on_the_generated_corpus_and_the_public_s
 	dcm_any_name = true;
 	same_as_dcmtk_tree("tests/fuzz/regress/fuzz_dicom", &took, &files);
 	dcm_any_name = false;
+}
+
+/* A file without a SOP Instance UID gets a keyed one, the same every run (DCMTK would
+ * put a random one in the meta header), on both readers' paths. */
+Test(dicom, a_missing_sop_instance_uid_becomes_a_keyed_one_the_same_every_run)
+{
+	char *key = key_file("key", 21);
+	static const enum ts all[] = {TS_EXPLICIT_LE, TS_IMPLICIT_LE, TS_EXPLICIT_BE};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+		char *f = write_ct(cli_fmt("noinst%zu.dcm", i), &(struct ct_opts){.ts = all[i], .sop_inst = ""});
+		cr_assert_null(value_of(dump_file(f), "(0008,0018)"));
+		struct cbuf o1 = {0}, o2 = {0};
+		struct dump *a = strip_one(f, key, NULL, &o1), *b = strip_one(f, key, NULL, &o2);
+		const char *ua = value_of(a, "(0008,0018)"), *ub = value_of(b, "(0008,0018)");
+		cr_assert(ua && !strncmp(ua, "2.25.", 5), "no keyed SOP Instance UID (%zu)", i);
+		cr_assert_str_eq(ua, ub, "two runs gave two UIDs (%zu)", i);
+		cr_assert_str_eq(value_of(a, "meta:(0002,0003)"), ua);
+	}
 }
