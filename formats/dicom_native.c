@@ -1197,7 +1197,10 @@ static void out_value(const struct phi_dnat *n, uint16_t g, uint16_t e, const ch
 	} else {
 		*v = value_of(n, x, k);
 	}
-	trim(v, k, false);
+	/* DCMTK copies it into the meta header as a C string: up to a NUL */
+	const char *z = memchr(*v, 0, *k);
+	if (z)
+		*k = (size_t)(z - *v);
 }
 
 int phi_dnat_save_mem(struct phi_dnat *n, const unsigned char **data, size_t *size)

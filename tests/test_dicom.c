@@ -1779,6 +1779,7 @@ Test(dicom, native_reader_matches_dcmtk_on_the_generated_corpus_and_the_public_s
 	/* the fuzz regressions: whichever reader takes one, they agree */
 	dcm_any_name = true;
 	same_as_dcmtk_tree("tests/fuzz/regress/fuzz_dicom", &took, &files);
+	same_as_dcmtk_tree("tests/fuzz/regress/fuzz_dicom_native", &took, &files);
 	dcm_any_name = false;
 }
 
