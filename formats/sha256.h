@@ -18,12 +18,14 @@
  *   so each message is given as up to four byte ranges (a header, then the shared
  *   bytes) and nothing is copied.  Without SHA-NI (checked at run time with CPUID)
  *   or off x86 it hashes the messages one by one with OpenSSL: same results.
+ *   phi_sha256_multi_init/update/final is the same fed in pieces, and phi_sha256_fds
+ *   reads up to three files with it (the scanner's input and output hashes).
  *
  * Threading: a phi_sha256 or phi_sha256_multi context belongs to one thread;
  * phi_sha256_multi and phi_sha256_fds keep no state and may run on any number of
- * threads at once.  Ownership: init allocates,
- * final (or abort) releases; a context is reusable after either.  The ranges given to
- * phi_sha256_multi are borrowed for the call.
+ * threads at once.  Ownership: init allocates (the multi context only on the OpenSSL
+ * path), final or abort releases; a context is reusable after either.  The ranges
+ * given to phi_sha256_multi and to an update are borrowed for the call.
  */
 #ifndef PHI_SHA256_H
 #define PHI_SHA256_H
