@@ -51,6 +51,17 @@ $(BUILD)/libphiscan.a: $(LIB_OBJ)
 $(BIN): $(MAIN_OBJ) $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The default pack's SHA-256, printed only when packcheck has compiled every pattern
+# in it with the engine: phiscan then compiles those rules on first use, not at start.
+$(BUILD)/default_pack.h: rules/default.yaml $(BUILD)/packcheck
+	$(BUILD)/packcheck rules/default.yaml > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/packcheck: $(BUILD)/rules/src/packcheck.o $(BUILD)/libphiscan.a
+	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(MAIN_OBJ): $(BUILD)/default_pack.h
+$(MAIN_OBJ): private ALL_CFLAGS += -I$(BUILD)
+
 # One translation unit: gencase.c includes corpus/gen_*.c (DICOM, meshes, images).
 $(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 	@mkdir -p $(dir $@)
@@ -86,7 +97,7 @@ test-tsan:
 $(BUILD)/tsan-stress: $(BUILD)/tests/tsan_stress.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/rules/src/packcheck.d
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz phiscan phiscan-asan phiscan-tsan

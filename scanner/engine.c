@@ -42,8 +42,8 @@ enum prefilter { PF_KEYWORDS, PF_PATTERN, PF_NONE };
 
 struct crule {
 	const struct phi_rule *r;
-	pcre2_code *re;
-	uint32_t vgroup;
+	pcre2_code *re;   /* NULL until first use for a verified rule (rule_ready) */
+	uint32_t vgroup;  /* set with re */
 	enum prefilter pf;
 	char **cues;      /* lower-cased */
 	size_t *cue_len;
@@ -67,7 +67,8 @@ struct phi_engine {
 	const struct phi_names *names;
 	struct phi_engine_opts opts;
 	bool from_cache;        /* the prefilter database was read from the cache */
-	atomic_uchar *jitted;   /* per rule: its pattern is JIT-compiled (jit_once) */
+	atomic_uchar *jitted;   /* per rule: re compiled and JIT-compiled (rule_ready) */
+	atomic_size_t ncompiled; /* rule patterns compiled so far */
 	pthread_mutex_t *jit_mu;
 };
 
@@ -455,17 +456,34 @@ out:
 	return rc;
 }
 
-static int compile_rule(struct crule *c, const struct phi_rule *r, struct phi_error *err)
+/* Compile c's pattern (not JIT) and find its value group.  PHI_ERULE with the
+ * reason in why (PCRE2's message, "failed to allocate heap memory" included). */
+static int compile_pattern(struct crule *c, struct phi_engine *e, char *why, size_t whylen)
+{
+	pcre2_code *re;
+	if (compile_re(c->r->pattern, &re, why, whylen, 0, false))
+		return PHI_ERULE;
+	int n = pcre2_substring_number_from_name(re, (PCRE2_SPTR) "v");
+	uint32_t caps = 0;
+	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &caps);
+	c->vgroup = n > 0 ? (uint32_t)n : (caps >= 1 ? 1 : 0);
+	c->re = re;
+	atomic_fetch_add_explicit(&e->ncompiled, 1, memory_order_relaxed);
+	return 0;
+}
+
+/* A rule whose pack the build has checked (r->verified: every pattern compiles) is
+ * compiled on first use, by rule_ready: pcre2_compile of the default pack's 64
+ * patterns was 49M of a 257M-instruction start-up, and most runs confirm few rules.
+ * Any other rule is compiled now, so a bad pattern in a user's pack fails at start. */
+static int compile_rule(struct crule *c, struct phi_engine *e, const struct phi_rule *r,
+                        struct phi_error *err)
 {
 	char why[200];
 	c->r = r;
-	if (compile_re(r->pattern, &c->re, why, sizeof why, 0, false))
+	if (!r->verified && compile_pattern(c, e, why, sizeof why))
 		return phi_fail(err, PHI_ERULE, "%s:%d: rule '%s': bad pattern %s", r->source, r->line,
 		                r->id, why);
-	int n = pcre2_substring_number_from_name(c->re, (PCRE2_SPTR) "v");
-	uint32_t caps = 0;
-	pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &caps);
-	c->vgroup = n > 0 ? (uint32_t)n : (caps >= 1 ? 1 : 0);
 	c->pf = r->nkeywords ? PF_KEYWORDS : PF_PATTERN;
 	c->cues = calloc(r->ncues + 1, sizeof *c->cues);
 	c->cue_len = calloc(r->ncues + 1, sizeof *c->cue_len);
@@ -506,7 +524,7 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 	for (size_t i = 0; !rc && i < pack->nrules; i++) {
 		if (pack->rules[i].safe_harbor && !opts->safe_harbor)
 			continue;
-		rc = compile_rule(&e->rules[e->nrules++], &pack->rules[i], err);
+		rc = compile_rule(&e->rules[e->nrules++], e, &pack->rules[i], err);
 	}
 	for (size_t i = 0; !rc && i < pack->nallow; i++) {
 		const struct phi_allow *a = &pack->allow[i];
@@ -566,6 +584,11 @@ void phi_engine_free(struct phi_engine *e)
 bool phi_engine_from_cache(const struct phi_engine *e)
 {
 	return e->from_cache;
+}
+
+size_t phi_engine_compiled_count(const struct phi_engine *e)
+{
+	return atomic_load_explicit(&e->ncompiled, memory_order_relaxed);
 }
 
 size_t phi_engine_rule_count(const struct phi_engine *e)
@@ -737,7 +760,8 @@ static bool find_cue(const struct crule *c, const char *t, size_t a, size_t b)
 
 /* JIT-compile re once, on first use by any worker.  pcre2_jit_compile changes the
  * code object, so it runs under the mutex and before any match with it; the flag's
- * release/acquire pair publishes the result to the other workers. */
+ * release/acquire pair publishes the result to the other workers.  rule_ready is the
+ * same with the pattern's compilation in front. */
 static void jit_once(pthread_mutex_t *mu, atomic_uchar *done, pcre2_code *re)
 {
 	if (atomic_load_explicit(done, memory_order_acquire))
@@ -776,6 +800,34 @@ static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
 		}
 	}
 	return false;
+}
+
+/* Rule ri ready to match: its pattern compiled (a verified rule's first use) and
+ * JIT-compiled, once, by whichever worker needs it first; c->re and c->vgroup are
+ * written under the mutex before the release store and read after the acquire
+ * load.  PHI_ERULE when a verified pattern does not compile after all (out of
+ * memory, or a PCRE2 other than the one the build checked with): the flag stays
+ * clear, the field fails (the file is unscanned) and a later use tries again. */
+static int rule_ready(const struct phi_engine *e, size_t ri)
+{
+	struct crule *c = &e->rules[ri];
+	char why[200];
+	int rc = 0;
+	if (atomic_load_explicit(&e->jitted[ri], memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(e->jit_mu);
+	if (!atomic_load_explicit(&e->jitted[ri], memory_order_relaxed)) {
+		/* the engine is shared read-only; its lazily built parts change only here,
+		 * under the mutex */
+		if (!c->re)
+			rc = compile_pattern(c, (struct phi_engine *)e, why, sizeof why);
+		if (!rc) {
+			(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+			atomic_store_explicit(&e->jitted[ri], 1, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(e->jit_mu);
+	return rc;
 }
 
 static int push_hit(struct phi_matcher *m, const struct phi_hit *h)
@@ -824,8 +876,10 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 	const struct phi_rule *r = c->r;
 	const char *t = m->text;
 	size_t pos = a;
+	int ready = rule_ready(e, ri);
 
-	jit_once(e->jit_mu, &e->jitted[ri], c->re);
+	if (ready)
+		return ready;
 	while (pos <= b) {
 		int rc = pcre2_match(c->re, (PCRE2_SPTR)t, b, pos, 0, m->md, m->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)

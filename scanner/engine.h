@@ -66,6 +66,10 @@ int phi_engine_test_examples(const struct phi_engine *e, phi_example_fail_fn fn,
  * compile: for tests and --stats. */
 bool phi_engine_from_cache(const struct phi_engine *e);
 
+/* How many rule patterns have been compiled so far: a verified rule (rules.h) is
+ * compiled on its first use, any other in phi_engine_new.  For tests and measures. */
+size_t phi_engine_compiled_count(const struct phi_engine *e);
+
 /* Number of rules compiled (after safe_harbor filtering), and the i-th of them with
  * how it is prefiltered: "keywords", "pattern" or "none" (full PCRE2 pass). */
 size_t phi_engine_rule_count(const struct phi_engine *e);

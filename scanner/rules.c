@@ -64,6 +64,7 @@ int phi_severity_parse(const char *name, enum phi_severity *out)
 #include <stdlib.h>
 #include <yaml.h>
 
+#include "../formats/sha256.h"
 #include "validate.h"
 
 struct loader {
@@ -511,7 +512,8 @@ int phi_pack_load_allow_string(struct phi_pack *pack, const char *yaml, size_t l
 	return load_string(pack, yaml, len, name, true, err);
 }
 
-int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err)
+int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *sha256_hex,
+                           struct phi_error *err)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
@@ -543,10 +545,26 @@ int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err
 	}
 	rc = ferror(fp) ? phi_fail(err, PHI_EIO, "%s: read error", path) : 0;
 	fclose(fp);
+	size_t first = pack->nrules;
 	if (!rc)
 		rc = phi_pack_load_string(pack, buf, len, path, err);
+	if (!rc && sha256_hex && strlen(sha256_hex) == 64) {
+		struct phi_sha256 h;
+		char hex[65];
+		if (phi_sha256_init(&h) == 0) {
+			phi_sha256_update(&h, buf, len);
+			bool same = phi_sha256_final(&h, hex) == 0 && strcmp(hex, sha256_hex) == 0;
+			for (size_t i = first; same && i < pack->nrules; i++)
+				pack->rules[i].verified = true;
+		}
+	}
 	free(buf);
 	return rc;
+}
+
+int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err)
+{
+	return phi_pack_load_verified(pack, path, NULL, err);
 }
 
 void phi_pack_free(struct phi_pack *pack)

@@ -91,6 +91,9 @@ struct phi_rule {
 	size_t nno_match;
 	char *source;         /* pack file the rule came from */
 	int line;             /* line of the rule in that file */
+	bool verified;        /* its pack is one the build checked (phi_pack_load_verified):
+	                       * the pattern compiles, so the engine may compile it on
+	                       * first use instead of at start */
 };
 
 struct phi_allow {
@@ -117,6 +120,12 @@ struct phi_pack {
 /* Append the rules and allowlists of the YAML file at path to pack.  On error
  * pack is unchanged and err names "path:line: reason". */
 int phi_pack_load(struct phi_pack *pack, const char *path, struct phi_error *err);
+/* Same, and when the file's SHA-256 is sha256_hex (64 lowercase hex digits; NULL or
+ * "" never matches) its rules are marked verified.  The build passes the hash of
+ * the rules/default.yaml whose every pattern it compiled (rules/src/packcheck.c);
+ * an edited copy does not match and is checked at start like any pack. */
+int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *sha256_hex,
+                           struct phi_error *err);
 /* Same, from a string (tests); name is used in messages. */
 int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
                          const char *name, struct phi_error *err);

@@ -1346,3 +1346,38 @@ Test(cli, files_with_many_findings_are_streamed_in_walk_order)
 	cr_assert_eq(s1 - o1.p, s2 - o2.p, "reports differ between -j 1 and -j 2");
 	cr_assert(memcmp(o1.p, o2.p, (size_t)(s1 - o1.p)) == 0, "reports differ between -j 1 and -j 2");
 }
+
+/* The build compiled every pattern of rules/default.yaml and baked its SHA-256 into
+ * phiscan, which then compiles those rules on first use.  A byte-identical copy as
+ * the default pack must find exactly what an edited copy (a comment added: another
+ * hash, every rule compiled at start) finds, and a copy with a broken pattern must
+ * still fail at start with the file, line and rule. */
+Test(cli, the_default_pack_the_build_checked_finds_what_an_edited_copy_finds_and_a_broken_copy_fails_at_start)
+{
+	size_t n;
+	char *real = cli_read("rules/default.yaml", &n);
+	cr_assert_not_null(real, "run from the repository root");
+	char *pack = cli_fmt("%s/rules/default.yaml", cli_data);
+	cli_write(pack, real, n);
+	cli_write_str(cli_fmt("%s/intake.txt", cli_case),
+	              "Patient Name: Maria Lopez\nDOB: 03/14/1961\nSSN: 482-31-7765\n"
+	              "Email: maria.lopez@example.com\nPhone: (555) 201-7788\n"
+	              "Dear Mr. Jonathan Whitfield, your crown is ready.\n");
+	struct cbuf out1, err1, out2, err2, out3, err3;
+	cr_assert_eq(cli(&out1, &err1, NULL, "scan", "--no-progress", "--format", "json", cli_case,
+	                 NULL), 1, "%s", err1.p);
+	cr_assert_geq(count_type(&out1, "finding"), 5, "%s", out1.p);
+	cli_write_str(pack, cli_fmt("%s\n# edited: another SHA-256\n", real));
+	cr_assert_eq(cli(&out2, &err2, NULL, "scan", "--no-progress", "--format", "json", cli_case,
+	                 NULL), 1, "%s", err2.p);
+	cr_assert_str_eq(without_seconds(&out1), without_seconds(&out2));
+
+	/* the first pattern of the pack loses a closing parenthesis */
+	const char *p = strstr(real, "pattern: '");
+	cr_assert_not_null(p);
+	p += strlen("pattern: '");
+	cli_write_str(pack, cli_fmt("%.*s(%s", (int)(p - real), real, p));
+	cr_assert_eq(cli(&out3, &err3, NULL, "scan", "--no-progress", cli_case, NULL), 2);
+	cr_assert(has(&err3, "default.yaml:") && has(&err3, ": bad pattern"), "%s", err3.p);
+	cr_assert(has(&err3, "missing closing parenthesis"), "%s", err3.p);
+}

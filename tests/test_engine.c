@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <math.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,8 @@ static struct eng eng_slots[4];
 static bool eng_used[4];
 static struct ehits *eng_hit_slots[64];
 
-static struct eng *eng_build_cached(const char *yaml, bool safe_harbor, double min_confidence,
-                                    const char *cache_dir)
+static struct eng *eng_build_full(const char *yaml, bool safe_harbor, double min_confidence,
+                                  const char *cache_dir, bool verified)
 {
 	struct phi_error err = {0};
 	size_t i = 0;
@@ -68,12 +69,20 @@ static struct eng *eng_build_cached(const char *yaml, bool safe_harbor, double m
 	             "cannot load %s (run from the repo root): %s", ENG_NAMES_DIR, err.msg);
 	cr_assert_eq(phi_pack_load_string(&x->pack, yaml, strlen(yaml), "eng.yaml", &err), 0,
 	             "%s", err.msg);
+	for (size_t r = 0; r < x->pack.nrules; r++)
+		x->pack.rules[r].verified = verified;
 	struct phi_engine_opts o = {.safe_harbor = safe_harbor,
 	                            .min_confidence = min_confidence,
 	                            .cache_dir = cache_dir};
 	cr_assert_eq(phi_engine_new(&x->e, &x->pack, x->names, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(phi_matcher_new(&x->m, x->e), 0);
 	return x;
+}
+
+static struct eng *eng_build_cached(const char *yaml, bool safe_harbor, double min_confidence,
+                                    const char *cache_dir)
+{
+	return eng_build_full(yaml, safe_harbor, min_confidence, cache_dir, false);
 }
 
 static struct eng *eng_build_opts(const char *yaml, bool safe_harbor, double min_confidence)
@@ -1058,4 +1067,102 @@ Test(engine, a_value_inside_a_long_base64_run_is_not_reported, .fini = eng_fini)
 	h = eng_all(x, free_text);
 	cr_expect_eq(h.n, 1, "the free-standing value was not reported");
 	eng_hits_free(&h);
+}
+
+/* A verified rule (its pack checked by the build, rules.h) is compiled on first use:
+ * none at start, only the rules the prefilter sent to PCRE2 after a match, each
+ * once, and the hits are those of the same pack compiled at start. */
+Test(engine, a_verified_rule_is_compiled_on_first_use_and_finds_what_a_rule_compiled_at_start_finds)
+{
+	static const char yaml[] = "rules:\n"
+	                           "  - id: ssn\n"
+	                           "    class: ssn\n"
+	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+	                           "  - id: mrn\n"
+	                           "    class: mrn\n"
+	                           "    keywords: [mrn]\n"
+	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n"
+	                           "  - id: never\n"
+	                           "    class: id\n"
+	                           "    keywords: [zzqqx]\n"
+	                           "    pattern: 'zzqqx(\\d+)'\n";
+	static const char text[] = "Patient MRN: 12345678, SSN 482-31-7765.\n"
+	                           "Second visit, MRN 7654321 and 123-45-6789.\n";
+	struct eng *now = eng_build(yaml);
+	struct eng *lazy = eng_build_full(yaml, false, 0.0, NULL, true);
+	cr_assert_eq(phi_engine_compiled_count(now->e), 3);
+	cr_assert_eq(phi_engine_compiled_count(lazy->e), 0);
+	struct ehits a = eng_all(now, text), b = eng_all(lazy, text);
+	cr_assert_eq(a.n, 4);
+	cr_assert_eq(b.n, a.n);
+	for (size_t i = 0; i < a.n; i++) {
+		cr_assert_eq(b.v[i].start, a.v[i].start, "hit %zu", i);
+		cr_assert_eq(b.v[i].end, a.v[i].end, "hit %zu", i);
+		cr_assert_str_eq(b.v[i].rule->id, a.v[i].rule->id);
+		cr_assert_eq(b.v[i].confidence, a.v[i].confidence);
+	}
+	/* ssn and mrn ran, "never" had no keyword in the text */
+	cr_assert_eq(phi_engine_compiled_count(lazy->e), 2);
+	struct ehits c = eng_all(lazy, text);
+	cr_assert_eq(c.n, a.n);
+	cr_assert_eq(phi_engine_compiled_count(lazy->e), 2, "compiled once, not per match");
+	eng_hits_free(&a);
+	eng_hits_free(&b);
+	eng_hits_free(&c);
+	eng_free(now);
+	eng_free(lazy);
+}
+
+/* Workers share the engine: the first uses of one lazily compiled rule race. */
+struct eng_race {
+	struct phi_matcher *m;
+	const char *text;
+	size_t nhits;
+};
+
+static int eng_count_hit(void *arg, const struct phi_hit *h)
+{
+	(void)h;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void *eng_race_run(void *arg)
+{
+	struct eng_race *r = arg;
+	for (int i = 0; i < 50; i++)
+		if (phi_engine_match(r->m, r->text, strlen(r->text), 0, strlen(r->text), NULL,
+		                     eng_count_hit, &r->nhits))
+			return (void *)1;
+	return NULL;
+}
+
+Test(engine, workers_racing_to_a_rules_first_use_compile_it_once_and_all_find_its_hits)
+{
+	static const char yaml[] = "rules:\n"
+	                           "  - id: ssn\n"
+	                           "    class: ssn\n"
+	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+	                           "  - id: mrn\n"
+	                           "    class: mrn\n"
+	                           "    keywords: [mrn]\n"
+	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n";
+	struct eng *x = eng_build_full(yaml, false, 0.0, NULL, true);
+	struct eng_race r[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		r[i].text = "MRN: 12345678 and SSN 482-31-7765";
+		r[i].nhits = 0;
+		cr_assert_eq(phi_matcher_new(&r[i].m, x->e), 0);
+		cr_assert_eq(pthread_create(&t[i], NULL, eng_race_run, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *ret;
+		cr_assert_eq(pthread_join(t[i], &ret), 0);
+		cr_assert_null(ret, "worker %d: match failed", i);
+		cr_assert_eq(r[i].nhits, 100, "worker %d", i);
+		phi_matcher_free(r[i].m);
+	}
+	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
+	eng_free(x);
 }

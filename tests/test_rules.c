@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../formats/sha256.h"
 #include "../scanner/rules.h"
 #include "../scanner/validate.h"
 
@@ -510,4 +511,54 @@ Test(rules, fuzzer_regressions_load_or_fail_cleanly)
 	}
 	closedir(d);
 	cr_assert_gt(n, 0);
+}
+
+/* phi_pack_load_verified marks a pack's rules verified (compiled on first use by the
+ * engine) only when the file's bytes have the given SHA-256; a pack loaded before
+ * it, a wrong hash or no hash leave rules unverified. */
+Test(rules, a_pack_is_verified_only_when_its_bytes_have_the_given_sha256)
+{
+	static const char a[] = "rules:\n  - id: a1\n    class: id\n    pattern: 'A\\d+'\n";
+	static const char b[] = "rules:\n  - id: b1\n    class: id\n    pattern: 'B\\d+'\n"
+	                        "  - id: b2\n    class: id\n    pattern: 'C\\d+'\n";
+	char dir[] = "/tmp/phi-rules-XXXXXX", pa[64], pb[64], hex[65], other[65];
+	struct phi_sha256 h;
+	struct phi_pack pack = {0};
+	struct phi_error err = {0};
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(pa, sizeof pa, "%s/a.yaml", dir);
+	snprintf(pb, sizeof pb, "%s/b.yaml", dir);
+	FILE *fa = fopen(pa, "wb"), *fb = fopen(pb, "wb");
+	cr_assert(fa && fb);
+	cr_assert_eq(fwrite(a, 1, strlen(a), fa), strlen(a));
+	cr_assert_eq(fwrite(b, 1, strlen(b), fb), strlen(b));
+	cr_assert_eq(fclose(fa), 0);
+	cr_assert_eq(fclose(fb), 0);
+	cr_assert_eq(phi_sha256_init(&h), 0);
+	phi_sha256_update(&h, b, strlen(b));
+	cr_assert_eq(phi_sha256_final(&h, hex), 0);
+	snprintf(other, sizeof other, "%s", hex);
+	other[0] = other[0] == '0' ? '1' : '0';
+
+	cr_assert_eq(phi_pack_load_verified(&pack, pa, hex, &err), 0, "%s", err.msg);
+	cr_assert_eq(phi_pack_load_verified(&pack, pb, hex, &err), 0, "%s", err.msg);
+	cr_assert_eq(pack.nrules, 3);
+	cr_assert_not(rules_find(&pack, "a1")->verified, "a.yaml has another hash");
+	cr_assert(rules_find(&pack, "b1")->verified);
+	cr_assert(rules_find(&pack, "b2")->verified);
+	phi_pack_free(&pack);
+
+	cr_assert_eq(phi_pack_load_verified(&pack, pb, other, &err), 0);
+	cr_assert_eq(phi_pack_load_verified(&pack, pb, NULL, &err), PHI_ERULE, "duplicate ids");
+	cr_assert_not(pack.rules[0].verified);
+	cr_assert_eq(pack.nrules, 2);
+	phi_pack_free(&pack);
+	cr_assert_eq(phi_pack_load_verified(&pack, pb, NULL, &err), 0);
+	cr_assert_eq(phi_pack_load_verified(&pack, pa, "", &err), 0);
+	for (size_t i = 0; i < pack.nrules; i++)
+		cr_assert_not(pack.rules[i].verified, "%s", pack.rules[i].id);
+	phi_pack_free(&pack);
+	cr_assert_eq(remove(pa), 0);
+	cr_assert_eq(remove(pb), 0);
+	cr_assert_eq(remove(dir), 0);
 }
