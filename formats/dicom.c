@@ -1237,6 +1237,21 @@ static int read_pipe(struct phi_fctx *ctx, struct dcm_state *st, const unsigned 
 	return 0;
 }
 
+/* The input read into buf from byte got (what it holds already) up to want bytes or
+ * the end: the new count, or a negative PHI_E*. */
+static long fill(struct phi_fctx *ctx, unsigned char *buf, size_t got, size_t want)
+{
+	while (got < want) {
+		long r = phi_input_read(ctx, buf + got, want - got);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (long)got;
+}
+
 /* A regular file of at most MEM_MAX bytes (a scan: of at most the head the scanner
  * already read), or a pipe (read_pipe), whole, at *data: the head itself when it is
  * the whole file, else st->in.  Returns 1 when it was read, 0 when the file path is
@@ -1262,16 +1277,10 @@ static int read_whole(struct phi_fctx *ctx, struct dcm_state *st, const unsigned
 		st->in = t;
 		st->in_cap = want;
 	}
-	size_t got = 0;
-	while (got < want) {
-		long r = phi_input_read(ctx, st->in + got, want - got);
-		if (r < 0)
-			return (int)r;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got != ctx->size)
+	long got = fill(ctx, st->in, 0, want);
+	if (got < 0)
+		return (int)got;
+	if ((uint64_t)got != ctx->size)
 		return phi_fail(ctx->err, PHI_EIO, "the file changed size while it was read");
 	*data = st->in;
 	*n = got;
@@ -1330,16 +1339,10 @@ static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
 			st->in_cap = want;
 		}
 		/* phi_input_read hands out the head first, then the file */
-		size_t got = d == ctx->head ? 0 : avail;
-		while (got < want) {
-			long r = phi_input_read(ctx, st->in + got, want - got);
-			if (r < 0)
-				return (int)r;
-			if (r == 0)
-				break;
-			got += (size_t)r;
-		}
-		if (got < want)
+		long got = fill(ctx, st->in, d == ctx->head ? 0 : avail, want);
+		if (got < 0)
+			return (int)got;
+		if ((size_t)got < want)
 			return phi_fail(ctx->err, PHI_EIO, "the file changed size while it was read");
 		d = st->in;
 		avail = got;

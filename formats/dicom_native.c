@@ -251,6 +251,18 @@ static int want(struct phi_dnat *n, uint64_t upto)
 	return 1;
 }
 
+/* The 8 bytes of a tag and length (or tag and VR) at off, inside limit. */
+static int header(struct phi_dnat *n, uint64_t off, uint64_t limit, const unsigned char **p)
+{
+	int rc = want(n, off + 8);
+	if (rc)
+		return rc;
+	if (off + 8 > limit)
+		return notsup(n, "a header past its container");
+	*p = n->d + off;
+	return 0;
+}
+
 /* The fragments of encapsulated pixel data, from off to the sequence delimiter. */
 static int skip_fragments(struct phi_dnat *n, uint64_t off, uint64_t *after)
 {
@@ -290,12 +302,10 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 	bool first = true;
 	uint64_t limit = undef ? n->size : end;
 	while (undef || off < end) {
-		int rc = want(n, off + 8);
+		const unsigned char *p;
+		int rc = header(n, off, limit, &p);
 		if (rc)
 			return rc;
-		if (off + 8 > limit)
-			return notsup(n, "element header past its container");
-		const unsigned char *p = n->d + off;
 		uint16_t g = le16(p), e = le16(p + 2);
 		if (g == 0xFFFE) {
 			if (undef && e == 0xE00D) {
@@ -432,12 +442,10 @@ static int parse_items(struct phi_dnat *n, uint64_t off, uint64_t end, bool unde
 	uint32_t count = 0;
 	uint64_t limit = undef ? n->size : end;
 	while (undef || off < end) {
-		int rc = want(n, off + 8);
+		const unsigned char *p;
+		int rc = header(n, off, limit, &p);
 		if (rc)
 			return rc;
-		if (off + 8 > limit)
-			return notsup(n, "item header past its sequence");
-		const unsigned char *p = n->d + off;
 		uint16_t g = le16(p), e = le16(p + 2);
 		uint32_t len = le32(p + 4);
 		if (undef && g == 0xFFFE && e == 0xE0DD) {
