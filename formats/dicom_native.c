@@ -323,6 +323,12 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 			return notsup(n, "group 0002 in the data set");
 		if (g == 0x0008 && e == 0x0005 && depth > 0)
 			return notsup(n, "a character set inside a sequence");
+		/* values read by name (dicom.c) must be text, as DCMTK would convert others */
+		static const uint32_t named[] = {0x00080005u, 0x00080016u, 0x00080018u, 0x00080060u,
+		                                 0x00100010u, 0x00100020u, 0x00120063u, 0x00280301u};
+		for (size_t i = 0; depth == 0 && n->explicit_vr && i < sizeof named / sizeof *named; i++)
+			if (tag == named[i] && !string_vr((const char *)p + 4))
+				return notsup(n, "a named value that is not text");
 		if (n->strip && e == 0x0000)
 			return notsup(n, "group length in the data set");
 		if (n->strip && depth == 0 && tag == 0x00120064u)
@@ -606,6 +612,8 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 		x->next = (uint32_t)n->nn;
 		if (n->nn > 1 && (x[-1].e >= x->e))
 			return notsup(n, "irregular meta header");
+		if (x->e == 0x0010 && !string_vr(x->vr))
+			return notsup(n, "irregular meta header");
 		if (x->e == 0x0010 && x->len < sizeof n->xfer) {
 			const char *v = (const char *)data + x->val;
 			size_t k = x->len;
@@ -617,7 +625,7 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 	}
 	n->nmeta = n->nn;
 	/* the meta header's group length must state its extent, which DCMTK reads by */
-	if (!n->nmeta || n->nodes[0].e != 0x0000 || n->nodes[0].len != 4 ||
+	if (!n->nmeta || n->nodes[0].e != 0x0000 || !vr_is(n->nodes[0].vr, "UL") || n->nodes[0].len != 4 ||
 	    le32(data + n->nodes[0].val) != off - n->nodes[0].end)
 		return notsup(n, "meta header without a true group length");
 	static const char *const native[] = {
