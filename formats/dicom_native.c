@@ -493,6 +493,36 @@ static int parse_items(struct phi_dnat *n, uint64_t off, uint64_t end, bool unde
 	return 0;
 }
 
+/* DCMTK removes every white-space character from a UID wherever it stands
+ * (DcmUniqueIdentifier: "incorrectly encoded UIDs ... observed in some images"). */
+static bool uid_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* A UI value without its white space, when it has any: the value every reader of the
+ * file sees, and the copy holds. */
+static int uid_clean(struct phi_dnat *n, struct node *x)
+{
+	const unsigned char *v = n->d + x->val;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < x->len; i++)
+		k += !uid_space(v[i]);
+	if (k == x->len)
+		return 0;
+	char *t = malloc(k + 1);
+	if (!t)
+		return oom(n);
+	k = 0;
+	for (uint32_t i = 0; i < x->len; i++)
+		if (!uid_space(v[i]))
+			t[k++] = (char)v[i];
+	x->cv = keep(n, t, k);
+	x->cv_len = k;
+	free(t);
+	return x->cv ? 0 : oom(n);
+}
+
 /* Latin-1 (ISO_IR 100) to UTF-8, as DCMTK's iconv conversion writes it. */
 static uint32_t latin1_value(struct phi_dnat *n, const unsigned char *v, size_t k,
                              uint32_t *out_len)
@@ -615,10 +645,12 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 		if (x->e == 0x0010 && !string_vr(x->vr))
 			return notsup(n, "irregular meta header");
 		if (x->e == 0x0010 && x->len < sizeof n->xfer) {
-			const char *v = (const char *)data + x->val;
-			size_t k = x->len;
-			trim(&v, &k, true);
-			memcpy(n->xfer, v, k);
+			size_t k = 0;
+			for (uint32_t i = 0; i < x->len; i++)
+				if (!uid_space(data[x->val + i]))
+					n->xfer[k++] = (char)data[x->val + i];
+			while (k && !n->xfer[k - 1])
+				k--;
 			n->xfer[k] = 0;
 		}
 		off = x->end;
@@ -647,6 +679,10 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 	}
 	if (n->nn == n->nmeta)
 		return notsup(n, "no data set elements");
+	for (size_t i = 0; i < n->nn; i++)
+		if (n->nodes[i].kind == K_EL && vr_is(n->nodes[i].vr, "UI") &&
+		    (rc = uid_clean(n, &n->nodes[i])))
+			return rc;
 	/* the character set: the default repertoire and UTF-8 as stored, Latin-1 converted */
 	const struct node *cs = top(n, 0x0008, 0x0005);
 	if (cs) {
