@@ -302,7 +302,7 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 	bool first = true;
 	uint64_t limit = undef ? n->size : end;
 	while (undef || off < end) {
-		const unsigned char *p;
+		const unsigned char *p = NULL;
 		int rc = header(n, off, limit, &p);
 		if (rc)
 			return rc;
@@ -448,7 +448,7 @@ static int parse_items(struct phi_dnat *n, uint64_t off, uint64_t end, bool unde
 	uint32_t count = 0;
 	uint64_t limit = undef ? n->size : end;
 	while (undef || off < end) {
-		const unsigned char *p;
+		const unsigned char *p = NULL;
 		int rc = header(n, off, limit, &p);
 		if (rc)
 			return rc;
