@@ -186,6 +186,12 @@ static int dicom_diff_pass(struct phi_dcm *h, struct phi_dnat *nat, const unsign
 	vlog_free(&ld);
 	if (rc || !edit)
 		return rc;
+	/* as formats/dicom.c does: a copy without a SOP Instance UID gets one (else DCMTK
+	 * invents a random one for the meta header) */
+	char inst[80];
+	if ((phi_dnat_get(nat, 0x0008, 0x0018, inst, sizeof inst) || !inst[0]) &&
+	    (phi_dnat_put(nat, 0x0008, 0x0018, "2.25.999") || phi_dcm_put(h, 0x0008, 0x0018, "2.25.999")))
+		return diff_why(why, cap, "cannot put a SOP Instance UID");
 	if (diff_top_edits(diff_nat_put, diff_nat_code, nat) ||
 	    diff_top_edits(diff_dcm_put, diff_dcm_code, h))
 		return diff_why(why, cap, "top-level edits failed");
