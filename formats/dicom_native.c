@@ -642,8 +642,8 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 		x->next = (uint32_t)n->nn;
 		if (n->nn > 1 && (x[-1].e >= x->e))
 			return notsup(n, "irregular meta header");
-		if (x->e == 0x0010 && !string_vr(x->vr))
-			return notsup(n, "irregular meta header");
+		if ((x->e == 0x0002 || x->e == 0x0003 || x->e == 0x0010) && !string_vr(x->vr))
+			return notsup(n, "irregular meta header"); /* read by name: text only */
 		if (x->e == 0x0010 && x->len < sizeof n->xfer) {
 			size_t k = 0;
 			for (uint32_t i = 0; i < x->len; i++)
