@@ -11,13 +11,17 @@ without loading a text dictionary at start-up:
   exact entries    DCMTK's hash dictionary: one entry per (tag, private creator); a
                    later line for the same key replaces the earlier one.  Written as
                    two tables, public (no creator) sorted by tag, private sorted by
-                   (group, creator bytes, element), for binary searches.
+                   (group, creator index, element), for binary searches; creator
+                   indices follow the creators' byte order (strcmp).
   range entries    DCMTK's repeating-tag list, in DCMTK's order: the skeleton's
                    (0000-FFFF,0000) first, then each range line appended, except that
                    a range equal to an earlier one (same bounds, restrictions and
                    creator) replaces it, and a range that is a subset of an earlier
                    one goes before it.  The lookup takes the first range that
-                   contains the tag, as DcmDataDictionary::findEntry() does.
+                   contains the tag, as DcmDataDictionary::findEntry() does.  Written
+                   as two lists, public and private, each in that order: a lookup
+                   with a creator matches only that creator's ranges, one without
+                   only public ones, so each list's first match is DCMTK's.
 
 A line's fields are tab-separated: tag, VR, keyword, VM, version (3 to 5 fields); a
 tag is "(gggg,eeee)", "(gggg,"creator",ee)" or a range "gggg-gggg" (even values only),
