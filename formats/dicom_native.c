@@ -714,6 +714,8 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 		if (!(c->cv = keep(n, "ISO_IR 192", 10)))
 			return oom(n);
 		c->cv_len = 10;
+		c->vr[0] = 'C'; /* DCMTK puts a new element: the dictionary's VR */
+		c->vr[1] = 'S';
 	}
 	if (strip && !top(n, 0x0008, 0x0016))
 		return notsup(n, "no SOP class");
