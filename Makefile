@@ -18,13 +18,12 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
               -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"' \
               -DPHI_YAML_BUILT='"$(shell pkg-config --modversion yaml-0.1)"'
-# Linked statically (the .a files come with the same -dev packages): every process
-# start paid ~4 ms in ld.so resolving libcrypto's 3,380 BIND_NOW symbols and the
-# others' (tests/bench/startup.sh; README "Start-up").  None of the five decodes a
-# case file's format (they match patterns, hash, and read rule packs and
-# .phiscan.yaml); the cost is that their security updates need a rebuild of phiscan.
-# `make STATIC_PKGS=` links every library shared.
-STATIC_PKGS ?= libpcre2-8 yaml-0.1 libsodium libhs libcrypto
+# Every library is linked shared by default, so Debian's security updates of OpenSSL,
+# libsodium, PCRE2 and the others reach phiscan without a rebuild.  Linking some
+# statically saves about 3 ms of ld.so work at each start (libcrypto alone has 3,380
+# BIND_NOW symbols; tests/bench/startup.sh; README "Start-up"):
+#   make STATIC_PKGS="libpcre2-8 yaml-0.1 libsodium libhs libcrypto"
+STATIC_PKGS ?=
 LIBS     := -Wl,-Bstatic $(if $(STATIC_PKGS),$(shell pkg-config --libs $(STATIC_PKGS))) \
             -Wl,-Bdynamic $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(PKGS))) \
             $(DCMTK_LIBS) -lpthread -lm -ldl
