@@ -414,9 +414,12 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 				if (len >= 2 && vr_is(x->vr, "US") && (tag == 0x00280103u || tag == 0x54001004u))
 					*(tag == 0x00280103u ? &pixrep : &wbits) = le16(n->d + off);
 				if (str && (g & 1) && e >= 0x0010 && e <= 0x00FF && cr.k < 32) {
+					/* as DCMTK keys its private tag cache: the value as a C string
+					 * (up to a NUL), trailing spaces off, leading ones kept */
 					const char *v = (const char *)n->d + off;
-					size_t k = len;
-					trim(&v, &k, true);
+					const char *z = memchr(v, 0, len);
+					size_t k = z ? (size_t)(z - v) : len;
+					trim(&v, &k, false);
 					uint32_t s = keep(n, v, k);
 					if (!s)
 						return oom(n);

@@ -1679,9 +1679,14 @@ Test(dicom, native_reader_matches_dcmtk_on_implicit_vr_edge_cases)
 		dw_str(&w, 0x0010, 0x0010, "PN", "M\xFCller^Hans");
 		dw_str(&w, 0x0010, 0x0020, "LO", " ID-42 ");
 		dw_str(&w, 0x0011, 0x0010, "LO", "NOBODY KNOWS THIS");
+		dw_str(&w, 0x0011, 0x0011, "LO", " GEMS_IDEN_01");   /* a leading space */
+		dw_head(&w, 0x0011, 0x0012, "LO", 14); /* cut at the NUL */
+		dw_put(&w, "GEMS_IDEN_01\0X", 14);
 		dw_str(&w, 0x0011, 0x1001, "LO", "Mr. Private Text");
 		dw_head(&w, 0x0011, 0x1002, "OB", 2);
 		dw_put(&w, two, 2);
+		dw_str(&w, 0x0011, 0x1101, "LO", "in the leading-space block");
+		dw_str(&w, 0x0011, 0x1201, "LO", "in the NUL block");
 		dw_str(&w, 0x0020, 0x4000, "LT", "odd\0nul");
 		dw_image_basics(&w);
 		dw_us(&w, 0x0028, 0x0106, 3);
