@@ -327,8 +327,9 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 		static const uint32_t named[] = {0x00080005u, 0x00080016u, 0x00080018u, 0x00080060u,
 		                                 0x00100010u, 0x00100020u, 0x00120063u, 0x00280301u};
 		for (size_t i = 0; depth == 0 && n->explicit_vr && i < sizeof named / sizeof *named; i++)
-			if (tag == named[i] && !string_vr((const char *)p + 4))
-				return notsup(n, "a named value that is not text");
+			if (tag == named[i] && (!string_vr((const char *)p + 4) ||
+			                        ((e == 0x0016 || e == 0x0018) && !vr_is((const char *)p + 4, "UI"))))
+				return notsup(n, "a named value that is not text"); /* UIDs: UI */
 		if (n->strip && e == 0x0000)
 			return notsup(n, "group length in the data set");
 		if (n->strip && depth == 0 && tag == 0x00120064u)
@@ -645,7 +646,7 @@ int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, 
 		x->next = (uint32_t)n->nn;
 		if (n->nn > 1 && (x[-1].e >= x->e))
 			return notsup(n, "irregular meta header");
-		if ((x->e == 0x0002 || x->e == 0x0003 || x->e == 0x0010) && !string_vr(x->vr))
+		if ((x->e == 0x0002 || x->e == 0x0003 || x->e == 0x0010) && !vr_is(x->vr, "UI"))
 			return notsup(n, "irregular meta header"); /* read by name: text only */
 		if (x->e == 0x0010 && x->len < sizeof n->xfer) {
 			size_t k = 0;
