@@ -407,8 +407,8 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 				x = &n->nodes[idx];
 			} else {
 				bool str = string_vr(x->vr);
-				if (!str && (len & 1)) /* DCMTK pads it with a zero byte as it reads */
-					return notsup(n, "a binary value of odd length");
+				if (len & 1) /* not valid (PS3.5 7.1.1); DCMTK adds a zero byte as it reads */
+					return notsup(n, "a value of odd length");
 				bool skip = (depth == 0 && g == 0x7FE0 && (e == 0x0010 || e == 0x0008 ||
 				                                            e == 0x0009)) ||
 				            (!str && len > PEEK_MAX);
