@@ -69,6 +69,7 @@ struct phi_dnat {
 	size_t avail;
 	uint64_t size;
 	bool explicit_vr, strip, latin1;
+	unsigned max_depth; /* sequences nested deeper go to DCMTK's path, which refuses them */
 	struct node *nodes;
 	size_t nn, ncap, nmeta;
 	char *arena;
@@ -179,16 +180,21 @@ static const char *typed_vr(const char *vr, uint16_t g, uint16_t e, int pixrep, 
 	return vr;
 }
 
-static int notsup(struct phi_dnat *n, const char *why)
+/* code, with why as the handle's message (phi_dnat_error). */
+static int fail(struct phi_dnat *n, int code, const char *why)
 {
 	snprintf(n->err, sizeof n->err, "%s", why);
-	return PHI_ENOTSUP;
+	return code;
+}
+
+static int notsup(struct phi_dnat *n, const char *why)
+{
+	return fail(n, PHI_ENOTSUP, why);
 }
 
 static int oom(struct phi_dnat *n)
 {
-	snprintf(n->err, sizeof n->err, "out of memory");
-	return PHI_ENOMEM;
+	return fail(n, PHI_ENOMEM, "out of memory");
 }
 
 /* Bytes into the arena; returns their offset + 1, or 0 when out of memory. */
@@ -448,7 +454,7 @@ static int parse_elements(struct phi_dnat *n, uint64_t off, uint64_t end, bool u
 static int parse_items(struct phi_dnat *n, uint64_t off, uint64_t end, bool undef,
                        unsigned depth, uint64_t *after)
 {
-	if (depth > MAX_DEPTH)
+	if (depth > n->max_depth)
 		return notsup(n, "nested too deep");
 	size_t sq = n->nn - 1;
 	uint32_t count = 0;
@@ -594,7 +600,7 @@ static const char *value_of(const struct phi_dnat *n, const struct node *x, size
 int phi_dnat_parse(struct phi_dnat *n, const unsigned char *data, size_t avail, uint64_t size,
                    unsigned max_depth, int strip, uint64_t *need)
 {
-	(void)max_depth;
+	n->max_depth = max_depth && max_depth < MAX_DEPTH ? max_depth : MAX_DEPTH;
 	n->d = data;
 	n->avail = avail;
 	n->size = size;
@@ -946,7 +952,7 @@ static int put_raw(struct phi_dnat *n, uint16_t group, uint16_t element, uint32_
 			return 0;
 		}
 	if (n->nputs == sizeof n->puts / sizeof *n->puts || group == 0x0002)
-		return phi_fail(NULL, PHI_EUSAGE, "too many values set");
+		return fail(n, PHI_EUSAGE, "too many values set");
 	size_t i = n->nputs++;
 	while (i > 0 && ((uint32_t)n->puts[i - 1].g << 16 | n->puts[i - 1].e) >
 	                        ((uint32_t)group << 16 | element)) {
@@ -964,7 +970,7 @@ int phi_dnat_put(struct phi_dnat *n, uint16_t group, uint16_t element, const cha
 	if (!v)
 		return oom(n);
 	if (group == 0x0012 && element == 0x0064)
-		return phi_fail(NULL, PHI_EUSAGE, "the code sequence is not a string");
+		return fail(n, PHI_EUSAGE, "the code sequence is not a string");
 	return put_raw(n, group, element, v - 1, (uint32_t)vl);
 }
 
@@ -974,7 +980,7 @@ int phi_dnat_add_method_code(struct phi_dnat *n, const char *code, const char *m
 		if (!strcmp(n->arena + n->codes[i][0], code))
 			return 0;
 	if (n->ncodes == sizeof n->codes / sizeof *n->codes)
-		return phi_fail(NULL, PHI_EUSAGE, "too many method codes");
+		return fail(n, PHI_EUSAGE, "too many method codes");
 	uint32_t c = keep(n, code, strlen(code));
 	uint32_t m = c ? keep(n, meaning, strlen(meaning)) : 0;
 	if (!m)
@@ -1105,7 +1111,7 @@ static int out_numeric(struct phi_dnat *n, bool explicit_vr, const struct node *
 			buf[k++] = (unsigned char)(u >> (8 * j));
 		p = *endp == '\\' ? endp + 1 : endp;
 		if (*endp && *endp != '\\')
-			return phi_fail(NULL, PHI_EFORMAT, "bad number");
+			return fail(n, PHI_EFORMAT, "cannot write a replacement value: not a number");
 	}
 	size_t at;
 	int rc = out_header(n, explicit_vr, x->g, x->e, x->vr, (uint32_t)k, &at);

@@ -140,6 +140,8 @@ __attribute__((format(printf, 3, 4))) static int diff_why(char *why, size_t cap,
 	return -1;
 }
 
+/* One mode (scan, then strip): 1 when both agree, 0 when the native reader leaves the
+ * file to DCMTK, -1 with why filled on a difference. */
 static int dicom_diff_pass(struct phi_dcm *h, struct phi_dnat *nat, const unsigned char *data,
                            size_t n, int edit, char *why, size_t cap)
 {
@@ -185,7 +187,7 @@ static int dicom_diff_pass(struct phi_dcm *h, struct phi_dnat *nat, const unsign
 	vlog_free(&ln);
 	vlog_free(&ld);
 	if (rc || !edit)
-		return rc;
+		return rc ? rc : 1;
 	/* as formats/dicom.c does: a copy without a SOP Instance UID gets one (else DCMTK
 	 * invents a random one for the meta header) */
 	char inst[80];
@@ -200,7 +202,7 @@ static int dicom_diff_pass(struct phi_dcm *h, struct phi_dnat *nat, const unsign
 	int sa = phi_dnat_save_mem(nat, &a, &an), sb = phi_dcm_save_mem(h, &b, &bn);
 	if (sa || sb) {
 		if (sa && sb)
-			return 0; /* neither can write it (a value too long for its VR) */
+			return 1; /* neither can write it (a value too long for its VR) */
 		return diff_why(why, cap, "save: native %d (%s), DCMTK %d (%s)", sa, phi_dnat_error(nat),
 		                sb, phi_dcm_error(h));
 	}
@@ -210,7 +212,7 @@ static int dicom_diff_pass(struct phi_dcm *h, struct phi_dnat *nat, const unsign
 	if (an != bn || k != an)
 		return diff_why(why, cap, "copies differ at byte %zu (native %zu, DCMTK %zu bytes)", k, an,
 		                bn);
-	return 0;
+	return 1;
 }
 
 static int dicom_diff(const unsigned char *data, size_t n, char *why, size_t cap)
@@ -221,12 +223,13 @@ static int dicom_diff(const unsigned char *data, size_t n, char *why, size_t cap
 		abort();
 	int took = 0;
 	why[0] = 0;
-	for (int edit = 0; edit <= 1 && took >= 0; edit++) {
-		uint64_t need = 0;
-		if (phi_dnat_parse(nat, data, n, n, 64, edit, &need) == PHI_ENOTSUP)
-			break;
+	for (int edit = 0; edit <= 1; edit++) {
 		int rc = dicom_diff_pass(h, nat, data, n, edit, why, cap);
-		took = rc < 0 ? rc : 1;
+		if (rc <= 0) { /* a difference, or the native reader left it to DCMTK */
+			took = rc < 0 ? rc : took;
+			break;
+		}
+		took = 1;
 	}
 	phi_dcm_free(h);
 	phi_dnat_free(nat);
