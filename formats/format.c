@@ -6,6 +6,7 @@
 #include "format.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <strings.h>
 #include <stdio.h>
@@ -109,6 +110,10 @@ long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n)
 		ssize_t r = read(ctx->fd, d + got, n - got);
 		if (r < 0) {
 			if (errno == EINTR)
+				continue;
+			/* opened O_NONBLOCK (scan.c: read_head) on a file system that honours it */
+			if (errno == EAGAIN &&
+			    fcntl(ctx->fd, F_SETFL, fcntl(ctx->fd, F_GETFL) & ~O_NONBLOCK) == 0)
 				continue;
 			return phi_fail(ctx->err, PHI_EIO, "read failed: %s", strerror(errno));
 		}

@@ -79,6 +79,7 @@ struct phi_worker {
 	/* harvest mode: structured patient values go to hv_fn instead of the rules */
 	phi_harvest_fn hv_fn;
 	void *hv_arg;
+	char *made_dir;                /* strip -o: the output directory made last */
 };
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
@@ -113,6 +114,7 @@ void phi_worker_free(struct phi_worker *w)
 	free(w->fh);
 	free(w->edits);
 	free(w->repl);
+	free(w->made_dir);
 	phi_archive_free(w->arch);
 	free(w);
 }
@@ -528,18 +530,27 @@ static void set_outcome(struct phi_result *res, enum phi_status st, const char *
 	res->reason = strdup(reason);
 }
 
-static int read_head(int fd, unsigned char *head, size_t *n)
+/* The first PHI_HEAD_SIZE bytes, or the whole file when it is shorter.  size is what
+ * fstat said (UINT64_MAX: not known), so a file read whole costs one read, not a
+ * second one to see its end.  The file was opened O_NONBLOCK (a FIFO put in its
+ * place must not hang the run), which Linux file systems do not honour for regular
+ * files (open(2)); one that does (EAGAIN) gets the flag cleared and the read retried. */
+static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
 {
 	size_t got = 0;
 	while (got < PHI_HEAD_SIZE) {
 		ssize_t r = read(fd, head + got, PHI_HEAD_SIZE - got);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EAGAIN && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
+			continue;
 		if (r < 0)
 			return -errno;
 		if (r == 0)
 			break;
 		got += (size_t)r;
+		if (got == size)
+			break; /* all that fstat promised */
 	}
 	*n = got;
 	return 0;
@@ -743,8 +754,6 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		close(fd);
 		return;
 	}
-	/* back to blocking reads for a regular file */
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	res->size = (uint64_t)st.st_size;
 	if (o->limits->max_file_size && (uint64_t)st.st_size > o->limits->max_file_size) {
 		snprintf(msg, sizeof msg, "larger than the %llu-byte limit (--max-size)",
@@ -753,7 +762,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		close(fd);
 		return;
 	}
-	if ((rc = read_head(fd, w->head, &head_len))) {
+	if ((rc = read_head(fd, (uint64_t)st.st_size, w->head, &head_len))) {
 		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
 		set_outcome(res, PHI_UNREADABLE, msg);
 		close(fd);
@@ -792,19 +801,29 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof dir, "%s", dest);
 		char *dn = dirname(dir);
-		if (!o->in_place && mkdirs(dn)) {
-			snprintf(msg, sizeof msg, "cannot create output directory: %s", strerror(errno));
-			set_outcome(res, PHI_UNREADABLE, msg);
-			close(fd);
-			return;
-		}
-		if (!o->in_place && !o->force && access(dest, F_OK) == 0) {
-			set_outcome(res, PHI_UNREADABLE, "output exists (use --force to overwrite)");
-			close(fd);
-			return;
-		}
+		/* the output directory: made once for all its files (a worker remembers the
+		 * last one), made again if it went away meanwhile.  An existing output is
+		 * found when the copy is published (RENAME_NOREPLACE), not asked about first. */
 		snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
-		out_fd = mkstemp(tmp);
+		for (int tries = 0;; tries++) {
+			if (!o->in_place && (!w->made_dir || strcmp(w->made_dir, dn))) {
+				free(w->made_dir);
+				w->made_dir = NULL;
+				if (mkdirs(dn)) {
+					snprintf(msg, sizeof msg, "cannot create output directory: %s", strerror(errno));
+					set_outcome(res, PHI_UNREADABLE, msg);
+					close(fd);
+					return;
+				}
+				w->made_dir = strdup(dn); /* NULL: made again next time */
+			}
+			out_fd = mkstemp(tmp);
+			if (out_fd >= 0 || errno != ENOENT || o->in_place || tries)
+				break;
+			free(w->made_dir);
+			w->made_dir = NULL;
+			snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
+		}
 		if (out_fd < 0) {
 			snprintf(msg, sizeof msg, "cannot create output file: %s", strerror(errno));
 			set_outcome(res, PHI_UNREADABLE, msg);
@@ -853,14 +872,18 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 			return;
 		}
 		ok = close(out_fd) == 0 && ok;
-		/* Without --force the copy is published with link(), which fails if the
-		 * destination appeared meanwhile (another input mapping to the same path):
-		 * an existing file is never replaced. */
-		bool published = false;
-		if (ok && (o->force || o->in_place))
+		/* Without --force the copy is published with renameat2(RENAME_NOREPLACE),
+		 * or link() where the file system has no such rename, either of which fails
+		 * if the destination exists (from an earlier run, or another input mapping
+		 * to the same path): an existing file is never replaced. */
+		bool published = false, linked = false;
+		if (ok && (o->force || o->in_place)) {
 			published = rename(tmp, dest) == 0;
-		else if (ok)
-			published = link(tmp, dest) == 0;
+		} else if (ok) {
+			published = renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) == 0;
+			if (!published && (errno == EINVAL || errno == ENOSYS))
+				published = linked = link(tmp, dest) == 0;
+		}
 		if (!published) {
 			if (errno == EEXIST)
 				snprintf(msg, sizeof msg, "output exists (use --force to overwrite)");
@@ -869,7 +892,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 			unlink(tmp);
 			set_outcome(res, PHI_UNREADABLE, msg);
 		} else {
-			if (!o->force && !o->in_place)
+			if (linked)
 				unlink(tmp);
 			char dir[PATH_MAX];
 			snprintf(dir, sizeof dir, "%s", dest);
@@ -904,7 +927,7 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 	w->path = res->path;
 	w->hold = w->o->strip || out_fd >= 0; /* strip holds entries until the archive is done */
 	res->size = size;
-	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, w->head, &head_len)) {
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, size, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read the entry back");
 		rc = PHI_EIO;
 		goto out;
@@ -974,7 +997,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	w->res = res;
 	w->path = res->path;
 	res->format = "unknown";
-	if (read_head(in_fd, w->head, &head_len)) {
+	if (read_head(in_fd, UINT64_MAX, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read standard input");
 		return PHI_EIO;
 	}
@@ -1053,7 +1076,7 @@ int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *n
                       phi_harvest_fn fn, void *arg)
 {
 	size_t head_len = 0;
-	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, w->head, &head_len))
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, size, w->head, &head_len))
 		return 0;
 	return harvest_fd(w, fd, size, head_len, name, name, fn, arg);
 }
@@ -1068,8 +1091,7 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 	int rc = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (!w->o->limits->max_file_size || (uint64_t)st.st_size <= w->o->limits->max_file_size) &&
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 &&
-	    read_head(fd, w->head, &head_len) == 0) {
+	    read_head(fd, (uint64_t)st.st_size, w->head, &head_len) == 0) {
 		/* an archive: every entry, within the archive limits (a case that arrives
 		 * as one zip is harvested like its unzipped folder) */
 		const char *akind = phi_archive_detect(w->head, head_len);
