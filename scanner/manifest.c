@@ -64,12 +64,21 @@ static const char *op_for(const struct phi_policy *p, const char *cls)
 	return phi_op_name(p->global);
 }
 
+/* Entries are most of a strip's manifest (a few KB a file): written with fputs and
+ * these digits rather than fprintf, whose format parsing was a tenth of the time of
+ * a 1,000-file DICOM strip. */
 static void num_or_null(FILE *fp, uint64_t v)
 {
-	if (v == PHI_NO_OFFSET)
+	char d[24], *p = d + sizeof d;
+	if (v == PHI_NO_OFFSET) {
 		fputs("null", fp);
-	else
-		fprintf(fp, "%llu", (unsigned long long)v);
+		return;
+	}
+	*--p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	fputs(p, fp);
 }
 
 static void entry_begin(struct phi_manifest *m, const struct phi_result *r)
@@ -90,10 +99,14 @@ int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r)
 	entry_begin(m, r);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct phi_finding *f = &r->v[i];
-		fprintf(fp, "%s{\"rule\": ", m->entry_changes++ ? ", " : "");
+		fputs(m->entry_changes++ ? ", {\"rule\": " : "{\"rule\": ", fp);
 		phi_json_string(fp, f->rule);
-		fprintf(fp, ", \"class\": \"%s\", \"operator\": \"%s\", \"field\": ", f->cls,
-		        op_for(m->policy, f->cls));
+		/* class names and operator names are fixed identifiers: no escaping */
+		fputs(", \"class\": \"", fp);
+		fputs(f->cls, fp);
+		fputs("\", \"operator\": \"", fp);
+		fputs(op_for(m->policy, f->cls), fp);
+		fputs("\", \"field\": ", fp);
 		if (f->field)
 			phi_json_string(fp, f->field);
 		else
