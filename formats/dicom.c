@@ -375,6 +375,7 @@ struct dstate {
 	struct phi_mbuf cleaned; /* a text value with the rule edits applied */
 	unsigned flags;
 	const unsigned char *key;
+	struct uid_memo *uids; /* the worker's UID cache, or NULL */
 	char patient[80];     /* pseudonym or case id for PatientName/PatientID, "" none */
 	int shift_days;       /* Retain Modified Dates: days subtracted */
 	char where[320];
@@ -412,7 +413,19 @@ static int d_fail(const struct dstate *s, int rc)
 }
 
 /* A worker's DICOM state across files (its *ctx->state). */
+/* Remapped UIDs a worker saw last, by a hash of the input UID: the Study, Series and
+ * Frame of Reference UIDs of a series recur in every file, and each costs an HMAC
+ * (libsodium's portable SHA-256, four compressions) and a 128-bit to decimal. */
+#define UID_CACHE 64
+struct uid_memo {
+	unsigned char key[32]; /* the run's key it was made with */
+	unsigned char n;       /* input length; 0: empty slot */
+	char in[64];
+	char out[65];
+};
+
 struct dcm_state {
+	struct uid_memo *uids; /* UID_CACHE slots, made on first use */
 	struct phi_dcm *h;
 	struct phi_dnat *nat;
 	unsigned char *in;          /* the input, when it is held whole (MEM_MAX) */
@@ -434,6 +447,7 @@ static void free_state(void *p)
 		return;
 	phi_dcm_free(st->h);
 	phi_dnat_free(st->nat);
+	free(st->uids);
 	free(st->in);
 	free(st->pin.v);
 	free(st->pout.v);
@@ -495,6 +509,29 @@ int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, 
 	return 0;
 }
 
+/* phi_dicom_remap_uid through the worker's cache: the remapped UID (in the cache, or
+ * in u). */
+static const char *remap_memo(struct dstate *s, const char *uid, size_t n, char u[65])
+{
+	while (n > 0 && (uid[n - 1] == 0 || uid[n - 1] == ' '))
+		n--;
+	if (!s->uids || n == 0 || n > sizeof s->uids->in) {
+		phi_dicom_remap_uid(s->key, uid, n, u);
+		return u;
+	}
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)uid[i]) * 16777619u;
+	struct uid_memo *m = &s->uids[h % UID_CACHE];
+	if (m->n == n && !memcmp(m->in, uid, n) && !memcmp(m->key, s->key, sizeof m->key))
+		return m->out;
+	phi_dicom_remap_uid(s->key, uid, n, m->out);
+	memcpy(m->key, s->key, sizeof m->key);
+	memcpy(m->in, uid, n);
+	m->n = (unsigned char)n;
+	return m->out;
+}
+
 /* Remap each UID of a multi-valued UI value; well-known UIDs (1.2.840.10008.) stay. */
 static int remap_uids(struct dstate *s, const char *v, size_t n, const char **out)
 {
@@ -512,9 +549,9 @@ static int remap_uids(struct dstate *s, const char *v, size_t n, const char **ou
 			k--;
 		if (k > i && !(k - i >= 14 && memcmp(v + i, "1.2.840.10008.", 14) == 0)) {
 			char u[65];
-			phi_dicom_remap_uid(s->key, v + i, k - i, u);
-			size_t ul = strlen(u);
-			memcpy(s->repl + o, u, ul);
+			const char *m = remap_memo(s, v + i, k - i, u);
+			size_t ul = strlen(m);
+			memcpy(s->repl + o, m, ul);
 			o += ul;
 		} else {
 			memcpy(s->repl + o, v + i, k - i);
@@ -1373,8 +1410,10 @@ static int dicom_scan(struct phi_fctx *ctx)
 
 	char path[64];
 	int memfd = -1;
+	if (strip && so->key && !st->uids)
+		st->uids = calloc(UID_CACHE, sizeof *st->uids); /* NULL: no cache, same UIDs */
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key,
-	                   .cleaned = {.max = 32u << 20}};
+	                   .uids = so->key ? st->uids : NULL, .cleaned = {.max = 32u << 20}};
 	char pix_in[65] = "";
 	/* A file small enough is read once: the length check, the hashes and DCMTK
 	 * all take it from memory, and the copy is written with one call.  DCMTK
