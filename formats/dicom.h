@@ -80,10 +80,13 @@ int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi
 typedef int (*phi_dicom_value_fn)(void *arg, const char *cls, const char *v, size_t n);
 int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
                              phi_dicom_value_fn fn, void *arg, struct phi_error *err);
-/* The same for a whole file in memory (the scanner's head, when it is the file).
- * Returns 1, having called fn for nothing, when the data set is deflated: the
- * caller then reads the file with phi_dicom_patient_values. */
-int phi_dicom_patient_values_mem(const unsigned char *data, size_t size,
+/* The walk stops at the first top-level element after group 0012 (tags ascend,
+ * PS3.5 7.1): the rest of the file is not read.
+ * The same from memory: data holds the first n bytes of a file of file_size bytes
+ * (the scanner's head).  Returns 1, having called fn for nothing, when the data set
+ * is deflated or the values reach past n: the caller then reads the file with
+ * phi_dicom_patient_values. */
+int phi_dicom_patient_values_mem(const unsigned char *data, size_t n, uint64_t file_size,
                                  const struct phi_limits *lim, phi_dicom_value_fn fn, void *arg,
                                  struct phi_error *err);
 

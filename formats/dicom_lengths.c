@@ -52,6 +52,9 @@ struct rd {
 	} pvals[16];              /* held until the walk shows whose file it is */
 	size_t npvals;
 	bool ours;                /* De-identification Method names phiscan */
+	uint64_t file_size;       /* memory walks of a file's first bytes: its size */
+	bool short_data;          /* such a walk needed bytes past them */
+	bool stopped;             /* the harvest's walk ended after group 0012 */
 };
 
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n);
@@ -136,8 +139,11 @@ static int hash_range(struct rd *r, uint64_t off, uint64_t n)
 /* n (<= WIN) bytes at off, or NULL when they are not all there. */
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n)
 {
-	if (off > r->size || r->size - off < n)
+	if (off > r->size || r->size - off < n) {
+		if (r->file_size > r->size && off + n <= r->file_size)
+			r->short_data = true;
 		return NULL;
+	}
 	if (r->mem)
 		return r->mem + off;
 	if (off < r->win_off || off + n > r->win_off + r->win_len) {
@@ -213,6 +219,12 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 			                   (unsigned long long)(r->base + *off));
 		}
 		uint16_t g = u16(p, be), el = u16(p + 2, be);
+		/* the harvest needs the Patient module and (0012,0063), and top-level
+		 * elements come in ascending tag order (PS3.5 7.1): it ends at a later group */
+		if (r->pv && r->depth == 0 && !meta_only && g > 0x0012 && g != 0xFFFE) {
+			r->stopped = true;
+			return 0;
+		}
 		if (meta_only && g != 0x0002)
 			return 0;
 		if (g == 0xFFFE) {
@@ -422,7 +434,7 @@ static enum ts guess_ts(struct rd *r, uint64_t off)
 static int walk_file(int fd, const unsigned char *data, uint64_t size,
                      const struct phi_limits *lim, char pixels_hex[65],
                      struct phi_dicom_pixmap *map, phi_dicom_value_fn pv, void *pv_arg,
-                     struct phi_error *err)
+                     struct phi_error *err, uint64_t file_size)
 {
 	struct rd *r = calloc(1, sizeof *r);
 	struct phi_sha256 pix;
@@ -450,6 +462,7 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	}
 	r->fd = fd;
 	r->size = size;
+	r->file_size = file_size;
 	r->pv = pv;
 	r->pv_arg = pv_arg;
 	r->err = err;
@@ -516,6 +529,10 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	}
 	rc = elements(r, &off, size, false, ts, false);
 out:
+	if (!rc && !r->stopped && r->in_memory && r->file_size > r->size)
+		r->short_data = true; /* the first bytes ended on an element boundary */
+	if (r->short_data)
+		rc = PHI_ENOTSUP; /* the rest of the file is needed: the caller reads it */
 	for (size_t i = 0; !rc && r->pv && !r->ours && i < r->npvals; i++)
 		rc = r->pv(r->pv_arg, r->pvals[i].cls, r->pvals[i].v, r->pvals[i].n);
 	if (r->pix) {
@@ -535,26 +552,26 @@ out:
 int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
                             char pixels_hex[65], struct phi_error *err)
 {
-	return walk_file(fd, NULL, size, lim, pixels_hex, NULL, NULL, NULL, err);
+	return walk_file(fd, NULL, size, lim, pixels_hex, NULL, NULL, NULL, err, size);
 }
 
 int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi_limits *lim,
                         char pixels_hex[65], struct phi_dicom_pixmap *map,
                         struct phi_error *err)
 {
-	return walk_file(-1, data, size, lim, pixels_hex, map, NULL, NULL, err);
+	return walk_file(-1, data, size, lim, pixels_hex, map, NULL, NULL, err, size);
 }
 
 int phi_dicom_patient_values(int fd, uint64_t size, const struct phi_limits *lim,
                              phi_dicom_value_fn fn, void *arg, struct phi_error *err)
 {
-	return walk_file(fd, NULL, size, lim, NULL, NULL, fn, arg, err);
+	return walk_file(fd, NULL, size, lim, NULL, NULL, fn, arg, err, size);
 }
 
-int phi_dicom_patient_values_mem(const unsigned char *data, size_t size,
+int phi_dicom_patient_values_mem(const unsigned char *data, size_t n, uint64_t file_size,
                                  const struct phi_limits *lim, phi_dicom_value_fn fn, void *arg,
                                  struct phi_error *err)
 {
-	int rc = walk_file(-1, data, size, lim, NULL, NULL, fn, arg, err);
+	int rc = walk_file(-1, data, n, lim, NULL, NULL, fn, arg, err, file_size);
 	return rc == PHI_ENOTSUP ? 1 : rc;
 }

@@ -535,11 +535,11 @@ static void set_outcome(struct phi_result *res, enum phi_status st, const char *
  * second one to see its end.  The file was opened O_NONBLOCK (a FIFO put in its
  * place must not hang the run), which Linux file systems do not honour for regular
  * files (open(2)); one that does (EAGAIN) gets the flag cleared and the read retried. */
-static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
+static int read_head_to(int fd, uint64_t size, unsigned char *head, size_t cap, size_t *n)
 {
-	size_t got = 0;
-	while (got < PHI_HEAD_SIZE) {
-		ssize_t r = read(fd, head + got, PHI_HEAD_SIZE - got);
+	size_t got = *n;
+	while (got < cap) {
+		ssize_t r = read(fd, head + got, cap - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
@@ -554,6 +554,30 @@ static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
 	}
 	*n = got;
 	return 0;
+}
+
+static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
+{
+	*n = 0;
+	return read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
+}
+
+/* A scan of a Part 10 file reads its header, not its pixel data (dicom.c reads on
+ * as far as the elements go): the head of a larger file is read in two steps, this
+ * much first and the rest of PHI_HEAD_SIZE only when the file is not DICOM, whose
+ * detection (PS3.10 7.1) needs the first 140 bytes.  The case harvest reads heads
+ * the same way (its DICOM walk stops after group 0012). */
+#define SCAN_HEAD_FIRST 16384
+
+static int read_head_dicom_first(int fd, uint64_t size, unsigned char *head, size_t *n)
+{
+	*n = 0;
+	if (size <= SCAN_HEAD_FIRST)
+		return read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
+	int rc = read_head_to(fd, size, head, SCAN_HEAD_FIRST, n);
+	if (!rc && *n == SCAN_HEAD_FIRST && strcmp(phi_format_guess(head, *n, NULL), "dicom"))
+		rc = read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
+	return rc;
 }
 
 static int mkdirs(char *path)
@@ -762,7 +786,9 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		close(fd);
 		return;
 	}
-	if ((rc = read_head(fd, (uint64_t)st.st_size, w->head, &head_len))) {
+	rc = o->strip ? read_head(fd, (uint64_t)st.st_size, w->head, &head_len)
+	              : read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len);
+	if (rc) {
 		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
 		set_outcome(res, PHI_UNREADABLE, msg);
 		close(fd);
@@ -1054,10 +1080,8 @@ static int harvest_fd(struct phi_worker *w, int fd, uint64_t size, size_t head_l
 	w->hv_arg = arg;
 	/* DICOM: the Patient module by the element walker, not a DCMTK load */
 	if (!strcmp(fmt->name, "dicom")) {
-		/* from the head when it is the whole file: no second read */
-		rc = head_len == size ? phi_dicom_patient_values_mem(w->head, head_len, w->o->limits, fn,
-		                                                     arg, &w->err)
-		                      : 1;
+		/* from the head when it holds the Patient module: no second read */
+		rc = phi_dicom_patient_values_mem(w->head, head_len, size, w->o->limits, fn, arg, &w->err);
 		if (rc == 1)
 			rc = phi_dicom_patient_values(fd, size, w->o->limits, fn, arg, &w->err);
 	} else {
@@ -1091,7 +1115,7 @@ int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, 
 	int rc = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (!w->o->limits->max_file_size || (uint64_t)st.st_size <= w->o->limits->max_file_size) &&
-	    read_head(fd, (uint64_t)st.st_size, w->head, &head_len) == 0) {
+	    read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len) == 0) {
 		/* an archive: every entry, within the archive limits (a case that arrives
 		 * as one zip is harvested like its unzipped folder) */
 		const char *akind = phi_archive_detect(w->head, head_len);
