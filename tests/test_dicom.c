@@ -478,6 +478,71 @@ Test(dicom, bare_data_sets_in_every_byte_order_are_read)
 
 /* ---- stripping ---- */
 
+/* ---- the case harvest's walk ---- */
+
+struct pvals {
+	char v[8][80];
+	size_t n;
+};
+
+static int take_value(void *arg, const char *cls, const char *v, size_t n)
+{
+	struct pvals *p = arg;
+	cr_assert_lt(p->n, 8);
+	snprintf(p->v[p->n++], sizeof p->v[0], "%s=%.*s", cls, (int)n, v);
+	return 0;
+}
+
+static size_t offset_of(const unsigned char *d, size_t n, const unsigned char *pat, size_t k)
+{
+	for (size_t i = 0; i + k <= n; i++)
+		if (!memcmp(d + i, pat, k))
+			return i;
+	cr_assert_fail("pattern not in the file");
+	return 0;
+}
+
+Test(dicom, the_harvest_walk_takes_the_patient_module_from_the_first_bytes_and_stops_after_group_0012)
+{
+	struct ct_opts o = {.ts = TS_EXPLICIT_LE, .sop_inst = "1.2.826.0.1.3680043.9.7777.50"};
+	char *path = write_ct("harvest.dcm", &o);
+	size_t n;
+	unsigned char *d = (unsigned char *)cli_read(path, &n);
+	cr_assert_not_null(d);
+	struct phi_limits lim;
+	phi_limits_default(&lim);
+	struct phi_error err = {0};
+	struct pvals whole = {0}, head = {0}, shorter = {0}, broken = {0};
+
+	cr_assert_eq(phi_dicom_patient_values_mem(d, n, n, &lim, take_value, &whole, &err), 0);
+	cr_assert_eq(whole.n, 3, "name, ID and birth date at top level: %zu", whole.n);
+	cr_assert_str_eq(whole.v[0], "name=" P_NAME);
+	cr_assert_str_eq(whole.v[1], "mrn=" P_ID);
+	cr_assert_str_eq(whole.v[2], "date=" P_DOB);
+
+	/* the first bytes up to Device Serial Number (0018,1000): the same values */
+	static const unsigned char serial_tag[] = {0x18, 0x00, 0x00, 0x10, 'L', 'O'};
+	size_t cut = offset_of(d, n, serial_tag, sizeof serial_tag) + 8;
+	cr_assert_eq(phi_dicom_patient_values_mem(d, cut, n, &lim, take_value, &head, &err), 0);
+	cr_assert_eq(head.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_str_eq(head.v[i], whole.v[i]);
+
+	/* first bytes that end inside the Patient module: 1 (read the file), no values */
+	static const unsigned char id_tag[] = {0x10, 0x00, 0x20, 0x00, 'L', 'O'};
+	size_t mid = offset_of(d, n, id_tag, sizeof id_tag) + 4;
+	cr_assert_eq(phi_dicom_patient_values_mem(d, mid, n, &lim, take_value, &shorter, &err), 1);
+	cr_assert_eq(shorter.n, 0);
+
+	/* bytes after group 0012 are never looked at: a lying Pixel Data length there
+	 * does not cost the case its identifiers (the scan reports that file) */
+	static const unsigned char pix_tag[] = {0xE0, 0x7F, 0x10, 0x00};
+	size_t px = offset_of(d, n, pix_tag, sizeof pix_tag);
+	memset(d + px + 8, 0xFF, 4);
+	cr_assert_eq(phi_dicom_patient_values_mem(d, n, n, &lim, take_value, &broken, &err), 0);
+	cr_assert_eq(broken.n, 3);
+}
+
 static struct dump *strip_one(const char *in, const char *key, const char *extra, struct cbuf *out)
 {
 	struct cbuf err = {0};

@@ -1,6 +1,7 @@
 /* fuzz_dicom.c - libFuzzer target: arbitrary bytes through DICOM detection, the
  * DCMTK bridge (file path with values loaded on demand, and memory), the walk, the
- * Basic Profile actions and the writer, in scan and strip mode.
+ * Basic Profile actions and the writer, in scan and strip mode; and the case
+ * harvest's walk of the Patient module (whole, from the first bytes, from the file).
  *
  * Run from the repository root (it loads rules/ from there):
  * `make fuzz FUZZ_TARGETS=fuzz_dicom`.  Seeds: tests/fuzz/seeds/fuzz_dicom/.
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../formats/dicom.h"
 #include "fuzz_setup.h"
 
 static const unsigned char key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -27,6 +29,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static int take_value(void *arg, const char *cls, const char *v, size_t n)
+{
+	size_t *sum = arg;
+	for (size_t i = 0; i < n; i++) /* every byte handed out is readable */
+		*sum += (unsigned char)v[i];
+	*sum += strlen(cls);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct phi_result res = {0};
@@ -35,6 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", in);
+
+	/* the harvest: the whole bytes, the first ones (a scanner's head), the file */
+	struct phi_error herr = {0};
+	size_t sum = 0, first = size < 512 ? size / 2 : 512;
+	(void)phi_dicom_patient_values_mem(data, size, size, &limits, take_value, &sum, &herr);
+	(void)phi_dicom_patient_values_mem(data, first, size, &limits, take_value, &sum, &herr);
+	(void)phi_dicom_patient_values(in, size, &limits, take_value, &sum, &herr);
 
 	/* scan by path: DCMTK reopens the file and loads long values on demand */
 	res.path = strdup("fuzz");
