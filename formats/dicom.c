@@ -1299,9 +1299,12 @@ static int read_whole(struct phi_fctx *ctx, struct dcm_state *st, const unsigned
 {
 	if (ctx->size == PHI_NO_OFFSET)
 		return read_pipe(ctx, st, data, n);
-	if (ctx->size > (ctx->out_fd >= 0 ? MEM_MAX : PHI_HEAD_SIZE))
+	bool whole_head = ctx->head_pos == 0 && ctx->head_len == ctx->size;
+	/* a scan takes the head when it is the file, else reads on demand (native_prefix):
+	 * the scanner reads a DICOM file's first 16 KiB, not its pixel data */
+	if (ctx->out_fd < 0 ? !whole_head : ctx->size > MEM_MAX)
 		return 0;
-	if (ctx->head_pos == 0 && ctx->head_len == ctx->size) {
+	if (whole_head) {
 		*data = ctx->head;
 		*n = ctx->head_len;
 		return 1;
