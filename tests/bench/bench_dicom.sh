@@ -12,6 +12,8 @@
 #   gdcmanon -e               GDCM's Basic Profile (needs a certificate: made here)
 #   dcmodify                  one -ea/-ma per Table E.1-1 row (594 operations), UIDs
 #                             left alone (dcmodify can only make new random ones)
+#   cp -r                     no de-identification at all: what writing the copies
+#                             costs on this disk, the floor of any tool that writes them
 # Prints seconds (best of RUNS), files/s and ratios; peak RSS of phiscan.  Exit 0
 # when every tool ran, 1 when one is missing or failed.
 #
@@ -107,7 +109,7 @@ rss() { # peak RSS of one run, MiB
 
 J=$(nproc)
 say "== DICOM: phiscan against gdcmanon (GDCM $(dpkg-query -W -f '${Version}' libgdcm-tools 2>/dev/null || echo '?')) and dcmodify (DCMTK $(dpkg-query -W -f '${Version}' dcmtk 2>/dev/null || echo '?')), best of $RUNS =="
-printf '%-8s %6s %9s %9s %9s %9s %9s %9s %10s %10s\n' set files "scan j1" "strip j1" "strip j$J" gdcmanon dcmodify "MB" "strip/gdcm" "scan/strip"
+printf '%-8s %6s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' set files "scan j1" "strip j1" "strip j$J" gdcmanon dcmodify "cp -r" "MB" "strip/gdcm" "scan/strip"
 for set in small large; do
 	in="$work/$set"
 	n=$(find "$in" -name '*.dcm' | wc -l)
@@ -117,10 +119,11 @@ for set in small large; do
 	tn=$(best "$PHISCAN" strip -q --no-progress -j "$J" --key "$work/key" -o "$work/out" "$in")
 	tg=$(best gdcmanon -e -c "$work/cert.pem" --continue -r -i "$in" -o "$work/out")
 	td=$(best dcmodify_run "$in")
-	for v in "$ts" "$t1" "$tn" "$tg" "$td"; do [[ $v == FAIL ]] && fail=1; done
+	tc=$(best cp -r "$in" "$work/out")
+	for v in "$ts" "$t1" "$tn" "$tg" "$td" "$tc"; do [[ $v == FAIL ]] && fail=1; done
 	r1=$(awk -v a="$tg" -v b="$t1" 'BEGIN { if (b > 0 && a + 0 > 0) printf "%.2fx", a / b; else print "n/a" }')
 	r2=$(awk -v a="$t1" -v b="$ts" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
-	printf '%-8s %6d %9s %9s %9s %9s %9s %9s %10s %10s\n' "$set" "$n" "$ts" "$t1" "$tn" "$tg" "$td" "$mb" "$r1" "$r2"
+	printf '%-8s %6d %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' "$set" "$n" "$ts" "$t1" "$tn" "$tg" "$td" "$tc" "$mb" "$r1" "$r2"
 	fps=$(awk -v n="$n" -v t="$t1" 'BEGIN { if (t > 0) printf "%.0f", n / t }')
 	fpg=$(awk -v n="$n" -v t="$tg" 'BEGIN { if (t + 0 > 0) printf "%.0f", n / t; else print "n/a" }')
 	say "  $set: phiscan strip $fps files/s on 1 thread, gdcmanon $fpg files/s; phiscan peak RSS: scan $(rss "$PHISCAN" scan -q --no-progress -j 1 "$in") MiB, strip $(rm -rf "$work/out"; rss "$PHISCAN" strip -q --no-progress -j 1 --key "$work/key" -o "$work/out" "$in") MiB"
