@@ -56,26 +56,28 @@ $(BUILD)/libphiscan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 # Linked with the C++ driver: the DICOM bridge needs libstdc++.
-$(BIN): $(MAIN_OBJ) $(BUILD)/libphiscan.a
+$(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The default pack's SHA-256, printed only when packcheck has compiled every pattern
-# in it with the engine: phiscan then compiles those rules on first use, not at start.
-$(BUILD)/default_pack.h: rules/default.yaml $(BUILD)/packcheck
+# The default pack as C data (phi_default_pack: its SHA-256 and every record), written
+# only when packcheck has loaded it and compiled every pattern with the engine; else
+# empty.  phiscan then skips libyaml for a default pack with those bytes and compiles
+# its rules on first use, not at start.  Not in libphiscan.a: packcheck links that.
+$(BUILD)/default_pack.c: rules/default.yaml $(BUILD)/packcheck
 	$(BUILD)/packcheck rules/default.yaml > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/default_pack.o: $(BUILD)/default_pack.c scanner/rules.h
+	$(CC) $(ALL_CFLAGS) -I. -c $< -o $@
 
 $(BUILD)/packcheck: $(BUILD)/rules/src/packcheck.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-$(MAIN_OBJ): $(BUILD)/default_pack.h
-$(MAIN_OBJ): private ALL_CFLAGS += -I$(BUILD)
 
 # One translation unit: gencase.c includes corpus/gen_*.c (DICOM, meshes, images).
 $(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -o $@ $< -lz -lm
 
-$(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/libphiscan.a
+$(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
 
 # The kill test's LD_PRELOAD shim (tests/killshim.c): counts file writes, SIGKILL at

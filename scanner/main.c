@@ -46,16 +46,8 @@
 #include "version.h"
 #include "walk.h"
 
-/* The SHA-256 of the rules/default.yaml whose every pattern the build compiled
- * (rules/src/packcheck.c writes $(BUILD)/default_pack.h); "" trusts nothing. */
-#if defined(__has_include)
-#if __has_include("default_pack.h")
-#include "default_pack.h"
-#endif
-#endif
-#ifndef PHI_DEFAULT_PACK_SHA256
-#define PHI_DEFAULT_PACK_SHA256 ""
-#endif
+/* rules/default.yaml as the build loaded and compiled it: phi_default_pack, in
+ * $(BUILD)/default_pack.c, written by rules/src/packcheck.c (rules.h). */
 
 #define EXIT_CLEAN 0
 #define EXIT_FOUND 1
@@ -548,8 +540,9 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 	find_datadir(a->datadir, sizeof a->datadir);
 	if (!a->o.no_default_rules) {
 		snprintf(path, sizeof path, "%s/rules/default.yaml", a->datadir);
-		/* the very pack the build compiled: its rules compile on first use */
-		if (phi_pack_load_verified(&a->pack, path, PHI_DEFAULT_PACK_SHA256, &err)) {
+		/* the very pack the build loaded and compiled: its records come from
+		 * phi_default_pack, not libyaml, and its rules compile on first use */
+		if (phi_pack_load_builtin(&a->pack, path, &phi_default_pack, &err)) {
 			fprintf(stderr, "%s: %s\n", prog, err.msg);
 			return EXIT_ERROR;
 		}

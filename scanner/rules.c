@@ -219,6 +219,9 @@ static int get_examples(struct loader *L, yaml_node_t *n, const char *key,
 
 static void free_rule(struct phi_rule *r)
 {
+	free(r->source);
+	if (r->borrowed)
+		return;
 	free(r->id);
 	free(r->description);
 	free(r->pattern);
@@ -235,17 +238,18 @@ static void free_rule(struct phi_rule *r)
 		free(r->no_match[i].value);
 	}
 	free(r->no_match);
-	free(r->source);
 }
 
 static void free_allow(struct phi_allow *a)
 {
+	free(a->source);
+	if (a->borrowed)
+		return;
 	free(a->id);
 	free_list(a->values, a->nvalues);
 	free_list(a->patterns, a->npatterns);
 	free_list(a->rules, a->nrules);
 	free_list(a->paths, a->npaths);
-	free(a->source);
 }
 
 static int load_rule(struct loader *L, yaml_node_t *n, struct phi_rule *r)
@@ -512,8 +516,8 @@ int phi_pack_load_allow_string(struct phi_pack *pack, const char *yaml, size_t l
 	return load_string(pack, yaml, len, name, true, err);
 }
 
-int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *sha256_hex,
-                           struct phi_error *err)
+/* The whole file at path into a malloc'd buffer (capped at 16 MiB). */
+static int read_pack(const char *path, char **out, size_t *outlen, struct phi_error *err)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
@@ -529,7 +533,7 @@ int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *
 				free(buf);
 				return phi_fail(err, PHI_ELIMIT, "%s: rule pack larger than 16 MiB", path);
 			}
-			cap = cap ? cap * 2 : 65536;
+			cap = cap ? cap * 2 : 262144;
 			char *t = realloc(buf, cap);
 			if (!t) {
 				fclose(fp);
@@ -545,18 +549,109 @@ int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *
 	}
 	rc = ferror(fp) ? phi_fail(err, PHI_EIO, "%s: read error", path) : 0;
 	fclose(fp);
-	size_t first = pack->nrules;
-	if (!rc)
-		rc = phi_pack_load_string(pack, buf, len, path, err);
-	if (!rc && sha256_hex && strlen(sha256_hex) == 64) {
-		/* one message through phi_sha256_multi: SHA-NI where the CPU has it, so a
-		 * start does not initialise OpenSSL's EVP (EVP_MD_fetch, openssl.cnf) */
-		struct phi_sha256_msg m = {{{buf, len}}};
-		char hex[1][65];
-		bool same = phi_sha256_multi(&m, 1, hex) == 0 && strcmp(hex[0], sha256_hex) == 0;
-		for (size_t i = first; same && i < pack->nrules; i++)
-			pack->rules[i].verified = true;
+	if (rc) {
+		free(buf);
+		return rc;
 	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Do buf[0..len) have the SHA-256 sha256_hex (64 hex digits; NULL or "" never)?
+ * One message through phi_sha256_multi: SHA-NI where the CPU has it, so a start does
+ * not initialise OpenSSL's EVP (EVP_MD_fetch and openssl.cnf, 5 % of an empty scan). */
+static bool has_sha256(const char *buf, size_t len, const char *sha256_hex)
+{
+	struct phi_sha256_msg m = {{{buf, len}}};
+	char hex[1][65];
+	return sha256_hex && strlen(sha256_hex) == 64 && phi_sha256_multi(&m, 1, hex) == 0 &&
+	       strcmp(hex[0], sha256_hex) == 0;
+}
+
+static int load_buffer(struct phi_pack *pack, const char *buf, size_t len, const char *path,
+                       const char *sha256_hex, struct phi_error *err)
+{
+	size_t first = pack->nrules;
+	int rc = phi_pack_load_string(pack, buf, len, path, err);
+	if (!rc && has_sha256(buf, len, sha256_hex))
+		for (size_t i = first; i < pack->nrules; i++)
+			pack->rules[i].verified = true;
+	return rc;
+}
+
+int phi_pack_load_verified(struct phi_pack *pack, const char *path, const char *sha256_hex,
+                           struct phi_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_pack(path, &buf, &len, err);
+	if (!rc)
+		rc = load_buffer(pack, buf, len, path, sha256_hex, err);
+	free(buf);
+	return rc;
+}
+
+/* Append b's records to pack, as load_doc would append what it parsed. */
+static int append_builtin(struct phi_pack *pack, const struct phi_pack_builtin *b,
+                          const char *path, struct phi_error *err)
+{
+	size_t nr = pack->nrules, na = pack->nallow;
+	for (size_t i = 0; i < b->nrules; i++)
+		for (size_t j = 0; j < nr; j++)
+			if (!strcmp(b->rules[i].id, pack->rules[j].id))
+				return phi_fail(err, PHI_ERULE, "%s:%d: rule id '%s' already defined in %s",
+				                path, b->rules[i].line, b->rules[i].id, pack->rules[j].source);
+	struct phi_rule *tr = realloc(pack->rules, (nr + b->nrules + 1) * sizeof *tr);
+	if (tr)
+		pack->rules = tr;
+	struct phi_allow *ta = tr ? realloc(pack->allow, (na + b->nallow + 1) * sizeof *ta) : NULL;
+	if (ta)
+		pack->allow = ta;
+	if (!tr || !ta)
+		return phi_fail(err, PHI_ENOMEM, "%s: out of memory", path);
+	for (size_t i = 0; i < b->nrules; i++) {
+		struct phi_rule *r = &pack->rules[nr + i];
+		*r = b->rules[i];
+		r->verified = true;
+		r->borrowed = true;
+		r->source = strdup(path);
+	}
+	for (size_t i = 0; i < b->nallow; i++) {
+		struct phi_allow *a = &pack->allow[na + i];
+		*a = b->allow[i];
+		a->borrowed = true;
+		a->source = strdup(path);
+	}
+	bool ok = true;
+	for (size_t i = 0; i < b->nrules; i++)
+		ok = ok && pack->rules[nr + i].source;
+	for (size_t i = 0; i < b->nallow; i++)
+		ok = ok && pack->allow[na + i].source;
+	if (!ok) {
+		for (size_t i = 0; i < b->nrules; i++)
+			free(pack->rules[nr + i].source);
+		for (size_t i = 0; i < b->nallow; i++)
+			free(pack->allow[na + i].source);
+		return phi_fail(err, PHI_ENOMEM, "%s: out of memory", path);
+	}
+	pack->nrules = nr + b->nrules;
+	pack->nallow = na + b->nallow;
+	return 0;
+}
+
+int phi_pack_load_builtin(struct phi_pack *pack, const char *path,
+                          const struct phi_pack_builtin *b, struct phi_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_pack(path, &buf, &len, err);
+	if (rc)
+		return rc;
+	if (b && b->nrules && has_sha256(buf, len, b->sha256))
+		rc = append_builtin(pack, b, path, err);
+	else
+		rc = load_buffer(pack, buf, len, path, b ? b->sha256 : NULL, err);
 	free(buf);
 	return rc;
 }

@@ -32,7 +32,8 @@
  *       paths: ['*.log']                   # glob on the path (default all)
  *
  * Threading: packs are loaded in main before workers start, then read-only.
- * Ownership: a phi_pack owns every string inside it; phi_pack_free releases all.
+ * Ownership: a phi_pack owns every string inside it, except those of records appended
+ * from a phi_pack_builtin (borrowed: static data); phi_pack_free releases what it owns.
  */
 #ifndef PHI_RULES_H
 #define PHI_RULES_H
@@ -94,6 +95,7 @@ struct phi_rule {
 	bool verified;        /* its pack is one the build checked (phi_pack_load_verified):
 	                       * the pattern compiles, so the engine may compile it on
 	                       * first use instead of at start */
+	bool borrowed;        /* every string but source belongs to a phi_pack_builtin */
 };
 
 struct phi_allow {
@@ -108,6 +110,7 @@ struct phi_allow {
 	size_t npaths;
 	char *source;
 	int line;
+	bool borrowed;        /* every string but source belongs to a phi_pack_builtin */
 };
 
 struct phi_pack {
@@ -134,5 +137,29 @@ int phi_pack_load_string(struct phi_pack *pack, const char *yaml, size_t len,
 int phi_pack_load_allow_string(struct phi_pack *pack, const char *yaml, size_t len,
                                const char *name, struct phi_error *err);
 void phi_pack_free(struct phi_pack *pack);
+
+/* A pack the build loaded with this very loader and compiled with the engine, as C
+ * data: rules/src/packcheck.c writes $(BUILD)/default_pack.c (phi_default_pack) from
+ * rules/default.yaml, which stays the one source of truth.  sha256 is the YAML file's
+ * (64 hex digits), or "" with no rules when the build could not load or compile it.
+ * Its records' source is NULL and borrowed is set; strings and arrays are static. */
+struct phi_pack_builtin {
+	const char *sha256;
+	const struct phi_rule *rules;
+	size_t nrules;
+	const struct phi_allow *allow;
+	size_t nallow;
+};
+
+/* phi_pack_load_verified(pack, path, b->sha256, err), except that a file whose bytes
+ * have b->sha256 is not parsed: b's records are appended (verified, borrowed, source
+ * = path), skipping libyaml (the default pack's parse was a quarter of an empty
+ * scan).  Any other file, a user's or an edited copy, is parsed and checked as by
+ * phi_pack_load, with the same messages. */
+int phi_pack_load_builtin(struct phi_pack *pack, const char *path,
+                          const struct phi_pack_builtin *b, struct phi_error *err);
+/* rules/default.yaml as the build saw it ($(BUILD)/default_pack.c; linked into
+ * phiscan and the tests, not into libphiscan.a, which packcheck itself uses). */
+extern const struct phi_pack_builtin phi_default_pack;
 
 #endif

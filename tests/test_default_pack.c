@@ -10,6 +10,7 @@
 
 #include "../scanner/engine.h"
 #include "../scanner/names.h"
+#include "../formats/sha256.h"
 #include "../scanner/rules.h"
 
 static struct phi_pack pack;
@@ -136,4 +137,133 @@ Test(default_pack, a_prescription_finds_each_planted_identifier)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		cr_expect_geq(scan_count(cases[i]), 1, "missed: %s", cases[i]);
+}
+
+/* ---- the build's copy of the pack (phi_default_pack, rules/src/packcheck.c) ---- */
+
+static void same_str(const char *what, const char *id, const char *a, const char *b)
+{
+	cr_assert((a == NULL) == (b == NULL), "%s of %s: one is NULL", what, id);
+	if (a)
+		cr_assert_str_eq(a, b, "%s of %s", what, id);
+}
+
+static void same_list(const char *what, const char *id, char **a, size_t na, char **b,
+                      size_t nb)
+{
+	cr_assert_eq(na, nb, "%s of %s: %zu against %zu", what, id, na, nb);
+	cr_assert((a == NULL) == (b == NULL), "%s of %s: one is NULL", what, id);
+	for (size_t i = 0; a && i <= na; i++) /* the NULL after the last one too */
+		same_str(what, id, a[i], b[i]);
+}
+
+static void same_examples(const char *id, const struct phi_example *a, size_t na,
+                          const struct phi_example *b, size_t nb)
+{
+	cr_assert_eq(na, nb, "examples of %s", id);
+	for (size_t i = 0; i < na; i++) {
+		same_str("example text", id, a[i].text, b[i].text);
+		same_str("example value", id, a[i].value, b[i].value);
+	}
+}
+
+/* Every record of phi_default_pack is what libyaml and the loader make of
+ * rules/default.yaml, field by field, and its hash is the file's: the YAML stays the
+ * one source of truth (a stale table would fail here before it failed a user). */
+Test(default_pack, the_build_s_table_equals_what_libyaml_loads_from_the_yaml)
+{
+	const struct phi_pack_builtin *b = &phi_default_pack;
+	size_t n;
+	char hex[1][65];
+	FILE *fp = fopen("rules/default.yaml", "rb");
+	cr_assert_not_null(fp);
+	static char buf[1 << 20];
+	n = fread(buf, 1, sizeof buf, fp);
+	fclose(fp);
+	struct phi_sha256_msg m = {{{buf, n}}};
+	cr_assert_eq(phi_sha256_multi(&m, 1, hex), 0);
+	cr_assert_str_eq(b->sha256, hex[0], "the table is of another rules/default.yaml");
+	cr_assert_eq(b->nrules, pack.nrules);
+	cr_assert_eq(b->nallow, pack.nallow);
+	cr_assert_gt(b->nrules, 50);
+	for (size_t i = 0; i < pack.nrules; i++) {
+		const struct phi_rule *y = &pack.rules[i], *t = &b->rules[i];
+		const char *id = y->id;
+		same_str("id", id, y->id, t->id);
+		same_str("description", id, y->description, t->description);
+		cr_assert_eq(y->cls, t->cls, "class of %s", id);
+		cr_assert_eq(y->severity, t->severity, "severity of %s", id);
+		same_str("pattern", id, y->pattern, t->pattern);
+		same_list("keywords", id, y->keywords, y->nkeywords, t->keywords, t->nkeywords);
+		same_list("cues", id, y->cues, y->ncues, t->cues, t->ncues);
+		cr_assert_eq(y->cue_window, t->cue_window, "cue_window of %s", id);
+		cr_assert_eq(y->cue_required, t->cue_required, "cue_required of %s", id);
+		same_str("validator", id, y->validator, t->validator);
+		cr_assert_eq(y->validator_id, t->validator_id, "validator of %s", id);
+		cr_assert(y->confidence == t->confidence, "confidence of %s", id);
+		cr_assert(y->cue_confidence == t->cue_confidence, "cue_confidence of %s", id);
+		cr_assert_eq(y->safe_harbor, t->safe_harbor, "safe_harbor of %s", id);
+		same_examples(id, y->match, y->nmatch, t->match, t->nmatch);
+		same_examples(id, y->no_match, y->nno_match, t->no_match, t->nno_match);
+		cr_assert_eq(y->line, t->line, "line of %s", id);
+		cr_assert_null(t->source);
+		cr_assert(t->borrowed && !y->borrowed);
+	}
+	for (size_t i = 0; i < pack.nallow; i++) {
+		const struct phi_allow *y = &pack.allow[i], *t = &b->allow[i];
+		same_str("allow id", y->id, y->id, t->id);
+		same_list("values", y->id, y->values, y->nvalues, t->values, t->nvalues);
+		same_list("patterns", y->id, y->patterns, y->npatterns, t->patterns, t->npatterns);
+		same_list("rules", y->id, y->rules, y->nrules, t->rules, t->nrules);
+		same_list("paths", y->id, y->paths, y->npaths, t->paths, t->npaths);
+		cr_assert_eq(y->line, t->line, "line of allow %s", y->id);
+	}
+}
+
+/* phi_pack_load_builtin takes the table for the very file (verified, borrowed, the
+ * path as source) and parses any other: an edited copy loads unverified from YAML;
+ * a pack loaded before it still clashes on ids. */
+Test(default_pack, the_builtin_loader_takes_the_table_only_for_the_same_bytes)
+{
+	struct phi_pack p = {0};
+	struct phi_error err = {0};
+	cr_assert_eq(phi_pack_load_builtin(&p, "rules/default.yaml", &phi_default_pack, &err), 0,
+	             "%s", err.msg);
+	cr_assert_eq(p.nrules, pack.nrules);
+	for (size_t i = 0; i < p.nrules; i++) {
+		cr_assert(p.rules[i].verified && p.rules[i].borrowed);
+		cr_assert_str_eq(p.rules[i].source, "rules/default.yaml");
+		cr_assert_eq(p.rules[i].pattern, phi_default_pack.rules[i].pattern);
+	}
+	for (size_t i = 0; i < p.nallow; i++)
+		cr_assert_str_eq(p.allow[i].source, "rules/default.yaml");
+	/* loaded twice: the second copy's ids clash with the first's, as with YAML */
+	cr_assert_eq(phi_pack_load_builtin(&p, "rules/default.yaml", &phi_default_pack, &err),
+	             PHI_ERULE);
+	cr_assert(strstr(err.msg, "already defined in rules/default.yaml"), "%s", err.msg);
+	cr_assert_eq(p.nrules, pack.nrules);
+	phi_pack_free(&p);
+
+	char dir[] = "/tmp/phi-dpack-XXXXXX", path[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/default.yaml", dir);
+	FILE *in = fopen("rules/default.yaml", "rb"), *out = fopen(path, "wb");
+	cr_assert(in && out);
+	char b[65536];
+	size_t k;
+	while ((k = fread(b, 1, sizeof b, in)) > 0)
+		cr_assert_eq(fwrite(b, 1, k, out), k);
+	fputs("# edited: another SHA-256\n", out);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	cr_assert_eq(phi_pack_load_builtin(&p, path, &phi_default_pack, &err), 0, "%s", err.msg);
+	cr_assert_eq(p.nrules, pack.nrules);
+	for (size_t i = 0; i < p.nrules; i++) {
+		cr_assert(!p.rules[i].verified && !p.rules[i].borrowed, "%s", p.rules[i].id);
+		cr_assert_neq(p.rules[i].pattern, phi_default_pack.rules[i].pattern);
+		cr_assert_str_eq(p.rules[i].pattern, phi_default_pack.rules[i].pattern);
+	}
+	phi_pack_free(&p);
+	cr_assert_eq(remove(path), 0);
+	cr_assert_eq(remove(dir), 0);
 }
