@@ -11,6 +11,13 @@
  * exercised) with the same top-level edits must write byte-identical copies: then
  * it returns 1.  Any difference returns -1 with why filled.
  *
+ * dicom_prefix_diff() checks the native reader against itself: a scan parses a
+ * file's first bytes and reads more when the parse asks (formats/dicom.c,
+ * native_prefix).  Fed growing prefixes the way the scan feeds it, the parse must
+ * end as the whole-file parse does (taken, left to DCMTK, or refused) and visit the
+ * same elements with the same values, but for long binary values a prefix parse
+ * leaves unread (their headers are visited without the bytes).
+ *
  * Header-only (static functions) because the fuzz build compiles one file per
  * target.  The caller runs phi_dcm_init() first.
  */
@@ -234,6 +241,65 @@ static int dicom_diff(const unsigned char *data, size_t n, char *why, size_t cap
 	phi_dcm_free(h);
 	phi_dnat_free(nat);
 	return took;
+}
+
+/* The visit strings of a and b are the same, or b lacks the value part a has. */
+static bool same_but_unread(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return true;
+	size_t k = strlen(b);
+	return k && b[k - 1] == '|' && !strncmp(a, b, k) && a[k] == 'n';
+}
+
+/* 1: the prefix parses agreed with the whole-file parse; 0: the native reader leaves
+ * the file to DCMTK either way; -1: a difference (why says). */
+static int dicom_prefix_diff(const unsigned char *data, size_t n, size_t first, char *why,
+                             size_t cap)
+{
+	struct phi_dnat *whole = phi_dnat_new(), *part = phi_dnat_new();
+	if (!whole || !part)
+		abort();
+	why[0] = 0;
+	uint64_t need = 0;
+	int wrc = phi_dnat_parse(whole, data, n, n, 64, 0, &need);
+	size_t avail = first < n ? first : n;
+	int prc, steps = 0;
+	while ((prc = phi_dnat_parse(part, data, avail, n, 64, 0, &need)) == 1) {
+		if (need <= avail || need > n) {
+			prc = diff_why(why, cap, "a parse of %zu of %zu bytes asked for %llu", avail, n,
+			               (unsigned long long)need);
+			break;
+		}
+		avail = (size_t)need;
+		if (++steps > 10000)
+			abort(); /* no progress bound: a bug in the test */
+	}
+	int rc = 0;
+	if (prc < 0 && why[0]) {
+		rc = prc;
+	} else if ((wrc == 0) != (prc == 0) || (wrc == PHI_ENOTSUP) != (prc == PHI_ENOTSUP)) {
+		rc = diff_why(why, cap, "the whole file parses with %d, its first %zu bytes with %d (%s)",
+		              wrc, avail, prc, prc && prc != PHI_ENOTSUP ? phi_dnat_error(part) : "");
+	} else if (wrc == 0) {
+		struct vlog lw = {0}, lp = {0};
+		if (phi_dnat_walk(whole, 0, vlog_visit, &lw) || phi_dnat_walk(part, 0, vlog_visit, &lp))
+			rc = diff_why(why, cap, "a walk failed: %s / %s", phi_dnat_error(whole),
+			              phi_dnat_error(part));
+		for (size_t i = 0; !rc && i < lw.n && i < lp.n; i++)
+			if (!same_but_unread(lw.v[i], lp.v[i]))
+				rc = diff_why(why, cap, "visit %zu differs:\n whole  %s\n prefix %s", i,
+				              lw.v[i], lp.v[i]);
+		if (!rc && lw.n != lp.n)
+			rc = diff_why(why, cap, "%zu visits whole, %zu from a prefix", lw.n, lp.n);
+		vlog_free(&lw);
+		vlog_free(&lp);
+		if (!rc)
+			rc = 1;
+	}
+	phi_dnat_free(whole);
+	phi_dnat_free(part);
+	return rc;
 }
 
 #endif

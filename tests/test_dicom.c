@@ -1697,6 +1697,11 @@ static int same_as_dcmtk(const char *name, const unsigned char *data, size_t n)
 	cr_assert_eq(phi_dcm_init(), 0);
 	int r = dicom_diff(data, n, why, sizeof why);
 	cr_assert_geq(r, 0, "%s: %s", name, why);
+	/* and a scan's parse from the first bytes, read on as it asks, agrees with it */
+	const size_t firsts[] = {144, 1024, n / 2};
+	for (size_t i = 0; i < sizeof firsts / sizeof *firsts; i++)
+		cr_assert_geq(dicom_prefix_diff(data, n, firsts[i], why, sizeof why), 0,
+		              "%s, first %zu bytes: %s", name, firsts[i], why);
 	return r;
 }
 

@@ -2,7 +2,8 @@
  * (formats/dicom_native.c) against DCMTK's on arbitrary bytes.  Whatever input the
  * native reader accepts, DCMTK must read the same elements with the same values, and
  * both writers must make byte-identical copies for the same decisions
- * (tests/dicom_diff.h); a difference aborts with both sides printed.
+ * (tests/dicom_diff.h); and a parse from the first bytes, reading on as it asks,
+ * must end like the whole-file parse.  A difference aborts with both sides printed.
  *
  * `make fuzz FUZZ_TARGETS=fuzz_dicom_native`.  Seeds: tests/fuzz/seeds/fuzz_dicom_native/
  * (small explicit and implicit VR files the native reader takes).
@@ -28,6 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[4096];
 	if (dicom_diff(data, size, why, sizeof why) < 0) {
 		fprintf(stderr, "native and DCMTK disagree: %s\n", why);
+		abort();
+	}
+	/* a scan's parse of the first bytes, read on as it asks (native_prefix) */
+	size_t first = size > 288 ? 144 + data[size - 1] : size / 2;
+	if (dicom_prefix_diff(data, size, first, why, sizeof why) < 0) {
+		fprintf(stderr, "a parse from the first %zu bytes disagrees: %s\n", first, why);
 		abort();
 	}
 	return 0;
