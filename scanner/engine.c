@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../formats/sha256.h"
@@ -49,10 +50,20 @@ struct crule {
 	size_t *cue_len;
 };
 
+/* Adaptive JIT of one pattern (see jit_account): the interpreter matches it until
+ * that has cost about what JIT-compiling it would, then a JIT-compiled copy is
+ * published once and used from then on. */
+struct ajit {
+	_Atomic(pcre2_code *) jit;   /* the JIT-compiled copy, NULL until published */
+	atomic_uint_least64_t spent; /* ns spent in the interpreter so far */
+	atomic_uchar claimed;        /* one worker compiles the copy */
+	uint64_t budget;             /* ns: the estimated JIT compile (set with the code) */
+};
+
 struct callow {
 	const struct phi_allow *a;
 	pcre2_code **re;
-	atomic_uchar *jitted; /* per pattern: JIT-compiled (jit_once) */
+	struct ajit *aj; /* per pattern */
 };
 
 struct phi_engine {
@@ -67,8 +78,10 @@ struct phi_engine {
 	const struct phi_names *names;
 	struct phi_engine_opts opts;
 	bool from_cache;        /* the prefilter database was read from the cache */
-	atomic_uchar *jitted;   /* per rule: re compiled and JIT-compiled (rule_ready) */
+	atomic_uchar *ready;    /* per rule: re compiled (rule_ready) */
+	struct ajit *rj;        /* per rule: its adaptive JIT */
 	atomic_size_t ncompiled; /* rule patterns compiled so far */
+	atomic_size_t njit;     /* patterns JIT-compiled so far */
 	pthread_mutex_t *jit_mu;
 };
 
@@ -113,8 +126,7 @@ static int compile_re(const char *pat, pcre2_code **out, char *why, size_t whyle
 		return -1;
 	}
 	/* JIT is an optimisation: an unsupported pattern still runs interpreted.  Rule
-	 * and allow patterns are JIT-compiled on first use (jit_once): a short run needs
-	 * few (the three allow patterns of the default pack alone took 1.7 ms). */
+	 * and allow patterns are JIT-compiled once they have proved hot (jit_account). */
 	if (jit)
 		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	*out = re; /* NOLINT(clang-analyzer-core.NullDereference): callers pass a valid slot */
@@ -480,11 +492,14 @@ out:
 
 /* Compile c's pattern (not JIT) and find its value group.  PHI_ERULE with the
  * reason in why (PCRE2's message, "failed to allocate heap memory" included). */
+static uint64_t jit_budget(const struct phi_engine *e, const pcre2_code *re);
+
 static int compile_pattern(struct crule *c, struct phi_engine *e, char *why, size_t whylen)
 {
 	pcre2_code *re;
 	if (compile_re(c->r->pattern, &re, why, whylen, 0, false))
 		return PHI_ERULE;
+	e->rj[c - e->rules].budget = jit_budget(e, re);
 	int n = pcre2_substring_number_from_name(re, (PCRE2_SPTR) "v");
 	uint32_t caps = 0;
 	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &caps);
@@ -530,10 +545,11 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	e->names = names;
 	e->opts = *opts;
-	e->jitted = calloc(pack->nrules + 1, sizeof *e->jitted);
+	e->ready = calloc(pack->nrules + 1, sizeof *e->ready);
+	e->rj = calloc(pack->nrules + 1, sizeof *e->rj);
 	e->jit_mu = malloc(sizeof *e->jit_mu);
-	if (!e->jitted || !e->jit_mu) {
-		free(e->jitted), free(e->jit_mu), free(e);
+	if (!e->ready || !e->rj || !e->jit_mu) {
+		free(e->ready), free(e->rj), free(e->jit_mu), free(e);
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(e->jit_mu, NULL);
@@ -546,15 +562,19 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 	for (size_t i = 0; !rc && i < pack->nrules; i++) {
 		if (pack->rules[i].safe_harbor && !opts->safe_harbor)
 			continue;
-		rc = compile_rule(&e->rules[e->nrules++], e, &pack->rules[i], err);
+		rc = compile_rule(&e->rules[e->nrules], e, &pack->rules[i], err);
+		/* a rule compiled now is ready; a verified one becomes so on first use */
+		if (!rc && e->rules[e->nrules].re)
+			atomic_store_explicit(&e->ready[e->nrules], 1, memory_order_relaxed);
+		e->nrules++;
 	}
 	for (size_t i = 0; !rc && i < pack->nallow; i++) {
 		const struct phi_allow *a = &pack->allow[i];
 		struct callow *ca = &e->allow[e->nallow++];
 		ca->a = a;
 		ca->re = calloc(a->npatterns + 1, sizeof *ca->re);
-		ca->jitted = calloc(a->npatterns + 1, sizeof *ca->jitted);
-		if (!ca->re || !ca->jitted)
+		ca->aj = calloc(a->npatterns + 1, sizeof *ca->aj);
+		if (!ca->re || !ca->aj)
 			rc = phi_fail(err, PHI_ENOMEM, "out of memory");
 		for (size_t j = 0; !rc && j < a->npatterns; j++) {
 			char why[200];
@@ -562,6 +582,8 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 			               PCRE2_ANCHORED | PCRE2_ENDANCHORED, false))
 				rc = phi_fail(err, PHI_ERULE, "%s:%d: allow '%s': bad pattern %s", a->source,
 				              a->line, a->id, why);
+			else
+				ca->aj[j].budget = jit_budget(e, ca->re[j]);
 		}
 	}
 	if (!rc)
@@ -581,23 +603,29 @@ void phi_engine_free(struct phi_engine *e)
 	for (size_t i = 0; i < e->nrules; i++) {
 		struct crule *c = &e->rules[i];
 		pcre2_code_free(c->re);
+		pcre2_code_free(atomic_load_explicit(&e->rj[i].jit, memory_order_relaxed));
 		for (size_t j = 0; c->cues && c->cues[j]; j++)
 			free(c->cues[j]);
 		free(c->cues);
 		free(c->cue_len);
 	}
 	for (size_t i = 0; i < e->nallow; i++) {
-		for (size_t j = 0; e->allow[i].re && j < e->allow[i].a->npatterns; j++)
+		for (size_t j = 0; e->allow[i].re && j < e->allow[i].a->npatterns; j++) {
 			pcre2_code_free(e->allow[i].re[j]);
+			if (e->allow[i].aj)
+				pcre2_code_free(
+					atomic_load_explicit(&e->allow[i].aj[j].jit, memory_order_relaxed));
+		}
 		free(e->allow[i].re);
-		free(e->allow[i].jitted);
+		free(e->allow[i].aj);
 	}
 	free(e->rules);
 	free(e->allow);
 	hs_free_database(e->db);
 	pthread_mutex_destroy(e->jit_mu);
 	free(e->jit_mu);
-	free(e->jitted);
+	free(e->ready);
+	free(e->rj);
 	free(e->id_rule);
 	free(e->id_kwlen);
 	free(e);
@@ -611,6 +639,11 @@ bool phi_engine_from_cache(const struct phi_engine *e)
 size_t phi_engine_compiled_count(const struct phi_engine *e)
 {
 	return atomic_load_explicit(&e->ncompiled, memory_order_relaxed);
+}
+
+size_t phi_engine_jit_count(const struct phi_engine *e)
+{
+	return atomic_load_explicit(&e->njit, memory_order_relaxed);
 }
 
 size_t phi_engine_rule_count(const struct phi_engine *e)
@@ -780,20 +813,77 @@ static bool find_cue(const struct crule *c, const char *t, size_t a, size_t b)
 	return false;
 }
 
-/* JIT-compile re once, on first use by any worker.  pcre2_jit_compile changes the
- * code object, so it runs under the mutex and before any match with it; the flag's
- * release/acquire pair publishes the result to the other workers.  rule_ready is the
- * same with the pattern's compilation in front. */
-static void jit_once(pthread_mutex_t *mu, atomic_uchar *done, pcre2_code *re)
+/* ---- adaptive JIT ----
+ *
+ * PCRE2's JIT makes a match 10-30x faster than its interpreter, but compiling costs
+ * 40-9,000 us a pattern (the default pack's 64: about 62 ms in all).  A scan of one
+ * file, or of a batch of DICOM files whose few short fields reach a handful of rules,
+ * paid for compiles that never paid back (pcre2_jit_compile was about 17 % of a
+ * 200-slice scan).  So a pattern runs interpreted until the time spent there reaches
+ * its budget, then it is JIT-compiled.  The budget is a tenth of an estimate of its
+ * JIT compile, 128 ns per byte of compiled pattern (PCRE2_INFO_SIZE; measured 50-350,
+ * median about 130, on the 64 rules), times opts.jit_scale: a rule that proves hot
+ * pays about 10 % more than JIT at first use did, a rule used a few times never pays
+ * the compile.  (The full estimate, the ski-rental rule, cost more on the DICOM
+ * benchmark: its rules are hot enough that the interpreter's time is then wasted.)
+ * Measured in README, "Start-up".
+ *
+ * Threads: the interpreted code is never modified after it is published (a rule's
+ * first use, rule_ready; an allow pattern at start), so any number of workers match
+ * it.  The worker whose time crosses the budget first claims the pattern
+ * (compare-exchange), JIT-compiles a private copy (pcre2_code_copy: JIT data is not
+ * copied, nothing shared is written) and publishes it with a release store; workers
+ * load it with acquire and use it from then on.  Nobody waits on the compile.  If
+ * the JIT cannot compile the pattern it stays interpreted. */
+
+#define JIT_NS_PER_BYTE 128.0
+#define JIT_BUDGET_SHARE 0.1
+
+static uint64_t jit_budget(const struct phi_engine *e, const pcre2_code *re)
 {
-	if (atomic_load_explicit(done, memory_order_acquire))
+	size_t size = 0;
+	double scale = e->opts.jit_scale > 0 ? e->opts.jit_scale : 1.0;
+	if (e->opts.jit_scale < 0)
+		return 0; /* JIT after the first match */
+	(void)pcre2_pattern_info(re, PCRE2_INFO_SIZE, &size);
+	double ns = (double)size * JIT_NS_PER_BYTE * JIT_BUDGET_SHARE * scale;
+	return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* The code to match with: the published JIT copy, or re interpreted (then *t0 is
+ * the start time for jit_account). */
+static const pcre2_code *jit_code(struct ajit *aj, const pcre2_code *re, struct timespec *t0)
+{
+	const pcre2_code *j = atomic_load_explicit(&aj->jit, memory_order_acquire);
+	if (j)
+		return j;
+	clock_gettime(CLOCK_MONOTONIC, t0);
+	return re;
+}
+
+/* Add the interpreter's time since t0 to aj; past the budget, JIT a copy of re. */
+static void jit_account(const struct phi_engine *e, struct ajit *aj, const pcre2_code *re,
+                        const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ns = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000000 + (t1.tv_nsec - t0->tv_nsec);
+	uint64_t d = ns > 0 ? (uint64_t)ns : 0;
+	uint64_t total = atomic_fetch_add_explicit(&aj->spent, d, memory_order_relaxed) + d;
+	unsigned char no = 0;
+	if (total < aj->budget ||
+	    !atomic_compare_exchange_strong_explicit(&aj->claimed, &no, 1, memory_order_relaxed,
+	                                             memory_order_relaxed))
 		return;
-	pthread_mutex_lock(mu);
-	if (!atomic_load_explicit(done, memory_order_relaxed)) {
-		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-		atomic_store_explicit(done, 1, memory_order_release);
+	pcre2_code *j = pcre2_code_copy(re);
+	if (j && pcre2_jit_compile(j, PCRE2_JIT_COMPLETE) == 0) {
+		atomic_store_explicit(&aj->jit, j, memory_order_release);
+		/* the engine is shared read-only; its lazily built parts change only
+		 * through atomics and under jit_mu */
+		atomic_fetch_add_explicit(&((struct phi_engine *)e)->njit, 1, memory_order_relaxed);
+	} else {
+		pcre2_code_free(j); /* no JIT for it: it stays interpreted */
 	}
-	pthread_mutex_unlock(mu);
 }
 
 static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
@@ -815,8 +905,11 @@ static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
 		for (size_t j = 0; j < a->npatterns; j++) {
 			/* the worker's match data: confirm() has copied out the offsets it needs,
 			 * and a hot path allocates nothing */
-			jit_once(e->jit_mu, &ca->jitted[j], ca->re[j]);
-			int r = pcre2_match(ca->re[j], (PCRE2_SPTR)v, n, 0, 0, m->md, m->mc);
+			struct timespec t0;
+			const pcre2_code *re = jit_code(&ca->aj[j], ca->re[j], &t0);
+			int r = pcre2_match(re, (PCRE2_SPTR)v, n, 0, 0, m->md, m->mc);
+			if (re == ca->re[j])
+				jit_account(e, &ca->aj[j], re, &t0);
 			if (r >= 0)
 				return true;
 		}
@@ -824,8 +917,8 @@ static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
 	return false;
 }
 
-/* Rule ri ready to match: its pattern compiled (a verified rule's first use) and
- * JIT-compiled, once, by whichever worker needs it first; c->re and c->vgroup are
+/* Rule ri ready to match: its pattern compiled, once, by whichever worker needs it
+ * first (a verified rule's first use); c->re, c->vgroup and the JIT budget are
  * written under the mutex before the release store and read after the acquire
  * load.  PHI_ERULE when a verified pattern does not compile after all (out of
  * memory, or a PCRE2 other than the one the build checked with): the flag stays
@@ -835,18 +928,16 @@ static int rule_ready(const struct phi_engine *e, size_t ri)
 	struct crule *c = &e->rules[ri];
 	char why[200];
 	int rc = 0;
-	if (atomic_load_explicit(&e->jitted[ri], memory_order_acquire))
+	if (atomic_load_explicit(&e->ready[ri], memory_order_acquire))
 		return 0;
 	pthread_mutex_lock(e->jit_mu);
-	if (!atomic_load_explicit(&e->jitted[ri], memory_order_relaxed)) {
+	if (!atomic_load_explicit(&e->ready[ri], memory_order_relaxed)) {
 		/* the engine is shared read-only; its lazily built parts change only here,
 		 * under the mutex */
 		if (!c->re)
 			rc = compile_pattern(c, (struct phi_engine *)e, why, sizeof why);
-		if (!rc) {
-			(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
-			atomic_store_explicit(&e->jitted[ri], 1, memory_order_release);
-		}
+		if (!rc)
+			atomic_store_explicit(&e->ready[ri], 1, memory_order_release);
 	}
 	pthread_mutex_unlock(e->jit_mu);
 	return rc;
@@ -899,11 +990,13 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 	const char *t = m->text;
 	size_t pos = a;
 	int ready = rule_ready(e, ri);
+	struct timespec t0;
 
 	if (ready)
 		return ready;
+	const pcre2_code *re = jit_code(&e->rj[ri], c->re, &t0);
 	while (pos <= b) {
-		int rc = pcre2_match(c->re, (PCRE2_SPTR)t, b, pos, 0, m->md, m->mc);
+		int rc = pcre2_match(re, (PCRE2_SPTR)t, b, pos, 0, m->md, m->mc);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		if (rc < 0) /* match limit on hostile input: skip this window */
@@ -941,6 +1034,8 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 		if (push_hit(m, &h))
 			return PHI_ENOMEM;
 	}
+	if (re == c->re)
+		jit_account(e, &e->rj[ri], re, &t0);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * Matching is two-stage.  A Vectorscan database holds, per rule, either its literal
  * keywords (case-insensitive) or its pattern in prefilter mode; one pass over the
  * text yields candidate end offsets per rule.  Each candidate's line (capped window)
- * is then confirmed with the rule's PCRE2 pattern (JIT), the cue window is checked,
+ * is then confirmed with the rule's PCRE2 pattern (interpreted, JIT-compiled once hot), the cue window is checked,
  * the validator judges the value and allowlists drop known-safe values.  Rules are
  * never joined into one alternation (see text-rules.md section 9).
  *
@@ -27,6 +27,10 @@ struct phi_engine_opts {
 	bool safe_harbor;       /* also run safe_harbor rules */
 	double min_confidence;  /* matches below are dropped */
 	const char *cache_dir;  /* where the compiled prefilter is cached; NULL or "" = none */
+	double jit_scale;       /* a pattern is JIT-compiled once the interpreter has spent
+	                         * jit_scale tenths of its estimated compile time on it
+	                         * (engine.c, adaptive JIT); 0 means 1; < 0: JIT after its
+	                         * first match (tests) */
 };
 
 /* A match: byte span of the value in the scanned text, the rule, its confidence. */
@@ -69,6 +73,8 @@ bool phi_engine_from_cache(const struct phi_engine *e);
 /* How many rule patterns have been compiled so far: a verified rule (rules.h) is
  * compiled on its first use, any other in phi_engine_new.  For tests and measures. */
 size_t phi_engine_compiled_count(const struct phi_engine *e);
+/* Rule and allow patterns JIT-compiled so far (adaptive JIT: those that proved hot). */
+size_t phi_engine_jit_count(const struct phi_engine *e);
 
 /* Number of rules compiled (after safe_harbor filtering), and the i-th of them with
  * how it is prefiltered: "keywords", "pattern" or "none" (full PCRE2 pass). */

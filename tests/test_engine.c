@@ -54,6 +54,8 @@ static struct eng eng_slots[4];
 static bool eng_used[4];
 static struct ehits *eng_hit_slots[64];
 
+static double eng_jit_scale; /* phi_engine_opts.jit_scale of the engines built next */
+
 static struct eng *eng_build_full(const char *yaml, bool safe_harbor, double min_confidence,
                                   const char *cache_dir, bool verified)
 {
@@ -73,7 +75,8 @@ static struct eng *eng_build_full(const char *yaml, bool safe_harbor, double min
 		x->pack.rules[r].verified = verified;
 	struct phi_engine_opts o = {.safe_harbor = safe_harbor,
 	                            .min_confidence = min_confidence,
-	                            .cache_dir = cache_dir};
+	                            .cache_dir = cache_dir,
+	                            .jit_scale = eng_jit_scale};
 	cr_assert_eq(phi_engine_new(&x->e, &x->pack, x->names, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(phi_matcher_new(&x->m, x->e), 0);
 	return x;
@@ -1164,5 +1167,92 @@ Test(engine, workers_racing_to_a_rules_first_use_compile_it_once_and_all_find_it
 		phi_matcher_free(r[i].m);
 	}
 	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
+	eng_free(x);
+}
+
+/* Adaptive JIT (engine.c): a pattern runs interpreted until the interpreter's time
+ * reaches its budget, then a JIT-compiled copy takes over; the hits never depend on
+ * which code matched.  One engine never JITs (a budget no run reaches), one JITs
+ * after the first match, one has the default budget (measured time decides). */
+Test(engine, a_pattern_runs_interpreted_until_it_proves_hot_and_the_jit_finds_the_same_hits)
+{
+	static const char yaml[] = "rules:\n"
+	                           "  - id: ssn\n"
+	                           "    class: ssn\n"
+	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+	                           "  - id: mrn\n"
+	                           "    class: mrn\n"
+	                           "    keywords: [mrn]\n"
+	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n"
+	                           "allow:\n"
+	                           "  - id: test-ssn\n"
+	                           "    patterns: ['000-\\d\\d-\\d{4}']\n";
+	static const char text[] = "Patient MRN: 12345678, SSN 482-31-7765.\n"
+	                           "Second visit, MRN 7654321 and 123-45-6789, test 000-12-3456.\n";
+	eng_jit_scale = 1e12;
+	struct eng *never = eng_build_full(yaml, false, 0.0, NULL, true);
+	eng_jit_scale = -1;
+	struct eng *soon = eng_build_full(yaml, false, 0.0, NULL, true);
+	eng_jit_scale = 0;
+	struct eng *dflt = eng_build_full(yaml, false, 0.0, NULL, true);
+	struct ehits a = eng_all(never, text);
+	cr_assert_eq(a.n, 4, "the allowed test number is not a hit");
+	for (int round = 0; round < 3; round++) {
+		struct ehits b = eng_all(soon, text), c = eng_all(never, text), d = eng_all(dflt, text);
+		cr_assert_eq(b.n, a.n, "round %d", round);
+		cr_assert_eq(c.n, a.n, "round %d", round);
+		cr_assert_eq(d.n, a.n, "round %d", round);
+		for (size_t i = 0; i < a.n; i++) {
+			cr_assert_eq(b.v[i].start, a.v[i].start, "hit %zu", i);
+			cr_assert_eq(b.v[i].end, a.v[i].end, "hit %zu", i);
+			cr_assert_str_eq(b.v[i].rule->id, a.v[i].rule->id);
+			cr_assert_eq(d.v[i].start, a.v[i].start, "hit %zu", i);
+		}
+		eng_hits_free(&b);
+		eng_hits_free(&c);
+		eng_hits_free(&d);
+	}
+	/* ssn, mrn and the allow pattern, each compiled once; none in the others */
+	cr_assert_eq(phi_engine_jit_count(soon->e), 3);
+	cr_assert_eq(phi_engine_jit_count(never->e), 0);
+	cr_assert_leq(phi_engine_jit_count(dflt->e), 3); /* when depends on the clock */
+	eng_hits_free(&a);
+	eng_free(never);
+	eng_free(soon);
+	eng_free(dflt);
+}
+
+/* Workers race to JIT the same patterns while others match them interpreted: each
+ * pattern is compiled and published once, every worker finds every hit. */
+Test(engine, workers_racing_to_jit_a_hot_pattern_publish_it_once_and_all_find_its_hits)
+{
+	static const char yaml[] = "rules:\n"
+	                           "  - id: ssn\n"
+	                           "    class: ssn\n"
+	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+	                           "  - id: mrn\n"
+	                           "    class: mrn\n"
+	                           "    keywords: [mrn]\n"
+	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n";
+	eng_jit_scale = -1;
+	struct eng *x = eng_build_full(yaml, false, 0.0, NULL, true);
+	eng_jit_scale = 0;
+	struct eng_race r[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		r[i].text = "MRN: 12345678 and SSN 482-31-7765";
+		r[i].nhits = 0;
+		cr_assert_eq(phi_matcher_new(&r[i].m, x->e), 0);
+		cr_assert_eq(pthread_create(&t[i], NULL, eng_race_run, &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *ret;
+		cr_assert_eq(pthread_join(t[i], &ret), 0);
+		cr_assert_null(ret, "worker %d: match failed", i);
+		cr_assert_eq(r[i].nhits, 100, "worker %d", i);
+		phi_matcher_free(r[i].m);
+	}
+	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
+	cr_assert_eq(phi_engine_jit_count(x->e), 2);
 	eng_free(x);
 }
