@@ -25,12 +25,24 @@
 #define PHI_NAMES_MAX_LEN 64
 #define PHI_NAMES_MAX_ENTRIES 1000000u
 
+/* Keys and words live in blocks of one arena per set, not one allocation each: the
+ * three lists are about 6,500 words, and 13,000 mallocs at start and as many frees
+ * at exit were most of the gazetteer's share of an empty scan. */
+#define ARENA_BLOCK 32768
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	char data[ARENA_BLOCK];
+};
+
 struct phi_wordset {
-	char **slot;      /* cap entries; NULL = empty; lowercase keys (owned) */
+	char **slot;      /* cap entries; NULL = empty; lowercase keys (in arena) */
 	size_t cap;       /* power of two, kept at most half full */
-	char **order;     /* words in file order, file spelling (owned) */
+	char **order;     /* words in file order, file spelling (in arena) */
 	size_t n;
 	size_t order_cap;
+	struct arena_block *arena; /* newest first; owns every key and word */
 };
 
 struct phi_names {
@@ -123,13 +135,19 @@ static int set_add(struct phi_wordset *ws, const char *s, size_t n)
 		ws->order = no;
 		ws->order_cap = ncap;
 	}
-	char *key = malloc(n + 1);
-	char *word = malloc(n + 1);
-	if (!key || !word) {
-		free(key);
-		free(word);
-		return PHI_ENOMEM;
+	/* n <= PHI_NAMES_MAX_LEN: both strings always fit in a fresh block */
+	struct arena_block *b = ws->arena;
+	if (!b || ARENA_BLOCK - b->used < 2 * (n + 1)) {
+		b = malloc(sizeof *b);
+		if (!b)
+			return PHI_ENOMEM;
+		b->next = ws->arena;
+		b->used = 0;
+		ws->arena = b;
 	}
+	char *key = b->data + b->used;
+	char *word = key + n + 1;
+	b->used += 2 * (n + 1);
 	for (size_t i = 0; i < n; i++)
 		key[i] = (char)fold((unsigned char)s[i]);
 	key[n] = '\0';
@@ -142,10 +160,11 @@ static int set_add(struct phi_wordset *ws, const char *s, size_t n)
 
 static void set_free(struct phi_wordset *ws)
 {
-	for (size_t i = 0; i < ws->cap; i++)
-		free(ws->slot[i]);
-	for (size_t i = 0; i < ws->n; i++)
-		free(ws->order[i]);
+	while (ws->arena) {
+		struct arena_block *next = ws->arena->next;
+		free(ws->arena);
+		ws->arena = next;
+	}
 	free(ws->slot);
 	free(ws->order);
 	memset(ws, 0, sizeof *ws);
