@@ -13,6 +13,8 @@
  *   KILLSHIM_META=1    count only the calls that publish or make durable (fsync,
  *                      fdatasync, rename*, link*, unlink*): a sweep over these hits
  *                      every step of every file's commit
+ *   KILLSHIM_NO_NOREPLACE=1  renameat2 with RENAME_NOREPLACE fails with EINVAL, as on
+ *                      a file system without it (the strip's link() fallback)
  * The counter is shared by all threads (atomic); with -j 1 the Nth call is the
  * same call in every run of the same input.
  */
@@ -20,6 +22,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,6 +173,10 @@ int renameat2(int da, const char *a, int db, const char *b, unsigned flags)
 {
 	REAL(renameat2);
 	tick();
+	if ((flags & RENAME_NOREPLACE) && getenv("KILLSHIM_NO_NOREPLACE")) {
+		errno = EINVAL;
+		return -1;
+	}
 	return real_renameat2(da, a, db, b, flags);
 }
 

@@ -1312,6 +1312,43 @@ Test(cli, two_inputs_with_the_same_output_path_never_overwrite_each_other)
 	}
 }
 
+/* Where the file system has no renameat2(RENAME_NOREPLACE) (EINVAL; the test's
+ * LD_PRELOAD shim plays that file system), a copy is published with link() and its
+ * temporary name removed: the same outputs, no temporary file left, and an existing
+ * output still never replaced. */
+Test(cli, strip_publishes_with_link_where_rename_noreplace_is_missing)
+{
+	const char *shim = getenv("KILLSHIM");
+	if (!shim || access(shim, R_OK))
+		cr_skip_test("KILLSHIM is set by make test");
+	case_file("a/x.txt", "SSN " VAL_SSN " one\n");
+	case_file("b/y.txt", "SSN " VAL_SSN " two\n");
+	char *o1 = cli_fmt("%s/o1", cli_root), *o2 = cli_fmt("%s/o2", cli_root);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "-q", cli_case, "-o", o1, NULL), 1, "%s", err.p);
+	cr_assert_eq(setenv("LD_PRELOAD", shim, 1), 0);
+	cr_assert_eq(setenv("KILLSHIM_NO_NOREPLACE", "1", 1), 0);
+	int rc = cli(&out, &err, NULL, "strip", "-q", cli_case, "-o", o2, NULL);
+	int again = cli(&out, &err, NULL, "strip", "--format", "json", cli_case, "-o", o2, NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("KILLSHIM_NO_NOREPLACE");
+	cr_assert_eq(rc, 1, "the link() fallback did not publish: %s", err.p);
+	for (int i = 0; i < 2; i++) {
+		const char *rel = i ? "b/y.txt" : "a/x.txt";
+		size_t n1, n2;
+		char *c1 = cli_read(cli_fmt("%s/%s", o1, rel), &n1);
+		char *c2 = cli_read(cli_fmt("%s/%s", o2, rel), &n2);
+		cr_assert(c1 && c2 && n1 == n2 && !memcmp(c1, c2, n1), "%s differs", rel);
+		cr_assert_not(strstr(c2, VAL_SSN), "%s", rel);
+	}
+	struct cbuf ls;
+	char *argv[] = {"find", o2, "-name", ".phiscan-*", NULL};
+	cr_assert_eq(run(argv, NULL, &ls, &err), 0);
+	cr_assert_eq(ls.n, 0, "temporary files left: %s", ls.p);
+	cr_assert_eq(again, 2, "an existing output was replaced: %s", out.p);
+	cr_assert_eq(count_type(&out, "unreadable"), 2, "%s", out.p);
+}
+
 /* A file with more findings than a worker holds (4096) is streamed to the report
  * in walk order: every finding arrives, the first file's before the second's, and
  * the report is the same with one thread or two. */
