@@ -66,7 +66,7 @@ $(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
 $(BUILD)/default_pack.c: rules/default.yaml $(BUILD)/packcheck
 	$(BUILD)/packcheck rules/default.yaml > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/default_pack.o: $(BUILD)/default_pack.c scanner/rules.h
+$(BUILD)/default_pack.o: $(BUILD)/default_pack.c scanner/rules.h scanner/engine.h
 	$(CC) $(ALL_CFLAGS) -I. -c $< -o $@
 
 $(BUILD)/packcheck: $(BUILD)/rules/src/packcheck.o $(BUILD)/libphiscan.a

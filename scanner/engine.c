@@ -78,6 +78,8 @@ struct phi_engine {
 	const struct phi_names *names;
 	struct phi_engine_opts opts;
 	bool from_cache;        /* the prefilter database was read from the cache */
+	bool from_prebuilt;     /* ... or from one the build made (opts.prebuilt) */
+	char db_key[33];        /* the database's key (cache_path), "" when none */
 	atomic_uchar *ready;    /* per rule: re compiled (rule_ready) */
 	struct ajit *rj;        /* per rule: its adaptive JIT */
 	atomic_size_t ncompiled; /* rule patterns compiled so far */
@@ -273,15 +275,16 @@ static void key_add(struct phi_sha256_multi *h, const void *p, size_t n)
 }
 
 /* The key hashes the same bytes plan_exprs would compile (each expression, then its
- * flags, in id order), read from the rules: no expression strings are built. */
-static int cache_path(const struct phi_engine *e, char *path, size_t cap)
+ * flags, in id order), read from the rules: no expression strings are built.  It
+ * names the cache file and finds a database the build made (opts.prebuilt).  32 hex
+ * digits into key; -1 when it cannot be made. */
+static int db_key(const struct phi_engine *e, char key[33])
 {
 	struct phi_sha256_multi h;
 	hs_platform_info_t plat;
 	char hex[65], kw[4 * 256 + 1];
 	const unsigned kwflags = HS_FLAG_CASELESS, patflags = HS_FLAG_PREFILTER;
-	if (!e->opts.cache_dir || !*e->opts.cache_dir ||
-	    hs_populate_platform(&plat) != HS_SUCCESS || h_init(&h))
+	if (hs_populate_platform(&plat) != HS_SUCCESS || h_init(&h))
 		return -1;
 	const char *ver = hs_version();
 	key_add(&h, CACHE_MAGIC, strlen(CACHE_MAGIC));
@@ -310,7 +313,16 @@ static int cache_path(const struct phi_engine *e, char *path, size_t cap)
 	key_add(&h, &e->nrules, sizeof e->nrules);
 	if (h_final(&h, hex))
 		return -1;
-	int n = snprintf(path, cap, "%s/hsdb-%.32s", e->opts.cache_dir, hex);
+	memcpy(key, hex, 32);
+	key[32] = 0;
+	return 0;
+}
+
+static int cache_path(const struct phi_engine *e, char *path, size_t cap)
+{
+	if (!e->opts.cache_dir || !*e->opts.cache_dir || !e->db_key[0])
+		return -1;
+	int n = snprintf(path, cap, "%s/hsdb-%s", e->opts.cache_dir, e->db_key);
 	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -344,31 +356,41 @@ static int read_all(const char *path, char **out, size_t *len)
 }
 
 /* Layout: magic, nrules bytes of prefilter kind, serialized database, 64 hex digits of
- * the SHA-256 of everything before them. */
-static int cache_load(struct phi_engine *e, const char *path)
+ * the SHA-256 of everything before them.  check: verify that hash (a file; the
+ * build's own databases are part of the binary and are not hashed again). */
+static int blob_load(struct phi_engine *e, const char *b, size_t len, bool check)
 {
-	char *b = NULL, hex[65];
-	size_t len = 0, ml = strlen(CACHE_MAGIC), head = ml + e->nrules;
+	char hex[65];
+	size_t ml = strlen(CACHE_MAGIC), head = ml + e->nrules;
 	struct phi_sha256_multi h;
-	int rc = -1;
-	if (read_all(path, &b, &len))
+	if (len <= head + 64 || memcmp(b, CACHE_MAGIC, ml))
 		return -1;
-	if (len <= head + 64 || memcmp(b, CACHE_MAGIC, ml) || h_init(&h))
-		goto out;
-	h_add(&h, b, len - 64);
-	if (h_final(&h, hex) || memcmp(hex, b + len - 64, 64))
-		goto out;
+	if (check) {
+		if (h_init(&h))
+			return -1;
+		h_add(&h, b, len - 64);
+		if (h_final(&h, hex) || memcmp(hex, b + len - 64, 64))
+			return -1;
+	}
 	for (size_t i = 0; i < e->nrules; i++)
 		if ((unsigned char)b[ml + i] > PF_NONE)
-			goto out;
+			return -1;
 	hs_database_t *db = NULL;
 	if (hs_deserialize_database(b + head, len - head - 64, &db) != HS_SUCCESS)
-		goto out;
+		return -1;
 	e->db = db;
 	for (size_t i = 0; i < e->nrules; i++)
 		e->rules[i].pf = (enum prefilter)(unsigned char)b[ml + i];
-	rc = 0;
-out:
+	return 0;
+}
+
+static int cache_load(struct phi_engine *e, const char *path)
+{
+	char *b = NULL;
+	size_t len = 0;
+	if (read_all(path, &b, &len))
+		return -1;
+	int rc = blob_load(e, b, len, true);
 	free(b);
 	return rc;
 }
@@ -388,13 +410,15 @@ static void mkdir_p(const char *dir)
 	(void)mkdir(p, 0700);
 }
 
-static void cache_save(const struct phi_engine *e, const char *path)
+/* e's database in the layout blob_load reads: *out is malloc'd, *outlen its size. */
+static int blob_make(const struct phi_engine *e, char **out, size_t *outlen)
 {
-	char *ser = NULL, hex[65], tmp[PATH_MAX];
+	char *ser = NULL, hex[65];
 	size_t serlen = 0, ml = strlen(CACHE_MAGIC);
 	struct phi_sha256_multi h;
-	if (hs_serialize_database(e->db, &ser, &serlen) != HS_SUCCESS)
-		return;
+	int rc = PHI_ENOMEM;
+	if (!e->db || hs_serialize_database(e->db, &ser, &serlen) != HS_SUCCESS)
+		return PHI_ENOMEM;
 	size_t len = ml + e->nrules + serlen;
 	char *b = malloc(len + 64);
 	if (b && h_init(&h) == 0) {
@@ -405,25 +429,47 @@ static void cache_save(const struct phi_engine *e, const char *path)
 		h_add(&h, b, len);
 		if (h_final(&h, hex) == 0) {
 			memcpy(b + len, hex, 64);
-			mkdir_p(e->opts.cache_dir);
-			int n = snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-			int fd = n > 0 && (size_t)n < sizeof tmp ? mkstemp(tmp) : -1;
-			if (fd >= 0) {
-				size_t put = 0;
-				while (put < len + 64) {
-					ssize_t w = write(fd, b + put, len + 64 - put);
-					if (w <= 0)
-						break;
-					put += (size_t)w;
-				}
-				/* rename publishes the whole file or nothing */
-				if (close(fd) || put != len + 64 || rename(tmp, path))
-					unlink(tmp);
-			}
+			*out = b;
+			*outlen = len + 64;
+			b = NULL;
+			rc = 0;
 		}
 	}
 	free(b);
 	free(ser); /* hs_serialize_database allocates with the default allocator (malloc) */
+	return rc;
+}
+
+int phi_engine_prebuild(const struct phi_engine *e, char **out, size_t *len, char key[33])
+{
+	if (!e->db_key[0])
+		return PHI_ENOTSUP;
+	memcpy(key, e->db_key, 33);
+	return blob_make(e, out, len);
+}
+
+static void cache_save(const struct phi_engine *e, const char *path)
+{
+	char *b = NULL, tmp[PATH_MAX];
+	size_t len = 0;
+	if (blob_make(e, &b, &len))
+		return;
+	mkdir_p(e->opts.cache_dir);
+	int n = snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+	int fd = n > 0 && (size_t)n < sizeof tmp ? mkstemp(tmp) : -1;
+	if (fd >= 0) {
+		size_t put = 0;
+		while (put < len) {
+			ssize_t w = write(fd, b + put, len - put);
+			if (w <= 0)
+				break;
+			put += (size_t)w;
+		}
+		/* rename publishes the whole file or nothing */
+		if (close(fd) || put != len || rename(tmp, path))
+			unlink(tmp);
+	}
+	free(b);
 }
 
 static int build_db(struct phi_engine *e, struct phi_error *err)
@@ -443,6 +489,18 @@ static int build_db(struct phi_engine *e, struct phi_error *err)
 	if (!expr || !flags || !ids || !e->id_rule || !e->id_kwlen) {
 		rc = PHI_ENOMEM;
 		goto out;
+	}
+	/* the key of the first plan: a few microseconds (SHA-NI over the expressions) */
+	if (db_key(e, e->db_key))
+		e->db_key[0] = 0;
+	for (size_t i = 0; e->db_key[0] && i < e->opts.nprebuilt; i++) {
+		const struct phi_engine_prebuilt *p = &e->opts.prebuilt[i];
+		if (p->key && !strcmp(p->key, e->db_key) &&
+		    blob_load(e, (const char *)p->data, p->len, false) == 0) {
+			e->from_prebuilt = true;
+			plan_ids(e); /* the build's fallbacks, as for a cache file */
+			goto out;
+		}
 	}
 	if (cache_path(e, cpath, sizeof cpath) == 0) {
 		cached = 0;
@@ -634,6 +692,11 @@ void phi_engine_free(struct phi_engine *e)
 bool phi_engine_from_cache(const struct phi_engine *e)
 {
 	return e->from_cache;
+}
+
+bool phi_engine_from_prebuilt(const struct phi_engine *e)
+{
+	return e->from_prebuilt;
 }
 
 size_t phi_engine_compiled_count(const struct phi_engine *e)

@@ -23,10 +23,25 @@ struct phi_engine;
 struct phi_matcher;
 struct phi_names;
 
+/* A prefilter database the build made with this engine (rules/src/packcheck.c: the
+ * default pack, with and without --safe-harbor; $(BUILD)/default_pack.c), in the
+ * cache file's layout, found by the cache's key: the same Vectorscan version and host
+ * platform, the same expressions.  Anything else is compiled (or read from the cache)
+ * as before. */
+struct phi_engine_prebuilt {
+	const char *key;           /* 32 hex digits */
+	const unsigned char *data;
+	size_t len;
+};
+extern const struct phi_engine_prebuilt phi_default_prebuilt[]; /* default_pack.c */
+extern const size_t phi_default_nprebuilt;
+
 struct phi_engine_opts {
 	bool safe_harbor;       /* also run safe_harbor rules */
 	double min_confidence;  /* matches below are dropped */
 	const char *cache_dir;  /* where the compiled prefilter is cached; NULL or "" = none */
+	const struct phi_engine_prebuilt *prebuilt; /* databases the build made (below) */
+	size_t nprebuilt;
 	double jit_scale;       /* a pattern is JIT-compiled once the interpreter has spent
 	                         * jit_scale tenths of its estimated compile time on it
 	                         * (engine.c, adaptive JIT); 0 means 1; < 0: JIT after its
@@ -73,6 +88,11 @@ bool phi_engine_from_cache(const struct phi_engine *e);
 /* How many rule patterns have been compiled so far: a verified rule (rules.h) is
  * compiled on its first use, any other in phi_engine_new.  For tests and measures. */
 size_t phi_engine_compiled_count(const struct phi_engine *e);
+/* The prefilter database came from opts.prebuilt (not the cache, not compiled). */
+bool phi_engine_from_prebuilt(const struct phi_engine *e);
+/* e's prefilter database as a phi_engine_prebuilt's data (malloc'd into *out) and its
+ * key; PHI_ENOTSUP or PHI_ENOMEM when it cannot.  For packcheck. */
+int phi_engine_prebuild(const struct phi_engine *e, char **out, size_t *len, char key[33]);
 /* Rule and allow patterns JIT-compiled so far (adaptive JIT: those that proved hot). */
 size_t phi_engine_jit_count(const struct phi_engine *e);
 

@@ -582,7 +582,10 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 	}
 	struct phi_engine_opts eo = {.safe_harbor = a->o.safe_harbor || safe_harbor_all,
 	                             .min_confidence = a->o.min_confidence,
-	                             .cache_dir = cache_dir(a->cachedir, sizeof a->cachedir)};
+	                             .cache_dir = cache_dir(a->cachedir, sizeof a->cachedir),
+	                             /* the default pack's database, built in: no cache file */
+	                             .prebuilt = phi_default_prebuilt,
+	                             .nprebuilt = phi_default_nprebuilt};
 	if (phi_engine_new(&a->engine, &a->pack, a->names, &eo, &err)) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_ERROR;

@@ -267,3 +267,80 @@ Test(default_pack, the_builtin_loader_takes_the_table_only_for_the_same_bytes)
 	cr_assert_eq(remove(path), 0);
 	cr_assert_eq(remove(dir), 0);
 }
+
+struct hitlist {
+	size_t n;
+	struct phi_hit v[64];
+};
+
+static int collect_hit(void *arg, const struct phi_hit *h)
+{
+	struct hitlist *l = arg;
+	cr_assert_lt(l->n, 64);
+	l->v[l->n++] = *h;
+	return 0;
+}
+
+/* The build's prefilter databases (phi_default_prebuilt): the default pack takes one
+ * with and one without --safe-harbor, neither compiling nor touching a cache, and
+ * finds in a prescription what the compiled database finds; another pack's key is
+ * not theirs, so it compiles. */
+Test(default_pack, the_built_in_prefilter_serves_the_default_pack_and_finds_what_a_compiled_one_finds)
+{
+	static const char *const text =
+		"Patient: Maria Garcia, DOB: 03/14/1961, SSN 123-45-6789\n"
+		"Phone (217) 555-0134, Email maria.garcia@gmail.com, MRN: 00482913\n"
+		"Dr. Jonathan Whitfield, 1234 Maple Ave, Springfield, IL 62704\n";
+	struct phi_error err = {0};
+	cr_assert_eq(phi_default_nprebuilt, 2);
+	for (int sh = 0; sh < 2; sh++) {
+		struct phi_engine_opts built = {.safe_harbor = sh, .min_confidence = 0.5,
+		                                .prebuilt = phi_default_prebuilt,
+		                                .nprebuilt = phi_default_nprebuilt};
+		struct phi_engine_opts compiled = built;
+		compiled.prebuilt = NULL;
+		compiled.nprebuilt = 0;
+		struct phi_engine *a = NULL, *b = NULL;
+		struct phi_matcher *ma = NULL, *mb = NULL;
+		cr_assert_eq(phi_engine_new(&a, &pack, names, &built, &err), 0, "%s", err.msg);
+		cr_assert_eq(phi_engine_new(&b, &pack, names, &compiled, &err), 0, "%s", err.msg);
+		cr_assert(phi_engine_from_prebuilt(a), "safe_harbor %d", sh);
+		cr_assert_not(phi_engine_from_cache(a));
+		cr_assert_not(phi_engine_from_prebuilt(b));
+		for (size_t i = 0; i < phi_engine_rule_count(a); i++) {
+			const char *pa, *pb;
+			phi_engine_rule(a, i, &pa);
+			phi_engine_rule(b, i, &pb);
+			cr_assert_str_eq(pa, pb, "prefilter kind of rule %zu", i);
+		}
+		cr_assert_eq(phi_matcher_new(&ma, a), 0);
+		cr_assert_eq(phi_matcher_new(&mb, b), 0);
+		struct hitlist ha = {0}, hb = {0};
+		cr_assert_eq(phi_engine_match(ma, text, strlen(text), 0, strlen(text), NULL,
+		                              collect_hit, &ha), 0);
+		cr_assert_eq(phi_engine_match(mb, text, strlen(text), 0, strlen(text), NULL,
+		                              collect_hit, &hb), 0);
+		cr_assert_geq(ha.n, 8, "found %zu", ha.n);
+		cr_assert_eq(ha.n, hb.n);
+		for (size_t i = 0; i < ha.n; i++) {
+			cr_assert_eq(ha.v[i].start, hb.v[i].start);
+			cr_assert_eq(ha.v[i].end, hb.v[i].end);
+			cr_assert_str_eq(ha.v[i].rule->id, hb.v[i].rule->id);
+		}
+		phi_matcher_free(ma);
+		phi_matcher_free(mb);
+		phi_engine_free(a);
+		phi_engine_free(b);
+	}
+	/* another pack: the same list, no key of its own there */
+	static const char other[] = "rules:\n  - id: a1\n    class: id\n    pattern: 'A\\d+'\n";
+	struct phi_pack p = {0};
+	struct phi_engine *e = NULL;
+	struct phi_engine_opts o = {.prebuilt = phi_default_prebuilt,
+	                            .nprebuilt = phi_default_nprebuilt};
+	cr_assert_eq(phi_pack_load_string(&p, other, strlen(other), "other.yaml", &err), 0);
+	cr_assert_eq(phi_engine_new(&e, &p, NULL, &o, &err), 0, "%s", err.msg);
+	cr_assert_not(phi_engine_from_prebuilt(e));
+	phi_engine_free(e);
+	phi_pack_free(&p);
+}
