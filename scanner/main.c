@@ -2,9 +2,10 @@
  *
  * The only place that prints to the terminal or exits.  Global initialisation (rule
  * packs, PCRE2 and Vectorscan compilation, gazetteer, libsodium) happens here before
- * any worker starts; then one walker (this thread) feeds a bounded queue, N workers
- * scan, and this thread reports in walk order (a reorder buffer keyed by sequence
- * number), so the report is the same whatever the thread count.
+ * any worker starts; then this thread walks and plans the run, N threads (this one
+ * among them) harvest the cases and scan the files, claiming them in walk order, and
+ * results are reported in walk order (a reorder ring keyed by sequence number), so
+ * the report is the same whatever the thread count.
  *
  * Exit codes: 0 nothing found, 1 identifiers found (at or above --fail-on),
  * 2 usage error, runtime error, or a file that could not be scanned (fail closed).
@@ -20,6 +21,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,10 @@
 
 /* Findings a worker holds for one file before streaming them to the report. */
 #define FLUSH_FINDINGS 4096
+/* A worker starts no entry more than this many per thread ahead of the next one to
+ * report (the reorder ring's size): enough that a slow file does not stall the
+ * others for long, few enough that results waiting for it stay a bounded heap. */
+#define RING_PER_THREAD 64
 
 enum cmd { CMD_SCAN, CMD_STRIP, CMD_FILTER };
 
@@ -641,42 +647,48 @@ static void free_app(struct app *a)
 	free(a->o.ops);
 }
 
-/* ---- the run: walk, pool, reorder, report ----
+/* ---- the run: walk, plan, scan on the pool, reorder, report ----
  *
- * Results are reported in walk order.  Whoever completes a file (a worker, or the
- * walker for a skipped entry) places it in the reorder ring under run.lock and
- * reports every result that is now next in order, so progress never depends on the
- * walker thread (which may be blocked on a full queue).  A worker whose file holds
- * many findings streams them (flush_findings): it waits until its file is next in
- * order, reports and drops what it has, and goes on; the worker holding the next
- * file never waits, because jobs leave the queue in walk order. */
+ * The walk is recorded and planned first (plan.h); then every plan entry is an index
+ * the pool's threads claim in ascending order (pool.h), the calling thread among
+ * them.  Results are reported in walk order: whoever finishes a file places it in
+ * the reorder ring under run.lock and reports every result that is now next in
+ * order.  A worker whose file holds many findings streams them (flush_findings): it
+ * waits until its file is next in order, reports and drops what it has, and goes on;
+ * the worker holding the next file never waits, because entries are claimed in walk
+ * order.  A worker does not start an entry RING_PER_THREAD entries per thread or more
+ * ahead of the next one to report (it waits for that one to come closer), so the
+ * ring has a fixed size and the results waiting in it stay bounded however slow one
+ * file is (the queue this replaced bounded the jobs waiting to start, not the
+ * results waiting to be reported). */
 
 struct job {
-	struct phi_job link; /* first */
 	struct phi_result res;
-	char *rel;           /* written under this relative path (strip -o) */
-	char *open;          /* the path opened (res.path is the masked display path) */
-	size_t kase;
-	struct run *run;
-	bool emitted;        /* reported (under run.lock) */
-	bool drained;        /* back from the pool, or never in it */
+	const char *rel;     /* written under this relative path (strip -o; the plan's) */
+	const char *open;    /* the path opened (the plan's; res.path is the masked one) */
 };
+
+/* A ring slot for an entry that could not be given a job (out of memory): it is
+ * counted as a failure when its turn comes, so the entries after it still report. */
+static struct job oom_job;
 
 struct run {
 	struct app *a;
-	struct phi_pool *pool;
 	struct phi_reporter *rep;
 	struct phi_manifest *man;
 	struct phi_summary sum;
 	pthread_mutex_t lock;
 	pthread_cond_t turn;  /* next_seq advanced */
 	struct job **slots;   /* reorder ring: slots[seq % cap] */
-	size_t cap;
-	uint64_t next_seq, seq;
+	size_t cap;           /* a power of two; no entry starts cap or more ahead */
+	/* written under lock; read without it by a worker deciding whether to wait */
+	_Atomic uint64_t next_seq;
+	uint64_t seq;         /* entries in the run (progress) */
 	bool progress;
 	struct timespec t0;
 	double last_draw;
 	int fail;
+	bool oom;             /* an entry could not be scanned for lack of memory */
 	unsigned long known;  /* findings left out because --baseline has them */
 	struct phi_ignore *ig;/* the current root's .phiscanignore files */
 	struct phi_plan plan; /* the walk, recorded; then its cases and names */
@@ -721,8 +733,6 @@ static void draw_progress(struct run *r, bool final)
 static void free_job(struct job *j)
 {
 	phi_result_clear(&j->res);
-	free(j->rel);
-	free(j->open);
 	free(j);
 }
 
@@ -742,6 +752,11 @@ static int baseline_pass(struct run *r, struct phi_result *res)
 /* Under run.lock: report a finished file. */
 static void emit(struct run *r, struct job *j)
 {
+	if (j == &oom_job) {
+		r->fail = 1;
+		r->oom = true;
+		return;
+	}
 	if (baseline_pass(r, &j->res))
 		r->fail = 1;
 	if (phi_reporter_file(r->rep, &j->res) || phi_summary_add(&r->sum, &j->res))
@@ -749,50 +764,30 @@ static void emit(struct run *r, struct job *j)
 	if (r->man && phi_manifest_file(r->man, &j->res))
 		r->fail = 1;
 	draw_progress(r, false);
-	j->emitted = true;
-	if (j->drained)
-		free_job(j);
-	else
-		phi_result_clear(&j->res); /* the pool still holds the job itself */
+	free_job(j);
 }
 
-/* Under run.lock: put a finished job in the ring and report all that are in order. */
-static int place(struct run *r, struct job *j)
+/* Under run.lock: put the finished job of entry seq in the ring and report all that
+ * are in order.  The slot is free: seq is less than cap ahead of next_seq (work). */
+static void place(struct run *r, uint64_t seq, struct job *j)
 {
-	uint64_t s = j->res.seq;
-	if (s - r->next_seq >= r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 256;
-		while (s - r->next_seq >= nc)
-			nc *= 2;
-		struct job **t = calloc(nc, sizeof *t);
-		if (!t)
-			return -1;
-		for (size_t i = 0; i < r->cap; i++)
-			if (r->slots[i])
-				t[r->slots[i]->res.seq % nc] = r->slots[i];
-		free(r->slots);
-		r->slots = t;
-		r->cap = nc;
-	}
-	r->slots[s % r->cap] = j;
-	bool moved = false;
-	while (r->slots[r->next_seq % r->cap]) {
-		struct job *k = r->slots[r->next_seq % r->cap];
-		r->slots[r->next_seq % r->cap] = NULL;
-		r->next_seq++;
-		moved = true;
+	r->slots[seq & (r->cap - 1)] = j;
+	uint64_t first = r->next_seq, next = first;
+	struct job *k;
+	while ((k = r->slots[next & (r->cap - 1)])) {
+		r->slots[next & (r->cap - 1)] = NULL;
+		next++;
+		atomic_store(&r->next_seq, next); /* work's window check reads it unlocked */
 		emit(r, k);
 	}
-	if (moved)
+	if (next != first)
 		pthread_cond_broadcast(&r->turn);
-	return 0;
 }
 
-static void deliver(struct run *r, struct job *j)
+static void deliver(struct run *r, uint64_t seq, struct job *j)
 {
 	pthread_mutex_lock(&r->lock);
-	if (place(r, j))
-		r->fail = 1;
+	place(r, seq, j);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -826,21 +821,6 @@ static int flush_findings(void *arg, struct phi_result *res)
 static int report_entry(void *arg, struct phi_result *res)
 {
 	return report_in_turn(arg, res, true);
-}
-
-/* Jobs come back from the pool after the worker delivered them. */
-static void drain(struct run *r, bool block)
-{
-	struct phi_job *d;
-	while ((d = phi_pool_done(r->pool, block))) {
-		struct job *j = (struct job *)d;
-		pthread_mutex_lock(&r->lock);
-		j->drained = true;
-		bool done = j->emitted;
-		pthread_mutex_unlock(&r->lock);
-		if (done)
-			free_job(j);
-	}
 }
 
 /* The walker's callback: entries are recorded; dispatch runs them once the plan is
@@ -905,19 +885,23 @@ static int listed_roots(char **paths, size_t n, size_t **off)
 	return 0;
 }
 
-static int dispatch(struct run *r, struct phi_plan_entry *e)
+/* The job of plan entry e: its display path moves into the result, the paths it
+ * opens and writes are borrowed from the plan, the findings in its path come first
+ * (moved too).  0 or PHI_ENOMEM. */
+static int make_job(struct phi_plan_entry *e, struct job **out)
 {
 	struct job *j = calloc(1, sizeof *j);
-	const char *rel = e->out_rel ? e->out_rel : e->rel;
-	if (!j || !(j->res.path = strdup(e->display ? e->display : e->path)) ||
-	    !(j->rel = strdup(rel)) || !(j->open = strdup(e->path))) {
-		if (j)
-			free(j->res.path), free(j->rel);
+	*out = NULL;
+	if (!j)
+		return PHI_ENOMEM;
+	j->rel = e->out_rel ? e->out_rel : e->rel;
+	j->open = e->path;
+	j->res.path = e->display;
+	e->display = NULL;
+	if (!j->res.path && !(j->res.path = strdup(e->path))) {
 		free(j);
 		return PHI_ENOMEM;
 	}
-	j->run = r;
-	j->kase = e->kase;
 	j->res.format = "unknown";
 	/* what the path itself holds comes first; the file's own findings follow */
 	for (size_t i = 0; i < e->nnames; i++) {
@@ -933,18 +917,7 @@ static int dispatch(struct run *r, struct phi_plan_entry *e)
 		free_job(j);
 		return PHI_ENOMEM;
 	}
-	pthread_mutex_lock(&r->lock);
-	j->res.seq = r->seq++;
-	pthread_mutex_unlock(&r->lock);
-	if (e->kind != PHI_WALK_FILE) {
-		j->drained = true;
-		j->res.status = e->kind == PHI_WALK_SKIP ? PHI_SKIPPED : PHI_UNREADABLE;
-		j->res.reason = strdup(e->reason ? e->reason : "not scanned");
-		deliver(r, j);
-	} else {
-		phi_pool_submit(r->pool, &j->link);
-	}
-	drain(r, false); /* NOLINT(clang-analyzer-unix.Malloc): the pool or the ring owns j */
+	*out = j;
 	return 0;
 }
 
@@ -1018,17 +991,36 @@ static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_wal
 	return rc;
 }
 
-static void work(void *state, struct phi_job *pj)
+/* The pool's function: scan plan entry i (a skipped or failed entry is reported as
+ * such) and hand the result to the reorder ring. */
+static void work(void *state, size_t i, void *arg)
 {
-	struct job *j = (struct job *)pj;
-	struct app *a = j->run->a;
-	if (phi_worker_set_case(state, a->o.no_sweep ? NULL : j->run->plan.cases, j->kase)) {
+	struct run *r = arg;
+	struct phi_plan_entry *e = &r->plan.v[i];
+	/* less than the ring ahead of the next entry to report (run comment); the entry
+	 * at next_seq was claimed before this one and never waits here, so this ends */
+	if (i - atomic_load(&r->next_seq) >= r->cap) {
+		pthread_mutex_lock(&r->lock);
+		while (i - r->next_seq >= r->cap)
+			pthread_cond_wait(&r->turn, &r->lock);
+		pthread_mutex_unlock(&r->lock);
+	}
+	struct job *j;
+	if (make_job(e, &j)) {
+		deliver(r, i, &oom_job);
+		return;
+	}
+	j->res.seq = i;
+	if (e->kind != PHI_WALK_FILE) {
+		j->res.status = e->kind == PHI_WALK_SKIP ? PHI_SKIPPED : PHI_UNREADABLE;
+		j->res.reason = strdup(e->reason ? e->reason : "not scanned");
+	} else if (phi_worker_set_case(state, r->a->o.no_sweep ? NULL : r->plan.cases, e->kase)) {
 		j->res.status = PHI_UNREADABLE;
 		j->res.reason = strdup("out of memory");
 	} else {
 		phi_scan_file(state, j->open, j->rel, &j->res);
 	}
-	deliver(j->run, j);
+	deliver(r, i, j);
 }
 
 static int exit_code_for(const struct phi_summary *s, enum phi_severity fail_on)
@@ -1276,20 +1268,22 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		.listed = a->nlisted > 0, .listed_from = r.listed_from,
 	};
 	struct phi_error perr = {0};
-	if (phi_plan_prepare(&r.plan, &po, workers[0], &perr)) {
+	if (phi_plan_prepare(&r.plan, &po, workers, o->jobs, &perr)) {
 		fprintf(stderr, "%s: %s\n", prog, perr.msg);
 		goto out;
 	}
-	if (phi_pool_new(&r.pool, o->jobs, (size_t)o->jobs * 4, work, (void *const *)workers)) {
-		fprintf(stderr, "%s: cannot start worker threads\n", prog);
+	/* the reorder ring: RING_PER_THREAD entries per thread, a power of two */
+	for (r.cap = 64; r.cap < (size_t)o->jobs * RING_PER_THREAD; r.cap *= 2)
+		;
+	if (!(r.slots = calloc(r.cap, sizeof *r.slots))) {
+		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
-	for (size_t i = 0; i < r.plan.n && !wr; i++)
-		wr = dispatch(&r, &r.plan.v[i]);
-	phi_pool_close(r.pool);
-	drain(&r, true);
-	phi_pool_free(r.pool);
-	r.pool = NULL;
+	r.seq = wr ? 0 : r.plan.n;
+	if (!wr)
+		phi_pool_for(o->jobs, r.plan.n, work, (void *const *)workers, &r);
+	if (r.oom)
+		fprintf(stderr, "%s: out of memory: some files were not scanned\n", prog);
 	draw_progress(&r, true);
 	if (wr)
 		fprintf(stderr, "%s: the walk stopped: %s\n", prog, phi_strerror(wr));
@@ -1330,11 +1324,6 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	}
 	rc = r.sum.exit_code;
 out:
-	if (r.pool) {
-		phi_pool_close(r.pool);
-		drain(&r, true);
-		phi_pool_free(r.pool);
-	}
 	for (unsigned i = 0; workers && i < o->jobs; i++)
 		phi_worker_free(workers[i]);
 	free(workers);

@@ -297,10 +297,11 @@ static int plan_entry(struct ctx *x, struct phi_plan_entry *e)
 	return rc;
 }
 
-int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct phi_worker *w,
-                     struct phi_error *err)
+int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
+                     struct phi_worker *const *w, unsigned nw, struct phi_error *err)
 {
 	int rc = phi_cases_new(&p->cases, o->key, o->case_id);
+	(void)nw; /* the harvest runs on the first worker */
 	if (rc)
 		return phi_fail(err, rc, "out of memory");
 	for (size_t i = 0; i < p->n && !rc; i++) {
@@ -312,7 +313,7 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct p
 		                          o->case_depth, &e->kase);
 		if (!rc && o->sweep && e->kind == PHI_WALK_FILE) {
 			struct hv h = {p->cases, e->kase};
-			rc = phi_harvest_file(w, e->path, on_value, &h);
+			rc = phi_harvest_file(w[0], e->path, on_value, &h);
 			if (!rc)
 				rc = phi_cases_end_file(p->cases, e->kase);
 		}

@@ -14,7 +14,9 @@
  * display path of every entry has the identifier spans masked (unless
  * --show-values), so reports and the manifest never carry a name from a path.
  *
- * Threading: main thread only.  Ownership: the plan owns its entries.
+ * Threading: main thread only; the harvest runs the workers on the pool inside
+ * phi_plan_prepare and is over when it returns.  Ownership: the plan owns its
+ * entries.
  */
 #ifndef PHI_PLAN_H
 #define PHI_PLAN_H
@@ -70,10 +72,10 @@ struct phi_plan_opts {
 int phi_plan_add(struct phi_plan *p, int kind, const char *path, const char *rel,
                  const char *reason, size_t root);
 
-/* Harvest (with w, a worker not yet running), build the cases, scan and rename every
- * path.  0 or PHI_E* with a message in err. */
-int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o, struct phi_worker *w,
-                     struct phi_error *err);
+/* Harvest (on the pool, with the nw workers w, none of them running), build the cases,
+ * scan and rename every path.  0 or PHI_E* with a message in err. */
+int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
+                     struct phi_worker *const *w, unsigned nw, struct phi_error *err);
 
 void phi_plan_free(struct phi_plan *p);
 

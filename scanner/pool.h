@@ -1,41 +1,29 @@
-/* pool.h - a fixed pool of worker threads with a bounded job queue and a completion
- * queue (libuv threadpool style: one mutex, condition variables, intrusive queues).
+/* pool.h - run one function over the indices [0, n) on a fixed number of threads.
  *
- * The producer submits jobs (blocking while the queue is full); each worker runs the
- * work function with its own state; finished jobs go to the completion queue, which
- * the consumer drains.  Completion order is arbitrary: the consumer reorders.
+ * The walk is complete before any file is scanned (plan.h), so the work is an array
+ * known in advance: there is no queue and no producer.  Each thread takes the next
+ * index with one atomic counter, so indices start in ascending order (the lowest
+ * unfinished index is always running), and runs the function with its own state.
+ * The calling thread is worker 0: at one thread nothing is started and nothing is
+ * handed off; at N threads, N - 1 are started and joined before the call returns.
  *
- * Threading: submit, close and the done calls come from one thread (main); the work
- * function runs on workers and must touch only its worker state and its job.
- * Ownership: jobs are borrowed by the pool between submit and done.
+ * Threading: fn runs on the caller and on the started threads at once and must touch
+ * only its worker state, its index's data and what it locks itself.  Started threads
+ * have SIGINT, SIGTERM, SIGHUP and SIGQUIT blocked, so those reach the main thread.
+ * Ownership: states and arg are borrowed for the call.
  */
 #ifndef PHI_POOL_H
 #define PHI_POOL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
-/* Intrusive link: embed first in every job struct. */
-struct phi_job {
-	struct phi_job *next;
-};
+typedef void (*phi_index_fn)(void *worker_state, size_t i, void *arg);
 
-typedef void (*phi_work_fn)(void *worker_state, struct phi_job *job);
-
-struct phi_pool;
-
-/* nthreads >= 1; states[i] is passed to worker i (may be NULL entries). */
-int phi_pool_new(struct phi_pool **out, unsigned nthreads, size_t queue_cap,
-                 phi_work_fn fn, void *const *states);
-/* Queue a job; blocks while queue_cap jobs are waiting. */
-void phi_pool_submit(struct phi_pool *p, struct phi_job *job);
-/* No more jobs will be submitted. */
-void phi_pool_close(struct phi_pool *p);
-/* A finished job, or NULL: with block=false when none is ready now; with block=true
- * only when the pool is closed and every submitted job has been returned. */
-struct phi_job *phi_pool_done(struct phi_pool *p, bool block);
-/* Join the workers (after close and draining) and free the pool. */
-void phi_pool_free(struct phi_pool *p);
+/* Run fn(states[t], i, arg) once for every i in [0, n) on nthreads threads (the
+ * caller is t = 0; states may be NULL: every state NULL).  Returns when every index
+ * has run: 0, or PHI_EUSAGE for nthreads 0 or no fn.  A thread that cannot be started
+ * is not an error: the others, the caller at least, run its share. */
+int phi_pool_for(unsigned nthreads, size_t n, phi_index_fn fn, void *const *states, void *arg);
 
 /* Number of online CPUs (at least 1). */
 unsigned phi_cpu_count(void);

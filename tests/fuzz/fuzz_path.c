@@ -252,7 +252,7 @@ static void fp_plan(const struct fp_names *ns, unsigned flags, const char *roste
 		.show_values = flags & 1, .rename = flags & 2,
 	};
 	struct phi_error err = {0};
-	if (phi_plan_prepare(&p, &po, scanner, &err) == 0) {
+	if (phi_plan_prepare(&p, &po, &scanner, 1, &err) == 0) {
 		struct phi_result res[FP_MAX_NAMES];
 		memset(res, 0, sizeof res);
 		size_t nres = 0;
