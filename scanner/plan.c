@@ -1,5 +1,12 @@
 /* plan.c - record the walk, harvest the cases, scan and rename every path.  See
  * plan.h.
+ *
+ * The harvest runs on the pool (pool.h): each file's harvest is independent, so the
+ * workers read the files at once, each recording the values its file yields, in the
+ * order they come, into the file's own slot; then this thread replays the slots in
+ * walk order into the case table.  phi_cases_add and phi_cases_end_file see exactly
+ * the calls, in exactly the order, of a harvest on one thread, so the cases (and the
+ * file index each identifier was first harvested from) do not depend on -j.
  */
 #include "plan.h"
 
@@ -10,6 +17,7 @@
 #include <string.h>
 
 #include "pathname.h"
+#include "pool.h"
 #include "rules.h"
 #include "walk.h"
 
@@ -61,17 +69,119 @@ void phi_plan_free(struct phi_plan *p)
 
 /* ---- harvest ---- */
 
-struct hv {
-	struct phi_cases *c;
-	size_t kase;
+/* One file's harvest as recorded by a worker: records of a tag byte, then for a
+ * value its class and its bytes, each as a 32-bit length and the bytes. */
+struct hv_slot {
+	unsigned char *b;
+	size_t len, cap;
 };
 
-static int on_value(void *arg, const char *cls, const char *v, size_t n)
+enum { HV_END = 0, HV_VALUE = 1 };
+
+static int slot_put(struct hv_slot *s, const void *v, size_t n)
 {
-	struct hv *h = arg;
-	if (!cls) /* the end of one entry of an archive: its names are paired alone */
-		return phi_cases_end_file(h->c, h->kase);
-	return phi_cases_add(h->c, h->kase, cls, v, n);
+	if (n > s->cap - s->len) {
+		size_t nc = s->cap ? s->cap : 256;
+		while (nc - s->len < n) {
+			if (nc > SIZE_MAX / 2)
+				return PHI_ENOMEM;
+			nc *= 2;
+		}
+		unsigned char *t = realloc(s->b, nc);
+		if (!t)
+			return PHI_ENOMEM;
+		s->b = t;
+		s->cap = nc;
+	}
+	if (n)
+		memcpy(s->b + s->len, v, n);
+	s->len += n;
+	return 0;
+}
+
+static int slot_str(struct hv_slot *s, const char *v, size_t n)
+{
+	if (n > UINT32_MAX)
+		return PHI_ELIMIT;
+	uint32_t l = (uint32_t)n;
+	int rc = slot_put(s, &l, sizeof l);
+	return rc ? rc : slot_put(s, v, n);
+}
+
+/* The harvest callback on a worker: record, in order (a NULL class: the end of one
+ * archive entry). */
+static int record_value(void *arg, const char *cls, const char *v, size_t n)
+{
+	struct hv_slot *s = arg;
+	unsigned char tag = cls ? HV_VALUE : HV_END;
+	int rc = slot_put(s, &tag, 1);
+	if (!rc && cls && !(rc = slot_str(s, cls, strlen(cls))))
+		rc = slot_str(s, v, n);
+	return rc;
+}
+
+struct hv_run {
+	struct phi_plan *p;
+	struct hv_slot *slots;
+	int *rcs;
+};
+
+static void harvest_one(void *state, size_t i, void *arg)
+{
+	struct hv_run *h = arg;
+	const struct phi_plan_entry *e = &h->p->v[i];
+	if (e->kind == PHI_WALK_FILE)
+		h->rcs[i] = phi_harvest_file(state, e->path, record_value, &h->slots[i]);
+}
+
+static uint32_t slot_len(const unsigned char *b)
+{
+	uint32_t l;
+	memcpy(&l, b, sizeof l);
+	return l;
+}
+
+/* Replay one file's recorded values into its case, then end the file. */
+static int replay(struct phi_cases *c, size_t kase, const struct hv_slot *s)
+{
+	char cls[256];
+	int rc = 0;
+	for (size_t o = 0; o < s->len && !rc;) {
+		if (s->b[o++] == HV_END) {
+			rc = phi_cases_end_file(c, kase);
+			continue;
+		}
+		uint32_t cl = slot_len(s->b + o);
+		o += sizeof cl;
+		/* classes are short names ("name", "patient_id"); a longer one is no class
+		 * phi_cases_add knows, and it ignores unknown classes anyway */
+		snprintf(cls, sizeof cls, "%.*s", (int)(cl < sizeof cls ? cl : sizeof cls - 1),
+		         (const char *)s->b + o);
+		o += cl;
+		uint32_t vl = slot_len(s->b + o);
+		o += sizeof vl;
+		rc = phi_cases_add(c, kase, cls, (const char *)s->b + o, vl);
+		o += vl;
+	}
+	return rc ? rc : phi_cases_end_file(c, kase);
+}
+
+/* Harvest every file on the pool, then fill the cases in walk order. */
+static int harvest(struct phi_plan *p, struct phi_worker *const *w, unsigned nw)
+{
+	struct hv_run h = {.p = p, .slots = calloc(p->n ? p->n : 1, sizeof *h.slots),
+	                   .rcs = calloc(p->n ? p->n : 1, sizeof *h.rcs)};
+	int rc = h.slots && h.rcs ? 0 : PHI_ENOMEM;
+	if (!rc)
+		rc = phi_pool_for(nw, p->n, harvest_one, (void *const *)w, &h);
+	for (size_t i = 0; i < p->n && h.slots; i++) {
+		if (!rc && p->v[i].kind == PHI_WALK_FILE)
+			rc = h.rcs[i] ? h.rcs[i] : replay(p->cases, p->v[i].kase, &h.slots[i]);
+		free(h.slots[i].b);
+	}
+	free(h.slots);
+	free(h.rcs);
+	return rc;
 }
 
 static const char *base_of(const char *p)
@@ -301,7 +411,6 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
                      struct phi_worker *const *w, unsigned nw, struct phi_error *err)
 {
 	int rc = phi_cases_new(&p->cases, o->key, o->case_id);
-	(void)nw; /* the harvest runs on the first worker */
 	if (rc)
 		return phi_fail(err, rc, "out of memory");
 	for (size_t i = 0; i < p->n && !rc; i++) {
@@ -311,13 +420,9 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
 		                                 &e->kase)
 		         : phi_cases_find(p->cases, e->root, base_of(o->roots[e->root]), e->rel,
 		                          o->case_depth, &e->kase);
-		if (!rc && o->sweep && e->kind == PHI_WALK_FILE) {
-			struct hv h = {p->cases, e->kase};
-			rc = phi_harvest_file(w[0], e->path, on_value, &h);
-			if (!rc)
-				rc = phi_cases_end_file(p->cases, e->kase);
-		}
 	}
+	if (!rc && o->sweep)
+		rc = harvest(p, w, nw);
 	if (rc)
 		return phi_fail(err, rc, "out of memory harvesting case identifiers");
 	if (o->roster && (rc = phi_cases_load_roster(p->cases, o->roster, err)))

@@ -393,6 +393,63 @@ Test(travel_cli, a_dicom_patient_is_swept_for_in_the_case_s_notes_and_names)
 	cr_assert(!has(&out, "Oyelaran") && !has(&out, "77120"), "%s", out.p);
 }
 
+/* The harvest runs on the pool (plan.c): each file's values are recorded by whichever
+ * worker read it and replayed into the case in walk order.  Twelve cases of 17 DICOM
+ * patients each: past 256 name x ID pairs a case pairs initials with IDs only within
+ * one file (case.c, MAX_CROSS), so a value replayed into the wrong file or case
+ * would show as a hit in cross.txt (the initials of one file with the ID of the
+ * next) or a miss in good.txt; and the report must not depend on the thread count. */
+Test(travel_cli, the_harvest_on_many_threads_pairs_values_per_file_as_on_one)
+{
+	char *lab = cli_fmt("%s/harvest", cli_case);
+	enum { NCASES = 12, NFILES = 17 };
+	for (int k = 0; k < NCASES; k++) {
+		char *d = cli_fmt("%s/case%02d", lab, k);
+		cli_mkdirs(d);
+		char good[1024] = "", cross[1024] = "";
+		size_t ng = 0, nc = 0;
+		for (int f = 0; f < NFILES; f++) {
+			char name[64], id[32], dob[16];
+			/* initials differ per file, either way round: surname B.. R.., given
+			 * Z.. J.. */
+			char sur = (char)('B' + f), giv = (char)('Z' - f);
+			snprintf(name, sizeof name, "%corv%cl^%celi%c", sur, 'a' + k % 26, giv, 'a' + k / 26);
+			snprintf(id, sizeof id, "PT-4%02d%02d7", k, f);
+			snprintf(dob, sizeof dob, "19%02d%02d%02d", 50 + k, 1 + f % 12, 10 + f);
+			write_dicom(cli_fmt("%s/slice%02d.dcm", d, f), name, id, dob);
+			ng += (size_t)snprintf(good + ng, sizeof good - ng, "ref %c%c4%02d%02d7\n", giv, sur,
+			                       k, f);
+			nc += (size_t)snprintf(cross + nc, sizeof cross - nc, "ref %c%c4%02d%02d7\n", giv,
+			                       sur, k, (f + 1) % NFILES);
+		}
+		cli_write_str(cli_fmt("%s/good.txt", d), good);
+		cli_write_str(cli_fmt("%s/cross.txt", d), cross);
+	}
+	struct cbuf o1 = {0}, o2 = {0}, o8 = {0}, err = {0};
+	int r1 = cli(&o1, &err, NULL, "scan", "--no-progress", "--format", "json", "--case-depth",
+	             "1", "-j", "1", lab, NULL);
+	cr_assert_eq(r1, 1, "%s", err.p);
+	size_t nl, good = 0, cross = 0;
+	char **l = lines_of(&o1, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		char *rule = json_str(l[i], "rule"), *path = json_str(l[i], "path");
+		if (!rule || strcmp(rule, "case-identifier") || !path)
+			continue;
+		good += strstr(path, "good.txt") != NULL;
+		cross += strstr(path, "cross.txt") != NULL;
+	}
+	cr_assert_eq(good, NCASES * NFILES, "initials + ID of one file: %zu hits", good);
+	cr_assert_eq(cross, 0, "initials of one file with the ID of another matched %zu times",
+	             cross);
+	cr_assert_eq(cli(&o2, &err, NULL, "scan", "--no-progress", "--format", "json",
+	                 "--case-depth", "1", "-j", "2", lab, NULL), 1);
+	cr_assert_eq(cli(&o8, &err, NULL, "scan", "--no-progress", "--format", "json",
+	                 "--case-depth", "1", "-j", "8", lab, NULL), 1);
+	char *s1 = without_seconds(&o1);
+	cr_assert_str_eq(s1, without_seconds(&o2), "-j 1 and -j 2 reports differ");
+	cr_assert_str_eq(s1, without_seconds(&o8), "-j 1 and -j 8 reports differ");
+}
+
 Test(travel, a_roster_of_ten_thousand_patients_is_keyed_and_matched)
 {
 	char dir[] = "/tmp/phiscan-roster-XXXXXX";
