@@ -19,13 +19,16 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"' \
               -DPHI_YAML_BUILT='"$(shell pkg-config --modversion yaml-0.1)"'
 # Every library is linked shared by default, so Debian's security updates of OpenSSL,
-# libsodium, PCRE2 and the others reach phiscan without a rebuild.  Linking some
-# statically saves about 3 ms of ld.so work at each start (libcrypto alone has 3,380
-# BIND_NOW symbols; tests/bench/startup.sh; README "Start-up"):
-#   make STATIC_PKGS="libpcre2-8 yaml-0.1 libsodium libhs libcrypto"
+# libsodium, PCRE2 and the others reach phiscan without a rebuild.  libcrypto is not
+# linked at all: formats/sha256.c dlopens it when a CPU without SHA-NI needs it (its
+# 3,380 BIND_NOW symbols cost about 2 ms at every start).  Linking some others
+# statically saves about 1 ms more of ld.so work (tests/bench/startup.sh; README
+# "Start-up"):
+#   make STATIC_PKGS="libpcre2-8 yaml-0.1 libsodium libhs"
 STATIC_PKGS ?=
+LINK_PKGS := $(filter-out libcrypto,$(PKGS))
 LIBS     := -Wl,-Bstatic $(if $(STATIC_PKGS),$(shell pkg-config --libs $(STATIC_PKGS))) \
-            -Wl,-Bdynamic $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(PKGS))) \
+            -Wl,-Bdynamic $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(LINK_PKGS))) \
             $(DCMTK_LIBS) -lpthread -lm -ldl
 # The DICOM bridge (formats/*.cc) is the only C++: C++17, no exceptions across it.
 CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -78,7 +81,8 @@ $(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -o $@ $< -lz -lm
 
 $(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
-	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion)
+	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion) \
+	  $(shell pkg-config --libs libcrypto) # test_sha256.c's reference digests
 
 # The kill test's LD_PRELOAD shim (tests/killshim.c): counts file writes, SIGKILL at
 # the Nth.  Never sanitized: it is preloaded into the binary under test.

@@ -640,7 +640,7 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 			               PCRE2_ANCHORED | PCRE2_ENDANCHORED, false))
 				rc = phi_fail(err, PHI_ERULE, "%s:%d: allow '%s': bad pattern %s", a->source,
 				              a->line, a->id, why);
-			else
+			else if (ca->aj)
 				ca->aj[j].budget = jit_budget(e, ca->re[j]);
 		}
 	}
@@ -968,7 +968,7 @@ static bool allowed(const struct phi_engine *e, struct phi_matcher *m,
 		for (size_t j = 0; j < a->npatterns; j++) {
 			/* the worker's match data: confirm() has copied out the offsets it needs,
 			 * and a hot path allocates nothing */
-			struct timespec t0;
+			struct timespec t0 = {0};
 			const pcre2_code *re = jit_code(&ca->aj[j], ca->re[j], &t0);
 			int r = pcre2_match(re, (PCRE2_SPTR)v, n, 0, 0, m->md, m->mc);
 			if (re == ca->re[j])
@@ -1053,7 +1053,7 @@ static int confirm(struct phi_matcher *m, size_t ri, size_t a, size_t b, size_t 
 	const char *t = m->text;
 	size_t pos = a;
 	int ready = rule_ready(e, ri);
-	struct timespec t0;
+	struct timespec t0 = {0};
 
 	if (ready)
 		return ready;

@@ -11,6 +11,8 @@
  */
 #include "version.h"
 
+#include "../formats/sha256.h"
+
 #include <archive.h>
 #include <dcmtk/config/osconfig.h>
 #include <expat.h>
@@ -18,7 +20,6 @@
 #include <jconfig.h>
 #include <link.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <png.h>
 #include <sodium.h>
@@ -101,6 +102,8 @@ void phi_versions_print(FILE *fp, const char *version)
 	row(fp, "zlib", ZLIB_VERSION, zlibVersion());
 	row(fp, "libsodium", SODIUM_VERSION_STRING, sodium_version_string());
 	char ossl[64];
-	snprintf(ossl, sizeof ossl, "%s", OpenSSL_version(OPENSSL_VERSION_STRING));
+	/* libcrypto is loaded on first use (sha256.c), here to ask its version */
+	const char *ov = phi_sha256_openssl_version();
+	snprintf(ossl, sizeof ossl, "%s", ov ? ov : "not loadable");
 	row(fp, "OpenSSL", OPENSSL_VERSION_STR, ossl);
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../formats/sha256.h"
 #include "../formats/text.h"
 #include "cli.h"
 
@@ -1417,4 +1418,28 @@ Test(cli, the_default_pack_the_build_checked_finds_what_an_edited_copy_finds_and
 	cr_assert_eq(cli(&out3, &err3, NULL, "scan", "--no-progress", cli_case, NULL), 2);
 	cr_assert(has(&err3, "default.yaml:") && has(&err3, ": bad pattern"), "%s", err3.p);
 	cr_assert(has(&err3, "missing closing parenthesis"), "%s", err3.p);
+}
+
+/* libcrypto is not linked: formats/sha256.c dlopens it for the first hash that needs
+ * it.  On a CPU with SHA-NI a strip, whose manifest hashes every input and output,
+ * never loads it (ld.so's own list of the files it maps, LD_DEBUG=files), and
+ * --version still reports the OpenSSL that would serve. */
+Test(cli, a_strip_on_a_cpu_with_sha_ni_never_loads_libcrypto_and_version_still_reports_it)
+{
+	case_file("a.txt", phi_text);
+	char *out_dir = cli_fmt("%s/out", cli_root);
+	struct cbuf out, err, vout, verr;
+	cr_assert_eq(setenv("LD_DEBUG", "files", 1), 0);
+	int rc = cli(&out, &err, NULL, "strip", "--no-progress", cli_case, "-o", out_dir, NULL);
+	cr_assert_eq(unsetenv("LD_DEBUG"), 0);
+	cr_assert_eq(rc, 1, "rc %d\n%s", rc, err.p);
+	cr_assert(has(&err, "file=libc.so.6"), "LD_DEBUG=files showed nothing:\n%s", err.p);
+	char *manifest = cli_read(cli_fmt("%s/phiscan-manifest.json", out_dir), NULL);
+	cr_assert_not_null(manifest);
+	cr_assert_not_null(strstr(manifest, "sha256"), "%s", manifest);
+	if (phi_sha256_has_shani())
+		cr_assert_not(has(&err, "libcrypto"), "libcrypto was loaded:\n%s", err.p);
+	cr_assert_eq(cli(&vout, &verr, NULL, "--version", NULL), 0);
+	cr_assert(has(&vout, "OpenSSL"), "%s", vout.p);
+	cr_assert_not(has(&vout, "not loadable"), "%s", vout.p);
 }
