@@ -14,7 +14,9 @@
  * tree holds) and the manifest itself is created only when the run ends: a manifest
  * inside the stripped tree is then never walked half-done.  An entry is streamed:
  * its changes first (a file with very many findings reports them in parts), then
- * its outcome and hashes. */
+ * its outcome and hashes.  Each part is made in memory (b) and written with one
+ * fwrite: a 1,000-file DICOM strip writes 3 MB of entries, and a stdio call per
+ * token was 6 % of its time. */
 struct phi_manifest {
 	FILE *fp;
 	char *path;
@@ -22,7 +24,62 @@ struct phi_manifest {
 	unsigned long nfiles;
 	bool entry_open;
 	size_t entry_changes;
+	char *b;      /* the part being made */
+	size_t bn, bcap;
+	bool oom;     /* b could not grow: the manifest fails at its end */
 };
+
+static bool room(struct phi_manifest *m, size_t more)
+{
+	if (m->bn + more <= m->bcap)
+		return true;
+	size_t cap = m->bcap ? m->bcap : 4096;
+	while (cap < m->bn + more)
+		cap *= 2;
+	char *t = realloc(m->b, cap);
+	if (!t) {
+		m->oom = true;
+		return false;
+	}
+	m->b = t;
+	m->bcap = cap;
+	return true;
+}
+
+static void put(struct phi_manifest *m, const char *s, size_t n)
+{
+	if (room(m, n)) {
+		memcpy(m->b + m->bn, s, n);
+		m->bn += n;
+	}
+}
+
+static void puts_(struct phi_manifest *m, const char *s)
+{
+	put(m, s, strlen(s));
+}
+
+/* A JSON string, or null. */
+static void put_json(struct phi_manifest *m, const char *s)
+{
+	if (!s) {
+		put(m, "null", 4);
+		return;
+	}
+	size_t n = strlen(s);
+	if (!room(m, 6 * n + 2))
+		return;
+	m->b[m->bn++] = '"';
+	m->bn += phi_json_escape(s, n, m->b + m->bn);
+	m->b[m->bn++] = '"';
+}
+
+static int flush_part(struct phi_manifest *m)
+{
+	bool short_write = m->bn && fwrite(m->b, 1, m->bn, m->fp) != m->bn;
+	m->bn = 0;
+	return short_write || ferror(m->fp) || m->oom ? PHI_EIO : 0;
+}
 
 int phi_manifest_open(struct phi_manifest **out, const char *path,
                       const struct phi_policy *policy, struct phi_error *err)
@@ -64,99 +121,102 @@ static const char *op_for(const struct phi_policy *p, const char *cls)
 	return phi_op_name(p->global);
 }
 
-/* Entries are most of a strip's manifest (a few KB a file): written with fputs and
- * these digits rather than fprintf, whose format parsing was a tenth of the time of
- * a 1,000-file DICOM strip. */
-static void num_or_null(FILE *fp, uint64_t v)
+/* Entries are most of a strip's manifest (a few KB a file): numbers by hand. */
+static void num_or_null(struct phi_manifest *m, uint64_t v)
 {
 	char d[24], *p = d + sizeof d;
 	if (v == PHI_NO_OFFSET) {
-		fputs("null", fp);
+		put(m, "null", 4);
 		return;
 	}
-	*--p = 0;
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);
-	fputs(p, fp);
+	put(m, p, (size_t)(d + sizeof d - p));
 }
 
 static void entry_begin(struct phi_manifest *m, const struct phi_result *r)
 {
 	if (m->entry_open)
 		return;
-	fputs(m->nfiles++ ? ",\n    {" : "\n    {", m->fp);
-	fputs("\"input\": ", m->fp);
-	phi_json_string(m->fp, r->path);
-	fputs(", \"changes\": [", m->fp);
+	puts_(m, m->nfiles++ ? ",\n    {\"input\": " : "\n    {\"input\": ");
+	put_json(m, r->path);
+	puts_(m, ", \"changes\": [");
 	m->entry_open = true;
 	m->entry_changes = 0;
 }
 
-int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r)
+static void changes(struct phi_manifest *m, const struct phi_result *r)
 {
-	FILE *fp = m->fp;
 	entry_begin(m, r);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct phi_finding *f = &r->v[i];
-		fputs(m->entry_changes++ ? ", {\"rule\": " : "{\"rule\": ", fp);
-		phi_json_string(fp, f->rule);
+		puts_(m, m->entry_changes++ ? ", {\"rule\": " : "{\"rule\": ");
+		put_json(m, f->rule);
 		/* class names and operator names are fixed identifiers: no escaping */
-		fputs(", \"class\": \"", fp);
-		fputs(f->cls, fp);
-		fputs("\", \"operator\": \"", fp);
-		fputs(op_for(m->policy, f->cls), fp);
-		fputs("\", \"field\": ", fp);
-		if (f->field)
-			phi_json_string(fp, f->field);
-		else
-			fputs("null", fp);
-		fputs(", \"start\": ", fp);
-		num_or_null(fp, f->start);
-		fputs(", \"end\": ", fp);
-		num_or_null(fp, f->end);
-		fputs(", \"line\": ", fp);
-		num_or_null(fp, f->line ? f->line : PHI_NO_OFFSET);
-		fputs("}", fp);
+		puts_(m, ", \"class\": \"");
+		puts_(m, f->cls);
+		puts_(m, "\", \"operator\": \"");
+		puts_(m, op_for(m->policy, f->cls));
+		puts_(m, "\", \"field\": ");
+		put_json(m, f->field);
+		puts_(m, ", \"start\": ");
+		num_or_null(m, f->start);
+		puts_(m, ", \"end\": ");
+		num_or_null(m, f->end);
+		puts_(m, ", \"line\": ");
+		num_or_null(m, f->line ? f->line : PHI_NO_OFFSET);
+		put(m, "}", 1);
 	}
-	return ferror(fp) ? PHI_EIO : 0;
+}
+
+int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r)
+{
+	changes(m, r);
+	return flush_part(m);
 }
 
 int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 {
-	FILE *fp = m->fp;
 	const char *status = r->status == PHI_SKIPPED      ? "skipped"
 	                     : r->status == PHI_UNREADABLE ? "error"
 	                     : !r->out_path                ? "not written"
 	                     : r->copied_verbatim          ? "unchanged"
 	                                                   : "written";
-	phi_manifest_changes(m, r);
-	fprintf(fp, "], \"replacements\": %zu, \"output\": ", m->entry_changes);
-	if (r->out_path)
-		phi_json_string(fp, r->out_path);
-	else
-		fputs("null", fp);
-	fprintf(fp, ", \"format\": \"%s\", \"status\": \"%s\"", r->format, status);
+	changes(m, r);
+	puts_(m, "], \"replacements\": ");
+	num_or_null(m, m->entry_changes);
+	puts_(m, ", \"output\": ");
+	put_json(m, r->out_path);
+	puts_(m, ", \"format\": \"");
+	puts_(m, r->format);
+	puts_(m, "\", \"status\": \"");
+	puts_(m, status);
+	put(m, "\"", 1);
 	if (r->reason) {
-		fputs(", \"reason\": ", fp);
-		phi_json_string(fp, r->reason);
+		puts_(m, ", \"reason\": ");
+		put_json(m, r->reason);
 	}
-	if (r->in_sha256[0])
-		fprintf(fp, ", \"input_sha256\": \"%s\", \"output_sha256\": \"%s\"", r->in_sha256,
-		        r->out_sha256);
+	if (r->in_sha256[0]) {
+		puts_(m, ", \"input_sha256\": \"");
+		puts_(m, r->in_sha256);
+		puts_(m, "\", \"output_sha256\": \"");
+		puts_(m, r->out_sha256);
+		put(m, "\"", 1);
+	}
 	if (r->nfacts) {
-		fputs(", \"facts\": {", fp);
+		puts_(m, ", \"facts\": {");
 		for (size_t i = 0; i < r->nfacts; i++) {
-			fputs(i ? ", " : "", fp);
-			phi_json_string(fp, r->facts[i].name);
-			fputs(": ", fp);
-			phi_json_string(fp, r->facts[i].value);
+			puts_(m, i ? ", " : "");
+			put_json(m, r->facts[i].name);
+			puts_(m, ": ");
+			put_json(m, r->facts[i].value);
 		}
-		fputs("}", fp);
+		put(m, "}", 1);
 	}
-	fputs("}", fp);
+	put(m, "}", 1);
 	m->entry_open = false;
-	return ferror(fp) ? PHI_EIO : 0;
+	return flush_part(m);
 }
 
 int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
@@ -169,7 +229,9 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	        s->files, s->scanned, s->skipped, s->unreadable, s->findings);
 	char *tmp = NULL;
 	int fd = -1;
-	if (fflush(m->fp) || ferror(m->fp) || fseek(m->fp, 0, SEEK_SET))
+	if (m->oom)
+		rc = phi_fail(err, PHI_ENOMEM, "%s: out of memory writing the manifest", m->path);
+	else if (fflush(m->fp) || ferror(m->fp) || fseek(m->fp, 0, SEEK_SET))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
 	if (!rc && (asprintf(&tmp, "%s.tmp-XXXXXX", m->path) < 0 || (fd = mkstemp(tmp)) < 0))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
@@ -205,6 +267,7 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	if (rc && fd >= 0)
 		unlink(tmp);
 	free(tmp);
+	free(m->b);
 	free(m->path);
 	free(m);
 	return rc;

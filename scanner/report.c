@@ -146,47 +146,83 @@ static bool utf8_decode(const unsigned char *s, size_t n, uint32_t *cp, size_t *
 	return true;
 }
 
-static void json_mem(FILE *fp, const char *str, size_t n)
+size_t phi_json_escape(const char *str, size_t n, char *out)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	char *o = out;
 	size_t i = 0;
 
-	putc('"', fp);
 	while (i < n) {
 		uint32_t cp;
 		size_t len;
-		/* fast path: a run of printable ASCII that needs no escape, in one write */
+		/* fast path: a run of printable ASCII that needs no escape */
 		size_t run = i;
 		while (run < n && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\')
 			run++;
 		if (run > i) {
-			fwrite(s + i, 1, run - i, fp);
+			memcpy(o, s + i, run - i);
+			o += run - i;
 			i = run;
 			continue;
 		}
 		if (!utf8_decode(s + i, n - i, &cp, &len)) {
-			fputs("\\ufffd", fp);
+			memcpy(o, "\\ufffd", 6);
+			o += 6;
 			i += len;
 			continue;
 		}
+		const char *esc = NULL;
 		switch (cp) {
-		case '"': fputs("\\\"", fp); break;
-		case '\\': fputs("\\\\", fp); break;
-		case '\n': fputs("\\n", fp); break;
-		case '\r': fputs("\\r", fp); break;
-		case '\t': fputs("\\t", fp); break;
-		case '\b': fputs("\\b", fp); break;
-		case '\f': fputs("\\f", fp); break;
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
 		default:
+			break;
+		}
+		if (esc) {
+			memcpy(o, esc, 2);
+			o += 2;
+		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
 			/* C0, DEL and C1 controls, and the JavaScript line separators
 			 * U+2028/2029, escaped: valid JSON either way, safer in logs. */
-			if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 ||
-			    cp == 0x2029)
-				fprintf(fp, "\\u%04" PRIx32, cp);
-			else
-				fwrite(s + i, 1, len, fp);
+			static const char hex[] = "0123456789abcdef";
+			o[0] = '\\';
+			o[1] = 'u';
+			o[2] = hex[(cp >> 12) & 15];
+			o[3] = hex[(cp >> 8) & 15];
+			o[4] = hex[(cp >> 4) & 15];
+			o[5] = hex[cp & 15];
+			o += 6;
+		} else {
+			memcpy(o, s + i, len);
+			o += len;
 		}
 		i += len;
+	}
+	return (size_t)(o - out);
+}
+
+/* In pieces through a buffer on the stack, cut before a byte that starts a character
+ * (never inside a valid UTF-8 sequence), so nothing is allocated. */
+static void json_mem(FILE *fp, const char *str, size_t n)
+{
+	enum { PIECE = 340 };
+	char buf[6 * PIECE];
+	const unsigned char *s = (const unsigned char *)str;
+	putc('"', fp);
+	for (size_t i = 0; i < n;) {
+		size_t end = n - i > PIECE ? i + PIECE : n;
+		size_t cut = end;
+		while (end < n && cut > i + PIECE - 4 && (s[cut] & 0xC0) == 0x80)
+			cut--;
+		if (end < n && (s[cut] & 0xC0) == 0x80)
+			cut = end; /* a run of stray continuation bytes: each is U+FFFD anyway */
+		fwrite(buf, 1, phi_json_escape(str + i, cut - i, buf), fp);
+		i = cut;
 	}
 	putc('"', fp);
 }

@@ -85,5 +85,8 @@ void phi_stats_write(FILE *fp, const struct phi_summary *s);
 
 /* JSON string escaping into fp (UTF-8 passed through, invalid bytes as U+FFFD). */
 void phi_json_string(FILE *fp, const char *s);
+/* The same for str[0..n) into out, without the quotes: at most 6 * n bytes (an
+ * escape is six characters for at least one byte).  Returns the length written. */
+size_t phi_json_escape(const char *str, size_t n, char *out);
 
 #endif

@@ -347,6 +347,52 @@ Test(report, json_string_escapes_quotes_controls_and_invalid_utf8)
 	free(got);
 }
 
+/* A long string is escaped in pieces (report.c, json_mem); a piece never ends inside
+ * a character, so the result is the one-piece escape of the whole string: characters
+ * of 2, 3 and 4 bytes across every piece boundary, invalid and stray bytes, and
+ * random mixtures. */
+Test(report, long_json_strings_escape_as_one_piece_whatever_falls_on_a_boundary)
+{
+	static const char *const chars[] = {"x", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	                                    "\x80", "\xff", "\xe2\x82", "\"", "\x01", "\xe2\x80\xa8"};
+	const size_t nchars = sizeof chars / sizeof *chars;
+	char *s = malloc(8192), *want = malloc(6 * 8192 + 3);
+	cr_assert(s && want);
+	for (int t = 0; t < 400; t++) {
+		size_t n = 0;
+		/* up to ~3 pieces: a run of x to put the next character near a boundary */
+		size_t lead = t < 200 ? 330 + (size_t)(t % 12) : (size_t)randombytes_uniform(700);
+		memset(s, 'x', lead);
+		n = lead;
+		for (unsigned k = randombytes_uniform(40) + 1; k-- && n < 8000;) {
+			const char *c = chars[t < 200 ? (size_t)(t / 12) % nchars : randombytes_uniform((uint32_t)nchars)];
+			if (t >= 300 && randombytes_uniform(3) == 0)
+				c = "\x80"; /* runs of stray continuation bytes */
+			memcpy(s + n, c, strlen(c));
+			n += strlen(c);
+		}
+		s[n] = 0;
+		want[0] = '"';
+		size_t w = 1 + phi_json_escape(s, n, want + 1);
+		want[w++] = '"';
+		want[w] = 0;
+		cr_assert_leq(w, 6 * n + 2);
+		char *got = json_str(s);
+		cr_assert_str_eq(got, want, "case %d (%zu bytes)", t, n);
+		free(got);
+	}
+	/* and the pieces are there: a 2,000-byte value is more than five of them */
+	memset(s, 'a', 2000);
+	memcpy(s + 339, "\xc3\xa9", 2);
+	s[2000] = 0;
+	char *got = json_str(s);
+	cr_assert_eq(strlen(got), 2002);
+	cr_assert(!memcmp(got + 340, "\xc3\xa9", 2), "a character cut at a piece boundary");
+	free(got);
+	free(s);
+	free(want);
+}
+
 Test(report, json_writes_exact_finding_skip_error_and_summary_lines)
 {
 	char *out = render_fixture(PHI_REPORT_JSON, false, false, false);
