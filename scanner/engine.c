@@ -739,8 +739,10 @@ int phi_matcher_new(struct phi_matcher **out, const struct phi_engine *e)
 	m->mc = pcre2_match_context_create(NULL);
 	m->js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
 	m->wins = calloc(e->nrules + 1, sizeof *m->wins);
-	if (!m->md || !m->mc || !m->js || !m->wins ||
-	    (e->db && hs_alloc_scratch(e->db, &m->scratch) != HS_SUCCESS)) {
+	/* the Vectorscan scratch is allocated by the first match (match_internal): a
+	 * worker that never matches, as in a run with nothing to read, needs none (it
+	 * was about 2 % of an empty scan) */
+	if (!m->md || !m->mc || !m->js || !m->wins) {
 		phi_matcher_free(m);
 		return PHI_ENOMEM;
 	}
@@ -1149,6 +1151,8 @@ static int match_internal(struct phi_matcher *m, const char *text, size_t len, s
 	for (size_t i = 0; i < e->nrules; i++)
 		m->wins[i].n = 0;
 	if (e->db && !no_prefilter) {
+		if (!m->scratch && hs_alloc_scratch(e->db, &m->scratch) != HS_SUCCESS)
+			return PHI_ENOMEM;
 		/* Vectorscan takes an unsigned int length: scan long texts in slices that
 		 * overlap by a window so no hit is lost at a seam. */
 		size_t pos = 0;
