@@ -57,10 +57,13 @@
 
 /* Findings a worker holds for one file before streaming them to the report. */
 #define FLUSH_FINDINGS 4096
-/* A worker starts no entry more than this many per thread ahead of the next one to
- * report (the reorder ring's size): enough that a slow file does not stall the
- * others for long, few enough that results waiting for it stay a bounded heap. */
-#define RING_PER_THREAD 64
+/* A worker starts no entry this many per thread or more ahead of the next one to
+ * report (the reorder ring's size), nor, unless its entry is the next, while the
+ * results waiting in the ring hold HOLD_FINDINGS findings: a slow file (a 150 MB
+ * text) lets the other threads run on through thousands of small files, and what
+ * waits for it stays a bounded heap (the ring's results, each under FLUSH_FINDINGS). */
+#define RING_PER_THREAD 4096
+#define HOLD_FINDINGS 65536
 
 enum cmd { CMD_SCAN, CMD_STRIP, CMD_FILTER };
 
@@ -657,10 +660,11 @@ static void free_app(struct app *a)
  * waits until its file is next in order, reports and drops what it has, and goes on;
  * the worker holding the next file never waits, because entries are claimed in walk
  * order.  A worker does not start an entry RING_PER_THREAD entries per thread or more
- * ahead of the next one to report (it waits for that one to come closer), so the
- * ring has a fixed size and the results waiting in it stay bounded however slow one
- * file is (the queue this replaced bounded the jobs waiting to start, not the
- * results waiting to be reported). */
+ * ahead of the next one to report, or while the results waiting hold HOLD_FINDINGS
+ * findings (it waits for the next one to be reported), so the ring has a fixed size
+ * and the results waiting in it stay bounded however slow one file is (the queue
+ * this replaced bounded the jobs waiting to start, not the results waiting to be
+ * reported). */
 
 struct job {
 	struct phi_result res;
@@ -683,6 +687,7 @@ struct run {
 	size_t cap;           /* a power of two; no entry starts cap or more ahead */
 	/* written under lock; read without it by a worker deciding whether to wait */
 	_Atomic uint64_t next_seq;
+	_Atomic size_t held;  /* findings of the results waiting in the ring (the same) */
 	uint64_t seq;         /* entries in the run (progress) */
 	bool progress;
 	struct timespec t0;
@@ -773,9 +778,13 @@ static void place(struct run *r, uint64_t seq, struct job *j)
 {
 	r->slots[seq & (r->cap - 1)] = j;
 	uint64_t first = r->next_seq, next = first;
+	if (seq != first && j != &oom_job) /* it waits: counted until it is reported */
+		atomic_fetch_add(&r->held, j->res.n);
 	struct job *k;
 	while ((k = r->slots[next & (r->cap - 1)])) {
 		r->slots[next & (r->cap - 1)] = NULL;
+		if (next != seq && k != &oom_job) /* placed earlier, so it was counted */
+			atomic_fetch_sub(&r->held, k->res.n);
 		next++;
 		atomic_store(&r->next_seq, next); /* work's window check reads it unlocked */
 		emit(r, k);
@@ -997,11 +1006,13 @@ static void work(void *state, size_t i, void *arg)
 {
 	struct run *r = arg;
 	struct phi_plan_entry *e = &r->plan.v[i];
-	/* less than the ring ahead of the next entry to report (run comment); the entry
-	 * at next_seq was claimed before this one and never waits here, so this ends */
-	if (i - atomic_load(&r->next_seq) >= r->cap) {
+	/* less than the ring ahead of the next entry to report, and not while the
+	 * results waiting hold too much (run comment); the entry at next_seq was claimed
+	 * before this one and never waits here, so this ends */
+	if (i - atomic_load(&r->next_seq) >= r->cap || atomic_load(&r->held) >= HOLD_FINDINGS) {
 		pthread_mutex_lock(&r->lock);
-		while (i - r->next_seq >= r->cap)
+		while (i - r->next_seq >= r->cap ||
+		       (i != r->next_seq && atomic_load(&r->held) >= HOLD_FINDINGS))
 			pthread_cond_wait(&r->turn, &r->lock);
 		pthread_mutex_unlock(&r->lock);
 	}
