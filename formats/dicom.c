@@ -1371,6 +1371,9 @@ static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
 		if (need > MEM_MAX || need > ctx->size)
 			return PHI_ENOTSUP;
 		size_t want = (size_t)(need + 65536 < ctx->size ? need + 65536 : ctx->size);
+		/* bytes of st->in already filled (none while d is the head): known before a
+		 * realloc moves st->in, which d may point into */
+		size_t have = d == ctx->head ? 0 : avail;
 		if (want > st->in_cap) {
 			unsigned char *t = realloc(st->in, want);
 			if (!t)
@@ -1379,7 +1382,7 @@ static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
 			st->in_cap = want;
 		}
 		/* phi_input_read hands out the head first, then the file */
-		long got = fill(ctx, st->in, d == ctx->head ? 0 : avail, want);
+		long got = fill(ctx, st->in, have, want);
 		if (got < 0)
 			return (int)got;
 		if ((size_t)got < want)
@@ -1435,10 +1438,15 @@ static int dicom_scan(struct phi_fctx *ctx)
 		uint64_t need = 0;
 		if (mem)
 			rc = phi_dnat_parse(st->nat, in, in_n, in_n, ctx->limits->max_depth, strip, &need);
-		else if (!strip)
+		else if (!strip && ctx->size != PHI_NO_OFFSET) {
+			/* a file read on demand: it may move st->in, which nothing here holds (in
+			 * is set only for a pipe, which takes the branch below) */
 			rc = native_prefix(ctx, st);
-		else
+			in = NULL;
+			in_n = 0;
+		} else {
 			rc = PHI_ENOTSUP;
+		}
 		if (rc == 0)
 			s.nat = st->nat;
 		else if (rc != PHI_ENOTSUP && rc != 1)
