@@ -52,7 +52,7 @@ struct rd {
 	} pvals[16];              /* held until the walk shows whose file it is */
 	size_t npvals;
 	bool ours;                /* De-identification Method names phiscan */
-	uint64_t file_size;       /* memory walks of a file's first bytes: its size */
+	uint64_t file_size;       /* a memory walk of a file's first bytes: its size */
 	bool short_data;          /* such a walk needed bytes past them */
 	bool stopped;             /* the harvest's walk ended after group 0012 */
 };
@@ -140,8 +140,8 @@ static int hash_range(struct rd *r, uint64_t off, uint64_t n)
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n)
 {
 	if (off > r->size || r->size - off < n) {
-		if (r->file_size > r->size && off + n <= r->file_size)
-			r->short_data = true;
+		if (r->in_memory && r->file_size > r->size && off + n <= r->file_size)
+			r->short_data = true; /* a prefix in memory; not an inflated data set */
 		return NULL;
 	}
 	if (r->mem)
