@@ -375,7 +375,7 @@ struct dstate {
 	struct phi_mbuf cleaned; /* a text value with the rule edits applied */
 	unsigned flags;
 	const unsigned char *key;
-	struct uid_memo *uids; /* the worker's UID cache, or NULL */
+	struct uid_cache *uids; /* the worker's UID cache, or NULL */
 	char patient[80];     /* pseudonym or case id for PatientName/PatientID, "" none */
 	int shift_days;       /* Retain Modified Dates: days subtracted */
 	char where[320];
@@ -412,20 +412,24 @@ static int d_fail(const struct dstate *s, int rc)
 	return phi_fail(s->ctx->err, rc, "%s", d_error(s));
 }
 
-/* A worker's DICOM state across files (its *ctx->state). */
 /* Remapped UIDs a worker saw last, by a hash of the input UID: the Study, Series and
  * Frame of Reference UIDs of a series recur in every file, and each costs an HMAC
- * (libsodium's portable SHA-256, four compressions) and a 128-bit to decimal. */
+ * (libsodium's portable SHA-256, four compressions) and a 128-bit to decimal.  The
+ * slots hold for key; another key empties them. */
 #define UID_CACHE 64
-struct uid_memo {
-	unsigned char key[32]; /* the run's key it was made with */
-	unsigned char n;       /* input length; 0: empty slot */
+struct uid_slot {
+	unsigned char n; /* input length; 0: empty slot */
 	char in[64];
 	char out[65];
 };
+struct uid_cache {
+	unsigned char key[32];
+	struct uid_slot slot[UID_CACHE];
+};
 
+/* A worker's DICOM state across files (its *ctx->state). */
 struct dcm_state {
-	struct uid_memo *uids; /* UID_CACHE slots, made on first use */
+	struct uid_cache *uids; /* made on a strip's first file */
 	struct phi_dcm *h;
 	struct phi_dnat *nat;
 	unsigned char *in;          /* the input, when it is held whole (MEM_MAX) */
@@ -515,18 +519,22 @@ static const char *remap_memo(struct dstate *s, const char *uid, size_t n, char 
 {
 	while (n > 0 && (uid[n - 1] == 0 || uid[n - 1] == ' '))
 		n--;
-	if (!s->uids || n == 0 || n > sizeof s->uids->in) {
+	struct uid_cache *c = s->uids;
+	if (!c || n == 0 || n > sizeof c->slot[0].in) {
 		phi_dicom_remap_uid(s->key, uid, n, u);
 		return u;
+	}
+	if (memcmp(c->key, s->key, sizeof c->key)) {
+		memset(c, 0, sizeof *c);
+		memcpy(c->key, s->key, sizeof c->key);
 	}
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)uid[i]) * 16777619u;
-	struct uid_memo *m = &s->uids[h % UID_CACHE];
-	if (m->n == n && !memcmp(m->in, uid, n) && !memcmp(m->key, s->key, sizeof m->key))
+	struct uid_slot *m = &c->slot[h % UID_CACHE];
+	if (m->n == n && !memcmp(m->in, uid, n))
 		return m->out;
 	phi_dicom_remap_uid(s->key, uid, n, m->out);
-	memcpy(m->key, s->key, sizeof m->key);
 	memcpy(m->in, uid, n);
 	m->n = (unsigned char)n;
 	return m->out;
@@ -1417,7 +1425,7 @@ static int dicom_scan(struct phi_fctx *ctx)
 	char path[64];
 	int memfd = -1;
 	if (strip && so->key && !st->uids)
-		st->uids = calloc(UID_CACHE, sizeof *st->uids); /* NULL: no cache, same UIDs */
+		st->uids = calloc(1, sizeof *st->uids); /* NULL: no cache, same UIDs */
 	struct dstate s = {.ctx = ctx, .h = h, .strip = strip, .flags = so->flags, .key = so->key,
 	                   .uids = so->key ? st->uids : NULL, .cleaned = {.max = 32u << 20}};
 	char pix_in[65] = "";

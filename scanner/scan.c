@@ -600,6 +600,18 @@ static int mkdirs(char *path)
 	return 0;
 }
 
+/* Make dir (strip -o) and remember it as the worker's last; *made is set. */
+static int make_out_dir(struct phi_worker *w, char *dir, bool *made)
+{
+	free(w->made_dir);
+	w->made_dir = NULL;
+	if (mkdirs(dir))
+		return -1;
+	w->made_dir = strdup(dir); /* NULL: made again next time */
+	*made = true;
+	return 0;
+}
+
 static void fsync_dir(const char *dir)
 {
 	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -830,28 +842,22 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		/* the output directory: made once for all its files (a worker remembers the
 		 * last one), made again if it went away meanwhile.  An existing output is
 		 * found when the copy is published (RENAME_NOREPLACE), not asked about first. */
-		snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
-		for (int tries = 0;; tries++) {
-			if (!o->in_place && (!w->made_dir || strcmp(w->made_dir, dn))) {
-				free(w->made_dir);
-				w->made_dir = NULL;
-				if (mkdirs(dn)) {
-					snprintf(msg, sizeof msg, "cannot create output directory: %s", strerror(errno));
-					set_outcome(res, PHI_UNREADABLE, msg);
-					close(fd);
-					return;
-				}
-				w->made_dir = strdup(dn); /* NULL: made again next time */
-			}
-			out_fd = mkstemp(tmp);
-			if (out_fd >= 0 || errno != ENOENT || o->in_place || tries)
-				break;
-			free(w->made_dir);
-			w->made_dir = NULL;
+		bool made = false, dir_ok = true;
+		if (!o->in_place && (!w->made_dir || strcmp(w->made_dir, dn)))
+			dir_ok = make_out_dir(w, dn, &made) == 0;
+		if (dir_ok) {
 			snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
+			out_fd = mkstemp(tmp);
+			if (out_fd < 0 && errno == ENOENT && !o->in_place && !made &&
+			    (dir_ok = make_out_dir(w, dn, &made) == 0)) {
+				snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
+				out_fd = mkstemp(tmp);
+			}
 		}
 		if (out_fd < 0) {
-			snprintf(msg, sizeof msg, "cannot create output file: %s", strerror(errno));
+			snprintf(msg, sizeof msg,
+			         dir_ok ? "cannot create output file: %s" : "cannot create output directory: %s",
+			         strerror(errno));
 			set_outcome(res, PHI_UNREADABLE, msg);
 			close(fd);
 			return;

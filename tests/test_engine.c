@@ -1140,17 +1140,19 @@ static void *eng_race_run(void *arg)
 	return NULL;
 }
 
-Test(engine, workers_racing_to_a_rules_first_use_compile_it_once_and_all_find_its_hits)
+static const char race_yaml[] = "rules:\n"
+                                "  - id: ssn\n"
+                                "    class: ssn\n"
+                                "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+                                "  - id: mrn\n"
+                                "    class: mrn\n"
+                                "    keywords: [mrn]\n"
+                                "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n";
+
+/* Four workers, each with its own matcher, match race_yaml's two rules at once; each
+ * must find both hits on every one of its 50 rounds. */
+static void race_four(struct eng *x)
 {
-	static const char yaml[] = "rules:\n"
-	                           "  - id: ssn\n"
-	                           "    class: ssn\n"
-	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
-	                           "  - id: mrn\n"
-	                           "    class: mrn\n"
-	                           "    keywords: [mrn]\n"
-	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n";
-	struct eng *x = eng_build_full(yaml, false, 0.0, NULL, true);
 	struct eng_race r[4];
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++) {
@@ -1166,6 +1168,12 @@ Test(engine, workers_racing_to_a_rules_first_use_compile_it_once_and_all_find_it
 		cr_assert_eq(r[i].nhits, 100, "worker %d", i);
 		phi_matcher_free(r[i].m);
 	}
+}
+
+Test(engine, workers_racing_to_a_rules_first_use_compile_it_once_and_all_find_its_hits)
+{
+	struct eng *x = eng_build_full(race_yaml, false, 0.0, NULL, true);
+	race_four(x);
 	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
 	eng_free(x);
 }
@@ -1226,32 +1234,10 @@ Test(engine, a_pattern_runs_interpreted_until_it_proves_hot_and_the_jit_finds_th
  * pattern is compiled and published once, every worker finds every hit. */
 Test(engine, workers_racing_to_jit_a_hot_pattern_publish_it_once_and_all_find_its_hits)
 {
-	static const char yaml[] = "rules:\n"
-	                           "  - id: ssn\n"
-	                           "    class: ssn\n"
-	                           "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
-	                           "  - id: mrn\n"
-	                           "    class: mrn\n"
-	                           "    keywords: [mrn]\n"
-	                           "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n";
 	eng_jit_scale = -1;
-	struct eng *x = eng_build_full(yaml, false, 0.0, NULL, true);
+	struct eng *x = eng_build_full(race_yaml, false, 0.0, NULL, true);
 	eng_jit_scale = 0;
-	struct eng_race r[4];
-	pthread_t t[4];
-	for (int i = 0; i < 4; i++) {
-		r[i].text = "MRN: 12345678 and SSN 482-31-7765";
-		r[i].nhits = 0;
-		cr_assert_eq(phi_matcher_new(&r[i].m, x->e), 0);
-		cr_assert_eq(pthread_create(&t[i], NULL, eng_race_run, &r[i]), 0);
-	}
-	for (int i = 0; i < 4; i++) {
-		void *ret;
-		cr_assert_eq(pthread_join(t[i], &ret), 0);
-		cr_assert_null(ret, "worker %d: match failed", i);
-		cr_assert_eq(r[i].nhits, 100, "worker %d", i);
-		phi_matcher_free(r[i].m);
-	}
+	race_four(x);
 	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
 	cr_assert_eq(phi_engine_jit_count(x->e), 2);
 	eng_free(x);

@@ -37,17 +37,11 @@ per_case=$((SLICES / 2 + 2 * STL_MB + 1))
 ncases=$(((MB + per_case - 1) / per_case))
 "$GENCASE" cases "$work/gen" --seed 11 --cases "$ncases" >/dev/null
 rm -f "$work/gen"/truth*.tsv
-python3 - "$work/gen" "$ncases" "$SLICES" "$STL_MB" <<'EOF'
+python3 - "$work/gen" "$ncases" "$SLICES" "$STL_MB" "$(dirname "$0")" <<'EOF'
 import os, struct, sys
 root, ncases, nslices, stl_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-LONG = {b"OB", b"OW", b"SQ", b"UT", b"UN"}
-def el(g, e, vr, v):
-    if isinstance(v, str):
-        v = v.encode()
-        if len(v) % 2: v += b"\0" if vr == b"UI" else b" "
-    h = struct.pack("<HH", g, e) + vr
-    h += (b"\0\0" + struct.pack("<I", len(v))) if vr in LONG else struct.pack("<H", len(v))
-    return h + v
+sys.path.insert(0, sys.argv[5])
+from gen_dicom import el, part10
 pix = bytes((i * 37) & 0xFF for i in range(512 * 512 * 2))
 tri = struct.pack("<12fH", *([0.25] * 12), 0)
 names = [("Gonzalez", "Maria"), ("Nakamura", "Grace"), ("Oyelaran", "Tobiloba"), ("Peña", "José")]
@@ -67,10 +61,8 @@ for k in range(1, ncases + 1):
            + el(0x28,0x100,b"US",struct.pack("<H",16)) + el(0x28,0x101,b"US",struct.pack("<H",12)) \
            + el(0x28,0x102,b"US",struct.pack("<H",11)) + el(0x28,0x103,b"US",struct.pack("<H",0)) \
            + el(0x7FE0,0x10,b"OW",pix)
-        m = el(2,1,b"OB",b"\0\1") + el(2,2,b"UI","1.2.840.10008.5.1.4.1.1.2") + el(2,3,b"UI",sop) \
-            + el(2,0x10,b"UI","1.2.840.10008.1.2.1") + el(2,0x12,b"UI","1.2.826.0.1.3680043.9.7777")
         with open(os.path.join(ct, "slice-%04d.dcm" % i), "wb") as f:
-            f.write(b"\0" * 128 + b"DICM" + el(2,0,b"UL",struct.pack("<I",len(m))) + m + ds)
+            f.write(part10(ds, sop))
     ntri = stl_mb * 1024 * 1024 // 50
     for jaw in ("Upper", "Lower"):
         hdr = ("%s %s %s jaw scan" % (fam, giv, jaw)).encode()[:80].ljust(80, b" ")

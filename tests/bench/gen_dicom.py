@@ -7,7 +7,6 @@ one series per set; patient name, ID, birth date, institution, station, device s
 dates, and the patient's name again in a free-text comment.  Deterministic.
 """
 import os, struct, sys
-root, nsmall, nlarge = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 LONG = {b"OB", b"OW", b"SQ", b"UT", b"UN"}
 def el(g, e, vr, v):
     if isinstance(v, str):
@@ -29,16 +28,20 @@ def ct(sop, n, study, series):
        + el(0x18,0x1000,b"LO","SN-CB-99812") + el(0x20,0xD,b"UI",study) + el(0x20,0xE,b"UI",series) \
        + el(0x20,0x13,b"IS",str(n)) + el(0x20,0x4000,b"LT","Patient: Maria Gonzalez, upper molar")
     return ds
-for name, count, size in (("small", nsmall, 140), ("large", nlarge, 512)):
-    d = os.path.join(root, name); os.makedirs(d)
-    study, series = "1.2.826.0.1.3680043.9.7777.1.%d" % size, "1.2.826.0.1.3680043.9.7777.2.%d" % size
-    pix = bytes((i * 37) & 0xFF for i in range(size * size * 2))
-    for i in range(count):
-        sop = "1.2.826.0.1.3680043.9.7777.3.%d.%d" % (size, i)
-        ds = ct(sop, i, study, series) + el(0x28,2,b"US",struct.pack("<H",1)) \
-            + el(0x28,4,b"CS","MONOCHROME2") + el(0x28,0x10,b"US",struct.pack("<H",size)) \
-            + el(0x28,0x11,b"US",struct.pack("<H",size)) + el(0x28,0x100,b"US",struct.pack("<H",16)) \
-            + el(0x28,0x101,b"US",struct.pack("<H",12)) + el(0x28,0x102,b"US",struct.pack("<H",11)) \
-            + el(0x28,0x103,b"US",struct.pack("<H",0)) + el(0x7FE0,0x10,b"OW",pix)
-        with open(os.path.join(d, "ct_%05d.dcm" % i), "wb") as f:
-            f.write(part10(ds, sop))
+def main(root, nsmall, nlarge):
+    for name, count, size in (("small", nsmall, 140), ("large", nlarge, 512)):
+        d = os.path.join(root, name); os.makedirs(d)
+        study, series = "1.2.826.0.1.3680043.9.7777.1.%d" % size, "1.2.826.0.1.3680043.9.7777.2.%d" % size
+        pix = bytes((i * 37) & 0xFF for i in range(size * size * 2))
+        for i in range(count):
+            sop = "1.2.826.0.1.3680043.9.7777.3.%d.%d" % (size, i)
+            ds = ct(sop, i, study, series) + el(0x28,2,b"US",struct.pack("<H",1)) \
+                + el(0x28,4,b"CS","MONOCHROME2") + el(0x28,0x10,b"US",struct.pack("<H",size)) \
+                + el(0x28,0x11,b"US",struct.pack("<H",size)) + el(0x28,0x100,b"US",struct.pack("<H",16)) \
+                + el(0x28,0x101,b"US",struct.pack("<H",12)) + el(0x28,0x102,b"US",struct.pack("<H",11)) \
+                + el(0x28,0x103,b"US",struct.pack("<H",0)) + el(0x7FE0,0x10,b"OW",pix)
+            with open(os.path.join(d, "ct_%05d.dcm" % i), "wb") as f:
+                f.write(part10(ds, sop))
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
