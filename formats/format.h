@@ -23,6 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FNV-1a, 64-bit, of n bytes: keys of the small hash tables (not a defence against
+ * crafted collisions: every user compares the whole key after a hash hit). */
+static inline uint64_t phi_fnv1a(const void *p, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)p;
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
 /* Error codes: every fallible function returns 0 or one of these (negative). */
 enum {
 	PHI_OK = 0,

@@ -85,6 +85,7 @@ struct phi_engine {
 	atomic_size_t ncompiled; /* rule patterns compiled so far */
 	atomic_size_t njit;     /* patterns JIT-compiled so far */
 	pthread_mutex_t *jit_mu;
+	bool path_scoped;       /* an allow entry has paths: a verdict depends on the file */
 };
 
 struct win {
@@ -110,6 +111,9 @@ struct phi_matcher {
 	size_t len;
 	int err;
 	size_t only_rule;   /* SIZE_MAX: all rules */
+	struct memo *memo;  /* NULL until the first memoizable match, or when off */
+	bool memo_off;
+	size_t memo_hits;   /* matches answered from it */
 };
 
 /* ---- compile ---- */
@@ -630,6 +634,7 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 		const struct phi_allow *a = &pack->allow[i];
 		struct callow *ca = &e->allow[e->nallow++];
 		ca->a = a;
+		e->path_scoped |= a->npaths > 0;
 		ca->re = calloc(a->npatterns + 1, sizeof *ca->re);
 		ca->aj = calloc(a->npatterns + 1, sizeof *ca->aj);
 		if (!ca->re || !ca->aj)
@@ -765,6 +770,7 @@ void phi_matcher_free(struct phi_matcher *m)
 		free(m->wins[i].v);
 	free(m->wins);
 	free(m->hits);
+	free(m->memo);
 	free(m);
 }
 
@@ -1214,12 +1220,119 @@ static int match_internal(struct phi_matcher *m, const char *text, size_t len, s
 	return 0;
 }
 
+/* ---- memo ----
+ *
+ * A worker meets the same short values again and again: every slice of a CT series
+ * repeats its institution, station, manufacturer, descriptions and IDs, and the
+ * rules' verdict on a value depends only on its bytes (the patterns, cues, validators,
+ * names and allowlists are fixed once the engine is built).  So a matcher remembers
+ * its last verdicts on short values: a two-way table keyed by the bytes (FNV-1a, then
+ * compared whole; the older of a set's two is replaced), the span asked for and the hits found, resolved.  A value seen
+ * before costs a hash and a compare instead of a Vectorscan pass and PCRE2 confirms,
+ * and a rule used on a series' few repeated values never becomes hot enough to be
+ * JIT-compiled (engine.c, adaptive JIT: that compile was about a quarter of a
+ * 200-slice scan).  Not memoized: values over MEMO_TEXT bytes, verdicts of more than
+ * MEMO_HITS hits, failed matches (an error is never remembered), and everything when
+ * an allow entry is scoped by path (the verdict then depends on the file). */
+
+#define MEMO_SETS 128 /* a power of two; two slots each */
+#define MEMO_TEXT 128
+#define MEMO_HITS 4
+
+struct memo_slot {
+	uint64_t key; /* FNV-1a of the text, the window mixed in; 0 = empty */
+	uint32_t len, from, to;
+	uint32_t nhits;
+	struct phi_hit hits[MEMO_HITS];
+	char text[MEMO_TEXT];
+};
+
+struct memo {
+	struct memo_slot slot[MEMO_SETS][2];
+	unsigned char next[MEMO_SETS]; /* the slot of the set to refill: the older one */
+};
+
+/* The set text[0..len) with [from, to) maps to, or NULL when it is not memoized;
+ * *key is its key.  The table is allocated on first use (none if that fails). */
+static struct memo_slot *memo_set(struct phi_matcher *m, const char *text, size_t len,
+                                  size_t from, size_t to, uint64_t *key, size_t *set)
+{
+	if (m->memo_off || m->e->path_scoped || m->only_rule != SIZE_MAX || len > MEMO_TEXT ||
+	    len == 0 || from >= to || to > len)
+		return NULL;
+	if (!m->memo && !(m->memo = calloc(1, sizeof *m->memo))) {
+		m->memo_off = true; /* out of memory: match without it */
+		return NULL;
+	}
+	uint64_t h = phi_fnv1a(text, len) ^ ((uint64_t)from << 40 ^ (uint64_t)to << 20);
+	*key = h ? h : 1;
+	*set = (size_t)(*key ^ *key >> 32) & (MEMO_SETS - 1);
+	return m->memo->slot[*set];
+}
+
+static bool memo_has(const struct memo_slot *s, uint64_t key, const char *text, size_t len,
+                     size_t from, size_t to)
+{
+	return s->key == key && s->len == len && s->from == from && s->to == to &&
+	       !memcmp(s->text, text, len);
+}
+
+/* Remember m's hits in the older slot of set; the other becomes the older. */
+static void memo_put(struct memo *mm, size_t set, uint64_t key, const struct phi_matcher *m,
+                     const char *text, size_t len, size_t from, size_t to)
+{
+	if (m->nhits > MEMO_HITS)
+		return; /* too many to keep: matched again next time */
+	unsigned w = mm->next[set];
+	struct memo_slot *s = &mm->slot[set][w];
+	mm->next[set] = (unsigned char)!w;
+	s->key = key;
+	s->len = (uint32_t)len;
+	s->from = (uint32_t)from;
+	s->to = (uint32_t)to;
+	s->nhits = (uint32_t)m->nhits;
+	if (m->nhits)
+		memcpy(s->hits, m->hits, m->nhits * sizeof *m->hits);
+	memcpy(s->text, text, len);
+}
+
+void phi_matcher_memo(struct phi_matcher *m, bool on)
+{
+	m->memo_off = !on;
+}
+
+size_t phi_matcher_memo_hits(const struct phi_matcher *m)
+{
+	return m->memo_hits;
+}
+
 int phi_engine_match(struct phi_matcher *m, const char *text, size_t len, size_t from,
                      size_t to, const char *path, phi_hit_fn fn, void *arg)
 {
-	int rc = match_internal(m, text, len, from, to, path, true, false);
-	if (rc)
-		return rc;
+	uint64_t key = 0;
+	size_t set = 0;
+	struct memo_slot *ways = memo_set(m, text, len, from, to, &key, &set);
+	const struct memo_slot *s = NULL;
+	for (unsigned w = 0; ways && w < 2 && !s; w++)
+		if (memo_has(&ways[w], key, text, len, from, to)) {
+			s = &ways[w];
+			m->memo->next[set] = (unsigned char)!w; /* the other is now the older */
+		}
+	if (s) {
+		/* hits were remembered from m->hits, so it holds at least as many */
+		if (s->nhits)
+			memcpy(m->hits, s->hits, s->nhits * sizeof *m->hits);
+		m->nhits = s->nhits;
+		m->text = text;
+		m->len = len;
+		m->memo_hits++;
+	} else {
+		int rc = match_internal(m, text, len, from, to, path, true, false);
+		if (rc)
+			return rc;
+		if (ways)
+			memo_put(m->memo, set, key, m, text, len, from, to);
+	}
 	for (size_t i = 0; i < m->nhits; i++)
 		if (fn(arg, &m->hits[i]))
 			break;

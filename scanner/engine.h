@@ -74,6 +74,12 @@ void phi_matcher_free(struct phi_matcher *m);
 int phi_engine_match(struct phi_matcher *m, const char *text, size_t len, size_t from,
                      size_t to, const char *path, phi_hit_fn fn, void *arg);
 
+/* Whether m remembers its verdicts on short values (on by default; engine.c, memo):
+ * off for tests that compare, and for measures. */
+void phi_matcher_memo(struct phi_matcher *m, bool on);
+/* How many of m's matches were answered from its memo. */
+size_t phi_matcher_memo_hits(const struct phi_matcher *m);
+
 /* Run every rule's examples; print failures to the callback; returns the count of
  * failed examples (0 = all passed), or a negative PHI_E* code. */
 typedef void (*phi_example_fail_fn)(void *arg, const struct phi_rule *r,

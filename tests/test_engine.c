@@ -605,11 +605,14 @@ Test(engine, a_path_scoped_allowlist_applies_only_to_matching_paths)
 		{"case/run.log", 0}, {"export/a.txt", 0}, {"case/notes.txt", 1},
 		{"run.log.txt", 1},  {NULL, 1},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct ehits h = eng_run(x, t, n, 0, n, cases[i].path);
-		cr_assert_eq(h.n, cases[i].hits, "path %s: %zu hits", cases[i].path, h.n);
-		eng_hits_free(&h);
-	}
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			struct ehits h = eng_run(x, t, n, 0, n, cases[i].path);
+			cr_assert_eq(h.n, cases[i].hits, "path %s: %zu hits", cases[i].path, h.n);
+			eng_hits_free(&h);
+		}
+	/* the verdict depends on the path, so none came from the memo */
+	cr_assert_eq(phi_matcher_memo_hits(x->m), 0);
 	eng_free(x);
 }
 
@@ -1240,5 +1243,113 @@ Test(engine, workers_racing_to_jit_a_hot_pattern_publish_it_once_and_all_find_it
 	race_four(x);
 	cr_assert_eq(phi_engine_compiled_count(x->e), 2);
 	cr_assert_eq(phi_engine_jit_count(x->e), 2);
+	eng_free(x);
+}
+
+/* ---- memo ---- */
+
+static const char memo_yaml[] = "rules:\n"
+                                "  - id: ssn\n"
+                                "    class: ssn\n"
+                                "    pattern: '\\b(?<v>\\d{3}-\\d{2}-\\d{4})\\b'\n"
+                                "  - id: mrn\n"
+                                "    class: mrn\n"
+                                "    keywords: [mrn]\n"
+                                "    cues: [chart]\n"
+                                "    confidence: 0.5\n"
+                                "    cue_confidence: 0.9\n"
+                                "    pattern: '(?i)mrn:?\\s*(\\d{6,9})'\n"
+                                "allow:\n"
+                                "  - id: test-ssn\n"
+                                "    patterns: ['000-\\d\\d-\\d{4}']\n";
+
+/* Text i of the memo tests: short values that repeat (i % 97), some with hits, a few
+ * past the memo's 128 bytes, windows narrower than the text for some. */
+static size_t memo_text(unsigned i, char *t, size_t cap, size_t *from, size_t *to)
+{
+	unsigned k = i % 97;
+	int n;
+	if (k % 5 == 0)
+		n = snprintf(t, cap, "chart MRN %07u, SSN %03u-45-%04u", 1000000 + k, 100 + k, k);
+	else if (k % 5 == 1)
+		n = snprintf(t, cap, "SSN 000-12-%04u and 482-31-%04u", k, k + 1);
+	else if (k % 5 == 2)
+		n = snprintf(t, cap, "Bright Smile Dental %u", k);
+	else if (k % 5 == 3)
+		n = snprintf(t, cap, "%0150u MRN %08u", k, 20000000 + k); /* 150+ bytes */
+	else
+		n = snprintf(t, cap, "MRN: %07u", 3000000 + k);
+	size_t len = (size_t)n;
+	*from = 0;
+	*to = len;
+	if (i % 7 == 3) { /* a window: only hits starting in it */
+		*from = len / 3;
+		*to = len - 2;
+	}
+	return len;
+}
+
+/* A matcher remembers its verdicts on short values, and a remembered verdict is the
+ * one a matcher without the memo finds: the same hits, spans, rules, confidence and
+ * cue, over values that repeat, values evicted by others, windows and long values. */
+Test(engine, a_value_seen_again_gets_from_the_memo_the_hits_a_fresh_match_finds)
+{
+	struct eng *x = eng_build(memo_yaml);
+	struct phi_matcher *plain = NULL;
+	cr_assert_eq(phi_matcher_new(&plain, x->e), 0);
+	phi_matcher_memo(plain, false);
+	size_t nhit_total = 0;
+	for (unsigned i = 0; i < 3000; i++) {
+		char t[256];
+		size_t from, to, len = memo_text(i * 7919u, t, sizeof t, &from, &to);
+		struct ehits a = {0}, b = {0};
+		cr_assert_eq(phi_engine_match(x->m, t, len, from, to, NULL, eng_collect, &a), 0);
+		cr_assert_eq(phi_engine_match(plain, t, len, from, to, NULL, eng_collect, &b), 0);
+		cr_assert_eq(a.n, b.n, "text %u: %zu hits against %zu", i, a.n, b.n);
+		for (size_t j = 0; j < a.n; j++) {
+			cr_assert_eq(a.v[j].start, b.v[j].start, "text %u hit %zu", i, j);
+			cr_assert_eq(a.v[j].end, b.v[j].end, "text %u hit %zu", i, j);
+			cr_assert_eq(a.v[j].rule, b.v[j].rule, "text %u hit %zu", i, j);
+			cr_assert(a.v[j].confidence == b.v[j].confidence, "text %u hit %zu", i, j);
+			cr_assert_eq(a.v[j].cue, b.v[j].cue, "text %u hit %zu", i, j);
+		}
+		nhit_total += a.n;
+		free(a.v);
+		free(b.v);
+	}
+	cr_assert_gt(nhit_total, 1000, "the texts have hits to remember: %zu", nhit_total);
+	/* 97 distinct texts, a fifth too long, about 160 keys with the windows in 256
+	 * slots: past first sights and evictions, over half of the 3,000 from the memo */
+	cr_assert_gt(phi_matcher_memo_hits(x->m), 1500, "%zu", phi_matcher_memo_hits(x->m));
+	cr_assert_eq(phi_matcher_memo_hits(plain), 0);
+	phi_matcher_free(plain);
+	eng_free(x);
+}
+
+/* Only short values with few hits are kept: a value over 128 bytes or with more than
+ * four hits is matched again each time, and so is a failed match. */
+Test(engine, long_values_and_values_with_many_hits_are_matched_again_not_remembered)
+{
+	struct eng *x = eng_build(memo_yaml);
+	char longer[200];
+	memset(longer, 'x', sizeof longer);
+	memcpy(longer + 100, " 482-31-7765 ", 13);
+	static const char five[] = "111-11-1111 222-22-2222 333-33-3333 444-44-4444 555-55-5555";
+	static const char four[] = "111-11-1111 222-22-2222 333-33-3333 444-44-4444";
+	for (int round = 0; round < 2; round++) {
+		struct ehits a = eng_run(x, longer, sizeof longer, 0, sizeof longer, NULL);
+		struct ehits b = eng_all(x, five);
+		cr_assert_eq(a.n, 1);
+		cr_assert_eq(b.n, 5);
+		eng_hits_free(&a);
+		eng_hits_free(&b);
+	}
+	cr_assert_eq(phi_matcher_memo_hits(x->m), 0);
+	for (int round = 0; round < 2; round++) {
+		struct ehits c = eng_all(x, four);
+		cr_assert_eq(c.n, 4);
+		eng_hits_free(&c);
+	}
+	cr_assert_eq(phi_matcher_memo_hits(x->m), 1);
 	eng_free(x);
 }
