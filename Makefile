@@ -17,7 +17,8 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
               $(shell pkg-config --cflags $(PKGS)) \
               -DPHI_VERSION='"$(VERSION)"' -DPHI_DATADIR='"$(PREFIX)/share/phiscan"' \
-              -DPHI_YAML_BUILT='"$(shell pkg-config --modversion yaml-0.1)"'
+              -DPHI_YAML_BUILT='"$(shell pkg-config --modversion yaml-0.1)"' \
+              -DPHI_LIBARCHIVE_SONAME='"$(or $(LIBARCHIVE_SONAME),libarchive.so.13)"'
 # Every library is linked shared by default, so Debian's security updates of OpenSSL,
 # libsodium, PCRE2 and the others reach phiscan without a rebuild.  libcrypto is not
 # linked at all: formats/sha256.c dlopens it when a CPU without SHA-NI needs it (its
@@ -26,7 +27,12 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
 # "Start-up"):
 #   make STATIC_PKGS="libpcre2-8 yaml-0.1 libsodium libhs"
 STATIC_PKGS ?=
-LINK_PKGS := $(filter-out libcrypto,$(PKGS))
+# libarchive is not linked either: scanner/archive.c dlopens it, by this soname, at
+# the first archive (with ICU and libxml2 it cost about 2.9 ms at every start).  The
+# tests and fuzzers that build archives link it (ARCHIVE_LIBS).
+LIBARCHIVE_SONAME := $(shell objdump -p $$(pkg-config --variable=libdir libarchive)/libarchive.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+ARCHIVE_LIBS := $(shell pkg-config --libs libarchive)
+LINK_PKGS := $(filter-out libcrypto libarchive,$(PKGS))
 LIBS     := -Wl,-Bstatic $(if $(STATIC_PKGS),$(shell pkg-config --libs $(STATIC_PKGS))) \
             -Wl,-Bdynamic $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(LINK_PKGS))) \
             $(DCMTK_LIBS) -lpthread -lm -ldl
@@ -82,7 +88,7 @@ $(BUILD)/gencase: corpus/gencase.c $(wildcard corpus/gen_*.c)
 
 $(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs criterion) \
-	  $(shell pkg-config --libs libcrypto) # test_sha256.c's reference digests
+	  $(shell pkg-config --libs libcrypto) $(ARCHIVE_LIBS) # reference digests; test archives
 
 # The kill test's LD_PRELOAD shim (tests/killshim.c): counts file writes, SIGKILL at
 # the Nth.  Never sanitized: it is preloaded into the binary under test.
@@ -192,7 +198,7 @@ fuzz-run: $(BUILD)/libphiscan.a
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  $(CC) $(ALL_CFLAGS) -c -o $(BUILD)/$$t.o tests/fuzz/$$t.c; \
-	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a $(LIBS); \
+	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a $(LIBS) $(ARCHIVE_LIBS); \
 	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \

@@ -46,7 +46,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -56,6 +58,167 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- libarchive, loaded on first use ----
+ *
+ * libarchive is not linked: with what it brings (libxml2, ICU, liblzma, libzstd,
+ * liblz4, libbz2, libacl, nettle) it cost about 2.9 ms of ld.so work at every start
+ * (an empty program: 0.41 -> 3.34 ms, perf stat -r 100), while most runs meet no
+ * archive.  It is dlopen'ed once, by the first archive (or --version), by the soname
+ * the build linked against, so Debian's security updates still reach phiscan; every
+ * function below is called through the table.  When it cannot be loaded, an archive
+ * is unscanned with the reason (a gate fails closed on it). */
+
+#ifndef PHI_LIBARCHIVE_SONAME /* the Makefile reads it off the library it builds with */
+#define PHI_LIBARCHIVE_SONAME "libarchive.so.13"
+#endif
+
+#define LA_FUNCS(X) \
+	X(archive_entry_copy_pathname) \
+	X(archive_entry_filetype) \
+	X(archive_entry_free) \
+	X(archive_entry_hardlink) \
+	X(archive_entry_is_encrypted) \
+	X(archive_entry_new) \
+	X(archive_entry_pathname) \
+	X(archive_entry_pathname_utf8) \
+	X(archive_entry_perm) \
+	X(archive_entry_set_filetype) \
+	X(archive_entry_set_mtime) \
+	X(archive_entry_set_pathname_utf8) \
+	X(archive_entry_set_perm) \
+	X(archive_entry_set_size) \
+	X(archive_error_string) \
+	X(archive_filter_bytes) \
+	X(archive_filter_code) \
+	X(archive_filter_count) \
+	X(archive_filter_name) \
+	X(archive_format) \
+	X(archive_format_name) \
+	X(archive_read_data) \
+	X(archive_read_free) \
+	X(archive_read_new) \
+	X(archive_read_next_header) \
+	X(archive_read_open_fd) \
+	X(archive_read_support_filter_by_code) \
+	X(archive_read_support_format_7zip) \
+	X(archive_read_support_format_cpio) \
+	X(archive_read_support_format_rar) \
+	X(archive_read_support_format_rar5) \
+	X(archive_read_support_format_tar) \
+	X(archive_read_support_format_zip) \
+	X(archive_write_add_filter) \
+	X(archive_write_close) \
+	X(archive_write_data) \
+	X(archive_write_finish_entry) \
+	X(archive_write_free) \
+	X(archive_write_header) \
+	X(archive_write_new) \
+	X(archive_write_open_fd) \
+	X(archive_write_set_format) \
+	X(archive_write_set_format_7zip) \
+	X(archive_write_set_format_cpio_newc) \
+	X(archive_write_set_format_pax_restricted) \
+	X(archive_write_set_format_zip) \
+	X(archive_write_set_option) \
+	X(archive_write_zip_set_compression_deflate) \
+	X(archive_write_zip_set_compression_store) \
+	X(archive_version_string)
+
+static struct {
+#define LA_FIELD(f) __typeof__(f) *f;
+	LA_FUNCS(LA_FIELD)
+#undef LA_FIELD
+	int ok;
+	char why[200]; /* dlerror() when it could not be loaded */
+} la;
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+
+static void la_load(void)
+{
+	void *lib = dlopen(PHI_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		const char *e = dlerror();
+		snprintf(la.why, sizeof la.why, "%s", e ? e : PHI_LIBARCHIVE_SONAME ": cannot load");
+		return;
+	}
+	la.ok = 1;
+	/* POSIX: a void * from dlsym converts to a function pointer (XSH dlsym) */
+#define LA_SYM(f)                                                                       \
+	if (la.ok && !(*(void **)&la.f = dlsym(lib, #f))) {                                \
+		snprintf(la.why, sizeof la.why, "%s has no %s", PHI_LIBARCHIVE_SONAME, #f);      \
+		la.ok = 0;                                                                       \
+	}
+	LA_FUNCS(LA_SYM)
+#undef LA_SYM
+}
+
+/* 1 when libarchive is loaded, else 0 with the reason in la.why. */
+static int la_ready(void)
+{
+	return pthread_once(&la_once, la_load) == 0 && la.ok;
+}
+
+const char *phi_archive_version(const char **why)
+{
+	if (la_ready())
+		return la.archive_version_string();
+	if (why)
+		*why = la.why;
+	return NULL;
+}
+
+/* From here on every libarchive call goes through the table. */
+#define archive_entry_copy_pathname (la.archive_entry_copy_pathname)
+#define archive_entry_filetype (la.archive_entry_filetype)
+#define archive_entry_free (la.archive_entry_free)
+#define archive_entry_hardlink (la.archive_entry_hardlink)
+#define archive_entry_is_encrypted (la.archive_entry_is_encrypted)
+#define archive_entry_new (la.archive_entry_new)
+#define archive_entry_pathname (la.archive_entry_pathname)
+#define archive_entry_pathname_utf8 (la.archive_entry_pathname_utf8)
+#define archive_entry_perm (la.archive_entry_perm)
+#define archive_entry_set_filetype (la.archive_entry_set_filetype)
+#define archive_entry_set_mtime (la.archive_entry_set_mtime)
+#define archive_entry_set_pathname_utf8 (la.archive_entry_set_pathname_utf8)
+#define archive_entry_set_perm (la.archive_entry_set_perm)
+#define archive_entry_set_size (la.archive_entry_set_size)
+#define archive_error_string (la.archive_error_string)
+#define archive_filter_bytes (la.archive_filter_bytes)
+#define archive_filter_code (la.archive_filter_code)
+#define archive_filter_count (la.archive_filter_count)
+#define archive_filter_name (la.archive_filter_name)
+#define archive_format (la.archive_format)
+#define archive_format_name (la.archive_format_name)
+#define archive_read_data (la.archive_read_data)
+#define archive_read_free (la.archive_read_free)
+#define archive_read_new (la.archive_read_new)
+#define archive_read_next_header (la.archive_read_next_header)
+#define archive_read_open_fd (la.archive_read_open_fd)
+#define archive_read_support_filter_by_code (la.archive_read_support_filter_by_code)
+#define archive_read_support_format_7zip (la.archive_read_support_format_7zip)
+#define archive_read_support_format_cpio (la.archive_read_support_format_cpio)
+#define archive_read_support_format_rar (la.archive_read_support_format_rar)
+#define archive_read_support_format_rar5 (la.archive_read_support_format_rar5)
+#define archive_read_support_format_tar (la.archive_read_support_format_tar)
+#define archive_read_support_format_zip (la.archive_read_support_format_zip)
+#define archive_write_add_filter (la.archive_write_add_filter)
+#define archive_write_close (la.archive_write_close)
+#define archive_write_data (la.archive_write_data)
+#define archive_write_finish_entry (la.archive_write_finish_entry)
+#define archive_write_free (la.archive_write_free)
+#define archive_write_header (la.archive_write_header)
+#define archive_write_new (la.archive_write_new)
+#define archive_write_open_fd (la.archive_write_open_fd)
+#define archive_write_set_format (la.archive_write_set_format)
+#define archive_write_set_format_7zip (la.archive_write_set_format_7zip)
+#define archive_write_set_format_cpio_newc (la.archive_write_set_format_cpio_newc)
+#define archive_write_set_format_pax_restricted (la.archive_write_set_format_pax_restricted)
+#define archive_write_set_format_zip (la.archive_write_set_format_zip)
+#define archive_write_set_option (la.archive_write_set_option)
+#define archive_write_zip_set_compression_deflate (la.archive_write_zip_set_compression_deflate)
+#define archive_write_zip_set_compression_store (la.archive_write_zip_set_compression_store)
+#define archive_version_string (la.archive_version_string)
 
 #define BLOCK (1u << 16)
 /* 1980-01-01 12:00:00 UTC: a valid DOS date in every time zone. */
@@ -1273,6 +1436,9 @@ int phi_archive_scan(struct phi_archive **state, struct phi_worker *w,
 {
 	if (!o->entry)
 		return phi_fail(err, PHI_ENOTSUP, "archives need an entry reporter: not scanned");
+	if (!la_ready())
+		return phi_fail(err, PHI_ENOTSUP, "libarchive cannot be loaded (%s): not scanned",
+		                la.why);
 	if (!*state && !(*state = calloc(1, sizeof **state)))
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	struct phi_archive *A = *state;
@@ -1292,6 +1458,8 @@ int phi_archive_harvest(struct phi_archive **state, struct phi_worker *w,
                         const struct phi_scan_opts *o, struct phi_error *err, int fd,
                         uint64_t size, const char *kind, phi_harvest_fn fn, void *arg)
 {
+	if (!la_ready())
+		return 0; /* the scan pass reports the archive unscanned */
 	if (!*state && !(*state = calloc(1, sizeof **state)))
 		return PHI_ENOMEM;
 	struct phi_archive *A = *state;

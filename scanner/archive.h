@@ -61,6 +61,10 @@ void phi_archive_free(struct phi_archive *state);
 
 /* --archive-limit NAME=VALUE: depth, entries, entry-size, total, ratio.  Sizes take
  * K, M, G suffixes.  0 or PHI_EUSAGE with a message in err. */
+/* libarchive's version ("libarchive 3.6.2"), loading it (archive.c loads it on first
+ * use); NULL when it cannot be loaded, with the reason in *why (may be NULL). */
+const char *phi_archive_version(const char **why);
+
 int phi_archive_limit_set(struct phi_limits *lim, const char *spec, struct phi_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "version.h"
 
 #include "../formats/sha256.h"
+#include "archive.h"
 
 #include <archive.h>
 #include <dcmtk/config/osconfig.h>
@@ -89,9 +90,13 @@ void phi_versions_print(FILE *fp, const char *version)
 	if (sp)
 		*sp = 0;
 	row(fp, "Vectorscan", STR(HS_MAJOR) "." STR(HS_MINOR) "." STR(HS_PATCH), hs);
-	char arch[64];
-	snprintf(arch, sizeof arch, "%s", archive_version_string()); /* "libarchive 3.6.2" */
-	const char *av = strchr(arch, ' ');
+	char arch[240];
+	/* libarchive is loaded on first use (archive.c), here to ask its version */
+	const char *why = NULL, *lv = phi_archive_version(&why); /* "libarchive 3.6.2" */
+	snprintf(arch, sizeof arch, "%s", lv ? lv : "not loadable: ");
+	if (!lv && why)
+		snprintf(arch + strlen(arch), sizeof arch - strlen(arch), "%s", why);
+	const char *av = lv ? strchr(arch, ' ') : NULL;
 	row(fp, "libarchive", ARCHIVE_VERSION_ONLY_STRING, av ? av + 1 : arch);
 	char ex[32];
 	XML_Expat_Version ev = XML_ExpatVersionInfo();

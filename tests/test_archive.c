@@ -935,3 +935,51 @@ Test(archive, a_utf8_entry_name_is_read_scanned_and_renamed)
 	cr_assert_eq(read_back_file(cli_fmt("%s/utf8.zip", o), g, 4), 2);
 	cr_assert_str_eq(g[1].name, "scan/LAB-3_lower.stl");
 }
+
+/* ---- libarchive loaded on demand ---- */
+
+/* phiscan is not linked with libarchive (nor ICU and libxml2 behind it): ld.so's
+ * LD_DEBUG=files log of a run names it only when the run met an archive. */
+Test(archive, libarchive_is_loaded_only_when_a_run_meets_an_archive)
+{
+	put("note.txt", (struct cbuf){NOTE, strlen(NOTE)});
+	struct cbuf out, err;
+	setenv("LD_DEBUG", "files", 1);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", cli_case, NULL), 1, "%s", err.p);
+	cr_assert(has(&err, "file=libpcre2"), "LD_DEBUG gave no log: %s", err.p);
+	cr_assert(!has(&err, "libarchive"), "loaded without an archive: %s", err.p);
+	struct ent e[] = {F("referral.txt", NOTE)};
+	put("case.zip", build("zip", e, 1));
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 1, "%s",
+	             err.p);
+	cr_assert(has(&err, "file=" PHI_LIBARCHIVE_SONAME), "%s", err.p);
+	cr_assert_not_null(line_for(&out, "finding", "case.zip!/referral.txt"), "%s", out.p);
+	unsetenv("LD_DEBUG");
+}
+
+/* When libarchive cannot be loaded (here a broken file of its name found first on
+ * LD_LIBRARY_PATH), an archive is unscanned with the reason, the other files are
+ * scanned, the run exits 2, and --version says so instead of failing. */
+Test(archive, without_a_loadable_libarchive_an_archive_is_unscanned_and_the_rest_scanned)
+{
+	char *libs = cli_fmt("%s/libs", cli_root);
+	cli_mkdirs(libs);
+	cli_write_str(cli_fmt("%s/%s", libs, PHI_LIBARCHIVE_SONAME), "not a shared object\n");
+	struct ent e[] = {F("referral.txt", NOTE)};
+	put("case.zip", build("zip", e, 1));
+	put("note.txt", (struct cbuf){NOTE, strlen(NOTE)});
+	struct cbuf out, err;
+	setenv("LD_LIBRARY_PATH", libs, 1);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", cli_case, NULL), 2, "%s",
+	             err.p);
+	const char *u = line_for(&out, "unreadable", "/case.zip");
+	cr_assert_not_null(u, "%s", out.p);
+	cr_assert(strstr(u, "libarchive cannot be loaded"), "%s", u);
+	cr_assert_not_null(line_for(&out, "finding", "/note.txt"), "%s", out.p);
+	cr_assert_eq(cli(&out, &err, NULL, "--version", NULL), 0, "%s", err.p);
+	cr_assert(has(&out, cli_fmt("not loadable: %s/%s", libs, PHI_LIBARCHIVE_SONAME)), "%s",
+	          out.p);
+	unsetenv("LD_LIBRARY_PATH");
+	cr_assert_eq(cli(&out, &err, NULL, "--version", NULL), 0, "%s", err.p);
+	cr_assert(!has(&out, "not loadable: "), "%s", out.p);
+}
