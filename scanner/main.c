@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1000,6 +1001,43 @@ static int walk_roots(struct run *r, char **paths, size_t npaths, struct phi_wal
 	return rc;
 }
 
+/* The case harvest keeps at most this many files open for the scan pass (plan.h). */
+#define KEEP_FDS_MAX 16384
+
+/* How many of nfiles the harvest may keep open: a quarter of the descriptor limit,
+ * at most KEEP_FDS_MAX; the other three quarters stay for what the run opens
+ * meanwhile (per worker a file, its copy, an archive's memory files; the report,
+ * the manifest, the walk's directories).  The soft limit is raised first toward the
+ * hard one, as far as the budget needs (4 x files + 64): the soft default of 1024
+ * exists for select(), which phiscan does not use, and the hard limit is the
+ * system's word on what a process may hold.  A descriptor costs the kernel a few
+ * hundred bytes; KEEP_FDS_MAX of them pin as many inodes in memory.
+ * PHISCAN_KEEP_FDS=N sets the budget instead, as it is (tests and benchmarks
+ * compare 0, every file opened twice, with the hand-off). */
+static size_t keep_budget(size_t nfiles)
+{
+	const char *env = getenv("PHISCAN_KEEP_FDS");
+	if (env && *env) {
+		char *end;
+		unsigned long long v = strtoull(env, &end, 10);
+		if (!*end)
+			return (size_t)v;
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0;
+	rlim_t want = 4 * (rlim_t)(nfiles < KEEP_FDS_MAX ? nfiles : KEEP_FDS_MAX) + 64;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rlim_t to = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+		struct rlimit nl = {to, rl.rlim_max};
+		if (to > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &nl) == 0)
+			rl.rlim_cur = to;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 4 >= KEEP_FDS_MAX)
+		return KEEP_FDS_MAX;
+	return (size_t)(rl.rlim_cur / 4);
+}
+
 /* The pool's function: scan plan entry i (a skipped or failed entry is reported as
  * such) and hand the result to the reorder ring. */
 static void work(void *state, size_t i, void *arg)
@@ -1018,6 +1056,7 @@ static void work(void *state, size_t i, void *arg)
 	}
 	struct job *j;
 	if (make_job(e, &j)) {
+		phi_plan_release(e);
 		deliver(r, i, &oom_job);
 		return;
 	}
@@ -1029,8 +1068,10 @@ static void work(void *state, size_t i, void *arg)
 		j->res.status = PHI_UNREADABLE;
 		j->res.reason = strdup("out of memory");
 	} else {
-		phi_scan_file(state, j->open, j->rel, &j->res);
+		/* the harvest's descriptor, when it kept one, is the scan's now */
+		phi_scan_file(state, j->open, j->rel, e->kept, &j->res);
 	}
+	phi_plan_release(e); /* not scanned: closed here */
 	deliver(r, i, j);
 }
 
@@ -1277,6 +1318,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		.key = a->sopts.key, .case_id = o->case_id, .show_values = o->show_values,
 		.rename = o->cmd == CMD_STRIP && !o->in_place,
 		.listed = a->nlisted > 0, .listed_from = r.listed_from,
+		.keep_fds = o->no_sweep ? 0 : keep_budget(r.plan.n),
 	};
 	struct phi_error perr = {0};
 	if (phi_plan_prepare(&r.plan, &po, workers, o->jobs, &perr)) {

@@ -11,10 +11,12 @@
 #include "plan.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pathname.h"
 #include "pool.h"
@@ -53,8 +55,23 @@ static void free_finding(struct phi_finding *f)
 	free(f->rule), free(f->field), free(f->excerpt), free(f->value), free(f->replacement);
 }
 
+void phi_plan_release(struct phi_plan_entry *e)
+{
+	if (e->kept && e->kept->fd >= 0) {
+		close(e->kept->fd);
+		e->kept->fd = -1;
+	}
+	e->kept = NULL;
+}
+
 void phi_plan_free(struct phi_plan *p)
 {
+	/* every kept file the scan pass did not take (a run stopped early, an entry
+	 * that became an error) */
+	for (size_t i = 0; i < p->nkept; i++)
+		if (p->kept[i].fd >= 0)
+			close(p->kept[i].fd);
+	free(p->kept);
 	for (size_t i = 0; i < p->n; i++) {
 		struct phi_plan_entry *e = &p->v[i];
 		free(e->path), free(e->rel), free(e->reason), free(e->display), free(e->out_rel);
@@ -124,14 +141,29 @@ struct hv_run {
 	struct phi_plan *p;
 	struct hv_slot *slots;
 	int *rcs;
+	size_t budget;          /* kept files at most (p->kept has room for them) */
+	_Atomic size_t claimed; /* kept slots claimed, may pass budget */
 };
 
 static void harvest_one(void *state, size_t i, void *arg)
 {
 	struct hv_run *h = arg;
-	const struct phi_plan_entry *e = &h->p->v[i];
-	if (e->kind == PHI_WALK_FILE)
-		h->rcs[i] = phi_harvest_file(state, e->path, record_value, &h->slots[i]);
+	struct phi_plan_entry *e = &h->p->v[i];
+	if (e->kind != PHI_WALK_FILE)
+		return;
+	struct phi_kept_file k = {.fd = -1};
+	bool room = atomic_load(&h->claimed) < h->budget;
+	h->rcs[i] = phi_harvest_file(state, e->path, room ? &k : NULL, record_value, &h->slots[i]);
+	if (k.fd < 0)
+		return;
+	/* a slot of its own: the entry is this worker's alone, p->kept[slot] too */
+	size_t slot = atomic_fetch_add(&h->claimed, 1);
+	if (slot < h->budget) {
+		h->p->kept[slot] = k;
+		e->kept = &h->p->kept[slot];
+	} else {
+		close(k.fd);
+	}
 }
 
 static uint32_t slot_len(const unsigned char *b)
@@ -166,14 +198,23 @@ static int replay(struct phi_cases *c, size_t kase, const struct hv_slot *s)
 	return rc ? rc : phi_cases_end_file(c, kase);
 }
 
-/* Harvest every file on the pool, then fill the cases in walk order. */
-static int harvest(struct phi_plan *p, struct phi_worker *const *w, unsigned nw)
+/* Harvest every file on the pool, keeping up to keep files open, then fill the cases
+ * in walk order. */
+static int harvest(struct phi_plan *p, struct phi_worker *const *w, unsigned nw, size_t keep)
 {
 	struct hv_run h = {.p = p, .slots = calloc(p->n ? p->n : 1, sizeof *h.slots),
 	                   .rcs = calloc(p->n ? p->n : 1, sizeof *h.rcs)};
 	int rc = h.slots && h.rcs ? 0 : PHI_ENOMEM;
+	if (keep > p->n)
+		keep = p->n;
+	/* no room to keep: every file is opened again, as without a budget */
+	if (!rc && keep && !p->kept && (p->kept = malloc(keep * sizeof *p->kept)))
+		h.budget = keep;
+	for (size_t i = 0; i < h.budget; i++)
+		p->kept[i].fd = -1;
 	if (!rc)
 		rc = phi_pool_for(nw, p->n, harvest_one, (void *const *)w, &h);
+	p->nkept = h.budget;
 	for (size_t i = 0; i < p->n && h.slots; i++) {
 		if (!rc && p->v[i].kind == PHI_WALK_FILE)
 			rc = h.rcs[i] ? h.rcs[i] : replay(p->cases, p->v[i].kase, &h.slots[i]);
@@ -330,6 +371,7 @@ static int too_long_entry(struct phi_plan_entry *e, const struct phi_name_comp *
 	if (e->kind != PHI_WALK_ERROR) {
 		/* a walker error keeps its own reason (nesting deeper than N, ...) */
 		free(e->reason);
+		phi_plan_release(e);
 		if (!(e->reason = strdup("path too long or too deep to plan: not scanned")))
 			return PHI_ENOMEM;
 		e->kind = PHI_WALK_ERROR;
@@ -422,7 +464,7 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
 		                          o->case_depth, &e->kase);
 	}
 	if (!rc && o->sweep)
-		rc = harvest(p, w, nw);
+		rc = harvest(p, w, nw, o->keep_fds);
 	if (rc)
 		return phi_fail(err, rc, "out of memory harvesting case identifiers");
 	if (o->roster && (rc = phi_cases_load_roster(p->cases, o->roster, err)))
@@ -451,6 +493,7 @@ int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
 			         "another input has the same output path (%.400s): not written",
 			         e->out_rel);
 			free(e->reason);
+			phi_plan_release(e);
 			if (!(e->reason = strdup(why)))
 				rc = PHI_ENOMEM;
 			e->kind = PHI_WALK_ERROR;

@@ -14,9 +14,16 @@
  * display path of every entry has the identifier spans masked (unless
  * --show-values), so reports and the manifest never carry a name from a path.
  *
+ * The harvest opens every file; up to a budget of them (phi_plan_opts.keep_fds) it
+ * keeps open, each with its stat, for the scan pass (phi_scan_file takes them over),
+ * which then skips an open and an fstat per file and checks the file against the
+ * stat of the harvest: the scan reads the very file the harvest read, and one
+ * rewritten between the passes is reported as changed.  The rest are opened again.
+ *
  * Threading: main thread only; the harvest runs the workers on the pool inside
- * phi_plan_prepare and is over when it returns.  Ownership: the plan owns its
- * entries.
+ * phi_plan_prepare and is over when it returns.  Entries' kept files are then taken
+ * by the scan pass, one worker per entry.  Ownership: the plan owns its entries and
+ * the descriptors still kept: phi_plan_release or phi_plan_free closes them.
  */
 #ifndef PHI_PLAN_H
 #define PHI_PLAN_H
@@ -42,12 +49,15 @@ struct phi_plan_entry {
 	char rel_hmac[65];         /* keyed hash of rel when it was renamed, else "" */
 	struct phi_finding *names; /* findings in the path components it introduces */
 	size_t nnames;
+	struct phi_kept_file *kept; /* FILE: opened by the harvest and kept, or NULL */
 };
 
 struct phi_plan {
 	struct phi_plan_entry *v;
 	size_t n, cap;
 	struct phi_cases *cases;
+	struct phi_kept_file *kept; /* the kept files, at most keep_fds */
+	size_t nkept;
 };
 
 struct phi_plan_opts {
@@ -66,6 +76,9 @@ struct phi_plan_opts {
 	 * folder, or a file or archive directly in the common root).  Only with listed. */
 	bool listed;
 	size_t listed_from;
+	/* At most this many files the harvest opened stay open for the scan pass (each
+	 * is a descriptor until its scan); 0: none, every file is opened twice. */
+	size_t keep_fds;
 };
 
 /* Record one walk entry (copies it). */
@@ -77,6 +90,10 @@ int phi_plan_add(struct phi_plan *p, int kind, const char *path, const char *rel
 int phi_plan_prepare(struct phi_plan *p, const struct phi_plan_opts *o,
                      struct phi_worker *const *w, unsigned nw, struct phi_error *err);
 
+/* Close the entry's kept file, if any (an entry that is not scanned). */
+void phi_plan_release(struct phi_plan_entry *e);
+
+/* Frees the plan and closes every file still kept. */
 void phi_plan_free(struct phi_plan *p);
 
 #endif

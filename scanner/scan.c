@@ -535,11 +535,15 @@ static void set_outcome(struct phi_result *res, enum phi_status st, const char *
  * second one to see its end.  The file was opened O_NONBLOCK (a FIFO put in its
  * place must not hang the run), which Linux file systems do not honour for regular
  * files (open(2)); one that does (EAGAIN) gets the flag cleared and the read retried. */
-static int read_head_to(int fd, uint64_t size, unsigned char *head, size_t cap, size_t *n)
+static int read_head_to(int fd, uint64_t size, unsigned char *head, size_t cap, size_t *n,
+                        bool at0)
 {
 	size_t got = *n;
 	while (got < cap) {
-		ssize_t r = read(fd, head + got, cap - got);
+		/* at0: from the file's start by pread, the offset left at 0 (the harvest
+		 * keeps the file open for the scan pass, which reads it from there) */
+		ssize_t r = at0 ? pread(fd, head + got, cap - got, (off_t)got)
+		                : read(fd, head + got, cap - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
@@ -559,7 +563,7 @@ static int read_head_to(int fd, uint64_t size, unsigned char *head, size_t cap, 
 static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
 {
 	*n = 0;
-	return read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
+	return read_head_to(fd, size, head, PHI_HEAD_SIZE, n, false);
 }
 
 /* A scan of a Part 10 file reads its header, not its pixel data (dicom.c reads on
@@ -569,14 +573,15 @@ static int read_head(int fd, uint64_t size, unsigned char *head, size_t *n)
  * the same way (its DICOM walk stops after group 0012). */
 #define SCAN_HEAD_FIRST 16384
 
-static int read_head_dicom_first(int fd, uint64_t size, unsigned char *head, size_t *n)
+static int read_head_dicom_first(int fd, uint64_t size, unsigned char *head, size_t *n,
+                                 bool at0)
 {
 	*n = 0;
 	if (size <= SCAN_HEAD_FIRST)
-		return read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
-	int rc = read_head_to(fd, size, head, SCAN_HEAD_FIRST, n);
+		return read_head_to(fd, size, head, PHI_HEAD_SIZE, n, at0);
+	int rc = read_head_to(fd, size, head, SCAN_HEAD_FIRST, n, at0);
 	if (!rc && *n == SCAN_HEAD_FIRST && strcmp(phi_format_guess(head, *n, NULL), "dicom"))
-		rc = read_head_to(fd, size, head, PHI_HEAD_SIZE, n);
+		rc = read_head_to(fd, size, head, PHI_HEAD_SIZE, n, at0);
 	return rc;
 }
 
@@ -751,13 +756,25 @@ static bool changed_since(int fd, const struct stat *before)
 	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
 }
 
-static void scan_file(struct phi_worker *w, const char *path, const char *rel,
-                      struct phi_result *res)
+/* True when path no longer names the file open on fd (st: its stat): it was removed,
+ * or another file was renamed into its place, after it was opened.  --in-place asks
+ * before it renames the copy over path, so it never replaces a file it did not read
+ * (nor brings back one removed meanwhile): the harvest may have opened the file long
+ * before (plan.h). */
+static bool replaced_since(const char *path, const struct stat *st)
+{
+	struct stat now;
+	return stat(path, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino;
+}
+
+/* kept_fd: the file already open (the harvest's, at offset 0, with its stat in st),
+ * or -1; either way closed here on every path. */
+static void scan_file(struct phi_worker *w, const char *path, const char *rel, int kept_fd,
+                      struct stat st, struct phi_result *res)
 {
 	const struct phi_scan_opts *o = w->o;
 	char msg[320], dest[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, out_fd = -1, rc;
-	struct stat st;
+	int fd = kept_fd, out_fd = -1, rc;
 	size_t head_len = 0;
 
 	memset(&w->err, 0, sizeof w->err);
@@ -768,6 +785,8 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 	if (o->strip && o->in_place && is_strip_temp(base_name(path))) {
 		/* an interrupted --in-place run left it: the original beside it is untouched
 		 * or already replaced whole, so the copy is of no use; removed, reported */
+		if (fd >= 0)
+			close(fd);
 		if (unlink(path) == 0) {
 			set_outcome(res, PHI_SKIPPED, "temporary file of an interrupted strip: removed");
 		} else {
@@ -777,15 +796,14 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		}
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
+	if (fd < 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
 		/* ENOENT: the walker saw it, so it went away in between (bad-input fs-vanish) */
 		snprintf(msg, sizeof msg, "%scannot open: %s",
 		         errno == ENOENT ? "vanished after the walk: " : "", strerror(errno));
 		set_outcome(res, PHI_UNREADABLE, msg);
 		return;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if ((kept_fd < 0 && fstat(fd, &st)) || !S_ISREG(st.st_mode)) {
 		set_outcome(res, PHI_SKIPPED, "not a regular file");
 		close(fd);
 		return;
@@ -799,7 +817,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		return;
 	}
 	rc = o->strip ? read_head(fd, (uint64_t)st.st_size, w->head, &head_len)
-	              : read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len);
+	              : read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len, false);
 	if (rc) {
 		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
 		set_outcome(res, PHI_UNREADABLE, msg);
@@ -909,6 +927,13 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 		 * if the destination exists (from an earlier run, or another input mapping
 		 * to the same path): an existing file is never replaced. */
 		bool published = false, linked = false;
+		if (ok && o->in_place && replaced_since(path, &st)) {
+			unlink(tmp);
+			set_outcome(res, PHI_UNREADABLE,
+			            "removed or replaced while it was read: not written");
+			close(fd);
+			return;
+		}
 		if (ok && (o->force || o->in_place)) {
 			published = rename(tmp, dest) == 0;
 		} else if (ok) {
@@ -938,9 +963,16 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel,
 }
 
 void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
-                   struct phi_result *res)
+                   struct phi_kept_file *kept, struct phi_result *res)
 {
-	scan_file(w, path, rel, res);
+	struct stat st = {0};
+	int fd = -1;
+	if (kept && kept->fd >= 0) {
+		fd = kept->fd;
+		st = kept->st;
+		kept->fd = -1; /* ours now */
+	}
+	scan_file(w, path, rel, fd, st, res);
 	phi_archive_done(w->arch, res); /* entries a strip held until the copy was published */
 }
 
@@ -1066,11 +1098,14 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 
 /* ---- harvest ---- */
 
-/* The structured patient values of the file open on fd (head read into w->head). */
+/* The structured patient values of the file open on fd (head read into w->head).
+ * *moved: the file offset may have left 0 (a format read the file). */
 static int harvest_fd(struct phi_worker *w, int fd, uint64_t size, size_t head_len,
-                      const char *path, const char *name, phi_harvest_fn fn, void *arg)
+                      const char *path, const char *name, phi_harvest_fn fn, void *arg,
+                      bool *moved)
 {
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
+	*moved = false;
 	/* plain text and meshes have no structured patient fields; the rest may */
 	if (!fmt || !strcmp(fmt->name, "text") || !strcmp(fmt->name, "stl") ||
 	    !strcmp(fmt->name, "ply") || !strcmp(fmt->name, "obj"))
@@ -1084,13 +1119,15 @@ static int harvest_fd(struct phi_worker *w, int fd, uint64_t size, size_t head_l
 	w->path = path;
 	w->hv_fn = fn;
 	w->hv_arg = arg;
-	/* DICOM: the Patient module by the element walker, not a DCMTK load */
+	/* DICOM: the Patient module by the element walker, not a DCMTK load; it reads
+	 * with pread (dicom_lengths.c), so the offset stays */
 	if (!strcmp(fmt->name, "dicom")) {
 		/* from the head when it holds the Patient module: no second read */
 		rc = phi_dicom_patient_values_mem(w->head, head_len, size, w->o->limits, fn, arg, &w->err);
 		if (rc == 1)
 			rc = phi_dicom_patient_values(fd, size, w->o->limits, fn, arg, &w->err);
 	} else {
+		*moved = true;
 		rc = run_format(w, fmt, fd, size, head_len, -1, NULL, NULL);
 	}
 	w->hv_fn = NULL;
@@ -1106,36 +1143,49 @@ int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *n
                       phi_harvest_fn fn, void *arg)
 {
 	size_t head_len = 0;
+	bool moved;
 	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, size, w->head, &head_len))
 		return 0;
-	return harvest_fd(w, fd, size, head_len, name, name, fn, arg);
+	return harvest_fd(w, fd, size, head_len, name, name, fn, arg, &moved);
 }
 
-int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg)
+int phi_harvest_file(struct phi_worker *w, const char *path, struct phi_kept_file *keep,
+                     phi_harvest_fn fn, void *arg)
 {
 	struct stat st;
 	size_t head_len = 0;
+	if (keep)
+		keep->fd = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0; /* the scan pass reports it */
 	int rc = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode), moved = false;
+	/* the head by pread: a file whose harvest reads no further stays at offset 0 */
+	if (reg &&
 	    (!w->o->limits->max_file_size || (uint64_t)st.st_size <= w->o->limits->max_file_size) &&
-	    read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len) == 0) {
+	    read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, &head_len, true) == 0) {
 		/* an archive: every entry, within the archive limits (a case that arrives
 		 * as one zip is harvested like its unzipped folder) */
 		const char *akind = phi_archive_detect(w->head, head_len);
 		if (akind) {
 			struct phi_error err = {0};
+			moved = true;
 			rc = phi_archive_harvest(&w->arch, w, w->o, &err, fd, (uint64_t)st.st_size, akind,
 			                         fn, arg);
 			if (rc != PHI_ENOMEM)
 				rc = 0;
 		} else {
 			rc = harvest_fd(w, fd, (uint64_t)st.st_size, head_len, path, base_name(path), fn,
-			                arg);
+			                arg, &moved);
 		}
 	}
-	close(fd);
+	/* kept for the scan pass: a regular file, back at offset 0 */
+	if (keep && reg && (!moved || lseek(fd, 0, SEEK_SET) == 0)) {
+		keep->fd = fd;
+		keep->st = st;
+	} else {
+		close(fd);
+	}
 	return rc;
 }

@@ -12,6 +12,7 @@
 #define PHI_SCAN_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 #include "finding.h"
@@ -54,11 +55,22 @@ struct phi_baseline;
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o);
 void phi_worker_free(struct phi_worker *w);
 
+/* A file the case harvest opened and kept open for the scan pass (plan.h), so the
+ * scan skips an open and an fstat: its descriptor, at offset 0, and what fstat said
+ * when the harvest opened it.  The scan's changed-while-read check compares with
+ * that stat, so it also covers the time between the two passes. */
+struct phi_kept_file {
+	int fd;          /* -1: none (the scan pass opens the path) */
+	struct stat st;
+};
+
 /* Scan (and strip) the regular file at path.  rel is the path relative to its root,
- * used to mirror the tree under out_root.  Never fails the batch: the outcome lands
- * in res (status, reason).  res->path must already be set. */
+ * used to mirror the tree under out_root.  kept: NULL, or the file as the harvest
+ * kept it; a kept descriptor is taken over (kept->fd becomes -1) and closed here
+ * whatever the outcome.  Never fails the batch: the outcome lands in res (status,
+ * reason).  res->path must already be set. */
 void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
-                   struct phi_result *res);
+                   struct phi_kept_file *kept, struct phi_result *res);
 
 /* For archive.c: one archive entry held in a memory file (fd, size bytes) through
  * the pipeline: detect (by content, then name, the entry's base name), scan, and
@@ -93,7 +105,10 @@ void phi_worker_refs(struct phi_worker *w, phi_ref_fn fn, void *arg, phi_ref_fn 
 typedef int (*phi_harvest_fn)(void *arg, const char *cls, const char *v, size_t n);
 /* (Inside an archive, fn is also called with cls NULL after each entry: the end of
  * one file, for pairing.) */
-int phi_harvest_file(struct phi_worker *w, const char *path, phi_harvest_fn fn, void *arg);
+/* keep: NULL, or where a regular file's descriptor (left at offset 0) and stat are
+ * kept open for the scan pass instead of closed (keep->fd -1 when it was not). */
+int phi_harvest_file(struct phi_worker *w, const char *path, struct phi_kept_file *keep,
+                     phi_harvest_fn fn, void *arg);
 /* For archive.c: the same for an entry held in a memory file (name: its base name). */
 int phi_harvest_entry(struct phi_worker *w, int fd, uint64_t size, const char *name,
                       phi_harvest_fn fn, void *arg);

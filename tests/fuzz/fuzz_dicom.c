@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* scan by path: DCMTK reopens the file and loads long values on demand */
 	res.path = strdup("fuzz");
-	phi_scan_file(scanner, path, "fuzz", &res);
+	phi_scan_file(scanner, path, "fuzz", NULL, &res);
 	phi_result_clear(&res);
 
 	/* strip from memory (the filter's path) */
