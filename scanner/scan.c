@@ -741,26 +741,29 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 }
 
 #define CHANGED_WHILE_READ "changed while it was read (size or modification time): not scanned"
+#define VANISHED_WHILE_READ "vanished while it was read (removed or replaced): not scanned"
 
-/* True when the open file fd no longer has the size and modification time it had
- * when it was opened (before): it grew, shrank or was rewritten while it was being
- * read, so what was scanned (and copied) is not the file.  Issue 7, bad-input row
- * fs-grow: a file appended to during the scan was read past its opening size and
- * reported with an input hash of bytes the scan never saw. */
-static bool changed_since(int fd, const struct stat *before)
+/* The reason when the open file fd no longer has the size and modification time it
+ * had when it was opened (before): it grew, shrank or was rewritten while it was
+ * being read, so what was scanned (and copied) is not the file.  Issue 7, bad-input
+ * row fs-grow: a file appended to during the scan was read past its opening size and
+ * reported with an input hash of bytes the scan never saw.  Or its last name is gone
+ * (no links): it was removed, or another file renamed into its place, after it was
+ * opened; what was read is no file of the tree any more (bad-input row fs-vanish; the
+ * harvest may have opened it long before the scan, plan.h).  NULL: unchanged. */
+static const char *changed_since(int fd, const struct stat *before)
 {
 	struct stat now;
 	if (fstat(fd, &now) != 0)
-		return true;
-	return now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+		return CHANGED_WHILE_READ;
+	if (now.st_nlink == 0)
+		return VANISHED_WHILE_READ;
+	if (now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
+		return CHANGED_WHILE_READ;
+	return NULL;
 }
 
-/* True when path no longer names the file open on fd (st: its stat): it was removed,
- * or another file was renamed into its place, after it was opened.  --in-place asks
- * before it renames the copy over path, so it never replaces a file it did not read
- * (nor brings back one removed meanwhile): the harvest may have opened the file long
- * before (plan.h). */
 static bool replaced_since(const char *path, const struct stat *st)
 {
 	struct stat now;
@@ -895,8 +898,9 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		return;
 	}
 	res->status = PHI_SCANNED;
-	if (out_fd < 0 && changed_since(fd, &st)) {
-		set_outcome(res, PHI_UNREADABLE, CHANGED_WHILE_READ);
+	const char *changed = out_fd < 0 ? changed_since(fd, &st) : NULL;
+	if (changed) {
+		set_outcome(res, PHI_UNREADABLE, changed);
 		close(fd);
 		return;
 	}
@@ -914,10 +918,11 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 			}
 		}
 		/* after the input hash: the copy, the hash and the scan saw the same bytes */
-		if (ok && changed_since(fd, &st)) {
+		const char *changed_copy = ok ? changed_since(fd, &st) : NULL;
+		if (changed_copy) {
 			close(out_fd);
 			unlink(tmp);
-			set_outcome(res, PHI_UNREADABLE, CHANGED_WHILE_READ);
+			set_outcome(res, PHI_UNREADABLE, changed_copy);
 			close(fd);
 			return;
 		}
