@@ -528,10 +528,7 @@ static const char *remap_memo(struct dstate *s, const char *uid, size_t n, char 
 		memset(c, 0, sizeof *c);
 		memcpy(c->key, s->key, sizeof c->key);
 	}
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)uid[i]) * 16777619u;
-	struct uid_slot *m = &c->slot[h % UID_CACHE];
+	struct uid_slot *m = &c->slot[phi_fnv1a(uid, n) % UID_CACHE];
 	if (m->n == n && !memcmp(m->in, uid, n))
 		return m->out;
 	phi_dicom_remap_uid(s->key, uid, n, m->out);

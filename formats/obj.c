@@ -108,10 +108,7 @@ static int numeric_args(const unsigned char *p, size_t n)
 
 static uint64_t fnv(const unsigned char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	h ^= (uint64_t)n << 56;
+	uint64_t h = phi_fnv1a(p, n) ^ (uint64_t)n << 56;
 	return h ? h : 1;
 }
 

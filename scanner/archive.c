@@ -534,17 +534,10 @@ struct smap {
 	size_t cap, n;
 };
 
-static uint64_t fnv_n(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
 
 static size_t smap_slot(const struct smap *m, const char *k, size_t kn)
 {
-	size_t i = fnv_n(k, kn) & (m->cap - 1);
+	size_t i = phi_fnv1a(k, kn) & (m->cap - 1);
 	while (m->k[i] && !(strlen(m->k[i]) == kn && !memcmp(m->k[i], k, kn)))
 		i = (i + 1) & (m->cap - 1);
 	return i;
