@@ -35,7 +35,7 @@ ARCHIVE_LIBS := $(shell pkg-config --libs libarchive)
 LINK_PKGS := $(filter-out libcrypto libarchive,$(PKGS))
 LIBS     := -Wl,-Bstatic $(if $(STATIC_PKGS),$(shell pkg-config --libs $(STATIC_PKGS))) \
             -Wl,-Bdynamic $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(LINK_PKGS))) \
-            $(DCMTK_LIBS) -lpthread -lm -ldl
+            -lpthread -lm -ldl
 # The DICOM bridge (formats/*.cc) is the only C++: C++17, no exceptions across it.
 CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CXXFLAGS := -std=c++17 -D_GNU_SOURCE $(CXXWARN) $(CFLAGS) $(SANFLAGS) -DPHI_VERSION='"$(VERSION)"'
@@ -43,15 +43,17 @@ LDFLAGS  ?=
 
 LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard formats/*.c)
 LIB_CXX  := $(wildcard formats/*.cc)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/scanner/main.o
 TEST_SRC := $(wildcard tests/test_*.c) tests/cli.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
+DCM_MOD  := $(BIN)-dcmtk.so
+DCM_OBJ  := $(LIB_CXX:%.cc=$(BUILD)/%.o) $(BUILD)/formats/sha256.pic.o
 
 .PHONY: all stress test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check dicom-table
 
-all: $(BIN) $(BUILD)/gencase
+all: $(BIN) $(DCM_MOD) $(BUILD)/gencase
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,9 +66,23 @@ $(BUILD)/%.o: %.cc
 $(BUILD)/libphiscan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-# Linked with the C++ driver: the DICOM bridge needs libstdc++.
-$(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a
-	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# DCMTK is a module phiscan loads when a file needs it (formats/dicom_bridge_load.c;
+# README "Start-up"): the bridge and its own sha256.c, -fPIC, everything hidden but
+# phi_dcm_module(), linked with DCMTK and libstdc++; phiscan is linked with neither
+# (libstdc++ only for a static Vectorscan) and finds $(DCM_MOD) beside itself.
+$(LIB_CXX:%.cc=$(BUILD)/%.o): ALL_CXXFLAGS += -fPIC -fvisibility=hidden
+$(BUILD)/formats/%.pic.o: formats/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+$(BUILD)/formats/dicom_bridge_load.o: ALL_CFLAGS += -DPHI_DCM_MODULE_NAME='"$(notdir $(DCM_MOD))"' \
+                                                   -DPHI_LIBDIR='"$(PREFIX)/lib/phiscan"'
+$(DCM_MOD): $(DCM_OBJ)
+	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared -o $@ $^ $(DCMTK_LIBS) -ldl \
+	  $(if $(SANFLAGS),,-Wl,--no-undefined)
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a | $(DCM_MOD)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) \
+	  $(if $(filter libhs,$(STATIC_PKGS)),-lstdc++)
 
 # The default pack as C data (phi_default_pack: its SHA-256 and every record), written
 # only when packcheck has loaded it and compiled every pattern with the engine; else
@@ -100,7 +116,7 @@ $(BUILD)/killshim.so: tests/killshim.c
 test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests $(BUILD)/killshim.so
 	./$(BIN) rules test
 	PHISCAN=$(CURDIR)/$(BIN) GENCASE=$(CURDIR)/$(BUILD)/gencase KILLSHIM=$(CURDIR)/$(BUILD)/killshim.so \
-	  $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
+	  PHISCAN_DCMTK_MODULE=$(CURDIR)/$(DCM_MOD) $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
 
 test-asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
@@ -117,10 +133,11 @@ test-tsan:
 $(BUILD)/tsan-stress: $(BUILD)/tests/tsan_stress.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/rules/src/packcheck.d
+-include $(LIB_OBJ:.o=.d) $(DCM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/rules/src/packcheck.d
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz phiscan phiscan-asan phiscan-tsan
+	rm -rf build build-asan build-tsan build-fuzz phiscan phiscan-asan phiscan-tsan \
+	  phiscan-dcmtk.so phiscan-asan-dcmtk.so phiscan-tsan-dcmtk.so
 
 # ---- beyond the unit tests ----
 
@@ -152,10 +169,11 @@ $(BUILD)/sha256-bench: tests/bench/sha256_bench.c $(BUILD)/libphiscan.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libphiscan.a $(LIBS)
 
 # The compiled DICOM dictionary against DCMTK's lookup (tests/bench/bench_dict.sh);
-# linked with the C++ driver: the bridge needs libstdc++.
-$(BUILD)/dict-bench: tests/bench/dict_bench.c $(BUILD)/libphiscan.a
+# the bridge linked in (no module), with the C++ driver.
+$(BUILD)/dict-bench: tests/bench/dict_bench.c $(BUILD)/libphiscan.a $(DCM_OBJ)
 	$(CC) $(ALL_CFLAGS) -c -o $(BUILD)/dict_bench.o $<
-	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $(BUILD)/dict_bench.o $(BUILD)/libphiscan.a $(LIBS)
+	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $(BUILD)/dict_bench.o $(BUILD)/libphiscan.a $(DCM_OBJ) \
+	  $(LIBS) $(DCMTK_LIBS)
 
 # The main job on the bundled sample corpus: generate it, scan it, strip it.
 demo: $(BIN) $(BUILD)/gencase
@@ -173,10 +191,12 @@ lint:
 # relative to itself (BIN/../share/phiscan), so a DESTDIR staging tree runs as is.
 MANDIR   ?= $(PREFIX)/share/man
 COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
-install: $(BIN)
+install: $(BIN) $(DCM_MOD)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/phiscan/rules/names \
+	  $(DESTDIR)$(PREFIX)/lib/phiscan \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/phiscan
+	install -m 644 $(DCM_MOD) $(DESTDIR)$(PREFIX)/lib/phiscan/phiscan-dcmtk.so
 	install -m 644 rules/*.yaml rules/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/
 	install -m 644 rules/names/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/names/
 	install -m 644 man/phiscan.1 $(DESTDIR)$(MANDIR)/man1/phiscan.1
@@ -185,7 +205,7 @@ install: $(BIN)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/phiscan $(DESTDIR)$(MANDIR)/man1/phiscan.1 \
 	  $(DESTDIR)$(COMPDIR)/phiscan
-	rm -rf $(DESTDIR)$(PREFIX)/share/phiscan
+	rm -rf $(DESTDIR)$(PREFIX)/share/phiscan $(DESTDIR)$(PREFIX)/lib/phiscan
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target; crashes land in tests/fuzz/crashes/.
 FUZZ_SECONDS ?= 60
@@ -194,11 +214,12 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ CFLAGS='-O1 -g' \
 	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-run
 
-fuzz-run: $(BUILD)/libphiscan.a
+fuzz-run: $(BUILD)/libphiscan.a $(DCM_OBJ)
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  $(CC) $(ALL_CFLAGS) -c -o $(BUILD)/$$t.o tests/fuzz/$$t.c; \
-	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a $(LIBS) $(ARCHIVE_LIBS); \
+	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a \
+	    $(DCM_OBJ) $(LIBS) $(DCMTK_LIBS) $(ARCHIVE_LIBS); \
 	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \

@@ -303,22 +303,19 @@ int phi_dicom_init(struct phi_error *err)
 	return 0;
 }
 
-/* DCMTK's data dictionary is a text file it parses when first used (about 15 ms):
- * loaded once, by the first file that takes DCMTK's path, not at start-up. */
-static pthread_once_t dcmtk_once = PTHREAD_ONCE_INIT;
-static int dcmtk_rc;
-
-static void dcmtk_init(void)
-{
-	dcmtk_rc = phi_dcm_init();
-}
-
+/* DCMTK is a module loaded with its data dictionary (a text file it parses, about
+ * 15 ms) by the first file that takes DCMTK's path, not at start-up
+ * (dicom_bridge_load.c, under its pthread_once).  Without the module such a file is
+ * unscanned, with the reason. */
 static int dcmtk_ready(struct phi_error *err)
 {
-	pthread_once(&dcmtk_once, dcmtk_init);
-	return dcmtk_rc ? phi_fail(err, PHI_EFORMAT,
-	                           "DCMTK has no data dictionary (install libdcmtk17 or set DCMDICTPATH)")
-	                : 0;
+	int rc = phi_dcm_init();
+	if (rc == PHI_ENOTSUP)
+		return phi_fail(err, PHI_EFORMAT, "this file needs DCMTK, which is unavailable: %s",
+		                phi_dcm_unavailable());
+	return rc ? phi_fail(err, PHI_EFORMAT,
+	                     "DCMTK has no data dictionary (install libdcmtk17 or set DCMDICTPATH)")
+	          : 0;
 }
 
 const char *phi_dicom_lib_version(void)

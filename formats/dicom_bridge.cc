@@ -5,11 +5,15 @@
 // data sets, and keeps values longer than the load limit on disk, reading them on
 // demand.  Everything here catches every exception: nothing C++ reaches the caller.
 //
-// Threading: phi_dcm_init() before threads (dictionary load, logger off); each
-// handle is used by one thread.
+// Built as its own shared object (phiscan-dcmtk.so) that exports one symbol,
+// phi_dcm_module(), the table of the functions below (dicom_bridge_mod.h); phiscan
+// loads it on demand (dicom_bridge_load.c) and is not linked with DCMTK.
+//
+// Threading: init (b_init) once before handles are used, under the loader's
+// pthread_once (dictionary load, logger off); each handle is used by one thread.
 // Ownership: the handle owns its DcmFileFormat and scratch strings.
 
-#include "dicom_bridge.h"
+#include "dicom_bridge_mod.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -51,7 +55,7 @@ static const Uint32 MAX_TEXT = 16u << 20;
 // Deeper nesting than this is refused (sequences nested 1,000 deep).
 static const unsigned MAX_DEPTH = 64;
 
-struct phi_dcm {
+struct phi_dcm_impl {
 	DcmFileFormat *ff = nullptr;
 	std::string err;
 	std::string xfer_uid;
@@ -61,13 +65,13 @@ struct phi_dcm {
 	std::vector<unsigned char> out; // phi_dcm_save_mem: the written file (reused)
 };
 
-static int fail(phi_dcm *h, int code, const std::string &msg)
+static int fail(phi_dcm_impl *h, int code, const std::string &msg)
 {
 	h->err = msg;
 	return code;
 }
 
-extern "C" int phi_dcm_init(void)
+static int b_init(void)
 {
 	try {
 		OFLog::configure(OFLogger::OFF_LOG_LEVEL);
@@ -79,21 +83,21 @@ extern "C" int phi_dcm_init(void)
 	}
 }
 
-extern "C" const char *phi_dcm_version(void)
+static const char *b_version(void)
 {
 	return OFFIS_DCMTK_VERSION_STRING;
 }
 
-extern "C" struct phi_dcm *phi_dcm_new(void)
+static struct phi_dcm_impl *b_new(void)
 {
 	try {
-		return new phi_dcm();
+		return new phi_dcm_impl();
 	} catch (...) {
 		return nullptr;
 	}
 }
 
-extern "C" void phi_dcm_free(struct phi_dcm *h)
+static void b_free(struct phi_dcm_impl *h)
 {
 	if (!h)
 		return;
@@ -101,27 +105,27 @@ extern "C" void phi_dcm_free(struct phi_dcm *h)
 	delete h;
 }
 
-extern "C" const char *phi_dcm_error(const struct phi_dcm *h)
+static const char *b_error(const struct phi_dcm_impl *h)
 {
 	return h->err.c_str();
 }
 
-extern "C" const char *phi_dcm_charset_note(const struct phi_dcm *h)
+static const char *b_charset_note(const struct phi_dcm_impl *h)
 {
 	return h->charset_note.c_str();
 }
 
-extern "C" const char *phi_dcm_source_charset(const struct phi_dcm *h)
+static const char *b_source_charset(const struct phi_dcm_impl *h)
 {
 	return h->source_charset.c_str();
 }
 
-extern "C" const char *phi_dcm_xfer(const struct phi_dcm *h)
+static const char *b_xfer(const struct phi_dcm_impl *h)
 {
 	return h->xfer_uid.c_str();
 }
 
-extern "C" int phi_dcm_had_meta(const struct phi_dcm *h)
+static int b_had_meta(const struct phi_dcm_impl *h)
 {
 	return h->had_meta;
 }
@@ -187,7 +191,7 @@ static bool all_defined_terms(const char *v)
 
 // Parse from the file at path, or (path NULL) from the size bytes at data: every
 // value is then read into memory (a buffer stream has no file to defer to).
-static int load(struct phi_dcm *h, const char *path, const void *data, size_t size,
+static int load(struct phi_dcm_impl *h, const char *path, const void *data, size_t size,
                 uint32_t max_load, int to_utf8)
 {
 	try {
@@ -259,12 +263,12 @@ static int load(struct phi_dcm *h, const char *path, const void *data, size_t si
 	}
 }
 
-extern "C" int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8)
+static int b_load(struct phi_dcm_impl *h, const char *path, uint32_t max_load, int to_utf8)
 {
 	return load(h, path, nullptr, 0, max_load, to_utf8);
 }
 
-extern "C" int phi_dcm_load_mem(struct phi_dcm *h, const void *data, size_t size, int to_utf8)
+static int b_load_mem(struct phi_dcm_impl *h, const void *data, size_t size, int to_utf8)
 {
 	return load(h, nullptr, data, size, 0xFFFFFFFFu, to_utf8);
 }
@@ -283,7 +287,7 @@ static void tag_text(std::string &out, const DcmTagKey &k)
 }
 
 struct walker {
-	phi_dcm *h;
+	phi_dcm_impl *h;
 	int edit;
 	phi_dcm_visit_fn fn;
 	void *arg;
@@ -388,7 +392,7 @@ static int walk_item(walker &w, DcmItem *item, bool meta, unsigned depth,
 	return 0;
 }
 
-extern "C" int phi_dcm_walk(struct phi_dcm *h, int edit, phi_dcm_visit_fn fn, void *arg)
+static int b_walk(struct phi_dcm_impl *h, int edit, phi_dcm_visit_fn fn, void *arg)
 {
 	try {
 		if (!h->ff)
@@ -405,8 +409,8 @@ extern "C" int phi_dcm_walk(struct phi_dcm *h, int edit, phi_dcm_visit_fn fn, vo
 	}
 }
 
-extern "C" int phi_dcm_get(struct phi_dcm *h, uint16_t group, uint16_t element, char *out,
-                           size_t cap)
+static int b_get(struct phi_dcm_impl *h, uint16_t group, uint16_t element, char *out,
+                 size_t cap)
 {
 	out[0] = 0;
 	try {
@@ -422,7 +426,7 @@ extern "C" int phi_dcm_get(struct phi_dcm *h, uint16_t group, uint16_t element, 
 	}
 }
 
-extern "C" int phi_dcm_has_pixels(struct phi_dcm *h)
+static int b_has_pixels(struct phi_dcm_impl *h)
 {
 	try {
 		return h->ff->getDataset()->tagExists(DCM_PixelData) ? 1 : 0;
@@ -431,7 +435,7 @@ extern "C" int phi_dcm_has_pixels(struct phi_dcm *h)
 	}
 }
 
-extern "C" int phi_dcm_put(struct phi_dcm *h, uint16_t group, uint16_t element, const char *value)
+static int b_put(struct phi_dcm_impl *h, uint16_t group, uint16_t element, const char *value)
 {
 	try {
 		OFCondition c = h->ff->getDataset()->putAndInsertString(DcmTag(group, element), value);
@@ -446,7 +450,7 @@ extern "C" int phi_dcm_put(struct phi_dcm *h, uint16_t group, uint16_t element, 
 	}
 }
 
-extern "C" int phi_dcm_add_method_code(struct phi_dcm *h, const char *code, const char *meaning)
+static int b_add_method_code(struct phi_dcm_impl *h, const char *code, const char *meaning)
 {
 	try {
 		DcmDataset *ds = h->ff->getDataset();
@@ -492,7 +496,7 @@ static bool hash_value(DcmElement *el, phi_sha256 *st, E_ByteOrder order,
 	return true;
 }
 
-extern "C" int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
+static int b_pixel_sha256(struct phi_dcm_impl *h, char hex[65])
 {
 	hex[0] = 0;
 	try {
@@ -568,7 +572,7 @@ private:
 };
 
 // Write to fd (>= 0) or, with fd -1, into h->out.
-static int save(struct phi_dcm *h, int fd)
+static int save(struct phi_dcm_impl *h, int fd)
 {
 	try {
 		DcmDataset *ds = h->ff->getDataset();
@@ -637,12 +641,12 @@ static int save(struct phi_dcm *h, int fd)
 	}
 }
 
-extern "C" int phi_dcm_save(struct phi_dcm *h, int fd)
+static int b_save(struct phi_dcm_impl *h, int fd)
 {
 	return save(h, fd);
 }
 
-extern "C" int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size)
+static int b_save_mem(struct phi_dcm_impl *h, const unsigned char **data, size_t *size)
 {
 	int rc = save(h, -1);
 	*data = rc ? nullptr : h->out.data();
@@ -654,8 +658,8 @@ extern "C" int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, s
 // (Included here, not at the top, to keep this section's edits in one place.)
 #include <dcmtk/dcmdata/dcdicent.h>
 
-extern "C" int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
-                                  const char **name)
+static int b_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
+                        const char **name)
 {
 	static thread_local std::string tag_name;
 	try {
@@ -688,7 +692,7 @@ static void dict_entry(const DcmDictEntry *d, int repeating, phi_dcm_dict_fn fn,
 	fn(arg, repeating, &e);
 }
 
-extern "C" long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg)
+static long b_dict_each(phi_dcm_dict_fn fn, void *arg)
 {
 	long n = 0;
 	bool locked = false;
@@ -707,4 +711,26 @@ extern "C" long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg)
 			dcmDataDict.wrunlock();
 		return PHI_EFORMAT;
 	}
+}
+
+// ---- the module's one exported symbol (dicom_bridge_mod.h) ----
+
+static const struct phi_dcm_ops ops = {
+	PHI_DCM_ABI,         sizeof(struct phi_dcm_ops),
+	b_init,              b_version,
+	b_new,               b_free,
+	b_error,             b_load,
+	b_load_mem,          b_charset_note,
+	b_source_charset,    b_xfer,
+	b_had_meta,          b_walk,
+	b_get,               b_has_pixels,
+	b_put,               b_add_method_code,
+	b_pixel_sha256,      b_save,
+	b_save_mem,          b_dict_probe,
+	b_dict_each,
+};
+
+extern "C" __attribute__((visibility("default"))) const struct phi_dcm_ops *phi_dcm_module(void)
+{
+	return &ops;
 }

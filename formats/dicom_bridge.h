@@ -11,8 +11,16 @@
  * No C++ type or exception crosses this header: every function catches everything
  * and returns 0 or a negative PHI_E* code with a one-line message in the handle.
  *
- * Threading: phi_dcm_init() once, before any thread starts (loads the data
- * dictionary).  A struct phi_dcm belongs to one worker; handles are independent.
+ * phiscan is not linked with DCMTK: these functions are dicom_bridge_load.c's, which
+ * loads the bridge (phiscan-dcmtk.so, dicom_bridge_mod.h) on the first call that needs
+ * it: phi_dcm_init, phi_dcm_unavailable, phi_dcm_version, a load, the dictionary
+ * functions.  phi_dcm_new loads nothing.  When the module cannot be loaded, those
+ * calls fail with PHI_ENOTSUP and a message naming the reason.
+ *
+ * Threading: the module and its data dictionary are loaded once, under a
+ * pthread_once, by whichever thread first needs them (phi_dcm_init may also be called
+ * before threads start).  A struct phi_dcm belongs to one worker; handles are
+ * independent.
  * Ownership: strings in a struct phi_dcm_elem are borrowed for one visit call.
  */
 #ifndef PHI_DICOM_BRIDGE_H
@@ -27,11 +35,16 @@ extern "C" {
 
 struct phi_dcm;
 
-/* Load the DICOM data dictionary.  0, or PHI_EFORMAT when no dictionary is found. */
+/* Load the module and the DICOM data dictionary.  0, PHI_ENOTSUP when the module
+ * cannot be loaded (phi_dcm_unavailable says why), or PHI_EFORMAT when no dictionary
+ * is found. */
 int phi_dcm_init(void);
-/* Library version string ("3.6.7"). */
+/* Load the module: NULL when it is loaded, else why not (one line, static). */
+const char *phi_dcm_unavailable(void);
+/* Library version string ("3.6.7"), or NULL when the module cannot be loaded. */
 const char *phi_dcm_version(void);
 
+/* A handle; loads nothing (the native reader's files never need the module). */
 struct phi_dcm *phi_dcm_new(void);
 void phi_dcm_free(struct phi_dcm *h);
 /* The message of the last failure (one line, no PHI). */

@@ -4,13 +4,16 @@
  * library can say so, the version running now (a distribution upgrade changes the
  * second without a rebuild; a security advisory names library versions).  DCMTK has
  * no C-callable version query: the running one is read from the loaded
- * libdcmdata's file name (libdcmdata.so.17.3.6.7), found with dl_iterate_phdr.
+ * libdcmdata's file name (libdcmdata.so.17.3.6.7), found with dl_iterate_phdr once
+ * DCMTK's module is loaded (it is loaded here; when it cannot be: "unavailable" and
+ * the reason, and --version still succeeds).
  * libjpeg-turbo has no runtime query at all: "-".
  *
  * Threading: main thread.  Ownership: nothing allocated outlives a call.
  */
 #include "version.h"
 
+#include "../formats/dicom_bridge.h"
 #include "../formats/sha256.h"
 #include "archive.h"
 
@@ -76,8 +79,11 @@ void phi_versions_print(FILE *fp, const char *version)
 
 	fprintf(fp, "phiscan %s\n", version);
 	fprintf(fp, "  %-14s %-12s %s\n", "library", "built with", "running");
+	const char *dcm_why = phi_dcm_unavailable(); /* loads DCMTK (dicom_bridge_load.c) */
 	dl_iterate_phdr(find_lib, &dcm);
-	row(fp, "DCMTK", PACKAGE_VERSION, dcm.version);
+	row(fp, "DCMTK", PACKAGE_VERSION, dcm_why ? "unavailable" : dcm.version);
+	if (dcm_why)
+		fprintf(fp, "  %-14s %s\n", "", dcm_why);
 	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
 	char *sp = strchr(pcre, ' '); /* "10.42 2022-12-11" */
 	if (sp)

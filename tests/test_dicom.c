@@ -1875,3 +1875,132 @@ Test(dicom, a_missing_sop_instance_uid_becomes_a_keyed_one_the_same_every_run)
 		cr_assert_str_eq(value_of(a, "meta:(0002,0003)"), ua);
 	}
 }
+
+/* ---- DCMTK as a module loaded on demand (formats/dicom_bridge_load.c) ---- */
+
+/* Whether this process has mapped libdcmdata (DCMTK's module loaded). */
+static bool dcmtk_mapped(void)
+{
+	size_t n;
+	char *maps = cli_read("/proc/self/maps", &n);
+	cr_assert_not_null(maps);
+	return mem_has(maps, n, "libdcmdata.so");
+}
+
+/* The module, as the test runs see it: PHISCAN_DCMTK_MODULE (make test sets it),
+ * else beside the binary under test. */
+static const char *module_path(void)
+{
+	const char *m = getenv("PHISCAN_DCMTK_MODULE");
+	return m && *m ? m : cli_fmt("%s-dcmtk.so", cli_bin);
+}
+
+Test(dicom, a_handle_and_the_native_reader_do_not_load_dcmtk_until_a_file_needs_it)
+{
+	cr_assert(!dcmtk_mapped(), "DCMTK was loaded before anything asked for it");
+	cr_assert_eq(phi_dicom_init(NULL), 0);
+	struct phi_dcm *h = phi_dcm_new();
+	cr_assert_not_null(h);
+	/* a native file parsed and walked, as dicom.c does when the module is absent */
+	char *f = write_ct("n.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.120"});
+	size_t n;
+	unsigned char *b = (unsigned char *)cli_read(f, &n);
+	struct phi_dnat *nat = phi_dnat_new();
+	uint64_t need = 0;
+	cr_assert_eq(phi_dnat_parse(nat, b, n, n, 64, 1, &need), 0, "%s", phi_dnat_error(nat));
+	struct dump d = {0};
+	cr_assert_eq(phi_dnat_walk(nat, 0, collect, &d), 0);
+	cr_assert(d.n > 10, "the native walk saw %zu elements", d.n);
+	phi_dnat_free(nat);
+	/* a handle that never loaded a file fails its calls without DCMTK */
+	char v[8];
+	cr_assert_eq(phi_dcm_get(h, 0x0010, 0x0010, v, sizeof v), 1);
+	cr_assert_eq(phi_dcm_walk(h, 0, collect, &d), PHI_EUSAGE);
+	cr_assert_str_eq(phi_dcm_error(h), "no DICOM file loaded");
+	cr_assert(!dcmtk_mapped(), "a handle or the native reader loaded DCMTK");
+	/* the first load does, with the dictionary */
+	cr_assert_geq(phi_dcm_load(h, f, 0xFFFFFFFFu, 0), 0, "%s", phi_dcm_error(h));
+	cr_assert(dcmtk_mapped(), "a DCMTK load ran without DCMTK mapped");
+	cr_assert_str_eq(phi_dcm_xfer(h), ts_uid[TS_EXPLICIT_LE]);
+	char name[64];
+	cr_assert_eq(phi_dcm_get(h, 0x0010, 0x0010, name, sizeof name), 0);
+	cr_assert_str_eq(name, P_NAME);
+	cr_assert_null(phi_dcm_unavailable());
+	cr_assert_str_eq(phi_dcm_version(), "3.6.7");
+	phi_dcm_free(h);
+}
+
+Test(dicom, without_the_module_native_files_are_scanned_and_stripped_and_dcmtk_files_are_unscanned)
+{
+	char *key = key_file("key", 30);
+	const char *module = module_path();
+	write_ct("a.dcm", &(struct ct_opts){.sop_inst = "1.2.826.0.1.3680043.9.7777.121"});
+	write_ct("z.dcm", &(struct ct_opts){.ts = TS_DEFLATED, .sop_inst = "1.2.826.0.1.3680043.9.7777.122"});
+	char *missing = cli_fmt("%s/no-such-dir/phiscan-dcmtk.so", cli_root);
+	setenv("PHISCAN_DCMTK_MODULE", missing, 1);
+	/* one batch: the native file is reported, the deflated one is unscanned (exit 2) */
+	struct cbuf out = {0}, err = {0};
+	int rc = cli(&out, &err, NULL, "scan", "--no-progress", "--format", "json", cli_case, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert_not_null(line_for(&out, "finding", "/a.dcm"), "the native file has no finding: %s",
+	                   out.p);
+	cr_assert_null(line_for(&out, "finding", "/z.dcm"), "a file nobody read has findings");
+	const char *z_line = line_for(&out, "unreadable", "/z.dcm");
+	cr_assert_not_null(z_line, "the deflated file is not unscanned: %s", out.p);
+	char *why = json_str(z_line, "reason");
+	cr_assert(why && strstr(why, "this file needs DCMTK, which is unavailable: ") &&
+	          strstr(why, "no-such-dir/phiscan-dcmtk.so"),
+	          "the reason does not say why: %s", z_line);
+	/* strip: the native file is written and de-identified, the deflated one is not */
+	char *od = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", "--key", key, "-o", od, cli_case, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	char *oa = cli_fmt("%s/a.dcm", od);
+	size_t n;
+	char *bytes = cli_read(oa, &n);
+	cr_assert_not_null(bytes, "the native file was not written: %s%s", out.p, err.p);
+	cr_assert(!mem_has(bytes, n, "Gonzalez"), "the patient name survived");
+	cr_assert_null(cli_read(cli_fmt("%s/z.dcm", od), NULL), "an unread file was written");
+	/* with the module the deflated file is read and written */
+	setenv("PHISCAN_DCMTK_MODULE", module, 1);
+	cli_rm_rf(od);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", "--key", key, "-o", od, cli_case, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	struct dump *dz = dump_file(cli_fmt("%s/z.dcm", od));
+	cr_assert_str_eq(dz->xfer, ts_uid[TS_DEFLATED]);
+	cr_assert_str_eq(value_of(dz, "(0012,0062)"), "YES");
+}
+
+Test(dicom, version_names_dcmtk_when_its_module_is_found_and_says_why_when_not)
+{
+	/* a copy of the binary alone in a directory: nothing beside it */
+	char *dir = cli_fmt("%s/bin", cli_root);
+	cli_mkdirs(dir);
+	const char *base = strrchr(cli_bin, '/') ? strrchr(cli_bin, '/') + 1 : cli_bin;
+	char *bin = cli_fmt("%s/%s", dir, base);
+	cli_copy(cli_bin, bin);
+	cr_assert_eq(chmod(bin, 0755), 0);
+	unsetenv("PHISCAN_DCMTK_MODULE");
+	struct cbuf out = {0}, err = {0};
+	bool installed = access("/usr/local/lib/phiscan/phiscan-dcmtk.so", F_OK) == 0;
+	char *argv[] = {bin, "--version", NULL};
+	if (!installed) {
+		cr_assert_eq(run(argv, NULL, &out, &err), 0, "%s", err.p);
+		cr_assert(has(&out, "unavailable"), "%s", out.p);
+		cr_assert(has(&out, cli_fmt("%s-dcmtk.so is not beside the executable", base)), "%s",
+		          out.p);
+	}
+	/* the module beside it is found */
+	cli_copy(module_path(), cli_fmt("%s-dcmtk.so", bin));
+	cr_assert_eq(run(argv, NULL, &out, &err), 0, "%s", err.p);
+	const char *row = strstr(out.p, "DCMTK ");
+	cr_assert_not_null(row, "%s", out.p);
+	static const char found[] = "DCMTK          3.6.7        3.";
+	cr_assert(!strncmp(row, found, strlen(found)), "%s", out.p);
+	cr_assert(!has(&out, "unavailable"), "%s", out.p);
+	/* an explicit override that does not load says why, and --version still succeeds */
+	setenv("PHISCAN_DCMTK_MODULE", cli_fmt("%s/nothing.so", cli_root), 1);
+	cr_assert_eq(run(argv, NULL, &out, &err), 0, "%s", err.p);
+	cr_assert(has(&out, "DCMTK          3.6.7        unavailable"), "%s", out.p);
+	cr_assert(has(&out, "nothing.so: cannot open shared object file"), "%s", out.p);
+}

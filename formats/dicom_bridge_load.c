@@ -1,0 +1,270 @@
+/* dicom_bridge_load.c - dicom_bridge.h for phiscan, which is not linked with DCMTK:
+ * the bridge is a module of its own (phiscan-dcmtk.so, dicom_bridge_mod.h), loaded
+ * with dlopen by the first call that needs DCMTK.
+ *
+ * Why: linking libdcmdata, liboflog, libofstd and libstdc++ costs about 4.8 ms of
+ * relocations and static initialisers at every start, and most runs never parse with
+ * DCMTK (dicom_native.c reads the usual files).  A handle (phi_dcm_new) is a small C
+ * struct and loads nothing; the module is loaded by phi_dcm_init, phi_dcm_load,
+ * phi_dcm_load_mem, phi_dcm_version's caller phi_dcm_unavailable, and the dictionary
+ * functions.  Everything else on a handle that has loaded no file fails as DCMTK's
+ * bridge did without a file ("no DICOM file loaded").
+ *
+ * Where the module is looked for, first found wins:
+ *  1. $PHISCAN_DCMTK_MODULE, a path (tests; nothing else is tried when it is set);
+ *  2. beside the executable, as PHI_DCM_MODULE_NAME (the build tree: ./phiscan and
+ *     ./phiscan-dcmtk.so; ./phiscan-asan and ./phiscan-asan-dcmtk.so);
+ *  3. EXE/../lib/phiscan/phiscan-dcmtk.so (an installed or DESTDIR-staged tree);
+ *  4. PHI_LIBDIR/phiscan-dcmtk.so (make install's PREFIX/lib/phiscan).
+ * A file that exists but does not load (a missing libdcmdata, another build's
+ * table) stops the search with dlerror's reason: it is what the user installed.
+ * When a program has the bridge linked in (fuzz targets, dict-bench), the weak
+ * phi_dcm_module below is defined and nothing is loaded.
+ *
+ * Threading: the module is loaded and its init run (DCMTK's data dictionary, read
+ * once) under one pthread_once, so the dictionary is loaded before any handle uses
+ * DCMTK, whichever worker gets there first.  Handles belong to one thread.
+ * Ownership: the module is never unloaded; a handle owns its module handle.
+ */
+#include "dicom_bridge_mod.h"
+
+#include "format.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PHI_DCM_MODULE_NAME
+#define PHI_DCM_MODULE_NAME "phiscan-dcmtk.so"
+#endif
+#ifndef PHI_LIBDIR
+#define PHI_LIBDIR "/usr/local/lib/phiscan"
+#endif
+
+/* Defined only where dicom_bridge.o is linked in. */
+extern const struct phi_dcm_ops *phi_dcm_module(void) __attribute__((weak));
+
+static pthread_once_t mod_once = PTHREAD_ONCE_INIT;
+static const struct phi_dcm_ops *ops; /* NULL: unavailable, why says so */
+static int init_rc;                   /* the module's init: 0 or PHI_EFORMAT */
+static char why[512];
+
+struct phi_dcm {
+	struct phi_dcm_impl *impl; /* made by the first load */
+	char err[600];
+};
+
+/* dlopen path; 0, or -1 with why set. */
+static int open_module(const char *path)
+{
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		const char *e = dlerror();
+		snprintf(why, sizeof why, "%s", e ? e : path);
+		return -1;
+	}
+	const struct phi_dcm_ops *(*get)(void);
+	*(void **)&get = dlsym(lib, "phi_dcm_module");
+	const struct phi_dcm_ops *t = get ? get() : NULL;
+	if (!t || t->abi != PHI_DCM_ABI || t->size != sizeof *t) {
+		snprintf(why, sizeof why, "%s is not this phiscan's DCMTK module (rebuild it)", path);
+		dlclose(lib);
+		return -1;
+	}
+	ops = t;
+	return 0;
+}
+
+static void load_module(void)
+{
+	const char *env = getenv("PHISCAN_DCMTK_MODULE");
+	char exe[PATH_MAX], path[PATH_MAX + 64];
+	if (phi_dcm_module) {
+		ops = phi_dcm_module();
+	} else if (env && *env) {
+		open_module(env);
+	} else {
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		char *slash = len > 0 ? (exe[len] = 0, strrchr(exe, '/')) : NULL;
+		if (slash)
+			*slash = 0;
+		for (int i = slash ? 0 : 2; i < 3; i++) {
+			if (i == 0)
+				snprintf(path, sizeof path, "%s/%s", exe, PHI_DCM_MODULE_NAME);
+			else if (i == 1)
+				snprintf(path, sizeof path, "%s/../lib/phiscan/phiscan-dcmtk.so", exe);
+			else
+				snprintf(path, sizeof path, "%s/phiscan-dcmtk.so", PHI_LIBDIR);
+			if (access(path, F_OK) == 0) {
+				open_module(path);
+				break;
+			}
+		}
+		if (!ops && !why[0])
+			snprintf(why, sizeof why,
+			         "%s is not beside the executable, nor phiscan-dcmtk.so in its ../lib/phiscan "
+			         "or in %s (or set PHISCAN_DCMTK_MODULE)",
+			         PHI_DCM_MODULE_NAME, PHI_LIBDIR);
+	}
+	if (ops)
+		init_rc = ops->init();
+}
+
+const char *phi_dcm_unavailable(void)
+{
+	pthread_once(&mod_once, load_module);
+	return ops ? NULL : why;
+}
+
+int phi_dcm_init(void)
+{
+	if (phi_dcm_unavailable())
+		return PHI_ENOTSUP;
+	return init_rc;
+}
+
+const char *phi_dcm_version(void)
+{
+	return phi_dcm_unavailable() ? NULL : ops->version();
+}
+
+struct phi_dcm *phi_dcm_new(void)
+{
+	return calloc(1, sizeof(struct phi_dcm));
+}
+
+void phi_dcm_free(struct phi_dcm *h)
+{
+	if (!h)
+		return;
+	if (h->impl)
+		ops->destroy(h->impl);
+	free(h);
+}
+
+const char *phi_dcm_error(const struct phi_dcm *h)
+{
+	return h->impl && !h->err[0] ? ops->error(h->impl) : h->err;
+}
+
+/* The handle's DCMTK side, made (and the module loaded) on first use. */
+static int ready(struct phi_dcm *h)
+{
+	if (h->impl)
+		return 0;
+	const char *w = phi_dcm_unavailable();
+	if (w) {
+		snprintf(h->err, sizeof h->err, "DCMTK is unavailable: %s", w);
+		return PHI_ENOTSUP;
+	}
+	if (!(h->impl = ops->create())) {
+		snprintf(h->err, sizeof h->err, "out of memory");
+		return PHI_ENOMEM;
+	}
+	h->err[0] = 0; /* from here on the DCMTK side's messages */
+	return 0;
+}
+
+/* A call that needs a loaded file: without a DCMTK side there is none. */
+static int loaded(struct phi_dcm *h)
+{
+	if (h->impl)
+		return 1;
+	snprintf(h->err, sizeof h->err, "no DICOM file loaded");
+	return 0;
+}
+
+int phi_dcm_load(struct phi_dcm *h, const char *path, uint32_t max_load, int to_utf8)
+{
+	int rc = ready(h);
+	return rc ? rc : ops->load(h->impl, path, max_load, to_utf8);
+}
+
+int phi_dcm_load_mem(struct phi_dcm *h, const void *data, size_t size, int to_utf8)
+{
+	int rc = ready(h);
+	return rc ? rc : ops->load_mem(h->impl, data, size, to_utf8);
+}
+
+const char *phi_dcm_charset_note(const struct phi_dcm *h)
+{
+	return h->impl ? ops->charset_note(h->impl) : "";
+}
+
+const char *phi_dcm_source_charset(const struct phi_dcm *h)
+{
+	return h->impl ? ops->source_charset(h->impl) : "";
+}
+
+const char *phi_dcm_xfer(const struct phi_dcm *h)
+{
+	return h->impl ? ops->xfer(h->impl) : "";
+}
+
+int phi_dcm_had_meta(const struct phi_dcm *h)
+{
+	return h->impl ? ops->had_meta(h->impl) : 0;
+}
+
+int phi_dcm_walk(struct phi_dcm *h, int edit, phi_dcm_visit_fn fn, void *arg)
+{
+	return loaded(h) ? ops->walk(h->impl, edit, fn, arg) : PHI_EUSAGE;
+}
+
+int phi_dcm_get(struct phi_dcm *h, uint16_t group, uint16_t element, char *out, size_t cap)
+{
+	if (cap)
+		out[0] = 0;
+	return h->impl ? ops->get(h->impl, group, element, out, cap) : 1;
+}
+
+int phi_dcm_has_pixels(struct phi_dcm *h)
+{
+	return h->impl ? ops->has_pixels(h->impl) : 0;
+}
+
+int phi_dcm_put(struct phi_dcm *h, uint16_t group, uint16_t element, const char *value)
+{
+	return loaded(h) ? ops->put(h->impl, group, element, value) : PHI_EUSAGE;
+}
+
+int phi_dcm_add_method_code(struct phi_dcm *h, const char *code, const char *meaning)
+{
+	return loaded(h) ? ops->add_method_code(h->impl, code, meaning) : PHI_EUSAGE;
+}
+
+int phi_dcm_pixel_sha256(struct phi_dcm *h, char hex[65])
+{
+	hex[0] = 0;
+	return loaded(h) ? ops->pixel_sha256(h->impl, hex) : PHI_EUSAGE;
+}
+
+int phi_dcm_save(struct phi_dcm *h, int fd)
+{
+	return loaded(h) ? ops->save(h->impl, fd) : PHI_EUSAGE;
+}
+
+int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size)
+{
+	return loaded(h) ? ops->save_mem(h->impl, data, size) : PHI_EUSAGE;
+}
+
+int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
+                       const char **name)
+{
+	if (phi_dcm_unavailable()) {
+		vr[0] = 0;
+		*name = "";
+		return PHI_EFORMAT;
+	}
+	return ops->dict_probe(g, e, creator, vr, name);
+}
+
+long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg)
+{
+	return phi_dcm_unavailable() ? PHI_EFORMAT : ops->dict_each(fn, arg);
+}
