@@ -14,6 +14,10 @@
 #                             left alone (dcmodify can only make new random ones)
 #   cp -r                     no de-identification at all: what writing the copies
 #                             costs on this disk, the floor of any tool that writes them
+#   gdcmanon + sha256sum      gdcmanon, then sha256sum of every input and output: the
+#                             audit trail phiscan's manifest carries (its input and
+#                             output SHA-256; the pixel hash not counted), for scale
+#                             only: the ratio is against gdcmanon alone
 # Prints seconds (best of RUNS), files/s and ratios; peak RSS of phiscan.  Exit 0
 # when every tool ran, 1 when one is missing or failed.
 #
@@ -62,6 +66,10 @@ best() { # best wall seconds of RUNS runs of "$@" (after a warm-up), each in a f
 	done
 	echo "$b"
 }
+gdcm_sha_run() { # gdcmanon, then the input and output hashes a manifest would carry
+	gdcmanon -e -c "$work/cert.pem" --continue -r -i "$1" -o "$work/out" &&
+		find "$1" "$work/out" -name '*.dcm' -exec sha256sum {} + >/dev/null
+}
 dcmodify_run() { # copies, then dcmodify in place (it edits originals)
 	cp -r "$1" "$work/out"
 	find "$work/out" -name '*.dcm' -exec dcmodify -nb -ie -imt -ep "${OPS[@]}" {} +
@@ -72,7 +80,7 @@ rss() { # peak RSS of one run, MiB
 
 J=$(nproc)
 say "== DICOM: phiscan against gdcmanon (GDCM $(dpkg-query -W -f '${Version}' libgdcm-tools 2>/dev/null || echo '?')) and dcmodify (DCMTK $(dpkg-query -W -f '${Version}' dcmtk 2>/dev/null || echo '?')), best of $RUNS =="
-printf '%-8s %6s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' set files "scan j1" "strip j1" "strip j$J" gdcmanon dcmodify "cp -r" "MB" "strip/gdcm" "scan/strip"
+printf '%-8s %6s %9s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' set files "scan j1" "strip j1" "strip j$J" gdcmanon "gdcm+sha" dcmodify "cp -r" "MB" "strip/gdcm" "scan/strip"
 for set in small large; do
 	in="$work/$set"
 	n=$(find "$in" -name '*.dcm' | wc -l)
@@ -81,12 +89,13 @@ for set in small large; do
 	t1=$(best "$PHISCAN" strip -q --no-progress -j 1 --key "$work/key" -o "$work/out" "$in")
 	tn=$(best "$PHISCAN" strip -q --no-progress -j "$J" --key "$work/key" -o "$work/out" "$in")
 	tg=$(best gdcmanon -e -c "$work/cert.pem" --continue -r -i "$in" -o "$work/out")
+	th=$(best gdcm_sha_run "$in")
 	td=$(best dcmodify_run "$in")
 	tc=$(best cp -r "$in" "$work/out")
-	for v in "$ts" "$t1" "$tn" "$tg" "$td" "$tc"; do [[ $v == FAIL ]] && fail=1; done
+	for v in "$ts" "$t1" "$tn" "$tg" "$th" "$td" "$tc"; do [[ $v == FAIL ]] && fail=1; done
 	r1=$(awk -v a="$tg" -v b="$t1" 'BEGIN { if (b > 0 && a + 0 > 0) printf "%.2fx", a / b; else print "n/a" }')
 	r2=$(awk -v a="$t1" -v b="$ts" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
-	printf '%-8s %6d %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' "$set" "$n" "$ts" "$t1" "$tn" "$tg" "$td" "$tc" "$mb" "$r1" "$r2"
+	printf '%-8s %6d %9s %9s %9s %9s %9s %9s %9s %9s %10s %10s\n' "$set" "$n" "$ts" "$t1" "$tn" "$tg" "$th" "$td" "$tc" "$mb" "$r1" "$r2"
 	fps=$(awk -v n="$n" -v t="$t1" 'BEGIN { if (t > 0) printf "%.0f", n / t }')
 	fpg=$(awk -v n="$n" -v t="$tg" 'BEGIN { if (t + 0 > 0) printf "%.0f", n / t; else print "n/a" }')
 	say "  $set: phiscan strip $fps files/s on 1 thread, gdcmanon $fpg files/s; phiscan peak RSS: scan $(rss "$PHISCAN" scan -q --no-progress -j 1 "$in") MiB, strip $(rm -rf "$work/out"; rss "$PHISCAN" strip -q --no-progress -j 1 --key "$work/key" -o "$work/out" "$in") MiB"
