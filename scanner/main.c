@@ -1096,9 +1096,12 @@ static FILE *open_report(struct app *a)
 		return NULL;
 	}
 	/* reports can hold millions of lines: write them in large blocks, except to a
-	 * terminal, where each line should show as it comes */
+	 * terminal, where each line should show as it comes.  The buffer is given:
+	 * glibc ignores the size for one it allocates (st_blksize, 4 KiB to a file or a
+	 * pipe).  Static: the stream is stdout or lives to the end of the run. */
+	static char report_iobuf[1 << 20];
 	if (fp != stderr && !isatty(fileno(fp)))
-		setvbuf(fp, NULL, _IOFBF, 1 << 20);
+		setvbuf(fp, report_iobuf, _IOFBF, sizeof report_iobuf);
 	return fp;
 }
 

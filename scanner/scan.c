@@ -80,7 +80,25 @@ struct phi_worker {
 	phi_harvest_fn hv_fn;
 	void *hv_arg;
 	char *made_dir;                /* strip -o: the output directory made last */
+	uint64_t rnd;                  /* temporary file names (xorshift64*) */
+	int umask;                     /* the process's umask, or -1: not known */
 };
+
+/* The umask, from /proc/self/status (Linux 4.7): umask(2) can only be read by
+ * setting it, which would race with files other threads create.  -1: not known. */
+static int read_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	int u = -1;
+	unsigned v;
+	while (f && u < 0 && fgets(line, sizeof line, f))
+		if (sscanf(line, "Umask: %o", &v) == 1 && v <= 0777)
+			u = (int)v;
+	if (f)
+		fclose(f);
+	return u;
+}
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
 {
@@ -92,6 +110,13 @@ int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
 	w->buf_cap = 2 * o->limits->chunk_size + 2 * o->limits->max_line_context + 65536;
 	w->head = malloc(PHI_HEAD_SIZE);
 	w->buf = malloc(w->buf_cap);
+	if (sodium_init() < 0) {
+		phi_worker_free(w);
+		return PHI_ENOMEM;
+	}
+	randombytes_buf(&w->rnd, sizeof w->rnd);
+	w->rnd |= 1; /* xorshift never leaves 0 */
+	w->umask = read_umask();
 	if (!w->head || !w->buf || phi_matcher_new(&w->m, o->engine)) {
 		phi_worker_free(w);
 		return PHI_ENOMEM;
@@ -634,7 +659,40 @@ static const char *base_name(const char *p)
 
 static const struct phi_strip_opts no_sopts;
 
-/* A strip's temporary file as scan_file names it (mkstemp: ".phiscan-" and six
+/* Create the temporary copy in dir as mkstemp would (".phiscan-" and six letters or
+ * digits, O_EXCL, another name while one exists), with the original's permissions
+ * when creating can give them exactly: mode has no set-id or sticky bit (a write by
+ * an unprivileged process clears them) and no bit the umask takes away.  Then the
+ * copy needs no fchmod, a system call a file; *exact says so.  Otherwise it is
+ * made 0600 as mkstemp does and fchmod'ed later.  Names come from the worker's
+ * xorshift64*, seeded by libsodium: no getrandom per file. */
+static int make_temp(struct phi_worker *w, const char *dir, mode_t mode, char *tmp, size_t cap,
+                     bool *exact)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	*exact = w->umask >= 0 && !(mode & 07000) && !(mode & (mode_t)w->umask);
+	for (int tries = 0; tries < 100; tries++) {
+		w->rnd ^= w->rnd >> 12;
+		w->rnd ^= w->rnd << 25;
+		w->rnd ^= w->rnd >> 27;
+		uint64_t r = w->rnd * 2685821657736338717ull;
+		char name[7];
+		for (size_t i = 0; i < 6; i++, r /= 62)
+			name[i] = set[r % 62];
+		name[6] = 0;
+		if (snprintf(tmp, cap, "%s/.phiscan-%s", dir, name) >= (int)cap) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, *exact ? mode & 0777 : 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* A strip's temporary file as scan_file names it (make_temp: ".phiscan-" and six
  * letters or digits).  One is left only when a strip was killed between creating
  * and renaming it. */
 static bool is_strip_temp(const char *base)
@@ -779,6 +837,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	char msg[320], dest[PATH_MAX], tmp[PATH_MAX + 32];
 	int fd = kept_fd, out_fd = -1, rc;
 	size_t head_len = 0;
+	bool mode_exact = false; /* the copy was created with the original's mode */
 
 	memset(&w->err, 0, sizeof w->err);
 	w->err.offset = PHI_NO_OFFSET;
@@ -867,13 +926,10 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		if (!o->in_place && (!w->made_dir || strcmp(w->made_dir, dn)))
 			dir_ok = make_out_dir(w, dn, &made) == 0;
 		if (dir_ok) {
-			snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
-			out_fd = mkstemp(tmp);
+			out_fd = make_temp(w, dn, st.st_mode & 07777, tmp, sizeof tmp, &mode_exact);
 			if (out_fd < 0 && errno == ENOENT && !o->in_place && !made &&
-			    (dir_ok = make_out_dir(w, dn, &made) == 0)) {
-				snprintf(tmp, sizeof tmp, "%s/.phiscan-XXXXXX", dn);
-				out_fd = mkstemp(tmp);
-			}
+			    (dir_ok = make_out_dir(w, dn, &made) == 0))
+				out_fd = make_temp(w, dn, st.st_mode & 07777, tmp, sizeof tmp, &mode_exact);
 		}
 		if (out_fd < 0) {
 			snprintf(msg, sizeof msg,
@@ -905,7 +961,8 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		return;
 	}
 	if (out_fd >= 0) {
-		bool ok = fchmod(out_fd, st.st_mode & 07777) == 0 && (!o->in_place || fsync(out_fd) == 0);
+		bool ok = (mode_exact || fchmod(out_fd, st.st_mode & 07777) == 0) &&
+		          (!o->in_place || fsync(out_fd) == 0);
 		/* the format may have hashed both from memory (format.h); else read them,
 		 * both in one interleaved pass (sha256.h: 1.5x two passes with SHA-NI) */
 		if (ok && (!res->in_sha256[0] || !res->out_sha256[0])) {
