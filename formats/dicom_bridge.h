@@ -17,9 +17,9 @@
  * functions.  phi_dcm_new loads nothing.  When the module cannot be loaded, those
  * calls fail with PHI_ENOTSUP and a message naming the reason.
  *
- * Threading: the module and its data dictionary are loaded once, under a
- * pthread_once, by whichever thread first needs them (phi_dcm_init may also be called
- * before threads start).  A struct phi_dcm belongs to one worker; handles are
+ * Threading: the module and its data dictionary are each loaded once, under a
+ * pthread_once, by whichever thread first needs them (the dictionary: before any
+ * parse; phi_dcm_init may also be called before threads start).  A struct phi_dcm belongs to one worker; handles are
  * independent.
  * Ownership: strings in a struct phi_dcm_elem are borrowed for one visit call.
  */
@@ -39,7 +39,8 @@ struct phi_dcm;
  * cannot be loaded (phi_dcm_unavailable says why), or PHI_EFORMAT when no dictionary
  * is found. */
 int phi_dcm_init(void);
-/* Load the module: NULL when it is loaded, else why not (one line, static). */
+/* Load the module (not the dictionary): NULL when it is loaded, else why not (one
+ * line, static). */
 const char *phi_dcm_unavailable(void);
 /* Library version string ("3.6.7"), or NULL when the module cannot be loaded. */
 const char *phi_dcm_version(void);

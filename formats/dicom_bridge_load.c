@@ -5,9 +5,9 @@
  * Why: linking libdcmdata, liboflog, libofstd and libstdc++ costs about 4.8 ms of
  * relocations and static initialisers at every start, and most runs never parse with
  * DCMTK (dicom_native.c reads the usual files).  A handle (phi_dcm_new) is a small C
- * struct and loads nothing; the module is loaded by phi_dcm_init, phi_dcm_load,
- * phi_dcm_load_mem, phi_dcm_version's caller phi_dcm_unavailable, and the dictionary
- * functions.  Everything else on a handle that has loaded no file fails as DCMTK's
+ * struct and loads nothing; the module is loaded by phi_dcm_unavailable and
+ * phi_dcm_version (--version: the module only), and with its data dictionary by
+ * phi_dcm_init, phi_dcm_load, phi_dcm_load_mem and the dictionary functions.  Everything else on a handle that has loaded no file fails as DCMTK's
  * bridge did without a file ("no DICOM file loaded").
  *
  * Where the module is looked for, first found wins:
@@ -21,9 +21,11 @@
  * When a program has the bridge linked in (fuzz targets, dict-bench), the weak
  * phi_dcm_module below is defined and nothing is loaded.
  *
- * Threading: the module is loaded and its init run (DCMTK's data dictionary, read
- * once) under one pthread_once, so the dictionary is loaded before any handle uses
- * DCMTK, whichever worker gets there first.  Handles belong to one thread.
+ * Threading: the module is loaded under one pthread_once and its init run (DCMTK's
+ * data dictionary, read once) under another, which every parse goes through, so the
+ * dictionary is loaded before any handle uses DCMTK, whichever worker gets there
+ * first; --version loads the module without the dictionary.  Handles belong to one
+ * thread.
  * Ownership: the module is never unloaded; a handle owns its module handle.
  */
 #include "dicom_bridge_mod.h"
@@ -48,7 +50,7 @@
 /* Defined only where dicom_bridge.o is linked in. */
 extern const struct phi_dcm_ops *phi_dcm_module(void) __attribute__((weak));
 
-static pthread_once_t mod_once = PTHREAD_ONCE_INIT;
+static pthread_once_t mod_once = PTHREAD_ONCE_INIT, init_once = PTHREAD_ONCE_INIT;
 static const struct phi_dcm_ops *ops; /* NULL: unavailable, why says so */
 static int init_rc;                   /* the module's init: 0 or PHI_EFORMAT */
 static char why[512];
@@ -110,8 +112,22 @@ static void load_module(void)
 			         "or in %s (or set PHISCAN_DCMTK_MODULE)",
 			         PHI_DCM_MODULE_NAME, PHI_LIBDIR);
 	}
+}
+
+/* The module's init: DCMTK's logger off and its data dictionary read (a text file,
+ * about 15 ms), once, before any handle parses; not for --version. */
+static void init_module(void)
+{
+	pthread_once(&mod_once, load_module);
 	if (ops)
 		init_rc = ops->init();
+}
+
+/* The module ready to parse, or NULL (why says why). */
+static const struct phi_dcm_ops *dcmtk(void)
+{
+	pthread_once(&init_once, init_module);
+	return ops;
 }
 
 const char *phi_dcm_unavailable(void)
@@ -122,9 +138,7 @@ const char *phi_dcm_unavailable(void)
 
 int phi_dcm_init(void)
 {
-	if (phi_dcm_unavailable())
-		return PHI_ENOTSUP;
-	return init_rc;
+	return dcmtk() ? init_rc : PHI_ENOTSUP;
 }
 
 const char *phi_dcm_version(void)
@@ -156,9 +170,8 @@ static int ready(struct phi_dcm *h)
 {
 	if (h->impl)
 		return 0;
-	const char *w = phi_dcm_unavailable();
-	if (w) {
-		snprintf(h->err, sizeof h->err, "DCMTK is unavailable: %s", w);
+	if (!dcmtk()) {
+		snprintf(h->err, sizeof h->err, "DCMTK is unavailable: %s", why);
 		return PHI_ENOTSUP;
 	}
 	if (!(h->impl = ops->create())) {
@@ -256,7 +269,7 @@ int phi_dcm_save_mem(struct phi_dcm *h, const unsigned char **data, size_t *size
 int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
                        const char **name)
 {
-	if (phi_dcm_unavailable()) {
+	if (!dcmtk()) {
 		vr[0] = 0;
 		*name = "";
 		return PHI_EFORMAT;
@@ -266,5 +279,5 @@ int phi_dcm_dict_probe(uint16_t g, uint16_t e, const char *creator, char vr[3],
 
 long phi_dcm_dict_each(phi_dcm_dict_fn fn, void *arg)
 {
-	return phi_dcm_unavailable() ? PHI_EFORMAT : ops->dict_each(fn, arg);
+	return dcmtk() ? ops->dict_each(fn, arg) : PHI_EFORMAT;
 }
