@@ -191,7 +191,7 @@ lint:
 # relative to itself (BIN/../share/phiscan), so a DESTDIR staging tree runs as is.
 MANDIR   ?= $(PREFIX)/share/man
 COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
-install: $(BIN) $(DCM_MOD)
+install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/phiscan/rules/names \
 	  $(DESTDIR)$(PREFIX)/lib/phiscan \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
