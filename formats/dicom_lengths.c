@@ -55,6 +55,7 @@ struct rd {
 	uint64_t file_size;       /* a memory walk of a file's first bytes: its size */
 	bool short_data;          /* such a walk needed bytes past them */
 	bool stopped;             /* the harvest's walk ended after group 0012 */
+	char tsuid[65];           /* the meta header's Transfer Syntax UID, "" if none */
 };
 
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n);
@@ -225,8 +226,8 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 			r->stopped = true;
 			return 0;
 		}
-		if (meta_only && g != 0x0002)
-			return 0;
+		if (meta_only && !(p[0] == 0x02 && p[1] == 0) && !(p[0] == 0 && p[1] == 0x02))
+			return 0; /* DCMTK's test for a meta element: group 0002, either byte order */
 		if (g == 0xFFFE) {
 			/* delimiters and items have a 4-byte length and no VR */
 			if (undef && el == 0xE00D) {
@@ -259,6 +260,12 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 		}
 		*off += hdr;
 		uint64_t left = (undef ? r->size : end) - *off;
+		const unsigned char *tv;
+		if (meta_only && el == 0x0010 && len < sizeof r->tsuid && len <= left &&
+		    (tv = at(r, *off, len))) {
+			memcpy(r->tsuid, tv, len);
+			r->tsuid[len] = 0;
+		}
 		/* the top-level Pixel Data, hashed as stored (each fragment, in order) */
 		bool pixels = (r->pix || r->map) && r->depth == 0 && g == 0x7FE0 && el == 0x0010;
 		if (pixels)
@@ -471,44 +478,36 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	enum ts ts = TS_EXPLICIT_LE;
 	bool deflated = false;
 	int rc = 0;
+	/* File Meta Information as DCMTK reads it (DcmMetaInfo): after the preamble and
+	 * "DICM", or at byte 0 of a file without them when its first two bytes are group
+	 * 0002 (either byte order); its encoding guessed from its first element, its
+	 * elements read while they are group 0002.  The data set's encoding is then its
+	 * Transfer Syntax UID's, or guessed from the data set's first element when there
+	 * is none.  (A meta header without a preamble was once walked as a data set in the
+	 * encoding of its first element: a data set DCMTK read as implicit VR went past
+	 * this check and DCMTK allocated the 3 GB an element declared.) */
 	const unsigned char *p = at(r, 128, 4);
-	if (p && !memcmp(p, "DICM", 4)) {
-		/* File Meta Information: explicit VR little endian, group 0002 */
+	if (p && !memcmp(p, "DICM", 4))
 		off = 132;
+	p = at(r, off, 2);
+	if (p && ((p[0] == 0x02 && p[1] == 0) || (p[0] == 0 && p[1] == 0x02))) {
 		uint64_t o = off;
-		char tsuid[65] = "";
-		if ((rc = elements(r, &o, 0, true, TS_EXPLICIT_LE, true)))
+		if ((rc = elements(r, &o, 0, true, guess_ts(r, off), true)))
 			goto out;
-		/* the meta elements are sound: find the transfer syntax among them */
-		for (uint64_t q = off; q < o;) {
-			const unsigned char *h = at(r, q, 12);
-			if (!h)
-				break;
-			bool lv = long_vr(h + 4);
-			uint32_t len = lv ? u32(h + 8, false) : u16(h + 6, false);
-			uint64_t hdr = lv ? 12 : 8;
-			const unsigned char *v;
-			if (u16(h + 2, false) == 0x0010 && len < sizeof tsuid &&
-			    (v = at(r, q + hdr, len))) {
-				memcpy(tsuid, v, len);
-				tsuid[len] = 0;
-			}
-			q += hdr + len;
-		}
 		off = o;
-		size_t tl = strlen(tsuid);
-		while (tl && (tsuid[tl - 1] == ' ' || tsuid[tl - 1] == 0))
-			tsuid[--tl] = 0;
-		if (!strcmp(tsuid, "1.2.840.10008.1.2"))
+		size_t tl = strlen(r->tsuid);
+		while (tl && (r->tsuid[tl - 1] == ' ' || r->tsuid[tl - 1] == 0))
+			r->tsuid[--tl] = 0;
+		if (!strcmp(r->tsuid, "1.2.840.10008.1.2"))
 			ts = TS_IMPLICIT_LE;
-		else if (!strcmp(tsuid, "1.2.840.10008.1.2.2"))
+		else if (!strcmp(r->tsuid, "1.2.840.10008.1.2.2"))
 			ts = TS_EXPLICIT_BE;
-		else if (!strcmp(tsuid, "1.2.840.10008.1.2.1.99"))
+		else if (!strcmp(r->tsuid, "1.2.840.10008.1.2.1.99"))
 			deflated = true;
-		else if (!tsuid[0])
+		else if (!r->tsuid[0])
 			ts = guess_ts(r, off); /* none given: DCMTK guesses from the data, as here */
 	} else {
-		ts = guess_ts(r, 0);
+		ts = guess_ts(r, off);
 	}
 	if (deflated && r->in_memory) {
 		rc = PHI_ENOTSUP; /* the caller takes the file path (see phi_dicom_check_mem) */

@@ -2004,3 +2004,45 @@ Test(dicom, version_names_dcmtk_when_its_module_is_found_and_says_why_when_not)
 	cr_assert(has(&out, "DCMTK          3.6.7        unavailable"), "%s", out.p);
 	cr_assert(has(&out, "nothing.so: cannot open shared object file"), "%s", out.p);
 }
+
+/* ---- a meta header without a preamble (fuzz_dicom, session 7) ---- */
+
+/* Group 0002 elements at byte 0, no preamble: DCMTK reads them as a meta header and
+ * guesses the data set's encoding from the element after them.  The length check
+ * before DCMTK must read the file the same way: here the data set element that
+ * follows is implicit VR to DCMTK and declares 3 GB, which DCMTK would allocate. */
+Test(dicom, a_meta_header_without_a_preamble_is_walked_as_dcmtk_reads_it)
+{
+	static const unsigned char oom[] = {
+		0x02, 0x00, 0x03, 0x00, 'U',  'I',  0x38, 0x00, '1',  '/',  '2',  '.',  '8',
+		'2',  '6',  '.',  '0',  '.',  '1',  '.',  '3',  '6',  0xc2, 0x00, '*',  0xc7,
+		0xfb, '0',  '0',  '0',  '0',  '0',  'p',  'o',  'p',  'r',  'e',  'r',  0xcd,
+		0xcf, 0xcf, 0xcf, 0xcf, 0xcf, 0xcf, 0x00, ' ',  ' ',  ' ',  '0',  '0',  '0',
+		'0',  '0',  '0',  '0',  '0',  '0',  0xcc, 0xcf, '0',  '0',  '?',  '0',  '0',
+		'_',  0xab, 'O',  0xf7, 0x7f, 0xc5, 0xba, 0x00, 0x00, 0x00, 0x00};
+	struct phi_limits lim;
+	struct phi_error e = {0};
+	phi_limits_default(&lim);
+	cr_assert_eq(sizeof oom, 76);
+	cr_assert_eq(phi_dicom_check_mem(oom, sizeof oom, &lim, NULL, NULL, &e), PHI_EFORMAT);
+	cr_assert(strstr(e.msg, "(5F30,4FAB) declares 3133505527 bytes"), "%s", e.msg);
+
+	/* the same shape, sound: an explicit VR meta element, then an implicit VR data
+	 * set (no transfer syntax given): the check passes and the file scans */
+	static const unsigned char ok[] = {
+		0x02, 0x00, 0x02, 0x00, 'U',  'I',  0x1a, 0x00, '1', '.', '2', '.', '8', '4', '0',
+		'.',  '1',  '0',  '0',  '0',  '8',  '.',  '5',  '.', '1', '.', '4', '.', '1', '.',
+		'1',  '.',  '7',  0x00,
+		0x08, 0x00, 0x18, 0x00, 0x04, 0x00, 0x00, 0x00, '1', '.', '2', 0x00,
+		0x10, 0x00, 0x10, 0x00, 0x08, 0x00, 0x00, 0x00, 'D', 'O', 'E', '^', 'J', 'A', 'N', 'E'};
+	cr_assert_eq(phi_dicom_check_mem(ok, sizeof ok, &lim, NULL, NULL, &e), 0, "%s", e.msg);
+	char *path = cli_fmt("%s/nopre.dcm", cli_case);
+	cli_write(path, ok, sizeof ok);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", path, NULL), 1, "%s%s", out.p,
+	             err.p);
+	cr_assert(has(&out, "PatientName"), "%s", out.p);
+	cli_write(path, oom, sizeof oom);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", path, NULL), 2, "%s", out.p);
+	cr_assert(has(&out, "declares 3133505527 bytes"), "%s", out.p);
+}
