@@ -49,7 +49,8 @@ TEST_SRC := $(wildcard tests/test_*.c) tests/cli.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BIN      := phiscan
 DCM_MOD  := $(BIN)-dcmtk.so
-DCM_OBJ  := $(LIB_CXX:%.cc=$(BUILD)/%.o) $(BUILD)/formats/sha256.pic.o
+DCM_BRIDGE := $(LIB_CXX:%.cc=$(BUILD)/%.o)
+DCM_OBJ  := $(DCM_BRIDGE) $(BUILD)/formats/sha256.pic.o
 
 .PHONY: all stress test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check dicom-table
 
@@ -170,9 +171,9 @@ $(BUILD)/sha256-bench: tests/bench/sha256_bench.c $(BUILD)/libphiscan.a
 
 # The compiled DICOM dictionary against DCMTK's lookup (tests/bench/bench_dict.sh);
 # the bridge linked in (no module), with the C++ driver.
-$(BUILD)/dict-bench: tests/bench/dict_bench.c $(BUILD)/libphiscan.a $(DCM_OBJ)
+$(BUILD)/dict-bench: tests/bench/dict_bench.c $(BUILD)/libphiscan.a $(DCM_BRIDGE)
 	$(CC) $(ALL_CFLAGS) -c -o $(BUILD)/dict_bench.o $<
-	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $(BUILD)/dict_bench.o $(BUILD)/libphiscan.a $(DCM_OBJ) \
+	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $(BUILD)/dict_bench.o $(DCM_BRIDGE) $(BUILD)/libphiscan.a \
 	  $(LIBS) $(DCMTK_LIBS)
 
 # The main job on the bundled sample corpus: generate it, scan it, strip it.
@@ -214,12 +215,12 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ CFLAGS='-O1 -g' \
 	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-run
 
-fuzz-run: $(BUILD)/libphiscan.a $(DCM_OBJ)
+fuzz-run: $(BUILD)/libphiscan.a $(DCM_BRIDGE)
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  $(CC) $(ALL_CFLAGS) -c -o $(BUILD)/$$t.o tests/fuzz/$$t.c; \
-	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(BUILD)/libphiscan.a \
-	    $(DCM_OBJ) $(LIBS) $(DCMTK_LIBS) $(ARCHIVE_LIBS); \
+	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(DCM_BRIDGE) \
+	    $(BUILD)/libphiscan.a $(LIBS) $(DCMTK_LIBS) $(ARCHIVE_LIBS); \
 	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \
