@@ -64,7 +64,10 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
 
+# Made afresh: `ar r` keeps members an older build put there (the DICOM bridge's
+# object, now in its own module, then defined its functions twice).
 $(BUILD)/libphiscan.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 # DCMTK is a module phiscan loads when a file needs it (formats/dicom_bridge_load.c;
