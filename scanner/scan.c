@@ -814,7 +814,9 @@ static const char *changed_since(int fd, const struct stat *before)
 	struct stat now;
 	if (fstat(fd, &now) != 0)
 		return CHANGED_WHILE_READ;
-	if (now.st_nlink == 0)
+	/* (a file system that reports no links for every file, as a FUSE one may, is
+	 * not taken for removals: the links must have gone since the first stat) */
+	if (now.st_nlink == 0 && before->st_nlink > 0)
 		return VANISHED_WHILE_READ;
 	if (now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
