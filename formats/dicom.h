@@ -13,7 +13,8 @@ extern const struct phi_format phi_format_dicom;
 
 /* Load the DCMTK data dictionary and silence its logger.  0 or PHI_E*. */
 int phi_dicom_init(struct phi_error *err);
-/* DCMTK's version ("3.6.7"). */
+/* DCMTK's version ("3.6.7"), or NULL when its module cannot be loaded
+ * (phi_dcm_unavailable in dicom_bridge.h says why). */
 const char *phi_dicom_lib_version(void);
 
 /* The Annex E row for a tag: its basic-profile action and phiscan's class.  For
