@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define EXCERPT_SIDE 32
@@ -80,6 +81,8 @@ struct phi_worker {
 	phi_harvest_fn hv_fn;
 	void *hv_arg;
 	char *made_dir;                /* strip -o: the output directory made last */
+	char *acl_dir;                 /* the directory default_acl asked about last */
+	bool acl_default;              /* its answer */
 	uint64_t rnd;                  /* temporary file names (xorshift64*) */
 	int umask;                     /* the process's umask, or -1: not known */
 };
@@ -140,6 +143,7 @@ void phi_worker_free(struct phi_worker *w)
 	free(w->edits);
 	free(w->repl);
 	free(w->made_dir);
+	free(w->acl_dir);
 	phi_archive_free(w->arch);
 	free(w);
 }
@@ -662,15 +666,34 @@ static const struct phi_strip_opts no_sopts;
 /* Create the temporary copy in dir as mkstemp would (".phiscan-" and six letters or
  * digits, O_EXCL, another name while one exists), with the original's permissions
  * when creating can give them exactly: mode has no set-id or sticky bit (a write by
- * an unprivileged process clears them) and no bit the umask takes away.  Then the
+ * an unprivileged process clears them), no bit the umask takes away, and the
+ * directory has no default ACL.  Then the
  * copy needs no fchmod, a system call a file; *exact says so.  Otherwise it is
  * made 0600 as mkstemp does and fchmod'ed later.  Names come from the worker's
  * xorshift64*, seeded by libsodium: no getrandom per file. */
+/* Whether a file created in dir takes its permissions from a default ACL (acl(5):
+ * then the mode given to open is masked by the ACL, not by the umask, and a copy of a
+ * 0644 file came out 0600).  Asked once per directory (the worker remembers the last);
+ * a file system without ACLs has none; any other failure answers yes, so the copy
+ * gets its mode by fchmod as before. */
+static bool default_acl(struct phi_worker *w, const char *dir)
+{
+	if (w->acl_dir && !strcmp(w->acl_dir, dir))
+		return w->acl_default;
+	ssize_t n = getxattr(dir, "system.posix_acl_default", NULL, 0);
+	bool yes = n > 0 || (n < 0 && errno != ENODATA && errno != ENOTSUP);
+	free(w->acl_dir);
+	w->acl_dir = strdup(dir); /* NULL: asked again next time */
+	w->acl_default = yes;
+	return yes;
+}
+
 static int make_temp(struct phi_worker *w, const char *dir, mode_t mode, char *tmp, size_t cap,
                      bool *exact)
 {
 	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	*exact = w->umask >= 0 && !(mode & 07000) && !(mode & (mode_t)w->umask);
+	*exact = w->umask >= 0 && !(mode & 07000) && !(mode & (mode_t)w->umask) &&
+	         !default_acl(w, dir);
 	for (int tries = 0; tries < 100; tries++) {
 		w->rnd ^= w->rnd >> 12;
 		w->rnd ^= w->rnd << 25;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -566,6 +567,33 @@ Test(cli, in_place_rewrites_atomically_and_leaves_no_temporary)
 	/* no manifest dropped into the tree */
 	cr_assert(access(cli_fmt("%s/phiscan-manifest.json", cli_case), F_OK) != 0);
 	cr_assert_eq(cli(&out, &err, NULL, "scan", cli_case, NULL), 0, "%s", out.p);
+}
+
+/* A copy keeps its original's mode, also under an output directory with a default
+ * ACL, where a file takes its permissions from the ACL rather than from the umask
+ * (acl(5)): created 0644 there it came out 0600 until the copy's mode was set by
+ * fchmod again in such a directory.  The ACL is written as its xattr (no setfacl
+ * needed): user::rwx, group::---, other::---. */
+Test(cli, a_copy_keeps_the_original_mode_under_a_default_acl)
+{
+	char *a = case_file("a.txt", phi_text);
+	cr_assert_eq(chmod(a, 0644), 0);
+	char *out_root = cli_fmt("%s/acl-out", cli_root);
+	cli_mkdirs(out_root);
+	static const unsigned char acl[] = {2, 0, 0, 0,                       /* version 2 */
+	                                    0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user:: rwx */
+	                                    0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group:: --- */
+	                                    0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}; /* other:: --- */
+	if (setxattr(out_root, "system.posix_acl_default", acl, sizeof acl, 0) != 0)
+		cr_skip_test("no POSIX ACLs on this file system: %s", strerror(errno));
+	char *key = cli_fmt("%s/acl.key", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--key", key, "-o", out_root, cli_case, NULL), 1,
+	             "%s", err.p);
+	struct stat st;
+	cr_assert_eq(stat(cli_fmt("%s/a.txt", out_root), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0644, "mode %o", st.st_mode & 07777);
 }
 
 /* ---- operators ---- */
