@@ -44,6 +44,7 @@ enum prefilter { PF_KEYWORDS, PF_PATTERN, PF_NONE };
 struct crule {
 	const struct phi_rule *r;
 	pcre2_code *re;   /* NULL until first use for a verified rule (rule_ready) */
+	const struct phi_engine_code *pre; /* its code from opts.codes, or NULL */
 	uint32_t vgroup;  /* set with re */
 	enum prefilter pf;
 	char **cues;      /* lower-cased */
@@ -83,6 +84,9 @@ struct phi_engine {
 	atomic_uchar *ready;    /* per rule: re compiled (rule_ready) */
 	struct ajit *rj;        /* per rule: its adaptive JIT */
 	atomic_size_t ncompiled; /* rule patterns compiled so far */
+	atomic_size_t ndecoded; /* rule and allow patterns decoded from codes */
+	const struct phi_engine_codes *codes; /* opts.codes when this PCRE2 made them */
+	size_t code_cur;        /* where find_code looks first */
 	atomic_size_t njit;     /* patterns JIT-compiled so far */
 	pthread_mutex_t *jit_mu;
 	bool path_scoped;       /* an allow entry has paths: a verdict depends on the file */
@@ -552,6 +556,135 @@ out:
 	return rc;
 }
 
+/* ---- PCRE2 codes the build made ----
+ *
+ * pcre2_compile of the rules a DICOM header reaches was most of libpcre2's 12.5 % of a
+ * 200-slice scan.  The build (rules/src/packcheck.c) compiles every default pattern
+ * and writes each code as pcre2_serialize_encode made it (pcre2serialize(3)); the
+ * engine decodes a pattern's code where it would have compiled it (a verified rule
+ * on first use, rule_ready; an allow pattern or unverified rule at start).  Decoding
+ * is a copy, but PCRE2 checks only the stream's header (magic, version, code unit
+ * width, sizes), so nothing is decoded unless:
+ *  - the running PCRE2 is the build's: the same version string, and the empty
+ *    pattern serializes to the very bytes it did at build time (the header and the
+ *    default character tables the codes were compiled with; codes_usable, once per
+ *    engine, about a microsecond);
+ *  - the entry is the pattern's, with the same compile options (find_code), and
+ *    its sum, a SHA-256 of the version, options, pattern and bytes, holds
+ *    (decode_code: SHA-NI, about 1 ns a byte).
+ * Any failure compiles, silently: the result is the same code either way.
+ *
+ * Each code is serialized alone, with its own copy of the tables: decoded codes of
+ * one stream share one tables block whose reference count pcre2_code_copy and
+ * pcre2_code_free update without atomics, and two workers JIT-compiling copies of two
+ * rules at once (jit_account) would race on it.  Alone, a code's count is touched
+ * by its decode (under jit_mu, before the release store), by the one worker that
+ * claims its JIT copy, and by phi_engine_free.  JIT data is never serialized: the
+ * adaptive JIT below works on decoded codes as on compiled ones. */
+
+#define ALLOW_OPTIONS (PCRE2_ANCHORED | PCRE2_ENDANCHORED)
+
+static int rule_ready(const struct phi_engine *e, size_t ri);
+
+static char pcre2_ver[64];
+
+static void pcre2_ver_fill(void)
+{
+	if (pcre2_config(PCRE2_CONFIG_VERSION, NULL) > (int)sizeof pcre2_ver ||
+	    pcre2_config(PCRE2_CONFIG_VERSION, pcre2_ver) <= 0)
+		pcre2_ver[0] = 0;
+}
+
+/* The running PCRE2's version string ("10.42 2022-12-11"), "" when unknown. */
+static const char *pcre2_version(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, pcre2_ver_fill);
+	return pcre2_ver;
+}
+
+/* The empty pattern's serialization with this PCRE2, malloc'd. */
+static int probe_make(unsigned char **out, size_t *len)
+{
+	int ec;
+	PCRE2_SIZE eo, n = 0;
+	uint8_t *b = NULL;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR) "", 0, 0, &ec, &eo, NULL);
+	int32_t rc = re ? pcre2_serialize_encode((const pcre2_code **)&re, 1, &b, &n, NULL) : -1;
+	pcre2_code_free(re);
+	*out = rc == 1 ? malloc(n) : NULL;
+	if (*out) {
+		memcpy(*out, b, n);
+		*len = n;
+	}
+	if (rc == 1)
+		pcre2_serialize_free(b);
+	return *out ? 0 : PHI_ENOMEM;
+}
+
+static bool codes_usable(const struct phi_engine_codes *s)
+{
+	unsigned char *b = NULL;
+	size_t n = 0;
+	if (!s->pcre2_version || !*pcre2_version() || strcmp(s->pcre2_version, pcre2_version()) ||
+	    !s->probe ||
+	    probe_make(&b, &n))
+		return false;
+	bool same = n == s->probe_len && memcmp(b, s->probe, n) == 0;
+	free(b);
+	return same;
+}
+
+int phi_engine_code_sum(const char *version, const struct phi_engine_code *c, char hex[65])
+{
+	struct phi_sha256_multi h;
+	uint32_t opt = c->options;
+	if (h_init(&h))
+		return PHI_ENOMEM;
+	key_add(&h, version, strlen(version));
+	key_add(&h, &opt, sizeof opt);
+	key_add(&h, c->pattern, strlen(c->pattern));
+	key_add(&h, c->data, c->len);
+	return h_final(&h, hex) ? PHI_ENOMEM : 0;
+}
+
+/* The entry of e->codes for pattern with options, or NULL.  The build writes them in
+ * the engine's order, so the next entry is nearly always the one. */
+static const struct phi_engine_code *find_code(struct phi_engine *e, const char *pattern,
+                                               unsigned options)
+{
+	const struct phi_engine_codes *s = e->codes;
+	for (size_t k = 0; s && pattern && k < s->ncodes; k++) {
+		size_t i = (e->code_cur + k) % s->ncodes;
+		const struct phi_engine_code *c = &s->codes[i];
+		if (c->options == options && c->pattern &&
+		    (c->pattern == pattern || !strcmp(c->pattern, pattern))) {
+			e->code_cur = (i + 1) % s->ncodes;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* c's code, decoded into *out when its sum holds and PCRE2 takes it; -1 otherwise. */
+static int decode_code(const struct phi_engine_code *c, const struct phi_engine *e,
+                       pcre2_code **out)
+{
+	char hex[65];
+	pcre2_code *re = NULL;
+	uint32_t opt = 0;
+	if (!c->data || !c->sum || phi_engine_code_sum(e->codes->pcre2_version, c, hex) ||
+	    strcmp(hex, c->sum) || pcre2_serialize_get_number_of_codes(c->data) != 1 ||
+	    pcre2_serialize_decode(&re, 1, c->data, NULL) != 1)
+		return -1;
+	if (pcre2_pattern_info(re, PCRE2_INFO_ARGOPTIONS, &opt) || opt != c->options) {
+		pcre2_code_free(re);
+		return -1;
+	}
+	*out = re;
+	return 0;
+}
+
 /* Compile c's pattern (not JIT) and find its value group.  PHI_ERULE with the
  * reason in why (PCRE2's message, "failed to allocate heap memory" included). */
 static uint64_t jit_budget(const struct phi_engine *e, const pcre2_code *re);
@@ -559,15 +692,18 @@ static uint64_t jit_budget(const struct phi_engine *e, const pcre2_code *re);
 static int compile_pattern(struct crule *c, struct phi_engine *e, char *why, size_t whylen)
 {
 	pcre2_code *re;
-	if (compile_re(c->r->pattern, &re, why, whylen, 0, false))
+	if (c->pre && decode_code(c->pre, e, &re) == 0)
+		atomic_fetch_add_explicit(&e->ndecoded, 1, memory_order_relaxed);
+	else if (compile_re(c->r->pattern, &re, why, whylen, 0, false))
 		return PHI_ERULE;
+	else
+		atomic_fetch_add_explicit(&e->ncompiled, 1, memory_order_relaxed);
 	e->rj[c - e->rules].budget = jit_budget(e, re);
 	int n = pcre2_substring_number_from_name(re, (PCRE2_SPTR) "v");
 	uint32_t caps = 0;
 	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &caps);
 	c->vgroup = n > 0 ? (uint32_t)n : (caps >= 1 ? 1 : 0);
 	c->re = re;
-	atomic_fetch_add_explicit(&e->ncompiled, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -580,6 +716,7 @@ static int compile_rule(struct crule *c, struct phi_engine *e, const struct phi_
 {
 	char why[200];
 	c->r = r;
+	c->pre = find_code(e, r->pattern, 0);
 	if (!r->verified && compile_pattern(c, e, why, sizeof why))
 		return phi_fail(err, PHI_ERULE, "%s:%d: rule '%s': bad pattern %s", r->source, r->line,
 		                r->id, why);
@@ -615,6 +752,8 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(e->jit_mu, NULL);
+	if (opts->codes && opts->codes->ncodes && codes_usable(opts->codes))
+		e->codes = opts->codes;
 	e->rules = calloc(pack->nrules + 1, sizeof *e->rules);
 	e->allow = calloc(pack->nallow + 1, sizeof *e->allow);
 	if (!e->rules || !e->allow) {
@@ -641,12 +780,18 @@ int phi_engine_new(struct phi_engine **out, const struct phi_pack *pack,
 			rc = phi_fail(err, PHI_ENOMEM, "out of memory");
 		for (size_t j = 0; !rc && j < a->npatterns; j++) {
 			char why[200];
-			if (compile_re(a->patterns[j], &ca->re[j], why, sizeof why,
-			               PCRE2_ANCHORED | PCRE2_ENDANCHORED, false))
+			pcre2_code *re = NULL;
+			const struct phi_engine_code *pre = find_code(e, a->patterns[j], ALLOW_OPTIONS);
+			if (pre && decode_code(pre, e, &re) == 0)
+				e->ndecoded++;
+			else if (compile_re(a->patterns[j], &re, why, sizeof why, ALLOW_OPTIONS, false))
 				rc = phi_fail(err, PHI_ERULE, "%s:%d: allow '%s': bad pattern %s", a->source,
 				              a->line, a->id, why);
-			else if (ca->aj)
-				ca->aj[j].budget = jit_budget(e, ca->re[j]);
+			/* decoded or compiled, the same JIT budget (adaptive JIT, below) */
+			if (re && ca->re && ca->aj) {
+				ca->re[j] = re;
+				ca->aj[j].budget = jit_budget(e, re);
+			}
 		}
 	}
 	if (!rc)
@@ -707,6 +852,48 @@ bool phi_engine_from_prebuilt(const struct phi_engine *e)
 size_t phi_engine_compiled_count(const struct phi_engine *e)
 {
 	return atomic_load_explicit(&e->ncompiled, memory_order_relaxed);
+}
+
+size_t phi_engine_decoded_count(const struct phi_engine *e)
+{
+	return atomic_load_explicit(&e->ndecoded, memory_order_relaxed);
+}
+
+/* One code serialized alone, its sum computed, handed to fn. */
+static int export_one(const pcre2_code *re, const char *pattern, unsigned options,
+                      phi_engine_code_fn fn, void *arg)
+{
+	uint8_t *b = NULL;
+	PCRE2_SIZE n = 0;
+	char hex[65];
+	if (pcre2_serialize_encode(&re, 1, &b, &n, NULL) != 1)
+		return PHI_ENOMEM;
+	struct phi_engine_code c = {pattern, options, b, n, hex};
+	int rc = phi_engine_code_sum(pcre2_version(), &c, hex);
+	if (!rc)
+		rc = fn(arg, &c);
+	pcre2_serialize_free(b);
+	return rc;
+}
+
+int phi_engine_export_codes(const struct phi_engine *e, phi_engine_code_fn fn, void *arg,
+                            unsigned char **probe, size_t *probe_len, const char **version)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < e->nrules; i++) {
+		/* a verified rule is compiled on first use: now (packcheck's are not) */
+		if ((rc = rule_ready(e, i)))
+			return rc;
+		rc = export_one(e->rules[i].re, e->rules[i].r->pattern, 0, fn, arg);
+	}
+	for (size_t i = 0; !rc && i < e->nallow; i++)
+		for (size_t j = 0; !rc && j < e->allow[i].a->npatterns; j++)
+			rc = export_one(e->allow[i].re[j], e->allow[i].a->patterns[j], ALLOW_OPTIONS,
+			                fn, arg);
+	if (!rc)
+		rc = probe_make(probe, probe_len);
+	*version = pcre2_version();
+	return rc;
 }
 
 size_t phi_engine_jit_count(const struct phi_engine *e)

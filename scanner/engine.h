@@ -36,12 +36,44 @@ struct phi_engine_prebuilt {
 extern const struct phi_engine_prebuilt phi_default_prebuilt[]; /* default_pack.c */
 extern const size_t phi_default_nprebuilt;
 
+/* A PCRE2 code the build compiled (rules/src/packcheck.c: every rule and allow pattern
+ * of the default pack, with the options the engine compiles it with), serialized
+ * alone by pcre2_serialize_encode (pcre2serialize(3)): each carries its own copy of
+ * the character tables, so no two decoded codes share the tables' reference count,
+ * which PCRE2 updates without atomics (engine.c, decode_code).  sum is the SHA-256
+ * (64 hex digits, phi_engine_code_sum) of the PCRE2 version, the options, the
+ * pattern and the bytes: a damaged entry, or bytes filed under another pattern, are
+ * not decoded. */
+struct phi_engine_code {
+	const char *pattern;
+	unsigned options;            /* pcre2_compile options */
+	const unsigned char *data;   /* pcre2_serialize_encode's bytes */
+	size_t len;
+	const char *sum;
+};
+
+/* The build's codes and what they need of the PCRE2 that runs: the same version
+ * string (pcre2_config(PCRE2_CONFIG_VERSION)) and the same serialization of the empty
+ * pattern (probe: the byte-stream header, with PCRE2's version, code unit width and
+ * sizes, and the default character tables).  Anything else is compiled, as before. */
+struct phi_engine_codes {
+	const char *pcre2_version;
+	const unsigned char *probe;
+	size_t probe_len;
+	const struct phi_engine_code *codes;
+	size_t ncodes;
+};
+extern const struct phi_engine_codes phi_default_codes; /* default_pack.c */
+
 struct phi_engine_opts {
 	bool safe_harbor;       /* also run safe_harbor rules */
 	double min_confidence;  /* matches below are dropped */
 	const char *cache_dir;  /* where the compiled prefilter is cached; NULL or "" = none */
 	const struct phi_engine_prebuilt *prebuilt; /* databases the build made (below) */
 	size_t nprebuilt;
+	const struct phi_engine_codes *codes; /* PCRE2 codes the build made (above): a
+	                         * pattern found there with the same options is decoded
+	                         * instead of compiled */
 	double jit_scale;       /* a pattern is JIT-compiled once the interpreter has spent
 	                         * jit_scale tenths of its estimated compile time on it
 	                         * (engine.c, adaptive JIT); 0 means 1; < 0: JIT after its
@@ -99,6 +131,19 @@ bool phi_engine_from_prebuilt(const struct phi_engine *e);
 /* e's prefilter database as a phi_engine_prebuilt's data (malloc'd into *out) and its
  * key; PHI_ENOTSUP or PHI_ENOMEM when it cannot.  For packcheck. */
 int phi_engine_prebuild(const struct phi_engine *e, char **out, size_t *len, char key[33]);
+/* How many rule and allow patterns were decoded from opts.codes instead of compiled
+ * (each one a pcre2_compile avoided).  For tests and measures. */
+size_t phi_engine_decoded_count(const struct phi_engine *e);
+/* e's rule and allow patterns, each serialized alone, in the order the engine looks
+ * them up (rules, then allow patterns): fn is called with each; its data and sum are
+ * valid during the call.  Then the empty pattern's serialization (malloc'd into
+ * *probe) and PCRE2's version string (static).  0 or PHI_ENOMEM.  For packcheck. */
+typedef int (*phi_engine_code_fn)(void *arg, const struct phi_engine_code *c);
+int phi_engine_export_codes(const struct phi_engine *e, phi_engine_code_fn fn, void *arg,
+                            unsigned char **probe, size_t *probe_len, const char **version);
+/* The sum a phi_engine_code carries: 64 hex digits and NUL into hex.  0 or PHI_ENOMEM. */
+int phi_engine_code_sum(const char *pcre2_version, const struct phi_engine_code *c,
+                        char hex[65]);
 /* Rule and allow patterns JIT-compiled so far (adaptive JIT: those that proved hot). */
 size_t phi_engine_jit_count(const struct phi_engine *e);
 

@@ -595,7 +595,9 @@ static int load_rules(struct app *a, bool safe_harbor_all)
 	                             .cache_dir = cache_dir(a->cachedir, sizeof a->cachedir),
 	                             /* the default pack's database, built in: no cache file */
 	                             .prebuilt = phi_default_prebuilt,
-	                             .nprebuilt = phi_default_nprebuilt};
+	                             .nprebuilt = phi_default_nprebuilt,
+	                             /* and its PCRE2 codes: decoded, not compiled */
+	                             .codes = &phi_default_codes};
 	if (phi_engine_new(&a->engine, &a->pack, a->names, &eo, &err)) {
 		fprintf(stderr, "%s: %s\n", prog, err.msg);
 		return EXIT_ERROR;

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../scanner/engine.h"
@@ -342,5 +343,191 @@ Test(default_pack, the_built_in_prefilter_serves_the_default_pack_and_finds_what
 	cr_assert_eq(phi_engine_new(&e, &p, NULL, &o, &err), 0, "%s", err.msg);
 	cr_assert_not(phi_engine_from_prebuilt(e));
 	phi_engine_free(e);
+	phi_pack_free(&p);
+}
+
+/* ---- the build's PCRE2 codes (phi_default_codes) ---- */
+
+/* A DICOM header as the scanner hands its values over, and a lab slip: names
+ * (one made of dental words, which an allow pattern drops), dates, numbers, an
+ * address, a phone, tooth and shade codes. */
+static const char *const code_texts[] = {
+	"(0010,0010) PN [GARCIA^MARIA^^^]\n(0010,0020) LO [00482913]\n"
+	"(0010,0030) DA [19610314]\n(0008,0090) PN [WHITFIELD^JONATHAN^^Dr]\n"
+	"(0008,0080) LO [Springfield Family Dental]\n"
+	"(0008,0081) ST [1234 Maple Ave, Springfield, IL 62704]\n"
+	"(0010,1040) LO [Phone (217) 555-0134]\n(0018,1000) LO [SN 4471-88213]\n"
+	"(0020,4000) LT [Pt Maria Garcia, DOB 03/14/1961, seen by Dr. Whitfield; "
+	"shade A2, tooth #14, implant 4.1x10 mm, firmware 1.2.3.4]\n",
+	"Patient: Maria Garcia, DOB: 03/14/1961, SSN 123-45-6789\n"
+	"Phone (217) 555-0134, Email maria.garcia@gmail.com, MRN: 00482913\n"
+	"Patient Name: Zirconia Crown\nCase #: A2, D2740, tooth 14, host 10.1.2.3\n"
+	"Dr. Jonathan Whitfield, 1234 Maple Ave, Springfield, IL 62704\n",
+};
+
+/* The default pack as phiscan loads it: the build's records, verified, so each rule's
+ * pattern is made on its first use. */
+static void load_builtin(struct phi_pack *p)
+{
+	struct phi_error err = {0};
+	cr_assert_eq(phi_pack_load_builtin(p, "rules/default.yaml", &phi_default_pack, &err), 0,
+	             "%s", err.msg);
+	cr_assert(p->nrules && p->rules[0].verified);
+}
+
+static size_t allow_patterns(const struct phi_pack *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->nallow; i++)
+		n += p->allow[i].npatterns;
+	return n;
+}
+
+static struct phi_engine *code_engine(const struct phi_pack *p,
+                                      const struct phi_engine_codes *codes)
+{
+	struct phi_error err = {0};
+	struct phi_engine *e = NULL;
+	/* jit_scale so large that nothing is JIT-compiled: a pattern's budget must not
+	 * depend on whether it was decoded or compiled */
+	struct phi_engine_opts o = {.safe_harbor = true, .min_confidence = 0.5, .codes = codes,
+	                            .jit_scale = 1e9};
+	cr_assert_eq(phi_engine_new(&e, p, names, &o, &err), 0, "%s", err.msg);
+	return e;
+}
+
+/* a's and b's hits on every code_texts entry are the same (and there are some) */
+static void same_hits(struct phi_engine *a, struct phi_engine *b)
+{
+	struct phi_matcher *ma = NULL, *mb = NULL;
+	cr_assert_eq(phi_matcher_new(&ma, a), 0);
+	cr_assert_eq(phi_matcher_new(&mb, b), 0);
+	phi_matcher_memo(ma, false);
+	phi_matcher_memo(mb, false);
+	for (size_t t = 0; t < sizeof code_texts / sizeof *code_texts; t++) {
+		const char *text = code_texts[t];
+		struct hitlist ha = {0}, hb = {0};
+		cr_assert_eq(phi_engine_match(ma, text, strlen(text), 0, strlen(text), NULL,
+		                              collect_hit, &ha), 0);
+		cr_assert_eq(phi_engine_match(mb, text, strlen(text), 0, strlen(text), NULL,
+		                              collect_hit, &hb), 0);
+		cr_assert_geq(ha.n, 8, "text %zu: found %zu", t, ha.n);
+		cr_assert_eq(ha.n, hb.n, "text %zu", t);
+		for (size_t i = 0; i < ha.n; i++) {
+			cr_assert_eq(ha.v[i].start, hb.v[i].start, "text %zu hit %zu", t, i);
+			cr_assert_eq(ha.v[i].end, hb.v[i].end, "text %zu hit %zu", t, i);
+			cr_assert_str_eq(ha.v[i].rule->id, hb.v[i].rule->id);
+			cr_assert_eq(ha.v[i].confidence, hb.v[i].confidence);
+		}
+	}
+	phi_matcher_free(ma);
+	phi_matcher_free(mb);
+}
+
+/* Every rule and allow pattern of the default pack has a code from the build; an
+ * engine given them compiles nothing (allow patterns are decoded at start, each rule
+ * on its first use), passes every example and finds what an engine that compiles
+ * finds; neither JIT-compiles under a budget nothing reaches (a decoded pattern's
+ * budget is a compiled one's). */
+Test(default_pack, the_build_s_pcre2_codes_replace_every_compile_and_find_the_same)
+{
+	struct phi_pack p = {0};
+	load_builtin(&p);
+	size_t nallow = allow_patterns(&p);
+	cr_assert_gt(nallow, 0);
+	cr_assert_eq(phi_default_codes.ncodes, p.nrules + nallow);
+	cr_assert(phi_default_codes.pcre2_version && *phi_default_codes.pcre2_version);
+	cr_assert_gt(phi_default_codes.probe_len, 0);
+	struct phi_engine *a = code_engine(&p, &phi_default_codes), *b = code_engine(&p, NULL);
+	cr_assert_eq(phi_engine_decoded_count(a), nallow, "the allow patterns, at start");
+	cr_assert_eq(phi_engine_compiled_count(a), 0);
+	cr_assert_eq(phi_engine_decoded_count(b), 0);
+	same_hits(a, b);
+	size_t some = phi_engine_decoded_count(a);
+	cr_assert_gt(some, nallow + 8, "rules decoded on first use: %zu", some - nallow);
+	cr_assert_lt(some, nallow + p.nrules, "not every rule ran");
+	cr_assert_eq(phi_engine_compiled_count(b), some - nallow);
+	int fails = 0;
+	size_t count = 0;
+	cr_assert_eq(phi_engine_test_examples(a, report_fail, &fails, &count), 0);
+	cr_assert_gt(count, 3 * p.nrules);
+	cr_assert_eq(phi_engine_decoded_count(a), p.nrules + nallow);
+	cr_assert_eq(phi_engine_compiled_count(a), 0, "not one pcre2_compile");
+	cr_assert_eq(phi_engine_jit_count(a), 0);
+	cr_assert_eq(phi_engine_jit_count(b), 0);
+	phi_engine_free(a);
+	phi_engine_free(b);
+	phi_pack_free(&p);
+}
+
+/* A code whose bytes were damaged, bytes filed under another pattern, a stream whose
+ * header is not PCRE2's (with a sum that holds), and whole sets made by another PCRE2
+ * (its version, or its empty pattern's serialization: header or character tables)
+ * are compiled instead, and the engine finds what a compiling one finds. */
+Test(default_pack, a_damaged_or_foreign_pcre2_code_is_compiled_instead_and_finds_the_same)
+{
+	const struct phi_engine_codes *good = &phi_default_codes;
+	size_t n = good->ncodes;
+	struct phi_pack p = {0};
+	load_builtin(&p);
+	size_t nallow = allow_patterns(&p);
+	struct phi_engine_code *v = calloc(n, sizeof *v);
+	unsigned char *flip = malloc(good->codes[0].len), *head = malloc(good->codes[3].len);
+	unsigned char *probe = malloc(good->probe_len);
+	char sum3[65];
+	cr_assert(v && flip && head && probe);
+	memcpy(v, good->codes, n * sizeof *v);
+	/* rule 0: one byte of its code changed */
+	memcpy(flip, v[0].data, v[0].len);
+	flip[v[0].len / 2] ^= 0x20;
+	v[0].data = flip;
+	/* rules 1 and 2: each other's bytes (and sums) */
+	v[1].data = good->codes[2].data, v[1].len = good->codes[2].len;
+	v[2].data = good->codes[1].data, v[2].len = good->codes[1].len;
+	/* rule 3: not a PCRE2 stream at all, yet its sum holds */
+	memcpy(head, v[3].data, v[3].len);
+	head[0] ^= 0xff;
+	v[3].data = head;
+	cr_assert_eq(phi_engine_code_sum(good->pcre2_version, &v[3], sum3), 0);
+	v[3].sum = sum3;
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_str_eq(v[i].pattern, p.rules[i].pattern, "the codes are in the pack's order");
+	struct phi_engine_codes damaged = *good;
+	damaged.codes = v;
+	struct phi_engine *a = code_engine(&p, &damaged), *b = code_engine(&p, NULL);
+	int fails = 0;
+	size_t count = 0;
+	cr_assert_eq(phi_engine_test_examples(a, report_fail, &fails, &count), 0);
+	cr_assert_eq(phi_engine_compiled_count(a), 4);
+	cr_assert_eq(phi_engine_decoded_count(a), p.nrules - 4 + nallow);
+	same_hits(a, b);
+	phi_engine_free(a);
+
+	/* another PCRE2: by its version string, by its empty pattern's bytes (one byte of
+	 * the character tables, past the stream's header, then one of the header) */
+	struct phi_engine_codes other = *good;
+	other.pcre2_version = "10.41 2022-12-06";
+	memcpy(probe, good->probe, good->probe_len);
+	for (int k = 0; k < 3; k++) {
+		if (k == 1) {
+			other = *good;
+			probe[good->probe_len / 2] ^= 1;
+			other.probe = probe;
+		} else if (k == 2) {
+			memcpy(probe, good->probe, good->probe_len);
+			probe[4] ^= 1;
+		}
+		a = code_engine(&p, &other);
+		cr_assert_eq(phi_engine_test_examples(a, report_fail, &fails, &count), 0);
+		cr_assert_eq(phi_engine_decoded_count(a), 0, "case %d", k);
+		cr_assert_eq(phi_engine_compiled_count(a), p.nrules, "case %d", k);
+		same_hits(a, b);
+		phi_engine_free(a);
+	}
+	phi_engine_free(b);
+	free(v);
+	free(flip);
+	free(head);
+	free(probe);
 	phi_pack_free(&p);
 }

@@ -17,6 +17,12 @@
  * engine would look for in its cache (engine.h, struct phi_engine_prebuilt), so
  * that no run of phiscan on this machine compiles it or reads a cache file for it.
  *
+ * And phi_default_codes: every rule and allow pattern's PCRE2 code as compiled here,
+ * serialized (pcre2serialize(3)), with the PCRE2 version and the empty pattern's
+ * serialization they need (engine.h, struct phi_engine_codes), so that phiscan
+ * decodes the default pack's patterns instead of compiling them, and compiles them
+ * only when another PCRE2 runs.
+ *
  * When the pack does not load or a pattern does not compile, phi_default_pack has
  * the hash "" and no records, and the reason goes to stderr: the build goes on, and
  * phiscan, trusting nothing, parses the file and reports the same error at start as
@@ -57,22 +63,22 @@ static int file_sha256(const char *path, char hex[65])
 /* s as a C string literal, or NULL.  Octal escapes for every byte outside printable
  * ASCII (always three digits, so a following digit cannot join them); '?' escaped
  * against trigraphs. */
-static void lit(const char *s)
+static void lit(FILE *f, const char *s)
 {
 	if (!s) {
-		fputs("NULL", stdout);
+		fputs("NULL", f);
 		return;
 	}
-	putchar('"');
+	putc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\' || *p == '?')
-			printf("\\%c", *p);
+			fprintf(f, "\\%c", *p);
 		else if (*p >= 0x20 && *p < 0x7f)
-			putchar(*p);
+			putc(*p, f);
 		else
-			printf("\\%03o", *p);
+			fprintf(f, "\\%03o", *p);
 	}
-	putchar('"');
+	putc('"', f);
 }
 
 /* A NULL-terminated string array named NAMEi, as get_list builds it; "NULL" for none. */
@@ -82,7 +88,7 @@ static void list(const char *kind, size_t i, char **v, size_t n)
 		return;
 	printf("static char *%s%zu[] = {", kind, i);
 	for (size_t j = 0; j < n; j++) {
-		lit(v[j]);
+		lit(stdout, v[j]);
 		fputs(",\n\t", stdout);
 	}
 	puts("NULL};");
@@ -103,9 +109,9 @@ static void examples(const char *kind, size_t i, const struct phi_example *v, si
 	printf("static struct phi_example %s%zu[] = {", kind, i);
 	for (size_t j = 0; j < n; j++) {
 		putchar('{');
-		lit(v[j].text);
+		lit(stdout, v[j].text);
 		fputs(", ", stdout);
-		lit(v[j].value);
+		lit(stdout, v[j].value);
 		fputs("},\n\t", stdout);
 	}
 	puts("{NULL, NULL}};");
@@ -113,15 +119,15 @@ static void examples(const char *kind, size_t i, const struct phi_example *v, si
 
 /* bytes as a string literal (the compiler takes one large literal much faster than
  * an initializer list), 64 bytes a line */
-static void blob(const unsigned char *b, size_t n)
+static void blob(FILE *f, const unsigned char *b, size_t n)
 {
-	fputs("\t\"", stdout);
+	fputs("\t\"", f);
 	for (size_t i = 0; i < n; i++) {
 		if (i && i % 64 == 0)
-			fputs("\"\n\t\"", stdout);
-		printf("\\%03o", b[i]);
+			fputs("\"\n\t\"", f);
+		fprintf(f, "\\%03o", b[i]);
 	}
-	puts("\"");
+	fputs("\"\n", f);
 }
 
 /* The prefilter database of pack with and without safe_harbor rules. */
@@ -142,7 +148,7 @@ static void emit_prebuilt(const struct phi_pack *p)
 			continue;
 		}
 		printf("static const unsigned char db%zu[%zu] =\n", n, len);
-		blob((const unsigned char *)b, len);
+		blob(stdout, (const unsigned char *)b, len);
 		puts(";");
 		free(b);
 		phi_engine_free(e);
@@ -155,7 +161,64 @@ static void emit_prebuilt(const struct phi_pack *p)
 	printf("const size_t phi_default_nprebuilt = %zu;\n", n);
 }
 
-static void emit(const struct phi_pack *p, const char *path, const char *hex)
+/* The PCRE2 codes of e (phi_engine_export_codes): each one's bytes as an array, then
+ * the table of them with the version and probe they need (engine.h).  Written into
+ * two buffers first, so that a failure half-way leaves no unused array behind. */
+struct codes_out {
+	FILE *arrays, *rows;
+	size_t n;
+};
+
+static int emit_code(void *arg, const struct phi_engine_code *c)
+{
+	struct codes_out *o = arg;
+	fprintf(o->arrays, "static const unsigned char pc%zu[%zu] =\n", o->n, c->len);
+	blob(o->arrays, c->data, c->len);
+	fputs(";\n", o->arrays);
+	fputs("\t{", o->rows);
+	lit(o->rows, c->pattern);
+	fprintf(o->rows, ", 0x%xu, pc%zu, sizeof pc%zu, \"%s\"},\n", c->options, o->n, o->n,
+	        c->sum);
+	o->n++;
+	return ferror(o->arrays) || ferror(o->rows) ? PHI_ENOMEM : 0;
+}
+
+static void emit_codes(const struct phi_engine *e)
+{
+	char *arrays = NULL, *rows = NULL;
+	size_t alen = 0, rlen = 0, probe_len = 0;
+	unsigned char *probe = NULL;
+	const char *version = "";
+	struct codes_out o = {open_memstream(&arrays, &alen), open_memstream(&rows, &rlen), 0};
+	int rc = !e ? -1 : !o.arrays || !o.rows ? PHI_ENOMEM
+	                 : phi_engine_export_codes(e, emit_code, &o, &probe, &probe_len, &version);
+	if (o.arrays)
+		rc |= fclose(o.arrays);
+	if (o.rows)
+		rc |= fclose(o.rows);
+	if (rc && e)
+		fprintf(stderr, "packcheck: no PCRE2 codes built in (cannot serialize them)\n");
+	if (!rc) {
+		fwrite(arrays, 1, alen, stdout);
+		printf("static const unsigned char pcprobe[%zu] =\n", probe_len);
+		blob(stdout, probe, probe_len);
+		puts(";");
+	}
+	puts("static const struct phi_engine_code codes[] = {");
+	if (!rc)
+		fwrite(rows, 1, rlen, stdout);
+	puts("\t{NULL, 0, NULL, 0, NULL},\n};");
+	fputs("const struct phi_engine_codes phi_default_codes = {\n\t.pcre2_version = ", stdout);
+	lit(stdout, rc ? "" : version);
+	printf(",\n\t.probe = %s, .probe_len = %zu,\n", rc ? "NULL" : "pcprobe", rc ? 0 : probe_len);
+	printf("\t.codes = codes, .ncodes = %zu,\n};\n", rc ? 0 : o.n);
+	free(arrays);
+	free(rows);
+	free(probe);
+}
+
+static void emit(const struct phi_pack *p, const char *path, const char *hex,
+                 const struct phi_engine *e)
 {
 	printf("/* generated by rules/src/packcheck.c from %s: do not edit */\n", path);
 	puts("#include \"scanner/engine.h\"");
@@ -179,19 +242,19 @@ static void emit(const struct phi_pack *p, const char *path, const char *hex)
 		for (size_t i = 0; i < p->nrules; i++) {
 			const struct phi_rule *r = &p->rules[i];
 			fputs("\t{.id = ", stdout);
-			lit(r->id);
+			lit(stdout, r->id);
 			fputs(",\n\t .description = ", stdout);
-			lit(r->description);
+			lit(stdout, r->description);
 			printf(",\n\t .cls = &phi_classes[%td], .severity = (enum phi_severity)%d,\n",
 			       r->cls - phi_classes, (int)r->severity);
 			fputs("\t .pattern = ", stdout);
-			lit(r->pattern);
+			lit(stdout, r->pattern);
 			puts(",");
 			list_ref("keywords", "kw", i, r->keywords, r->nkeywords);
 			list_ref("cues", "cue", i, r->cues, r->ncues);
 			printf("\t .cue_window = %u, .cue_required = %d,\n\t .validator = ", r->cue_window,
 			       (int)r->cue_required);
-			lit(r->validator);
+			lit(stdout, r->validator);
 			printf(", .validator_id = %d,\n\t .confidence = %a, .cue_confidence = %a,\n",
 			       r->validator_id, r->confidence, r->cue_confidence);
 			printf("\t .safe_harbor = %d,\n", (int)r->safe_harbor);
@@ -208,7 +271,7 @@ static void emit(const struct phi_pack *p, const char *path, const char *hex)
 		for (size_t i = 0; i < p->nallow; i++) {
 			const struct phi_allow *a = &p->allow[i];
 			fputs("\t{.id = ", stdout);
-			lit(a->id);
+			lit(stdout, a->id);
 			puts(",");
 			list_ref("values", "av", i, a->values, a->nvalues);
 			list_ref("patterns", "ap", i, a->patterns, a->npatterns);
@@ -222,6 +285,7 @@ static void emit(const struct phi_pack *p, const char *path, const char *hex)
 	printf("\t.rules = %s, .nrules = %zu,\n", p->nrules ? "rules" : "NULL", p->nrules);
 	printf("\t.allow = %s, .nallow = %zu,\n};\n", p->nallow ? "allow" : "NULL", p->nallow);
 	emit_prebuilt(p);
+	emit_codes(e);
 }
 
 int main(int argc, char **argv)
@@ -243,8 +307,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "packcheck: %s: cannot hash the file\n", argv[1]);
 	else
 		ok = 1;
+	emit(ok ? &pack : &none, argv[1], ok ? hex : "", ok ? e : NULL);
 	phi_engine_free(e);
-	emit(ok ? &pack : &none, argv[1], ok ? hex : "");
 	phi_pack_free(&pack);
 	return ferror(stdout) ? 1 : 0;
 }
