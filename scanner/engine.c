@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <fnmatch.h>
 #include <hs/hs.h>
+#include <link.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,10 +566,11 @@ out:
  * on first use, rule_ready; an allow pattern or unverified rule at start).  Decoding
  * is a copy, but PCRE2 checks only the stream's header (magic, version, code unit
  * width, sizes), so nothing is decoded unless:
- *  - the running PCRE2 is the build's: the same version string, and the empty
- *    pattern serializes to the very bytes it did at build time (the header and the
- *    default character tables the codes were compiled with; codes_usable, once per
- *    engine, about a microsecond);
+ *  - the running PCRE2 is the build's: the same version string, the same library
+ *    file (its GNU build ID: a distribution's update may keep the version string),
+ *    and the empty pattern serializes to the very bytes it did at build time (the
+ *    header and the default character tables the codes were compiled with;
+ *    codes_usable, once per engine, a few microseconds);
  *  - the entry is the pattern's, with the same compile options (find_code), and
  *    its sum, a SHA-256 of the version, options, pattern and bytes, holds
  *    (decode_code: SHA-NI, about 1 ns a byte).
@@ -603,6 +605,76 @@ static const char *pcre2_version(void)
 	return pcre2_ver;
 }
 
+/* The GNU build ID (hex) of the shared object that holds pcre2_compile, "" when it is
+ * the program itself (PCRE2 linked in: then packcheck and phiscan were linked with
+ * the same archive in one build) or has none.  dl_iterate_phdr: no file is read. */
+struct build_id {
+	uintptr_t addr;
+	char hex[2 * 64 + 1];
+};
+
+static void note_build_id(struct build_id *b, const unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	while (n >= sizeof(ElfW(Nhdr))) {
+		ElfW(Nhdr) h;
+		memcpy(&h, p, sizeof h);
+		size_t name = ((size_t)h.n_namesz + 3) & ~(size_t)3;
+		size_t desc = ((size_t)h.n_descsz + 3) & ~(size_t)3;
+		if (name > n - sizeof h || desc > n - sizeof h - name)
+			return;
+		const unsigned char *d = p + sizeof h + name;
+		if (h.n_type == NT_GNU_BUILD_ID && h.n_namesz == 4 &&
+		    !memcmp(p + sizeof h, "GNU", 4) && h.n_descsz && h.n_descsz <= 64) {
+			for (size_t i = 0; i < h.n_descsz; i++) {
+				b->hex[2 * i] = digits[d[i] >> 4];
+				b->hex[2 * i + 1] = digits[d[i] & 15];
+			}
+			b->hex[2 * h.n_descsz] = 0;
+			return;
+		}
+		p += sizeof h + name + desc;
+		n -= sizeof h + name + desc;
+	}
+}
+
+static int build_id_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct build_id *b = arg;
+	bool here = false;
+	(void)size;
+	for (size_t i = 0; i < info->dlpi_phnum && !here; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		here = ph->p_type == PT_LOAD && b->addr >= lo && b->addr - lo < ph->p_memsz;
+	}
+	if (!here)
+		return 0;
+	for (size_t i = 0; info->dlpi_name && *info->dlpi_name && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_NOTE && !b->hex[0])
+			note_build_id(b, (const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
+			              ph->p_filesz);
+	}
+	return 1;
+}
+
+static char pcre2_bid[2 * 64 + 1];
+
+static void pcre2_bid_fill(void)
+{
+	struct build_id b = {.addr = (uintptr_t)&pcre2_compile};
+	dl_iterate_phdr(build_id_cb, &b);
+	memcpy(pcre2_bid, b.hex, sizeof pcre2_bid);
+}
+
+static const char *pcre2_build_id(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, pcre2_bid_fill);
+	return pcre2_bid;
+}
+
 /* The empty pattern's serialization with this PCRE2, malloc'd. */
 static int probe_make(unsigned char **out, size_t *len)
 {
@@ -627,7 +699,7 @@ static bool codes_usable(const struct phi_engine_codes *s)
 	unsigned char *b = NULL;
 	size_t n = 0;
 	if (!s->pcre2_version || !*pcre2_version() || strcmp(s->pcre2_version, pcre2_version()) ||
-	    !s->probe ||
+	    !s->pcre2_build_id || strcmp(s->pcre2_build_id, pcre2_build_id()) || !s->probe ||
 	    probe_make(&b, &n))
 		return false;
 	bool same = n == s->probe_len && memcmp(b, s->probe, n) == 0;
@@ -877,7 +949,8 @@ static int export_one(const pcre2_code *re, const char *pattern, unsigned option
 }
 
 int phi_engine_export_codes(const struct phi_engine *e, phi_engine_code_fn fn, void *arg,
-                            unsigned char **probe, size_t *probe_len, const char **version)
+                            unsigned char **probe, size_t *probe_len, const char **version,
+                            const char **build_id)
 {
 	int rc = 0;
 	for (size_t i = 0; !rc && i < e->nrules; i++) {
@@ -893,6 +966,7 @@ int phi_engine_export_codes(const struct phi_engine *e, phi_engine_code_fn fn, v
 	if (!rc)
 		rc = probe_make(probe, probe_len);
 	*version = pcre2_version();
+	*build_id = pcre2_build_id();
 	return rc;
 }
 

@@ -53,11 +53,15 @@ struct phi_engine_code {
 };
 
 /* The build's codes and what they need of the PCRE2 that runs: the same version
- * string (pcre2_config(PCRE2_CONFIG_VERSION)) and the same serialization of the empty
- * pattern (probe: the byte-stream header, with PCRE2's version, code unit width and
- * sizes, and the default character tables).  Anything else is compiled, as before. */
+ * string (pcre2_config(PCRE2_CONFIG_VERSION)), the same library file (the GNU build
+ * ID of the shared object holding pcre2_compile, "" when it is linked in: a Debian
+ * update that keeps the version string is another build) and the same serialization
+ * of the empty pattern (probe: the byte-stream header, with PCRE2's version, code
+ * unit width and sizes, and the default character tables).  Anything else is
+ * compiled, as before. */
 struct phi_engine_codes {
 	const char *pcre2_version;
+	const char *pcre2_build_id;   /* hex */
 	const unsigned char *probe;
 	size_t probe_len;
 	const struct phi_engine_code *codes;
@@ -137,10 +141,12 @@ size_t phi_engine_decoded_count(const struct phi_engine *e);
 /* e's rule and allow patterns, each serialized alone, in the order the engine looks
  * them up (rules, then allow patterns): fn is called with each; its data and sum are
  * valid during the call.  Then the empty pattern's serialization (malloc'd into
- * *probe) and PCRE2's version string (static).  0 or PHI_ENOMEM.  For packcheck. */
+ * *probe), PCRE2's version string and its library's build ID (both static).  0 or
+ * PHI_ENOMEM.  For packcheck. */
 typedef int (*phi_engine_code_fn)(void *arg, const struct phi_engine_code *c);
 int phi_engine_export_codes(const struct phi_engine *e, phi_engine_code_fn fn, void *arg,
-                            unsigned char **probe, size_t *probe_len, const char **version);
+                            unsigned char **probe, size_t *probe_len, const char **version,
+                            const char **build_id);
 /* The sum a phi_engine_code carries: 64 hex digits and NUL into hex.  0 or PHI_ENOMEM. */
 int phi_engine_code_sum(const char *pcre2_version, const struct phi_engine_code *c,
                         char hex[65]);

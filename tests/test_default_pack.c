@@ -437,6 +437,7 @@ Test(default_pack, the_build_s_pcre2_codes_replace_every_compile_and_find_the_sa
 	cr_assert_gt(nallow, 0);
 	cr_assert_eq(phi_default_codes.ncodes, p.nrules + nallow);
 	cr_assert(phi_default_codes.pcre2_version && *phi_default_codes.pcre2_version);
+	cr_assert_not_null(phi_default_codes.pcre2_build_id);
 	cr_assert_gt(phi_default_codes.probe_len, 0);
 	struct phi_engine *a = code_engine(&p, &phi_default_codes), *b = code_engine(&p, NULL);
 	cr_assert_eq(phi_engine_decoded_count(a), nallow, "the allow patterns, at start");
@@ -462,8 +463,8 @@ Test(default_pack, the_build_s_pcre2_codes_replace_every_compile_and_find_the_sa
 
 /* A code whose bytes were damaged, bytes filed under another pattern, a stream whose
  * header is not PCRE2's (with a sum that holds), and whole sets made by another PCRE2
- * (its version, or its empty pattern's serialization: header or character tables)
- * are compiled instead, and the engine finds what a compiling one finds. */
+ * (its version, its library's build ID, or its empty pattern's serialization: header
+ * or character tables) are compiled instead, and the engine finds what a compiling one finds. */
 Test(default_pack, a_damaged_or_foreign_pcre2_code_is_compiled_instead_and_finds_the_same)
 {
 	const struct phi_engine_codes *good = &phi_default_codes;
@@ -474,7 +475,7 @@ Test(default_pack, a_damaged_or_foreign_pcre2_code_is_compiled_instead_and_finds
 	struct phi_engine_code *v = calloc(n, sizeof *v);
 	unsigned char *flip = malloc(good->codes[0].len), *head = malloc(good->codes[3].len);
 	unsigned char *probe = malloc(good->probe_len);
-	char sum3[65];
+	char sum3[65], bid[2 * 64 + 1];
 	cr_assert(v && flip && head && probe);
 	memcpy(v, good->codes, n * sizeof *v);
 	/* rule 0: one byte of its code changed */
@@ -504,12 +505,21 @@ Test(default_pack, a_damaged_or_foreign_pcre2_code_is_compiled_instead_and_finds
 	phi_engine_free(a);
 
 	/* another PCRE2: by its version string, by its empty pattern's bytes (one byte of
-	 * the character tables, past the stream's header, then one of the header) */
+	 * the character tables, past the stream's header, then one of the header), by its
+	 * library's build ID (an update that kept the version string) */
 	struct phi_engine_codes other = *good;
 	other.pcre2_version = "10.41 2022-12-06";
 	memcpy(probe, good->probe, good->probe_len);
-	for (int k = 0; k < 3; k++) {
-		if (k == 1) {
+	for (int k = 0; k < 4; k++) {
+		if (k == 3) {
+			other = *good;
+			size_t bl = strlen(good->pcre2_build_id);
+			snprintf(bid, sizeof bid, "%s", bl ? good->pcre2_build_id : "00");
+			if (bl)
+				bid[bl - 1] = bid[bl - 1] == '0' ? '1' : '0';
+			cr_assert_str_neq(bid, good->pcre2_build_id);
+			other.pcre2_build_id = bid;
+		} else if (k == 1) {
 			other = *good;
 			probe[good->probe_len / 2] ^= 1;
 			other.probe = probe;

@@ -18,8 +18,8 @@
  * that no run of phiscan on this machine compiles it or reads a cache file for it.
  *
  * And phi_default_codes: every rule and allow pattern's PCRE2 code as compiled here,
- * serialized (pcre2serialize(3)), with the PCRE2 version and the empty pattern's
- * serialization they need (engine.h, struct phi_engine_codes), so that phiscan
+ * serialized (pcre2serialize(3)), with the PCRE2 version, its library's build ID and
+ * the empty pattern's serialization they need (engine.h, struct phi_engine_codes), so that phiscan
  * decodes the default pack's patterns instead of compiling them, and compiles them
  * only when another PCRE2 runs.
  *
@@ -188,10 +188,11 @@ static void emit_codes(const struct phi_engine *e)
 	char *arrays = NULL, *rows = NULL;
 	size_t alen = 0, rlen = 0, probe_len = 0;
 	unsigned char *probe = NULL;
-	const char *version = "";
+	const char *version = "", *build_id = "";
 	struct codes_out o = {open_memstream(&arrays, &alen), open_memstream(&rows, &rlen), 0};
 	int rc = !e ? -1 : !o.arrays || !o.rows ? PHI_ENOMEM
-	                 : phi_engine_export_codes(e, emit_code, &o, &probe, &probe_len, &version);
+	                 : phi_engine_export_codes(e, emit_code, &o, &probe, &probe_len, &version,
+	                                                   &build_id);
 	if (o.arrays)
 		rc |= fclose(o.arrays);
 	if (o.rows)
@@ -210,6 +211,8 @@ static void emit_codes(const struct phi_engine *e)
 	puts("\t{NULL, 0, NULL, 0, NULL},\n};");
 	fputs("const struct phi_engine_codes phi_default_codes = {\n\t.pcre2_version = ", stdout);
 	lit(stdout, rc ? "" : version);
+	fputs(",\n\t.pcre2_build_id = ", stdout);
+	lit(stdout, rc ? "" : build_id);
 	printf(",\n\t.probe = %s, .probe_len = %zu,\n", rc ? "NULL" : "pcprobe", rc ? 0 : probe_len);
 	printf("\t.codes = codes, .ncodes = %zu,\n};\n", rc ? 0 : o.n);
 	free(arrays);
