@@ -6,7 +6,7 @@ set -euo pipefail
 PHISCAN=${PHISCAN:-./phiscan-tsan}
 GENCASE=${GENCASE:-build-tsan/gencase}
 STRESS=${STRESS:-build-tsan/tsan-stress}
-export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp ${TSAN_OPTIONS:-}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
