@@ -180,6 +180,19 @@ static void remove_it(const char *path)
 	cr_assert_eq(unlink(path), 0);
 }
 
+/* Fresh files in dir, then dir/a.txt harvested, changed by between and scanned:
+ * unscanned, for the reason given. */
+static void expect_unreadable(struct fx *x, const char *dir, bool keep,
+                              void (*between)(const char *path), const char *why)
+{
+	struct phi_result r;
+	write_files(dir);
+	harvest_then_scan(x, cli_fmt("%s/a.txt", dir), keep, &r, between);
+	cr_assert_eq(r.status, PHI_UNREADABLE);
+	cr_assert(r.reason && strstr(r.reason, why), "%s", r.reason);
+	phi_result_clear(&r);
+}
+
 Test(handoff, a_file_changed_replaced_or_removed_between_the_passes_is_handled)
 {
 	struct fx x;
@@ -187,30 +200,14 @@ Test(handoff, a_file_changed_replaced_or_removed_between_the_passes_is_handled)
 	char *dir = cli_fmt("%s/files", cli_root);
 	write_files(dir);
 	int before = open_fds();
-	struct phi_result r;
 	/* rewritten in place: the scan sees the harvest's stat no longer holds */
-	harvest_then_scan(&x, cli_fmt("%s/a.txt", dir), true, &r, rewrite);
-	cr_assert_eq(r.status, PHI_UNREADABLE);
-	cr_assert(r.reason && strstr(r.reason, "changed while it was read"), "%s", r.reason);
-	phi_result_clear(&r);
+	expect_unreadable(&x, dir, true, rewrite, "changed while it was read");
 	/* another file renamed into its place, or removed: what the harvest opened is no
 	 * file of the tree any more; unscanned, as a file removed before its open */
-	write_files(dir);
-	harvest_then_scan(&x, cli_fmt("%s/a.txt", dir), true, &r, replace);
-	cr_assert_eq(r.status, PHI_UNREADABLE);
-	cr_assert(r.reason && strstr(r.reason, "vanished while it was read"), "%s", r.reason);
-	phi_result_clear(&r);
-	write_files(dir);
-	harvest_then_scan(&x, cli_fmt("%s/a.txt", dir), true, &r, remove_it);
-	cr_assert_eq(r.status, PHI_UNREADABLE);
-	cr_assert(r.reason && strstr(r.reason, "vanished while it was read"), "%s", r.reason);
-	phi_result_clear(&r);
+	expect_unreadable(&x, dir, true, replace, "vanished while it was read");
+	expect_unreadable(&x, dir, true, remove_it, "vanished while it was read");
 	/* without the hand-off a removed file is reported as vanished, as before */
-	write_files(dir);
-	harvest_then_scan(&x, cli_fmt("%s/a.txt", dir), false, &r, remove_it);
-	cr_assert_eq(r.status, PHI_UNREADABLE);
-	cr_assert(r.reason && strstr(r.reason, "vanished after the walk"), "%s", r.reason);
-	phi_result_clear(&r);
+	expect_unreadable(&x, dir, false, remove_it, "vanished after the walk");
 	cr_assert_eq(open_fds(), before, "a descriptor was left open");
 	fx_free(&x);
 }
