@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,19 +89,21 @@ struct phi_worker {
 };
 
 /* The umask, from /proc/self/status (Linux 4.7): umask(2) can only be read by
- * setting it, which would race with files other threads create.  -1: not known. */
-static int read_umask(void)
+ * setting it, which would race with files other threads create.  -1: not known.
+ * Read once for the process, by the first worker made. */
+static int umask_value = -1;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	char line[128];
-	int u = -1;
 	unsigned v;
-	while (f && u < 0 && fgets(line, sizeof line, f))
+	while (f && umask_value < 0 && fgets(line, sizeof line, f))
 		if (sscanf(line, "Umask: %o", &v) == 1 && v <= 0777)
-			u = (int)v;
+			umask_value = (int)v;
 	if (f)
 		fclose(f);
-	return u;
 }
 
 int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
@@ -119,7 +122,8 @@ int phi_worker_new(struct phi_worker **out, const struct phi_scan_opts *o)
 	}
 	randombytes_buf(&w->rnd, sizeof w->rnd);
 	w->rnd |= 1; /* xorshift never leaves 0 */
-	w->umask = read_umask();
+	pthread_once(&umask_once, read_umask);
+	w->umask = umask_value;
 	if (!w->head || !w->buf || phi_matcher_new(&w->m, o->engine)) {
 		phi_worker_free(w);
 		return PHI_ENOMEM;
