@@ -199,6 +199,15 @@ static int bad(struct rd *r, uint64_t off, const char *what, uint16_t g, uint16_
 	                   what, g, e, (unsigned long long)(r->base + off));
 }
 
+/* A value of len bytes at off runs past the bytes in memory (limit: where the
+ * enclosing data ends), which are the first bytes of a longer file that holds it:
+ * the walk needs the file, not an error (the harvest's walk of a head). */
+static bool past_prefix(const struct rd *r, uint64_t limit, uint64_t off, uint64_t len)
+{
+	return r->in_memory && r->file_size > r->size && limit >= r->size &&
+	       off + len <= r->file_size;
+}
+
 static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts ts,
                  bool fragments, bool hash, uint16_t g, uint16_t e);
 
@@ -280,6 +289,10 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 				return rc;
 			continue;
 		}
+		if (len > left && past_prefix(r, undef ? r->size : end, *off, len)) {
+			r->short_data = true;
+			return PHI_ENOTSUP;
+		}
 		if (len > left)
 			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
 			                   "element (%04X,%04X) declares %u bytes but %llu remain", g, el,
@@ -341,6 +354,10 @@ static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts 
 			if (rc)
 				return rc;
 			continue;
+		}
+		if (len > left && past_prefix(r, undef ? r->size : end, *off, len)) {
+			r->short_data = true;
+			return PHI_ENOTSUP;
 		}
 		if (len > left)
 			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,

@@ -225,6 +225,7 @@ struct ct_opts {
 	const char *burned_in;
 	const char *sop_class;
 	bool private_block;
+	uint32_t private_pad;   /* bytes of a private OB value before the Patient module */
 };
 
 /* A dental CT slice with the usual identifiers, nested and private ones. */
@@ -253,6 +254,14 @@ static char *write_ct(const char *name, const struct ct_opts *o)
 		dw_str(&w, 0x0009, 0x0010, "LO", "PHISCAN TEST 1.0");
 		dw_str(&w, 0x0009, 0x1010, "LO", "Patient: Maria Gonzalez");
 		dw_us(&w, 0x0009, 0x1011, 42);
+	}
+	if (o->private_pad) {
+		dw_str(&w, 0x0009, 0x0010, "LO", "PHISCAN PAD 1.0");
+		dw_head(&w, 0x0009, 0x1020, "OB", o->private_pad);
+		unsigned char *z = calloc(1, o->private_pad);
+		cr_assert_not_null(z);
+		dw_put(&w, z, o->private_pad);
+		free(z);
 	}
 	dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
 	dw_str(&w, 0x0010, 0x0020, "LO", P_ID);
@@ -533,6 +542,13 @@ Test(dicom, the_harvest_walk_takes_the_patient_module_from_the_first_bytes_and_s
 	size_t mid = offset_of(d, n, id_tag, sizeof id_tag) + 4;
 	cr_assert_eq(phi_dicom_patient_values_mem(d, mid, n, &lim, take_value, &shorter, &err), 1);
 	cr_assert_eq(shorter.n, 0);
+	/* ... or inside a value before it (Institution Name, whose value goes on in the
+	 * file): the same, not a format error */
+	static const unsigned char inst_tag[] = {0x08, 0x00, 0x80, 0x00, 'L', 'O'};
+	size_t in_inst = offset_of(d, n, inst_tag, sizeof inst_tag) + 8 + 3;
+	shorter.n = 0;
+	cr_assert_eq(phi_dicom_patient_values_mem(d, in_inst, n, &lim, take_value, &shorter, &err), 1);
+	cr_assert_eq(shorter.n, 0);
 
 	/* bytes after group 0012 are never looked at: a lying Pixel Data length there
 	 * does not cost the case its identifiers (the scan reports that file) */
@@ -541,6 +557,34 @@ Test(dicom, the_harvest_walk_takes_the_patient_module_from_the_first_bytes_and_s
 	memset(d + px + 8, 0xFF, 4);
 	cr_assert_eq(phi_dicom_patient_values_mem(d, n, n, &lim, take_value, &broken, &err), 0);
 	cr_assert_eq(broken.n, 3);
+}
+
+/* A Patient module past the bytes the case harvest reads first (a 20,000-byte
+ * private value before it, so a value also spans the end of those bytes): the
+ * harvest reads on from the file, and a note that names the patient's ID is found.
+ * (A value spanning the end of the first 16 KiB once failed the harvest's walk
+ * as a format error, and the case lost the file's identifiers.) */
+Test(dicom, the_harvest_reads_past_its_first_bytes_for_a_patient_module_further_on)
+{
+	for (uint32_t pad = 2000; pad <= 20000; pad += 18000) {
+		char *dir = cli_fmt("%s/far-%u", cli_case, pad);
+		cr_assert_eq(mkdir(dir, 0755), 0);
+		char *f = write_ct(cli_fmt("far-%u/far.dcm", pad),
+		                   &(struct ct_opts){.ts = TS_EXPLICIT_LE, .sop_inst = "1.2.826.0.1.3680043.9.7777.51",
+		                                     .private_pad = pad});
+		size_t n;
+		char *d = cli_read(f, &n);
+		cr_assert_not_null(d);
+		size_t at = offset_of((unsigned char *)d, n, (const unsigned char *)P_ID, strlen(P_ID));
+		cr_assert_gt(at, pad, "the ID after the pad: %zu", at);
+		cli_write(cli_fmt("%s/note.txt", dir), "remake for " P_ID " please\n",
+		          strlen("remake for " P_ID " please\n"));
+		struct cbuf out = {0}, err = {0};
+		int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--no-progress", dir, NULL);
+		cr_assert_eq(rc, 1, "pad %u: exit %d\n%s%s", pad, rc, out.p, err.p);
+		cr_assert(has(&out, "note.txt\",\"format\":\"text\",\"rule\":\"case-identifier\",\"class\":\"mrn\""),
+		          "pad %u: the note's ID, harvested from the DICOM file: %s", pad, out.p);
+	}
 }
 
 static struct dump *strip_one(const char *in, const char *key, const char *extra, struct cbuf *out)
