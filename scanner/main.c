@@ -673,6 +673,7 @@ struct job {
 	struct phi_result res;
 	const char *rel;     /* written under this relative path (strip -o; the plan's) */
 	const char *open;    /* the path opened (the plan's; res.path is the masked one) */
+	struct job *done;    /* reported, to be freed after the lock (place) */
 };
 
 /* A ring slot for an entry that could not be given a job (out of memory): it is
@@ -772,12 +773,15 @@ static void emit(struct run *r, struct job *j)
 	if (r->man && phi_manifest_file(r->man, &j->res))
 		r->fail = 1;
 	draw_progress(r, false);
-	free_job(j);
 }
 
 /* Under run.lock: put the finished job of entry seq in the ring and report all that
- * are in order.  The slot is free: seq is less than cap ahead of next_seq (work). */
-static void place(struct run *r, uint64_t seq, struct job *j)
+ * are in order.  The slot is free: seq is less than cap ahead of next_seq (work).
+ * The jobs reported are chained on *done for the caller to free after the lock:
+ * freeing a result is a free of every finding, excerpt and fact, mostly made by
+ * the other thread (glibc then takes that thread's arena lock), and the report
+ * lock is what every worker waits on. */
+static void place(struct run *r, uint64_t seq, struct job *j, struct job **done)
 {
 	r->slots[seq & (r->cap - 1)] = j;
 	uint64_t first = r->next_seq, next = first;
@@ -791,6 +795,10 @@ static void place(struct run *r, uint64_t seq, struct job *j)
 		next++;
 		atomic_store(&r->next_seq, next); /* work's window check reads it unlocked */
 		emit(r, k);
+		if (k != &oom_job) {
+			k->done = *done;
+			*done = k;
+		}
 	}
 	if (next != first)
 		pthread_cond_broadcast(&r->turn);
@@ -798,9 +806,15 @@ static void place(struct run *r, uint64_t seq, struct job *j)
 
 static void deliver(struct run *r, uint64_t seq, struct job *j)
 {
+	struct job *done = NULL;
 	pthread_mutex_lock(&r->lock);
-	place(r, seq, j);
+	place(r, seq, j, &done);
 	pthread_mutex_unlock(&r->lock);
+	while (done) {
+		struct job *k = done;
+		done = k->done;
+		free_job(k);
+	}
 }
 
 /* Report res when its turn in walk order comes: a file's findings so far (whole =
