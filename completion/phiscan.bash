@@ -37,7 +37,7 @@ _phiscan()
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "scan strip filter rules explain config --version --help" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "scan strip filter digest rules explain config --version --help" -- "$cur")) ;;
         scan)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$common --files-from --null --baseline --baseline-out --key" -- "$cur"))
@@ -52,6 +52,12 @@ _phiscan()
             fi ;;
         filter)
             COMPREPLY=($(compgen -W "$common $strip_opts" -- "$cur")) ;;
+        digest)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--key --jobs --show-values --exclude --follow --files-from --null --no-progress --config --no-config --rules --no-default-rules --case-depth --roster --no-case-sweep --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi ;;
         rules)
             COMPREPLY=($(compgen -W "list test export --rules --no-default-rules --help" -- "$cur")) ;;
         config)

@@ -40,6 +40,7 @@
  * lives in *ctx->state and is freed by free_state.
  */
 #include "dicom.h"
+#include "indigest.h"
 
 #include "dicom_bridge.h"
 #include "dicom_native.h"
@@ -1178,23 +1179,24 @@ static int verify_with_dcmtk(struct dstate *s, const char pix_in[65], const unsi
 	return 0;
 }
 
-/* The manifest's three hashes: input file, its stored pixel bytes, output file, in one
- * interleaved pass (phi_sha256_multi); pixel data in more pieces than a message holds
- * (many fragments) is hashed on its own. */
-static int hash_three(struct phi_fctx *ctx, const unsigned char *in, size_t in_n,
-                      const struct phi_dicom_pixmap *pm, const unsigned char *out, size_t out_n,
-                      char pix[65])
+/* The manifest's hashes: the output file and the input's stored pixel bytes in one
+ * interleaved pass (phi_sha256_multi; pixel data in more pieces than a message holds,
+ * many fragments, is hashed on its own), then the input's digest from its pixel hash
+ * and its other bytes (indigest.h: its header, not a third pass over the pixels). */
+static int hash_two(struct phi_fctx *ctx, const unsigned char *in, size_t in_n,
+                    const struct phi_dicom_pixmap *pm, const unsigned char *out, size_t out_n,
+                    char pix[65])
 {
-	struct phi_sha256_msg m[3] = {{{{in, in_n}}}, {{{out, out_n}}}};
-	char hex[3][65];
-	size_t nm = 2;
+	struct phi_sha256_msg m[2] = {{{{out, out_n}}}};
+	char hex[2][65];
+	size_t nm = 1;
 	pix[0] = 0;
 	if (pm->seen && pm->n <= PHI_SHA256_RANGES) {
 		for (size_t i = 0; i < pm->n; i++) {
-			m[2].r[i].p = in + pm->v[i].off;
-			m[2].r[i].n = (size_t)pm->v[i].len;
+			m[1].r[i].p = in + pm->v[i].off;
+			m[1].r[i].n = (size_t)pm->v[i].len;
 		}
-		nm = 3;
+		nm = 2;
 	} else if (pm->seen) {
 		struct phi_sha256 h;
 		if (phi_sha256_init(&h))
@@ -1206,11 +1208,13 @@ static int hash_three(struct phi_fctx *ctx, const unsigned char *in, size_t in_n
 	}
 	if (phi_sha256_multi(m, nm, hex))
 		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory hashing");
-	memcpy(ctx->in_sha256, hex[0], 65);
-	memcpy(ctx->out_sha256, hex[1], 65);
-	if (nm == 3)
-		memcpy(pix, hex[2], 65);
-	return 0;
+	memcpy(ctx->out_sha256, hex[0], 65);
+	if (nm == 2)
+		memcpy(pix, hex[1], 65);
+	int rc = phi_indigest_dicom(in, -1, in_n, pm, pix, ctx->in_sha256, ctx->err);
+	if (!rc)
+		ctx->in_kind = PHI_INDIGEST_DICOM;
+	return rc;
 }
 
 static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned char *in,
@@ -1229,7 +1233,7 @@ static int copy_check_mem(struct dstate *s, struct dcm_state *st, const unsigned
 		                e.msg[0] ? e.msg : "deflated");
 	if (!same_pixels(in, &st->pin, out, &st->pout))
 		return phi_fail(ctx->err, PHI_EVERIFY, "pixel data changed in the written copy");
-	if ((rc = hash_three(ctx, in, in_n, &st->pin, out, out_n, pix_in)) ||
+	if ((rc = hash_two(ctx, in, in_n, &st->pin, out, out_n, pix_in)) ||
 	    (rc = phi_output_write(ctx, out, out_n)))
 		return rc;
 	if ((ctx->sopts->flags & PHI_SO_VERIFY) && (rc = verify_with_dcmtk(s, pix_in, out, out_n)))
@@ -1480,8 +1484,10 @@ static int dicom_scan(struct phi_fctx *ctx)
 			rc = phi_fail(ctx->err, PHI_EIO, "cannot stat the input: %s", strerror(errno));
 			goto out;
 		}
-		if ((rc = phi_dicom_check_lengths(in_fd, (uint64_t)sb.st_size, ctx->limits,
-		                                  strip ? pix_in : NULL, ctx->err)))
+		if ((rc = strip ? phi_dicom_check_lengths_map(in_fd, (uint64_t)sb.st_size, ctx->limits,
+		                                              pix_in, &st->pin, ctx->err)
+		                : phi_dicom_check_lengths(in_fd, (uint64_t)sb.st_size, ctx->limits, NULL,
+		                                          ctx->err)))
 			goto out;
 	}
 	/* memfd stays open to the end: DCMTK reopens the path for values it reads later */
@@ -1570,6 +1576,19 @@ parsed:
 	} else if ((rc = phi_dcm_save(h, ctx->out_fd)) ? (rc = bridge_fail(ctx, h, rc))
 	                                               : (rc = copy_check(&s, pix_in))) {
 		goto out;
+	} else if (!st->pin.deflated) {
+		/* the input's digest from its pixel hash and its header (indigest.h); a
+		 * deflated one's is the scanner's SHA-256 of the file */
+		int in_fd = memfd >= 0 ? memfd : ctx->fd;
+		struct stat sb;
+		if (fstat(in_fd, &sb)) {
+			rc = phi_fail(ctx->err, PHI_EIO, "cannot stat the input: %s", strerror(errno));
+			goto out;
+		}
+		if ((rc = phi_indigest_dicom(NULL, in_fd, (uint64_t)sb.st_size, &st->pin, pix_in,
+		                             ctx->in_sha256, ctx->err)))
+			goto out;
+		ctx->in_kind = PHI_INDIGEST_DICOM;
 	}
 	rc = ctx->sink_ops->record(ctx->sink, "transfer_syntax",
 	                           s.nat ? phi_dnat_xfer(s.nat) : phi_dcm_xfer(h));

@@ -62,7 +62,8 @@ struct phi_dicom_pixmap {
 		uint64_t off, len;
 	} *v;
 	size_t n, cap;
-	int seen; /* the data set has a top-level Pixel Data element */
+	int seen;     /* the data set has a top-level Pixel Data element */
+	int deflated; /* the data set is deflated: offsets are into the inflated bytes */
 };
 
 /* phi_dicom_check_lengths on a whole file held in memory (data, size bytes), and,
@@ -72,6 +73,12 @@ struct phi_dicom_pixmap {
 int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi_limits *lim,
                         char pixels_hex[65], struct phi_dicom_pixmap *map,
                         struct phi_error *err);
+
+/* phi_dicom_check_lengths with the map of the file's pixel bytes (file offsets; of
+ * a deflated data set, offsets into its inflated bytes, and map->deflated set). */
+int phi_dicom_check_lengths_map(int fd, uint64_t size, const struct phi_limits *lim,
+                                char pixels_hex[65], struct phi_dicom_pixmap *map,
+                                struct phi_error *err);
 
 /* The Patient module values of a DICOM file (Patient's Name, ID, Birth Date, Other
  * Patient IDs and Names: top level, each value of a multi-valued one) to fn with the

@@ -467,6 +467,7 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	if (map) {
 		map->n = 0;
 		map->seen = false;
+		map->deflated = false;
 		r->map = map;
 	}
 	r->mem = data;
@@ -532,6 +533,8 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	}
 	if (deflated) {
 		unsigned char *mem = NULL;
+		if (map)
+			map->deflated = true;
 		size_t n = 0;
 		if ((rc = inflate_rest(fd, off, size, lim->max_inflate, &mem, &n, err)))
 			goto out;
@@ -569,6 +572,13 @@ int phi_dicom_check_lengths(int fd, uint64_t size, const struct phi_limits *lim,
                             char pixels_hex[65], struct phi_error *err)
 {
 	return walk_file(fd, NULL, size, lim, pixels_hex, NULL, NULL, NULL, err, size);
+}
+
+int phi_dicom_check_lengths_map(int fd, uint64_t size, const struct phi_limits *lim,
+                                char pixels_hex[65], struct phi_dicom_pixmap *map,
+                                struct phi_error *err)
+{
+	return walk_file(fd, NULL, size, lim, pixels_hex, map, NULL, NULL, err, size);
 }
 
 int phi_dicom_check_mem(const unsigned char *data, size_t size, const struct phi_limits *lim,

@@ -220,6 +220,10 @@ struct phi_fctx {
 	 * again for the manifest.  "" (the default): the scanner hashes the files. */
 	char in_sha256[65];
 	char out_sha256[65];
+	/* the kind of in_sha256 (indigest.h): NULL, a SHA-256 of the whole input, or a
+	 * format's own digest of it (DICOM: PHI_INDIGEST_DICOM, which the format may
+	 * leave without out_sha256: the scanner then hashes the copy alone) */
+	const char *in_kind;
 };
 
 /* Read up to n bytes of the input, head bytes first, then from fd.  Returns the

@@ -57,7 +57,9 @@ struct phi_result {
 	uint64_t size;         /* bytes in the input */
 	/* strip */
 	char *out_path;        /* copy written, or NULL (owned) */
-	char in_sha256[65];    /* hex, "" when not computed */
+	char in_sha256[65];    /* hex, "" when not computed: the input's digest D, never
+	                          written as it is (the manifest seals it, indigest.h) */
+	const char *in_kind;   /* its kind (indigest.h; NULL: "sha256") */
 	char out_sha256[65];
 	bool copied_verbatim;  /* no change needed: output is a byte copy */
 	size_t flushed;        /* findings already reported and dropped mid-file (a file

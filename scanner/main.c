@@ -66,7 +66,7 @@
 #define RING_PER_THREAD 4096
 #define HOLD_FINDINGS 65536
 
-enum cmd { CMD_SCAN, CMD_STRIP, CMD_FILTER };
+enum cmd { CMD_SCAN, CMD_STRIP, CMD_FILTER, CMD_DIGEST };
 
 struct options {
 	enum cmd cmd;
@@ -142,6 +142,7 @@ static void usage_main(FILE *fp)
 	        "  strip PATH... -o OUT    write a de-identified mirror of PATH under OUT and a manifest\n"
 	        "  strip --in-place PATH   replace originals atomically\n"
 	        "  filter                  de-identify standard input to standard output\n"
+	        "  digest --key K PATH...  the keyed input digests a strip's manifest records\n"
 	        "  rules list|test|export  show, test or export the rule packs\n"
 	        "  explain RULE            what a rule finds, with its examples (masked)\n"
 	        "  config check [FILE]     validate a .phiscan.yaml (default: the nearest one)\n"
@@ -174,8 +175,34 @@ static const struct {
 	 "DICOM: keep descriptions with identifiers cleaned out"},
 };
 
+static void usage_digest(FILE *fp)
+{
+	fprintf(fp,
+	        "usage: phiscan digest --key FILE [options] PATH...\n\n"
+	        "The keyed input digest a strip with the same key records for each file\n"
+	        "(input_hmac_sha256 in its manifest), one line a file in walk order:\n"
+	        "DIGEST  KIND  PATH.  Run on the originals, it tells which one a copy came from;\n"
+	        "without the key no one can.  Paths are masked like a scan's unless\n"
+	        "--show-values.  Exit 0, or 2 when a file could not be read.\n\n"
+	        "options:\n"
+	        "      --key FILE          the key the strip was given\n"
+	        "  -j, --jobs N            worker threads (default: all cores)\n"
+	        "      --show-values       print paths unmasked\n"
+	        "      --exclude GLOB      skip paths matching GLOB (base name or relative path)\n"
+	        "      --follow            follow symlinks that leave the tree\n"
+	        "      --files-from FILE   also digest the paths listed in FILE ('-': standard input)\n"
+	        "  -0, --null              --files-from paths end with NUL (find -print0)\n"
+	        "      --no-progress       no progress bar on a terminal\n"
+	        "      --config FILE, --no-config, --rules FILE, --no-default-rules, --case-depth N,\n"
+	        "      --roster FILE, --no-case-sweep: as for scan (they decide what is masked)\n");
+}
+
 static void usage_scan(FILE *fp, enum cmd c)
 {
+	if (c == CMD_DIGEST) {
+		usage_digest(fp);
+		return;
+	}
 	fprintf(fp, "usage: phiscan %s [options] %s\n\noptions:\n",
 	        c == CMD_SCAN ? "scan" : c == CMD_STRIP ? "strip" : "filter",
 	        c == CMD_SCAN ? "PATH..." : c == CMD_STRIP ? "PATH... (-o OUT | --in-place)" : "< IN > OUT");
@@ -243,7 +270,7 @@ static void usage_scan(FILE *fp, enum cmd c)
 
 static const char *cmd_name(enum cmd c)
 {
-	return c == CMD_SCAN ? "scan" : c == CMD_STRIP ? "strip" : "filter";
+	return c == CMD_SCAN ? "scan" : c == CMD_STRIP ? "strip" : c == CMD_DIGEST ? "digest" : "filter";
 }
 
 static int die_usage(const char *fmt, const char *arg)
@@ -523,6 +550,17 @@ static int parse_options(struct options *o, int argc, char **argv)
 			return EXIT_ERROR;
 		}
 	}
+	/* digest takes the walk's options, and those that decide what its paths mask */
+	if (o->cmd == CMD_DIGEST) {
+		const char *bad = o->nops ? "--op" : o->out ? "-o" : o->in_place ? "--in-place"
+		                : o->force ? "--force" : o->manifest ? "--manifest"
+		                : o->case_id ? "--case-id" : o->sflags ? "a strip option"
+		                : o->baseline || o->baseline_out ? "--baseline"
+		                : o->report_out ? "--output" : o->format != PHI_REPORT_HUMAN ? "--format"
+		                : NULL;
+		if (bad)
+			return die_usage("%s does not apply to digest", bad);
+	}
 	return -1;
 }
 
@@ -701,6 +739,7 @@ struct run {
 	unsigned long known;  /* findings left out because --baseline has them */
 	struct phi_ignore *ig;/* the current root's .phiscanignore files */
 	struct phi_plan plan; /* the walk, recorded; then its cases and names */
+	FILE *dfp;            /* digest: where its lines go */
 	size_t cur_root;      /* index of the root being walked */
 	bool cur_dir;         /* it is a directory */
 	/* --files-from: roots from listed_from on are the listed paths; each one's part
@@ -758,12 +797,36 @@ static int baseline_pass(struct run *r, struct phi_result *res)
 	return 0;
 }
 
+/* Under run.lock: a digested file's line, DIGEST  KIND  PATH (the masked path
+ * unless --show-values, as the plan made it); a file not read is an error line on
+ * standard error and the run's exit 2; a skipped one (a FIFO) a note there. */
+static void emit_digest(struct run *r, const struct phi_result *res)
+{
+	r->sum.files++;
+	if (res->status == PHI_SCANNED) {
+		r->sum.scanned++;
+		if (fprintf(r->dfp, "%s  %s  %s\n", res->in_sha256, res->in_kind, res->path) < 0)
+			r->fail = 1;
+	} else if (res->status == PHI_SKIPPED) {
+		r->sum.skipped++;
+		fprintf(stderr, "%s: skipped: %s\n", res->path, res->reason ? res->reason : "");
+	} else {
+		r->sum.unreadable++;
+		fprintf(stderr, "%s: error: %s\n", res->path, res->reason ? res->reason : "not read");
+	}
+}
+
 /* Under run.lock: report a finished file. */
 static void emit(struct run *r, struct job *j)
 {
 	if (j == &oom_job) {
 		r->fail = 1;
 		r->oom = true;
+		return;
+	}
+	if (r->a->o.cmd == CMD_DIGEST) {
+		emit_digest(r, &j->res);
+		draw_progress(r, false);
 		return;
 	}
 	if (baseline_pass(r, &j->res))
@@ -1085,7 +1148,10 @@ static void work(void *state, size_t i, void *arg)
 		j->res.reason = strdup("out of memory");
 	} else {
 		/* the harvest's descriptor, when it kept one, is the scan's now */
-		phi_scan_file(state, j->open, j->rel, e->kept, &j->res);
+		if (r->a->o.cmd == CMD_DIGEST)
+			phi_digest_file(state, j->open, e->kept, r->a->policy.key, &j->res);
+		else
+			phi_scan_file(state, j->open, j->rel, e->kept, &j->res);
 	}
 	phi_plan_release(e); /* not scanned: closed here */
 	deliver(r, i, j);
@@ -1293,6 +1359,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	};
 	if (!(fp = open_report(a)))
 		goto out;
+	r.dfp = fp;
 	struct phi_report_opts ro = {.format = o->format, .color = want_color(o, fp),
 	                             .show_values = o->show_values, .quiet = o->quiet,
 	                             .err_fp = stderr, .fail_on = o->fail_on,
@@ -1361,6 +1428,11 @@ static int run_tree(struct app *a, char **paths, int npaths)
 		fprintf(stderr, "%s: the walk stopped: %s\n", prog, phi_strerror(wr));
 	r.sum.seconds = since(&r.t0);
 	r.sum.exit_code = (wr || r.fail) ? EXIT_ERROR : exit_code_for(&r.sum, o->fail_on);
+	if (o->cmd == CMD_DIGEST) {
+		/* no findings, no summary: the lines are the output */
+		rc = wr || r.fail || r.sum.unreadable || fflush(fp) ? EXIT_ERROR : EXIT_CLEAN;
+		goto out;
+	}
 	if (out_real) {
 		/* every copy durable before the manifest says it exists */
 		int d = open(out_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1961,6 +2033,8 @@ int main(int argc, char **argv)
 		a.o.cmd = CMD_STRIP;
 	else if (!strcmp(cmd, "filter"))
 		a.o.cmd = CMD_FILTER;
+	else if (!strcmp(cmd, "digest"))
+		a.o.cmd = CMD_DIGEST;
 	else {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
 		usage_main(stderr);
@@ -2000,6 +2074,11 @@ int main(int argc, char **argv)
 	if ((rc = load_rules(&a, false)) >= 0 || (rc = load_policy(&a)) >= 0 ||
 	    (rc = open_baselines(&a)) >= 0)
 		goto done;
+	if (a.o.cmd == CMD_DIGEST && !a.policy.has_key) {
+		fprintf(stderr, "%s: digest needs --key FILE (the key the strip was given)\n", prog);
+		rc = EXIT_ERROR;
+		goto done;
+	}
 	rc = a.o.cmd == CMD_FILTER ? run_filter(&a) : run_tree(&a, paths, npaths);
 done:
 	free(paths_owned);

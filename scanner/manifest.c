@@ -1,6 +1,8 @@
 /* manifest.c - the strip manifest (see manifest.h). */
 #include "manifest.h"
 
+#include "../formats/indigest.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -204,10 +206,19 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 		puts_(m, ", \"reason\": ");
 		put_json(m, r->reason);
 	}
-	if (r->in_sha256[0]) {
-		puts_(m, ", \"input_sha256\": \"");
-		puts_(m, r->in_sha256);
-		puts_(m, "\", \"output_sha256\": \"");
+	/* the input only keyed (indigest.h): never a plain hash of a PHI-bearing file */
+	if (r->in_sha256[0] && m->policy && m->policy->has_key) {
+		char sealed[65];
+		const char *kind = r->in_kind ? r->in_kind : PHI_INDIGEST_SHA256;
+		phi_indigest_seal(m->policy->key, kind, r->in_sha256, sealed);
+		puts_(m, ", \"input_digest\": \"");
+		puts_(m, kind);
+		puts_(m, "\", \"input_hmac_sha256\": \"");
+		puts_(m, sealed);
+		put(m, "\"", 1);
+	}
+	if (r->out_sha256[0]) {
+		puts_(m, ", \"output_sha256\": \"");
 		puts_(m, r->out_sha256);
 		put(m, "\"", 1);
 	}

@@ -1,8 +1,9 @@
 /* manifest.h - the strip manifest: a JSON record of every file written.
  *
- * For each input: output path, format, status, input and output SHA-256, and each
- * change (rule, class, operator, byte span, line) - never the removed values nor
- * the replacements' originals.  Written to a temporary file and renamed into place
+ * For each input: output path, format, status, the input's keyed digest (with a
+ * key: formats/indigest.h; never a plain hash of an original), the output's SHA-256,
+ * and each change (rule, class, operator, byte span, line) - never the removed
+ * values nor the replacements' originals.  Written to a temporary file and renamed into place
  * when the run ends, so a manifest on disk is always complete.
  *
  * Threading: driven by the reporting thread only.

@@ -19,6 +19,7 @@
 #include "scan.h"
 
 #include "../formats/dicom.h"
+#include "../formats/indigest.h"
 #include "../formats/sha256.h"
 #include "baseline.h"
 #include "archive.h"
@@ -770,9 +771,10 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.state = &w->fstate[fi],
 	};
 	int rc = fmt->scan(&ctx);
-	if (hashes && !rc && ctx.in_sha256[0] && ctx.out_sha256[0]) {
+	if (hashes && !rc && ctx.in_sha256[0] && (ctx.out_sha256[0] || ctx.in_kind)) {
 		memcpy(hashes->in_sha256, ctx.in_sha256, sizeof ctx.in_sha256);
 		memcpy(hashes->out_sha256, ctx.out_sha256, sizeof ctx.out_sha256);
+		hashes->in_kind = ctx.in_kind;
 	}
 	if (nread)
 		*nread = ctx.in_bytes > head_len ? ctx.in_bytes : head_len;
@@ -998,15 +1000,23 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	if (out_fd >= 0) {
 		bool ok = (mode_exact || fchmod(out_fd, st.st_mode & 07777) == 0) &&
 		          (!o->in_place || fsync(out_fd) == 0);
-		/* the format may have hashed both from memory (format.h); else read them,
-		 * both in one interleaved pass (sha256.h: 1.5x two passes with SHA-NI) */
-		if (ok && (!res->in_sha256[0] || !res->out_sha256[0])) {
+		/* the format may have hashed both from memory, or given its own digest of
+		 * the input (format.h); else read them, both in one interleaved pass
+		 * (sha256.h: 1.5x two passes with SHA-NI) */
+		if (ok && res->in_sha256[0] && res->in_kind && !res->out_sha256[0]) {
+			const int fds[1] = {out_fd};
+			char hex[1][65];
+			ok = phi_sha256_fds(fds, 1, hex) == 0;
+			if (ok)
+				memcpy(res->out_sha256, hex[0], sizeof res->out_sha256);
+		} else if (ok && (!res->in_sha256[0] || !res->out_sha256[0])) {
 			const int fds[2] = {fd, out_fd};
 			char hex[2][65];
 			ok = phi_sha256_fds(fds, 2, hex) == 0;
 			if (ok) {
 				memcpy(res->in_sha256, hex[0], sizeof res->in_sha256);
 				memcpy(res->out_sha256, hex[1], sizeof res->out_sha256);
+				res->in_kind = NULL;
 			}
 		}
 		/* after the input hash: the copy, the hash and the scan saw the same bytes */
@@ -1053,7 +1063,8 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 			if (o->in_place)
 				fsync_dir(dirname(dir));
 			res->out_path = strdup(dest);
-			res->copied_verbatim = strcmp(res->in_sha256, res->out_sha256) == 0;
+			/* a format's own digest of the input is no file hash to compare */
+			res->copied_verbatim = !res->in_kind && !strcmp(res->in_sha256, res->out_sha256);
 		}
 	}
 	close(fd);
@@ -1071,6 +1082,62 @@ void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
 	}
 	scan_file(w, path, rel, fd, st, res);
 	phi_archive_done(w->arch, res); /* entries a strip held until the copy was published */
+}
+
+void phi_digest_file(struct phi_worker *w, const char *path, struct phi_kept_file *kept,
+                     const unsigned char key[32], struct phi_result *res)
+{
+	struct stat st = {0};
+	char msg[320], hex[65];
+	size_t head_len = 0;
+	const char *kind;
+	int fd = -1, rc;
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	if (kept && kept->fd >= 0) {
+		fd = kept->fd;
+		st = kept->st;
+		kept->fd = -1; /* ours now */
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
+		snprintf(msg, sizeof msg, "%scannot open: %s",
+		         errno == ENOENT ? "vanished after the walk: " : "", strerror(errno));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		return;
+	} else if (fstat(fd, &st)) {
+		snprintf(msg, sizeof msg, "cannot stat: %s", strerror(errno));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		close(fd);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_outcome(res, PHI_SKIPPED, "not a regular file");
+		close(fd);
+		return;
+	}
+	res->size = (uint64_t)st.st_size;
+	if ((rc = read_head_to(fd, (uint64_t)st.st_size, w->head, PHI_HEAD_SIZE, &head_len, true))) {
+		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		close(fd);
+		return;
+	}
+	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
+	res->format = fmt ? fmt->name : "unknown";
+	rc = phi_indigest_file(fd, (uint64_t)st.st_size, w->head, head_len, base_name(path),
+	                       w->o->limits, key, &kind, hex, &w->err);
+	const char *changed = rc ? NULL : changed_since(fd, &st);
+	close(fd);
+	if (rc) {
+		reason_from_error(w, res, rc);
+		return;
+	}
+	if (changed) {
+		set_outcome(res, PHI_UNREADABLE, changed);
+		return;
+	}
+	res->status = PHI_SCANNED;
+	res->in_kind = kind;
+	memcpy(res->in_sha256, hex, sizeof hex);
 }
 
 int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name, int out_fd,

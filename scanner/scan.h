@@ -72,6 +72,13 @@ struct phi_kept_file {
 void phi_scan_file(struct phi_worker *w, const char *path, const char *rel,
                    struct phi_kept_file *kept, struct phi_result *res);
 
+/* phiscan digest: the keyed input digest a strip records for the file at path
+ * (formats/indigest.h), sealed with key, into res->in_sha256 and res->in_kind;
+ * res->status SCANNED, or UNREADABLE / SKIPPED with the reason.  kept as for
+ * phi_scan_file. */
+void phi_digest_file(struct phi_worker *w, const char *path, struct phi_kept_file *kept,
+                     const unsigned char key[32], struct phi_result *res);
+
 /* For archive.c: one archive entry held in a memory file (fd, size bytes) through
  * the pipeline: detect (by content, then name, the entry's base name), scan, and
  * with out_fd >= 0 write the stripped copy there; a format that cannot strip has

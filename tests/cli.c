@@ -575,6 +575,38 @@ void sha256_hex(const void *p, size_t n, char hex[65])
 	sodium_bin2hex(hex, 65, h, sizeof h);
 }
 
+/* The manifest's keyed input digest, from its definition (formats/indigest.h),
+ * computed here with libsodium alone: the key file's bytes give the key (their
+ * SHA-256), then K = HMAC(key, label) and HMAC(K, kind NUL d). */
+char *input_hmac(const char *key_path, const char *kind, const unsigned char d[32])
+{
+	size_t kn;
+	char *kb = cli_read(key_path, &kn);
+	cr_assert_not_null(kb, "%s", key_path);
+	unsigned char key[32], k[32], mac[32];
+	crypto_hash_sha256(key, (const unsigned char *)kb, kn);
+	static const char label[] = "phiscan input digest v1";
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, sizeof key);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label));
+	crypto_auth_hmacsha256_final(&st, k);
+	crypto_auth_hmacsha256_init(&st, k, sizeof k);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)kind, strlen(kind) + 1);
+	crypto_auth_hmacsha256_update(&st, d, 32);
+	crypto_auth_hmacsha256_final(&st, mac);
+	char *hex = cli_own(malloc(65));
+	sodium_bin2hex(hex, 65, mac, sizeof mac);
+	return hex;
+}
+
+/* The same for kind "sha256": d is the SHA-256 of the bytes p[0..n). */
+char *input_hmac_sha256(const char *key_path, const void *p, size_t n)
+{
+	unsigned char d[32];
+	crypto_hash_sha256(d, p, n);
+	return input_hmac(key_path, "sha256", d);
+}
+
 /* The JSON report without its run time (the only field allowed to differ). */
 char *without_seconds(const struct cbuf *b)
 {

@@ -63,5 +63,9 @@ size_t count_type(const struct cbuf *b, const char *type);
 const char *line_for(const struct cbuf *b, const char *type, const char *suffix);
 void sha256_hex(const void *p, size_t n, char hex[65]);
 char *without_seconds(const struct cbuf *b); /* the JSON report without its run time */
+/* The manifest's keyed input digest (formats/indigest.h) from its definition: for
+ * kind with the 32-byte d, or of kind "sha256" for the bytes p[0..n). */
+char *input_hmac(const char *key_path, const char *kind, const unsigned char d[32]);
+char *input_hmac_sha256(const char *key_path, const void *p, size_t n);
 
 #endif

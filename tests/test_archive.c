@@ -481,7 +481,10 @@ Test(archive, strip_writes_a_new_zip_stripped_in_order_with_fixed_times_and_resc
 	char *orig = (cli_read(zip, &n0));
 	char *o = cli_fmt("%s/out", cli_root);
 	struct cbuf out, err;
-	cr_assert_eq(cli(&out, &err, NULL, "strip", "-o", o, cli_case, NULL), 1, "%s%s", out.p, err.p);
+	char *key = cli_fmt("%s/key", cli_root);
+	cli_write_str(key, "an example key of more than sixteen bytes");
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "--key", key, "-o", o, cli_case, NULL), 1, "%s%s",
+	             out.p, err.p);
 	struct got g[8];
 	cr_assert_eq(read_back_file(cli_fmt("%s/case.zip", o), g, 8), 4);
 	const char *order[] = {"scans/", "scans/upper.stl", "notes/referral.txt", "clean.txt"};
@@ -505,9 +508,13 @@ Test(archive, strip_writes_a_new_zip_stripped_in_order_with_fixed_times_and_resc
 	/* the manifest: per-entry hashes, the archive's own */
 	char *man = (cli_read(cli_fmt("%s/phiscan-manifest.json", o), NULL));
 	cr_assert(strstr(man, cli_fmt("\"input\": \"%s!/notes/referral.txt\"", zip)), "%s", man);
-	cr_assert(strstr(man, cli_fmt("\"input_sha256\": \"%s\", \"output_sha256\": \"%s\"",
-	                              sha_of(NOTE, strlen(NOTE)), sha_of(g[2].data, g[2].len))),
+	cr_assert(strstr(man, cli_fmt("\"input_digest\": \"sha256\", \"input_hmac_sha256\": \"%s\", "
+	                              "\"output_sha256\": \"%s\"",
+	                              input_hmac_sha256(key, NOTE, strlen(NOTE)),
+	                              sha_of(g[2].data, g[2].len))),
 	          "%s", man);
+	cr_assert(!strstr(man, sha_of(NOTE, strlen(NOTE))), "the entry's plain hash: %s", man);
+	cr_assert(!strstr(man, sha_of(orig, n0)), "the archive's plain hash: %s", man);
 	cr_assert(strstr(man, cli_fmt("\"output\": \"%s/case.zip!/clean.txt\"", o)), "%s", man);
 	cr_assert(strstr(man, "\"archive_entry_times\": \"fixed 1980-01-01T12:00:00Z\""), "%s", man);
 	cr_assert(!strstr(man, "Maria"));

@@ -1648,7 +1648,49 @@ static void write_big(const char *path)
 	free(w.p);
 }
 
-Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_memory_or_on_disk)
+/* The input digest a strip records for a DICOM file, from its definition
+ * (formats/indigest.h, kind "dicom-pixels"): the walker's map of the pixel bytes,
+ * everything else hashed here. */
+static char *dicom_digest(const char *key, const char *path)
+{
+	size_t n;
+	unsigned char *b = (unsigned char *)cli_read(path, &n);
+	cr_assert_not_null(b);
+	struct phi_limits lim;
+	struct phi_error e = {0};
+	struct phi_dicom_pixmap pm = {0};
+	phi_limits_default(&lim);
+	cr_assert_eq(phi_dicom_check_mem(b, n, &lim, NULL, &pm, &e), 0, "%s", e.msg);
+	crypto_hash_sha256_state gaps, pix, d;
+	crypto_hash_sha256_init(&gaps);
+	crypto_hash_sha256_init(&pix);
+	crypto_hash_sha256_init(&d);
+	size_t nr = pm.seen ? pm.n : 0, at = 0;
+	for (size_t i = 0; i < nr; i++) {
+		crypto_hash_sha256_update(&gaps, b + at, pm.v[i].off - at);
+		crypto_hash_sha256_update(&pix, b + pm.v[i].off, pm.v[i].len);
+		at = pm.v[i].off + pm.v[i].len;
+	}
+	crypto_hash_sha256_update(&gaps, b + at, n - at);
+	unsigned char u[8], hg[32], hp[32], hd[32];
+	crypto_hash_sha256_update(&d, (const unsigned char *)"phiscan dicom-pixels v1", 24);
+	uint64_t v[2] = {n, nr};
+	for (int k = 0; k < 2 + 2 * (int)nr; k++) {
+		uint64_t x = k < 2 ? v[k] : k % 2 == 0 ? pm.v[(k - 2) / 2].off : pm.v[(k - 2) / 2].len;
+		for (int j = 0; j < 8; j++)
+			u[j] = (unsigned char)(x >> (8 * j));
+		crypto_hash_sha256_update(&d, u, 8);
+	}
+	crypto_hash_sha256_final(&gaps, hg);
+	crypto_hash_sha256_final(&pix, hp);
+	crypto_hash_sha256_update(&d, hg, 32);
+	crypto_hash_sha256_update(&d, hp, 32);
+	crypto_hash_sha256_final(&d, hd);
+	free(pm.v);
+	return input_hmac(key, "dicom-pixels", hd);
+}
+
+Test(dicom, manifest_hashes_are_the_copys_sha256_and_the_inputs_keyed_digest_in_memory_or_on_disk)
 {
 	char *key = key_file("key", 9);
 	char *dir = cli_fmt("%s/hashes", cli_case);
@@ -1669,11 +1711,27 @@ Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_m
 	cr_assert_eq(rc, 1, "strip exit %d: %s%s", rc, out.p, err.p);
 	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), NULL);
 	cr_assert_not_null(man);
+	/* phiscan digest on the originals: the same values, in walk order */
+	struct cbuf dg = {0};
+	rc = cli(&dg, &err, NULL, "digest", "--no-progress", "--key", key, "-j", "2", dir, NULL);
+	cr_assert_eq(rc, 0, "digest exit %d: %s%s", rc, dg.p, err.p);
 	for (size_t i = 0; i < nf; i++) {
 		const char *base = strrchr(files[i], '/') + 1;
 		char *o = cli_fmt("%s/%s", od, base);
-		cr_assert_str_eq(manifest_hash(man, files[i], "input_sha256"), sha256_of(files[i]), "%s",
-		                 base);
+		/* the input keyed (a deflated data set's digest is its file's SHA-256), never
+		 * a plain hash of it */
+		bool deflated = strstr(base, "ts3.dcm") != NULL;
+		size_t n;
+		char *b = cli_read(files[i], &n);
+		char *want = deflated ? input_hmac_sha256(key, b, n) : dicom_digest(key, files[i]);
+		cr_assert_str_eq(manifest_hash(man, files[i], "input_hmac_sha256"), want, "%s", base);
+		cr_assert(strstr(man, cli_fmt("\"input_digest\": \"%s\", \"input_hmac_sha256\": \"%s\"",
+		                              deflated ? "sha256" : "dicom-pixels", want)),
+		          "%s", base);
+		cr_assert(!strstr(man, sha256_of(files[i])), "%s: the input's plain hash", base);
+		cr_assert(has(&dg, cli_fmt("%s  %s  %s\n", want, deflated ? "sha256" : "dicom-pixels",
+		                           files[i])),
+		          "%s: %s", base, dg.p);
 		cr_assert_str_eq(manifest_hash(man, files[i], "output_sha256"), sha256_of(o), "%s", base);
 		/* the pixel facts are the walker's hash of each file's stored pixel bytes */
 		char *pin = walked_pixels(files[i]);
@@ -1683,6 +1741,12 @@ Test(dicom, manifest_hashes_are_the_files_sha256_whether_the_copy_was_built_in_m
 		cr_assert_str_eq(walked_pixels(o), pin, "%s: pixels changed", base);
 		cr_assert(!file_has(o, P_NAME), "%s: the name survived", base);
 	}
+	/* another key, other digests: whoever lacks the key cannot link a copy to an original */
+	char *key2 = key_file("key2", 11);
+	struct cbuf dg2 = {0};
+	cr_assert_eq(cli(&dg2, &err, NULL, "digest", "--no-progress", "--key", key2, dir, NULL), 0);
+	cr_assert_str_neq(dg2.p, dg.p);
+	cr_assert(!has(&dg2, dicom_digest(key, files[0])));
 }
 
 Test(dicom, filter_takes_a_pipe_in_memory_or_spooled_whatever_its_size_and_encoding)
