@@ -422,6 +422,8 @@ struct uid_slot {
 };
 struct uid_cache {
 	unsigned char key[32];
+	bool keyed;                      /* st is key's */
+	crypto_auth_hmacsha256_state st; /* keyed, the label hashed: a miss costs the UID */
 	struct uid_slot slot[UID_CACHE];
 };
 
@@ -449,6 +451,8 @@ static void free_state(void *p)
 		return;
 	phi_dcm_free(st->h);
 	phi_dnat_free(st->nat);
+	if (st->uids)
+		sodium_memzero(st->uids, sizeof *st->uids); /* the key and its keyed state */
 	free(st->uids);
 	free(st->in);
 	free(st->pin.v);
@@ -480,12 +484,11 @@ static void hmac(const unsigned char key[32], const char *label, const char *v, 
 	crypto_auth_hmacsha256_final(&st, out);
 }
 
-int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65])
+#define UID_LABEL "phiscan-dicom-uid"
+
+/* "2.25." and the decimal of the MAC's first 128 bits. */
+static void uid_of_mac(unsigned char mac[32], char out[65])
 {
-	while (n > 0 && (uid[n - 1] == 0 || uid[n - 1] == ' '))
-		n--;
-	unsigned char mac[32];
-	hmac(key, "phiscan-dicom-uid", uid, n, mac);
 	/* 128-bit big-endian integer to decimal: repeated division by 10 */
 	unsigned char num[16];
 	memcpy(num, mac, 16);
@@ -508,6 +511,15 @@ int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, 
 	while (nd > 0)
 		out[o++] = digits[--nd];
 	out[o] = 0;
+}
+
+int phi_dicom_remap_uid(const unsigned char key[32], const char *uid, size_t n, char out[65])
+{
+	while (n > 0 && (uid[n - 1] == 0 || uid[n - 1] == ' '))
+		n--;
+	unsigned char mac[32];
+	hmac(key, UID_LABEL, uid, n, mac);
+	uid_of_mac(mac, out);
 	return 0;
 }
 
@@ -522,14 +534,23 @@ static const char *remap_memo(struct dstate *s, const char *uid, size_t n, char 
 		phi_dicom_remap_uid(s->key, uid, n, u);
 		return u;
 	}
-	if (memcmp(c->key, s->key, sizeof c->key)) {
+	if (!c->keyed || memcmp(c->key, s->key, sizeof c->key)) {
 		memset(c, 0, sizeof *c);
 		memcpy(c->key, s->key, sizeof c->key);
+		crypto_auth_hmacsha256_init(&c->st, s->key, 32);
+		crypto_auth_hmacsha256_update(&c->st, (const unsigned char *)UID_LABEL,
+		                              sizeof UID_LABEL);
+		c->keyed = true;
 	}
 	struct uid_slot *m = &c->slot[phi_fnv1a(uid, n) % UID_CACHE];
 	if (m->n == n && !memcmp(m->in, uid, n))
 		return m->out;
-	phi_dicom_remap_uid(s->key, uid, n, m->out);
+	/* phi_dicom_remap_uid's MAC from the keyed state */
+	unsigned char mac[32];
+	crypto_auth_hmacsha256_state st = c->st;
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)uid, n);
+	crypto_auth_hmacsha256_final(&st, mac);
+	uid_of_mac(mac, m->out);
 	memcpy(m->in, uid, n);
 	m->n = (unsigned char)n;
 	return m->out;

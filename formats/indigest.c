@@ -103,24 +103,30 @@ int phi_indigest_dicom(const unsigned char *data, int fd, uint64_t size,
 	return 0;
 }
 
-void phi_indigest_seal(const unsigned char key[32], const char *kind, const char d_hex[65],
-                       char out_hex[65])
+void phi_indigest_key(struct phi_indigest_key *k, const unsigned char key[32])
 {
 	static const char label[] = "phiscan input digest v1";
-	unsigned char k[32], raw[32], mac[32];
+	unsigned char kk[32];
 	crypto_auth_hmacsha256_state st;
 	crypto_auth_hmacsha256_init(&st, key, 32);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof label - 1);
-	crypto_auth_hmacsha256_final(&st, k);
+	crypto_auth_hmacsha256_final(&st, kk);
+	crypto_auth_hmacsha256_init(&k->st, kk, sizeof kk);
+	sodium_memzero(kk, sizeof kk);
+}
+
+void phi_indigest_seal(const struct phi_indigest_key *k, const char *kind, const char d_hex[65],
+                       char out_hex[65])
+{
+	unsigned char raw[32], mac[32];
+	crypto_auth_hmacsha256_state st = k->st;
 	out_hex[0] = 0;
 	if (unhex(d_hex, raw))
 		return;
-	crypto_auth_hmacsha256_init(&st, k, sizeof k);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)kind, strlen(kind) + 1);
 	crypto_auth_hmacsha256_update(&st, raw, sizeof raw);
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_bin2hex(out_hex, 65, mac, sizeof mac);
-	sodium_memzero(k, sizeof k);
 }
 
 int phi_indigest_file(int fd, uint64_t size, const unsigned char *head, size_t head_len,
@@ -151,6 +157,9 @@ int phi_indigest_file(int fd, uint64_t size, const unsigned char *head, size_t h
 			return phi_fail(err, rc, "cannot read the file: %s", phi_strerror(rc));
 		memcpy(d, hex[0], sizeof d);
 	}
-	phi_indigest_seal(key, *kind, d, out_hex);
+	struct phi_indigest_key k;
+	phi_indigest_key(&k, key);
+	phi_indigest_seal(&k, *kind, d, out_hex);
+	sodium_memzero(&k, sizeof k);
 	return 0;
 }

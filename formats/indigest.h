@@ -34,6 +34,7 @@
 #ifndef PHI_INDIGEST_H
 #define PHI_INDIGEST_H
 
+#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,8 +51,16 @@ int phi_indigest_dicom(const unsigned char *data, int fd, uint64_t size,
                        const struct phi_dicom_pixmap *pm, const char pix_hex[65],
                        char d_hex[65], struct phi_error *err);
 
-/* The manifest's value: HMAC as above of D (64 hex digits) under key (32 bytes). */
-void phi_indigest_seal(const unsigned char key[32], const char *kind, const char d_hex[65],
+/* The sealing key K of key (32 bytes), made once: HMAC's keyed state, copied for
+ * each value sealed (a manifest seals one a file, under the report lock). */
+struct phi_indigest_key {
+	crypto_auth_hmacsha256_state st;
+};
+void phi_indigest_key(struct phi_indigest_key *k, const unsigned char key[32]);
+
+/* The manifest's value: HMAC as above of D (64 hex digits); "" when d_hex is not 64
+ * hex digits. */
+void phi_indigest_seal(const struct phi_indigest_key *k, const char *kind, const char d_hex[65],
                        char out_hex[65]);
 
 /* The whole computation for the file open on fd (size bytes, its first head_len

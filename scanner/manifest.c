@@ -30,6 +30,7 @@ struct phi_manifest {
 	char *b;      /* the part being made */
 	size_t bn, bcap;
 	bool oom;     /* b could not grow: the manifest fails at its end */
+	struct phi_indigest_key seal; /* with a key: the input digests' (indigest.h) */
 };
 
 /* stdio's buffer for the entries: glibc sizes a buffer it allocates itself by the
@@ -97,10 +98,13 @@ int phi_manifest_open(struct phi_manifest **out, const char *path,
 	if (!m)
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	m->policy = policy;
+	if (policy && policy->has_key)
+		phi_indigest_key(&m->seal, policy->key);
 	m->path = strdup(path);
 	if (!m->path || !(m->fp = tmpfile())) {
 		int e = errno;
 		free(m->path);
+		sodium_memzero(&m->seal, sizeof m->seal);
 		free(m);
 		return phi_fail(err, PHI_EIO, "%s: cannot start the manifest: %s", path, strerror(e));
 	}
@@ -210,7 +214,7 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 	if (r->in_sha256[0] && m->policy && m->policy->has_key) {
 		char sealed[65];
 		const char *kind = r->in_kind ? r->in_kind : PHI_INDIGEST_SHA256;
-		phi_indigest_seal(m->policy->key, kind, r->in_sha256, sealed);
+		phi_indigest_seal(&m->seal, kind, r->in_sha256, sealed);
 		puts_(m, ", \"input_digest\": \"");
 		puts_(m, kind);
 		puts_(m, "\", \"input_hmac_sha256\": \"");
@@ -288,6 +292,7 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	free(tmp);
 	free(m->b);
 	free(m->path);
+	sodium_memzero(&m->seal, sizeof m->seal);
 	free(m);
 	return rc;
 }

@@ -14,10 +14,10 @@
 #                             left alone (dcmodify can only make new random ones)
 #   cp -r                     no de-identification at all: what writing the copies
 #                             costs on this disk, the floor of any tool that writes them
-#   gdcmanon + sha256sum      gdcmanon, then sha256sum of every input and output: the
-#                             audit trail phiscan's manifest carries (its input and
-#                             output SHA-256; the pixel hash not counted), for scale
-#                             only: the ratio is against gdcmanon alone
+#   gdcmanon + sha256sum      gdcmanon, then sha256sum of every input and output: an
+#                             audit trail like the one phiscan's manifest carries (the
+#                             copy's SHA-256, the input's keyed digest and the pixel
+#                             hash), for scale only: the ratio is against gdcmanon alone
 # Prints seconds (best of RUNS), files/s and ratios; peak RSS of phiscan.  Exit 0
 # when every tool ran, 1 when one is missing or failed.
 #
