@@ -4,6 +4,8 @@
 #include "../formats/indigest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -14,7 +16,10 @@
 
 /* Entries are written to an anonymous temporary file (bounded memory whatever the
  * tree holds) and the manifest itself is created only when the run ends: a manifest
- * inside the stripped tree is then never walked half-done.  An entry is streamed:
+ * inside the stripped tree is then never walked half-done.  The file is made in the
+ * manifest's own directory (O_TMPFILE) where the file system can, and given its
+ * name at the end (linkat, then rename over an older one); elsewhere in TMPDIR
+ * (tmpfile) and copied: 3 MB for a 1,000-file DICOM strip.  An entry is streamed:
  * its changes first (a file with very many findings reports them in parts), then
  * its outcome and hashes.  Each part is made in memory (b) and written with one
  * fwrite: a 1,000-file DICOM strip writes 3 MB of entries, and a stdio call per
@@ -27,6 +32,7 @@ struct phi_manifest {
 	bool entry_open;
 	size_t entry_changes;
 	char *iobuf;  /* fp's buffer (MANIFEST_IOBUF bytes), or NULL: stdio's own */
+	bool in_dir;  /* fp is an O_TMPFILE in the manifest's directory */
 	char *b;      /* the part being made */
 	size_t bn, bcap;
 	bool oom;     /* b could not grow: the manifest fails at its end */
@@ -101,7 +107,13 @@ int phi_manifest_open(struct phi_manifest **out, const char *path,
 	if (policy && policy->has_key)
 		phi_indigest_key(&m->seal, policy->key);
 	m->path = strdup(path);
-	if (!m->path || !(m->fp = tmpfile())) {
+	char *dir = m->path ? strdup(m->path) : NULL;
+	int tfd = dir ? open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644) : -1;
+	free(dir);
+	if (tfd >= 0 && !(m->fp = fdopen(tfd, "w+")))
+		close(tfd);
+	m->in_dir = m->fp != NULL;
+	if (!m->path || (!m->fp && !(m->fp = tmpfile()))) {
 		int e = errno;
 		free(m->path);
 		sodium_memzero(&m->seal, sizeof m->seal);
@@ -241,6 +253,38 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 	return flush_part(m);
 }
 
+/* The O_TMPFILE written: durable with its mode, then linked under a temporary name
+ * beside the manifest and renamed over it (linkat cannot replace a file). */
+static int publish_in_dir(struct phi_manifest *m, struct phi_error *err)
+{
+	int fd = fileno(m->fp);
+	char proc[64], *tmp = NULL;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	if (fchmod(fd, 0644) || fsync(fd))
+		return phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+		                strerror(errno));
+	for (unsigned i = 0; i < 100; i++) {
+		free(tmp);
+		if (asprintf(&tmp, "%s.tmp-%08x", m->path, randombytes_random()) < 0)
+			return phi_fail(err, PHI_ENOMEM, "out of memory");
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) {
+			int rc = 0;
+			if (rename(tmp, m->path)) {
+				rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
+				              strerror(errno));
+				unlink(tmp);
+			}
+			free(tmp);
+			return rc;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	int e = errno;
+	free(tmp);
+	return phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path, strerror(e));
+}
+
 int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
                        struct phi_error *err)
 {
@@ -255,6 +299,12 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 		rc = phi_fail(err, PHI_ENOMEM, "%s: out of memory writing the manifest", m->path);
 	else if (fflush(m->fp) || ferror(m->fp) || fseek(m->fp, 0, SEEK_SET))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest", m->path);
+	if (!rc && m->in_dir) {
+		rc = publish_in_dir(m, err);
+		fclose(m->fp);
+		free(m->iobuf);
+		goto done;
+	}
 	if (!rc && (asprintf(&tmp, "%s.tmp-XXXXXX", m->path) < 0 || (fd = mkstemp(tmp)) < 0))
 		rc = phi_fail(err, PHI_EIO, "%s: cannot write the manifest: %s", m->path,
 		              strerror(errno));
@@ -290,6 +340,7 @@ int phi_manifest_close(struct phi_manifest *m, const struct phi_summary *s,
 	if (rc && fd >= 0)
 		unlink(tmp);
 	free(tmp);
+done:
 	free(m->b);
 	free(m->path);
 	sodium_memzero(&m->seal, sizeof m->seal);
