@@ -104,7 +104,7 @@ int phi_manifest_open(struct phi_manifest **out, const char *path,
 	if (!m)
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
 	m->policy = policy;
-	if (policy && policy->has_key)
+	if (policy->has_key)
 		phi_indigest_key(&m->seal, policy->key);
 	m->path = strdup(path);
 	char *dir = m->path ? strdup(m->path) : NULL;
@@ -223,7 +223,7 @@ int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 		put_json(m, r->reason);
 	}
 	/* the input only keyed (indigest.h): never a plain hash of a PHI-bearing file */
-	if (r->in_sha256[0] && m->policy && m->policy->has_key) {
+	if (r->in_sha256[0] && m->policy->has_key) {
 		char sealed[65];
 		const char *kind = r->in_kind ? r->in_kind : PHI_INDIGEST_SHA256;
 		phi_indigest_seal(&m->seal, kind, r->in_sha256, sealed);

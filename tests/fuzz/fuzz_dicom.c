@@ -1,7 +1,9 @@
 /* fuzz_dicom.c - libFuzzer target: arbitrary bytes through DICOM detection, the
  * DCMTK bridge (file path with values loaded on demand, and memory), the walk, the
- * Basic Profile actions and the writer, in scan and strip mode; and the case
- * harvest's walk of the Patient module (whole, from the first bytes, from the file).
+ * Basic Profile actions and the writer, in scan and strip mode; the case harvest's
+ * walk of the Patient module (whole, from the first bytes, from the file); and the
+ * keyed input digest of the file (phiscan digest: the walker's map, then a hash of
+ * the bytes outside it read back from the file).
  *
  * Run from the repository root (it loads rules/ from there):
  * `make fuzz FUZZ_TARGETS=fuzz_dicom`.  Seeds: tests/fuzz/seeds/fuzz_dicom/.
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../formats/dicom.h"
+#include "../../formats/indigest.h"
 #include "fuzz_setup.h"
 
 static const unsigned char key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -53,6 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)phi_dicom_patient_values_mem(data, size, size, &limits, take_value, &sum, &herr);
 	(void)phi_dicom_patient_values_mem(data, first, size, &limits, take_value, &sum, &herr);
 	(void)phi_dicom_patient_values(in, size, &limits, take_value, &sum, &herr);
+
+	/* the input digest, as phiscan digest computes it */
+	const char *kind;
+	char hex[65];
+	(void)phi_indigest_file(in, size, data, size < 65536 ? size : 65536, "fuzz.dcm", &limits,
+	                        key, &kind, hex, &herr);
 
 	/* scan by path: DCMTK reopens the file and loads long values on demand */
 	res.path = strdup("fuzz");
