@@ -1397,7 +1397,11 @@ static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
 			return rc;
 		if (need > MEM_MAX || need > ctx->size)
 			return PHI_ENOTSUP;
-		size_t want = (size_t)(need + 65536 < ctx->size ? need + 65536 : ctx->size);
+		/* what it asks and as much again as it had, at least 16 KiB: a header
+		 * longer than the scanner's first read (8 KiB) costs a read or two, not
+		 * 64 KiB of the pixels behind it */
+		uint64_t more = avail > 16384 ? avail : 16384;
+		size_t want = (size_t)(need + more < ctx->size ? need + more : ctx->size);
 		/* bytes of st->in already filled (none while d is the head): known before a
 		 * realloc moves st->in, which d may point into */
 		size_t have = d == ctx->head ? 0 : avail;
