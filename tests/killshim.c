@@ -15,6 +15,8 @@
  *                      every step of every file's commit
  *   KILLSHIM_NO_NOREPLACE=1  renameat2 with RENAME_NOREPLACE fails with EINVAL, as on
  *                      a file system without it (the strip's link() fallback)
+ *   KILLSHIM_NO_TMPFILE=1  open with O_TMPFILE fails with EOPNOTSUPP, as on a file
+ *                      system without it (the manifest's tmpfile() fallback)
  * The counter is shared by all threads (atomic); with -j 1 the Nth call is the
  * same call in every run of the same input.
  */
@@ -227,4 +229,44 @@ int fclose(FILE *f)
 	REAL(fclose);
 	tick_fd(fileno(f));
 	return real_fclose(f);
+}
+
+/* open/open64 pass through, but for O_TMPFILE under KILLSHIM_NO_TMPFILE. */
+static int no_tmpfile(int flags)
+{
+	return (flags & O_TMPFILE) == O_TMPFILE && getenv("KILLSHIM_NO_TMPFILE");
+}
+
+int open(const char *path, int flags, ...)
+{
+	REAL(open);
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (no_tmpfile(flags)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return real_open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	REAL(open64);
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (no_tmpfile(flags)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return real_open64(path, flags, mode);
 }

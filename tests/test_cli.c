@@ -1453,6 +1453,56 @@ Test(cli, strip_publishes_with_link_where_rename_noreplace_is_missing)
 	cr_assert_eq(count_type(&out, "unreadable"), 2, "%s", out.p);
 }
 
+/* Where the file system has no O_TMPFILE (the shim plays one), the manifest's
+ * entries go to tmpfile() and are copied beside it at the end: the same manifest,
+ * no temporary file left. */
+Test(cli, strip_writes_the_manifest_where_o_tmpfile_is_missing)
+{
+	const char *shim = getenv("KILLSHIM");
+	if (!shim || access(shim, R_OK))
+		cr_skip_test("KILLSHIM is set by make test");
+	case_file("a/x.txt", "SSN " VAL_SSN " one\n");
+	case_file("b/y.txt", clean_text);
+	char *key = cli_fmt("%s/key", cli_root);
+	cli_write_str(key, "an example key of more than sixteen bytes");
+	char *o1 = cli_fmt("%s/o1", cli_root), *o2 = cli_fmt("%s/o2", cli_root);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "strip", "-q", "--key", key, cli_case, "-o", o1, NULL), 1,
+	             "%s", err.p);
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *saved_asan = asan ? strdup(asan) : NULL;
+	cr_assert_eq(setenv("ASAN_OPTIONS",
+	                    cli_fmt("%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : ""),
+	                    1),
+	             0);
+	cr_assert_eq(setenv("LD_PRELOAD", shim, 1), 0);
+	cr_assert_eq(setenv("KILLSHIM_NO_TMPFILE", "1", 1), 0);
+	int rc = cli(&out, &err, NULL, "strip", "-q", "--key", key, cli_case, "-o", o2, NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("KILLSHIM_NO_TMPFILE");
+	if (saved_asan)
+		setenv("ASAN_OPTIONS", saved_asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(saved_asan);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	char *m1 = cli_read(cli_fmt("%s/phiscan-manifest.json", o1), NULL);
+	char *m2 = cli_read(cli_fmt("%s/phiscan-manifest.json", o2), NULL);
+	cr_assert(m1 && m2);
+	/* the same but for where the copies went */
+	char *from = cli_fmt("\"%s/", o2), *to = cli_fmt("\"%s/", o1);
+	for (char *p; (p = strstr(m2, from));) {
+		memmove(p + strlen(to), p + strlen(from), strlen(p + strlen(from)) + 1);
+		memcpy(p, to, strlen(to));
+	}
+	cr_assert_str_eq(m2, m1);
+	cr_assert(strstr(m1, "\"input_hmac_sha256\""), "%s", m1);
+	struct cbuf ls;
+	char *argv[] = {"find", o2, "-name", "*.tmp-*", NULL};
+	cr_assert_eq(run(argv, NULL, &ls, &err), 0);
+	cr_assert_eq(ls.n, 0, "temporary files left: %s", ls.p);
+}
+
 /* A file with more findings than a worker holds (4096) is streamed to the report
  * in walk order: every finding arrives, the first file's before the second's, and
  * the report is the same with one thread or two. */
