@@ -81,6 +81,8 @@ struct phi_dnat {
 	size_t ncodes;
 	unsigned char *out;
 	size_t on, ocap;
+	bool hole_ok;                /* phi_dnat_save_mem_hole: the pixel value may be a hole */
+	struct phi_dnat_hole hole;
 	bool oom;
 	char *path; /* walk scratch: the path, a string value */
 	size_t path_cap;
@@ -1122,7 +1124,27 @@ static int out_numeric(struct phi_dnat *n, bool explicit_vr, const struct node *
 
 static int emit_elements(struct phi_dnat *n, size_t i, size_t stop, bool top_level);
 
-static int emit_one(struct phi_dnat *n, size_t i)
+/* Room for k bytes at the end of the copy, left unwritten (the hole). */
+static void out_skip(struct phi_dnat *n, size_t k)
+{
+	if (n->oom)
+		return;
+	if (n->on + k > n->ocap) {
+		size_t nc = n->ocap ? n->ocap * 2 : 65536;
+		while (nc < n->on + k)
+			nc *= 2;
+		unsigned char *t = realloc(n->out, nc);
+		if (!t) {
+			n->oom = true;
+			return;
+		}
+		n->out = t;
+		n->ocap = nc;
+	}
+	n->on += k;
+}
+
+static int emit_one(struct phi_dnat *n, size_t i, bool top_level)
 {
 	const struct node *x = &n->nodes[i];
 	bool ex = n->explicit_vr;
@@ -1174,6 +1196,16 @@ static int emit_one(struct phi_dnat *n, size_t i)
 		const char *v = value_of(n, x, &k);
 		if (x->cv || k + (k & 1) != x->len)
 			return out_string(n, ex, x->g, x->e, x->vr, v, k);
+	}
+	if (n->hole_ok && top_level && !n->hole.len && x->g == 0x7FE0 && x->e == 0x0010 &&
+	    x->end - x->val >= PHI_DNAT_HOLE_MIN) {
+		/* native pixels: their header here, their bytes stay where they are */
+		out_put(n, n->d + x->hdr, x->val - x->hdr);
+		n->hole.at = n->on;
+		n->hole.len = x->end - x->val;
+		n->hole.src = n->d + x->val;
+		out_skip(n, n->hole.len);
+		return 0;
 	}
 	out_put(n, n->d + x->hdr, x->end - x->hdr);
 	return 0;
@@ -1234,7 +1266,7 @@ static int emit_elements(struct phi_dnat *n, size_t i, size_t stop, bool top_lev
 			rc = emit_put(n, &n->puts[pi++]);
 		}
 		if (!rc && !replaced)
-			rc = emit_one(n, i);
+			rc = emit_one(n, i, top_level);
 		i = x->next;
 	}
 	while (!rc && pi < np)
@@ -1269,10 +1301,21 @@ static void out_value(const struct phi_dnat *n, uint16_t g, uint16_t e, const ch
 		*k = (size_t)(z - *v);
 }
 
+int phi_dnat_save_mem_hole(struct phi_dnat *n, const unsigned char **data, size_t *size,
+                           struct phi_dnat_hole *hole)
+{
+	n->hole_ok = true;
+	int rc = phi_dnat_save_mem(n, data, size);
+	*hole = n->hole;
+	n->hole_ok = false;
+	return rc;
+}
+
 int phi_dnat_save_mem(struct phi_dnat *n, const unsigned char **data, size_t *size)
 {
 	n->on = 0;
 	n->oom = false;
+	n->hole = (struct phi_dnat_hole){0};
 	static const unsigned char zero[128];
 	out_put(n, zero, sizeof zero);
 	out_put(n, "DICM", 4);

@@ -49,6 +49,19 @@ int phi_dnat_put(struct phi_dnat *n, uint16_t group, uint16_t element, const cha
 int phi_dnat_add_method_code(struct phi_dnat *n, const char *code, const char *meaning);
 /* The copy, in memory owned by the handle (valid until the next parse or free). */
 int phi_dnat_save_mem(struct phi_dnat *n, const unsigned char **data, size_t *size);
+
+/* The same, but a top-level Pixel Data value of defined length (native pixels) of at
+ * least PHI_DNAT_HOLE_MIN bytes is not copied: *data[hole->at, hole->at + hole->len)
+ * is left unwritten, and the copy's bytes there are hole->src's (the input's, as
+ * parsed, so valid as long as they are).  hole->len 0: no hole, *data is whole.  The
+ * strip writes the three pieces and hashes them where they are (dicom.c). */
+#define PHI_DNAT_HOLE_MIN 4096
+struct phi_dnat_hole {
+	size_t at, len;
+	const unsigned char *src;
+};
+int phi_dnat_save_mem_hole(struct phi_dnat *n, const unsigned char **data, size_t *size,
+                           struct phi_dnat_hole *hole);
 /* The message of the last failure (one line, no PHI). */
 const char *phi_dnat_error(const struct phi_dnat *n);
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int vfail(struct phi_error *err, int code, uint64_t offset, const char *fmt,
@@ -137,6 +138,33 @@ int phi_output_write(struct phi_fctx *ctx, const void *src, size_t n)
 		}
 		s += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int phi_output_writev(struct phi_fctx *ctx, const struct phi_span *v, int n)
+{
+	struct iovec iov[8];
+	if (n < 0 || n > 8)
+		return phi_fail(ctx->err, PHI_EUSAGE, "too many pieces to write");
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (v[i].n)
+			iov[k++] = (struct iovec){(void *)v[i].p, v[i].n};
+	for (int i = 0; i < k;) {
+		ssize_t w = writev(ctx->out_fd, iov + i, k - i);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return phi_fail(ctx->err, PHI_EIO, "write failed: %s", strerror(errno));
+		}
+		/* past the pieces written whole, into the one written in part */
+		while (i < k && (size_t)w >= iov[i].iov_len)
+			w -= (ssize_t)iov[i++].iov_len;
+		if (i < k) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }

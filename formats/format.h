@@ -231,6 +231,13 @@ struct phi_fctx {
 long phi_input_read(struct phi_fctx *ctx, void *dst, size_t n);
 /* Write all of n bytes to ctx->out_fd. */
 int phi_output_write(struct phi_fctx *ctx, const void *src, size_t n);
+/* Write all of the pieces, in order, with writev (one call when the kernel takes
+ * them whole). */
+struct phi_span {
+	const void *p;
+	size_t n;
+};
+int phi_output_writev(struct phi_fctx *ctx, const struct phi_span *v, int n);
 
 struct phi_format {
 	const char *name;
