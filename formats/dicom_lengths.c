@@ -175,22 +175,35 @@ static uint32_t u32(const unsigned char *p, bool be)
 
 #define UNDEF 0xFFFFFFFFu
 
-/* The VRs with a 4-byte length (PS3.5 table 7.1-1); DCMTK also reads an unknown VR
- * that way, and so does this walker. */
+/* The standard VRs (PS3.5 table 7.1-1), those with a 4-byte length first. */
+static const char longs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
+                                "UC", "UN", "UR", "UT", "UV"};
+static const char shorts[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
+                                 "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
+                                 "UI", "UL", "US"};
+
+static bool vr_in(const unsigned char *v, const char (*t)[3], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[0] == (unsigned char)t[i][0] && v[1] == (unsigned char)t[i][1])
+			return true;
+	return false;
+}
+
+/* A VR with a 4-byte length; DCMTK also reads an unknown VR that way, and so does
+ * this walker. */
 static bool long_vr(const unsigned char *v)
 {
-	static const char longs[][3] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV",
-	                                "UC", "UN", "UR", "UT", "UV"};
-	static const char shorts[][3] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
-	                                 "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM",
-	                                 "UI", "UL", "US"};
-	for (size_t i = 0; i < sizeof longs / sizeof *longs; i++)
-		if (v[0] == (unsigned char)longs[i][0] && v[1] == (unsigned char)longs[i][1])
-			return true;
-	for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++)
-		if (v[0] == (unsigned char)shorts[i][0] && v[1] == (unsigned char)shorts[i][1])
-			return false;
-	return true;
+	return vr_in(v, longs, sizeof longs / sizeof *longs) ||
+	       !vr_in(v, shorts, sizeof shorts / sizeof *shorts);
+}
+
+/* One of the standard VRs: what DCMTK's guess of a data set's encoding asks of the
+ * two bytes after the first tag (DcmItem::foundVR, DcmVR::isStandard). */
+static bool standard_vr(const unsigned char *v)
+{
+	return vr_in(v, longs, sizeof longs / sizeof *longs) ||
+	       vr_in(v, shorts, sizeof shorts / sizeof *shorts);
 }
 
 static int bad(struct rd *r, uint64_t off, const char *what, uint16_t g, uint16_t e)
@@ -446,11 +459,13 @@ static bool vr_letters(const unsigned char *p)
 }
 
 /* The encoding of a data set without a stated transfer syntax, guessed from its first
- * element as DCMTK does: a VR where explicit VR has one, and the group's byte order. */
+ * element as DCMTK does: a standard VR where explicit VR has one (two letters that
+ * are no VR, "DI", make it implicit: DCMTK then reads the next four bytes as a
+ * length), and the group's byte order. */
 static enum ts guess_ts(struct rd *r, uint64_t off)
 {
 	const unsigned char *p = at(r, off, 8);
-	if (!p || !vr_letters(p + 4))
+	if (!p || !vr_letters(p + 4) || !standard_vr(p + 4))
 		return TS_IMPLICIT_LE;
 	return p[0] == 0 && p[1] != 0 ? TS_EXPLICIT_BE : TS_EXPLICIT_LE;
 }

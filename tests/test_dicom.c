@@ -2154,3 +2154,38 @@ Test(dicom, a_meta_header_without_a_preamble_is_walked_as_dcmtk_reads_it)
 	cr_assert_eq(cli(&out, &err, NULL, "scan", path, NULL), 2, "%s", out.p);
 	cr_assert(has(&out, "declares 3133505527 bytes"), "%s", out.p);
 }
+
+/* A data set without a meta header whose first element's VR bytes are two letters
+ * but no VR ("DI"): DCMTK reads it as implicit VR (DcmItem::foundVR asks for a
+ * standard VR), and so must the length check, or the four bytes after the tag
+ * reach DCMTK as a length it allocates (fuzz_dicom, 45b5519: "DIC\xf9", 4 GB). */
+Test(dicom, a_first_element_whose_vr_bytes_are_no_vr_is_walked_as_implicit_vr)
+{
+	static const unsigned char oom[] = {0x08, 0x00, 0x19, 0x00, 'D',  'I',  'C',  0xf9,
+	                                    0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00,
+	                                    0x00, 0x00, '>',  '\n', ' ',  ' ',  '<',  'P',
+	                                    'a',  'c',  'k',  'e',  0x00};
+	struct phi_limits lim;
+	struct phi_error e = {0};
+	phi_limits_default(&lim);
+	cr_assert_eq(phi_dicom_check_mem(oom, sizeof oom, &lim, NULL, NULL, &e), PHI_EFORMAT);
+	cr_assert(strstr(e.msg, "(0008,0019) declares 4181936452 bytes"), "%s", e.msg);
+
+	/* sound: implicit VR, a Study Description whose length, 18,756, reads "DI", then
+	 * Patient's Name */
+	size_t n = 8 + 0x4944 + 16;
+	unsigned char *ok = calloc(1, n);
+	cr_assert_not_null(ok);
+	memcpy(ok, "\x08\x00\x30\x10\x44\x49\x00\x00", 8);
+	memset(ok + 8, ' ', 0x4944);
+	memcpy(ok + 8, "CBCT", 4);
+	memcpy(ok + 8 + 0x4944, "\x10\x00\x10\x00\x08\x00\x00\x00" "DOE^JANE", 16);
+	cr_assert_eq(phi_dicom_check_mem(ok, n, &lim, NULL, NULL, &e), 0, "%s", e.msg);
+	char *path = cli_fmt("%s/di.dcm", cli_case);
+	cli_write(path, ok, n);
+	free(ok);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", path, NULL), 1, "%s%s", out.p,
+	             err.p);
+	cr_assert(has(&out, "PatientName"), "%s", out.p);
+}
