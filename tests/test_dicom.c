@@ -133,7 +133,7 @@ static void dw_seq_end(struct dw *w)
 }
 
 /* 16 x 16 pixels of 16 bits (native) or two fragments (encapsulated). */
-static void dw_pixels(struct dw *w, enum ts ts)
+static void dw_pixels(struct dw *w, enum ts ts, uint32_t bytes)
 {
 	if (ts == TS_JPEG || ts == TS_HTJ2K) {
 		dw_head(w, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
@@ -148,8 +148,10 @@ static void dw_pixels(struct dw *w, enum ts ts)
 		dw_seq_end(w);
 		return;
 	}
-	dw_head(w, 0x7FE0, 0x0010, "OW", 512);
-	for (unsigned i = 0; i < 256; i++)
+	if (!bytes)
+		bytes = 512;
+	dw_head(w, 0x7FE0, 0x0010, "OW", bytes);
+	for (unsigned i = 0; i < bytes / 2; i++)
 		dw_u16(w, (i * 37u) & 0xFFF);
 }
 
@@ -226,6 +228,7 @@ struct ct_opts {
 	const char *sop_class;
 	bool private_block;
 	uint32_t private_pad;   /* bytes of a private OB value before the Patient module */
+	uint32_t pixel_bytes;   /* native Pixel Data value (even; 0: 512) */
 };
 
 /* A dental CT slice with the usual identifiers, nested and private ones. */
@@ -281,7 +284,7 @@ static char *write_ct(const char *name, const struct ct_opts *o)
 	dw_image_basics(&w);
 	if (o->burned_in)
 		dw_str(&w, 0x0028, 0x0301, "CS", o->burned_in);
-	dw_pixels(&w, o->ts);
+	dw_pixels(&w, o->ts, o->pixel_bytes);
 	char *path = cli_fmt("%s/%s", cli_case, name);
 	write_part10(path, &w, o->ts, cls, o->sop_inst);
 	free(w.p);
@@ -810,7 +813,7 @@ Test(dicom, retain_safe_private_keeps_exactly_the_table_rows_by_the_creator_of_t
 	dw_str(&w, 0x0043, 0x1239, "IS", "1000");   /* 1st value is B Value: safe */
 	dw_str(&w, 0x0043, 0x1240, "LO", "MRN-448812"); /* not in the table */
 	dw_image_basics(&w);
-	dw_pixels(&w, TS_EXPLICIT_LE);
+	dw_pixels(&w, TS_EXPLICIT_LE, 0);
 	char *in = cli_fmt("%s/priv.dcm", cli_case);
 	write_part10(in, &w, TS_EXPLICIT_LE, CT_CLASS, "1.2.826.0.1.3680043.9.7777.71");
 	free(w.p);
@@ -984,7 +987,7 @@ Test(dicom, combined_codes_follow_the_attribute_type_in_each_bundled_iod)
 		dw_str(&w, 0x0010, 0x0010, "PN", P_NAME);
 		dw_str(&w, 0x0020, 0x000D, "UI", STUDY_UID);
 		dw_image_basics(&w);
-		dw_pixels(&w, TS_EXPLICIT_LE);
+		dw_pixels(&w, TS_EXPLICIT_LE, 0);
 		char *in = cli_fmt("%s/iod-%zu.dcm", cli_case, i);
 		write_part10(in, &w, TS_EXPLICIT_LE, sop, cli_fmt("1.2.826.0.1.3680043.9.7777.9.%zu", i));
 		free(w.p);
@@ -1839,6 +1842,40 @@ Test(dicom, native_reader_matches_dcmtk_on_every_encoding_it_takes)
 	cr_assert_eq(took, 6);
 }
 
+/* Native pixel values of the strip's hole size and over (dicom_native.h): the copy
+ * with the hole, its pixel bytes the input's, is DCMTK's byte for byte (dicom_diff),
+ * and a strip writes it so: the copy's pixel bytes are the input's, its hashes the
+ * manifest's, and it re-reads with DCMTK (--verify fills the hole first). */
+Test(dicom, native_pixels_written_from_the_input_make_dcmtks_copy)
+{
+	char *key = key_file("key", 12);
+	const uint32_t sizes[] = {4094, 4096, 65536};
+	const enum ts tss[] = {TS_EXPLICIT_LE, TS_IMPLICIT_LE};
+	for (size_t i = 0; i < 3; i++)
+		for (size_t t = 0; t < 2; t++) {
+			char *f = write_ct(cli_fmt("hole-%zu-%zu.dcm", i, t),
+			                   &(struct ct_opts){.ts = tss[t], .pixel_bytes = sizes[i],
+			                                     .sop_inst = "1.2.826.0.1.3680043.9.7777.60"});
+			cr_assert_eq(same_as_dcmtk_file(f), 1, "%s", f);
+			for (int verify = 0; verify <= 1; verify++) {
+				struct cbuf out = {0}, err = {0};
+				char *od = cli_fmt("%s/hole-out-%zu-%zu-%d", cli_root, i, t, verify);
+				int rc = cli(&out, &err, NULL, "strip", "--no-progress", "-q", "--key", key,
+				             verify ? "--verify" : "-q", "-o", od, f, NULL);
+				cr_assert_eq(rc, 1, "%s: strip %d: %s%s", f, rc, out.p, err.p);
+				char *o = cli_fmt("%s/%s", od, strrchr(f, '/') + 1);
+				cr_assert_str_eq(dump_file(o)->pixel, dump_file(f)->pixel, "%s: pixels changed", f);
+				char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", od), NULL);
+				cr_assert_not_null(man);
+				cr_assert_str_eq(manifest_hash(man, f, "output_sha256"), sha256_of(o), "%s", f);
+				cr_assert_str_eq(manifest_hash(man, f, "pixels_sha256_out"), walked_pixels(o), "%s",
+				                 f);
+				cr_assert_str_eq(walked_pixels(o), walked_pixels(f), "%s", f);
+				cr_assert(!file_has(o, P_NAME), "%s", f);
+			}
+		}
+}
+
 /* Implicit VR: the dictionary's ambiguous VRs (xs, ox, lt, up, px) as DCMTK types
  * them, private elements of known and unknown creators, odd and padded values. */
 Test(dicom, native_reader_matches_dcmtk_on_implicit_vr_edge_cases)
@@ -1883,7 +1920,7 @@ Test(dicom, native_reader_matches_dcmtk_on_implicit_vr_edge_cases)
 		dw_head(&w, 0x6000, 0x3000, "OW", 4);
 		dw_u16(&w, 1);
 		dw_u16(&w, 2);
-		dw_pixels(&w, TS_EXPLICIT_LE);
+		dw_pixels(&w, TS_EXPLICIT_LE, 0);
 		char *path = cli_fmt("%s/edge%d.dcm", cli_case, implicit);
 		write_part10(path, &w, implicit ? TS_IMPLICIT_LE : TS_EXPLICIT_LE, CT_CLASS,
 		             "1.2.826.0.1.3680043.9.7777.30");
