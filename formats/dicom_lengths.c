@@ -56,6 +56,8 @@ struct rd {
 	bool short_data;          /* such a walk needed bytes past them */
 	bool stopped;             /* the harvest's walk ended after group 0012 */
 	char tsuid[65];           /* the meta header's Transfer Syntax UID, "" if none */
+	uint64_t meta_end;        /* the meta header read to here (its group length), or 0:
+	                             while its elements are group 0002 */
 };
 
 static const unsigned char *at(struct rd *r, uint64_t off, size_t n);
@@ -231,6 +233,8 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 {
 	bool be = ts == TS_EXPLICIT_BE;
 	while (undef || *off < end) {
+		if (meta_only && r->meta_end && *off >= r->meta_end)
+			return 0; /* the group length's bytes read */
 		const unsigned char *p = at(r, *off, 8);
 		if (!p) {
 			if (!undef && *off == end)
@@ -248,7 +252,8 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 			r->stopped = true;
 			return 0;
 		}
-		if (meta_only && !(p[0] == 0x02 && p[1] == 0) && !(p[0] == 0 && p[1] == 0x02))
+		if (meta_only && !r->meta_end && !(p[0] == 0x02 && p[1] == 0) &&
+		    !(p[0] == 0 && p[1] == 0x02))
 			return 0; /* DCMTK's test for a meta element: group 0002, either byte order */
 		if (g == 0xFFFE) {
 			/* delimiters and items have a 4-byte length and no VR */
@@ -283,7 +288,7 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 		*off += hdr;
 		uint64_t left = (undef ? r->size : end) - *off;
 		const unsigned char *tv;
-		if (meta_only && el == 0x0010 && len < sizeof r->tsuid && len <= left &&
+		if (meta_only && g == 0x0002 && el == 0x0010 && len < sizeof r->tsuid && len <= left &&
 		    (tv = at(r, *off, len))) {
 			memcpy(r->tsuid, tv, len);
 			r->tsuid[len] = 0;
@@ -525,7 +530,25 @@ static int walk_file(int fd, const unsigned char *data, uint64_t size,
 	p = at(r, off, 2);
 	if (p && ((p[0] == 0x02 && p[1] == 0) || (p[0] == 0 && p[1] == 0x02))) {
 		uint64_t o = off;
-		if ((rc = elements(r, &o, 0, true, guess_ts(r, off), true)))
+		enum ts mts = guess_ts(r, off);
+		/* DCMTK (DcmMetaInfo::read, readGroupLength): when the first element is the
+		 * group length (0002,0000) of a 4-byte value, the meta header is read, element
+		 * by element and whatever their group, while fewer bytes than that value plus
+		 * the 12 of its own element were read (a 32-bit count, as DCMTK's: one that
+		 * wraps to 0xFFFFFFFF is no length); otherwise while they are group 0002.  An
+		 * element of another group inside the length is then the meta header's, and
+		 * the data set starts after it (fuzz_dicom: DCMTK read (2800,0301) there). */
+		bool be = mts == TS_EXPLICIT_BE;
+		const unsigned char *gl = at(r, off, 12);
+		r->meta_end = 0;
+		if (gl && u16(gl, be) == 0x0002 && u16(gl + 2, be) == 0x0000 &&
+		    (mts == TS_IMPLICIT_LE ? u32(gl + 4, false) == 4
+		                           : gl[4] == 'U' && gl[5] == 'L' && u16(gl + 6, be) == 4)) {
+			uint32_t lf = u32(gl + 8, be) + 12u;
+			if (lf != UINT32_MAX)
+				r->meta_end = off + (lf < 12 ? 12 : lf);
+		}
+		if ((rc = elements(r, &o, 0, true, mts, true)))
 			goto out;
 		off = o;
 		size_t tl = strlen(r->tsuid);

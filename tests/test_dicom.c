@@ -2226,3 +2226,43 @@ Test(dicom, a_first_element_whose_vr_bytes_are_no_vr_is_walked_as_implicit_vr)
 	             err.p);
 	cr_assert(has(&out, "PatientName"), "%s", out.p);
 }
+
+/* The meta header as DCMTK reads it when it opens with its group length: element by
+ * element, whatever their group, until that many bytes were read (DcmMetaInfo::read);
+ * the data set starts after.  fuzz_dicom, 534a75a: (2800,0301) inside the length was
+ * the meta header's for DCMTK, the data set's for the length check, which then passed
+ * a data set whose implicit VR element DCMTK allocated 2 GB for. */
+Test(dicom, a_meta_header_is_read_to_its_group_length_whatever_the_groups_in_it)
+{
+	size_t n;
+	char *oom = cli_read("tests/fuzz/regress/fuzz_dicom/"
+	                     "fuzz_dicom-oom-534a75acd5724eb1110c7a3012a3471200aea043",
+	                     &n);
+	cr_assert_not_null(oom, "run from the repository root");
+	struct phi_limits lim;
+	struct phi_error e = {0};
+	phi_limits_default(&lim);
+	cr_assert_eq(phi_dicom_check_mem((unsigned char *)oom, n, &lim, NULL, NULL, &e), PHI_EFORMAT);
+	cr_assert(strstr(e.msg, "(AC01,9F01) declares 2231472641 bytes"), "%s", e.msg);
+
+	/* sound: the group length covers the transfer syntax (implicit VR) and a stray
+	 * (0008,0005); the data set after it holds Patient's Name */
+	struct dw w = {0};
+	unsigned char pre[128] = {0};
+	dw_put(&w, pre, sizeof pre);
+	dw_put(&w, "DICM", 4);
+	dw_head(&w, 0x0002, 0x0000, "UL", 4);
+	dw_u32(&w, 8 + 18 + 8 + 10);
+	dw_str(&w, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2");
+	dw_str(&w, 0x0008, 0x0005, "CS", "ISO_IR 100");
+	w.implicit = 1;
+	dw_str(&w, 0x0010, 0x0010, "PN", "DOE^JANE");
+	cr_assert_eq(phi_dicom_check_mem(w.p, w.n, &lim, NULL, NULL, &e), 0, "%s", e.msg);
+	char *path = cli_fmt("%s/metalen.dcm", cli_case);
+	cli_write(path, w.p, w.n);
+	free(w.p);
+	struct cbuf out, err;
+	cr_assert_eq(cli(&out, &err, NULL, "scan", "--format", "json", path, NULL), 1, "%s%s", out.p,
+	             err.p);
+	cr_assert(has(&out, "PatientName"), "%s", out.p);
+}
