@@ -995,10 +995,11 @@ int phi_dnat_add_method_code(struct phi_dnat *n, const char *code, const char *m
 
 /* ---- the writer ---- */
 
-static void out_put(struct phi_dnat *n, const void *p, size_t k)
+/* Room for k more bytes of the copy; false (n->oom set) when there is none. */
+static bool out_room(struct phi_dnat *n, size_t k)
 {
 	if (n->oom)
-		return;
+		return false;
 	if (n->on + k > n->ocap) {
 		size_t nc = n->ocap ? n->ocap * 2 : 65536;
 		while (nc < n->on + k)
@@ -1006,11 +1007,18 @@ static void out_put(struct phi_dnat *n, const void *p, size_t k)
 		unsigned char *t = realloc(n->out, nc);
 		if (!t) {
 			n->oom = true;
-			return;
+			return false;
 		}
 		n->out = t;
 		n->ocap = nc;
 	}
+	return true;
+}
+
+static void out_put(struct phi_dnat *n, const void *p, size_t k)
+{
+	if (!out_room(n, k))
+		return;
 	memcpy(n->out + n->on, p, k);
 	n->on += k;
 }
@@ -1127,21 +1135,8 @@ static int emit_elements(struct phi_dnat *n, size_t i, size_t stop, bool top_lev
 /* Room for k bytes at the end of the copy, left unwritten (the hole). */
 static void out_skip(struct phi_dnat *n, size_t k)
 {
-	if (n->oom)
-		return;
-	if (n->on + k > n->ocap) {
-		size_t nc = n->ocap ? n->ocap * 2 : 65536;
-		while (nc < n->on + k)
-			nc *= 2;
-		unsigned char *t = realloc(n->out, nc);
-		if (!t) {
-			n->oom = true;
-			return;
-		}
-		n->out = t;
-		n->ocap = nc;
-	}
-	n->on += k;
+	if (out_room(n, k))
+		n->on += k;
 }
 
 static int emit_one(struct phi_dnat *n, size_t i, bool top_level)

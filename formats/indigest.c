@@ -129,17 +129,15 @@ void phi_indigest_seal(const struct phi_indigest_key *k, const char *kind, const
 	sodium_bin2hex(out_hex, 65, mac, sizeof mac);
 }
 
-int phi_indigest_file(int fd, uint64_t size, const unsigned char *head, size_t head_len,
-                      const char *name, const struct phi_limits *lim,
+int phi_indigest_file(int fd, uint64_t size, bool dicom, const struct phi_limits *lim,
                       const unsigned char key[32], const char **kind, char out_hex[65],
                       struct phi_error *err)
 {
 	char d[65] = "", pix[65] = "";
 	int rc = 0;
-	const struct phi_format *fmt = phi_format_detect(head, head_len, name);
 	*kind = PHI_INDIGEST_SHA256;
 	out_hex[0] = 0;
-	if (fmt && !strcmp(fmt->name, "dicom")) {
+	if (dicom) {
 		struct phi_dicom_pixmap pm = {0};
 		rc = phi_dicom_check_lengths_map(fd, size, lim, pix, &pm, err);
 		if (!rc && !pm.deflated) {

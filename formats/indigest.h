@@ -35,6 +35,7 @@
 #define PHI_INDIGEST_H
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,12 +64,11 @@ void phi_indigest_key(struct phi_indigest_key *k, const unsigned char key[32]);
 void phi_indigest_seal(const struct phi_indigest_key *k, const char *kind, const char d_hex[65],
                        char out_hex[65]);
 
-/* The whole computation for the file open on fd (size bytes, its first head_len
- * bytes in head; name its base name, for detection): *kind and the sealed value, as
- * strip records them.  0, or a PHI_E* code with err set (a DICOM file whose lengths
- * do not check: strip records nothing for it either). */
-int phi_indigest_file(int fd, uint64_t size, const unsigned char *head, size_t head_len,
-                      const char *name, const struct phi_limits *lim,
+/* The whole computation for the file open on fd (size bytes; dicom: detected as
+ * DICOM, phi_format_detect): *kind and the sealed value, as strip records them.  0,
+ * or a PHI_E* code with err set (a DICOM file whose lengths do not check: strip
+ * records nothing for it either). */
+int phi_indigest_file(int fd, uint64_t size, bool dicom, const struct phi_limits *lim,
                       const unsigned char key[32], const char **kind, char out_hex[65],
                       struct phi_error *err);
 

@@ -1116,7 +1116,8 @@ void phi_digest_file(struct phi_worker *w, const char *path, struct phi_kept_fil
 		return;
 	}
 	res->size = (uint64_t)st.st_size;
-	if ((rc = read_head_to(fd, (uint64_t)st.st_size, w->head, PHI_HEAD_SIZE, &head_len, true))) {
+	if ((rc = read_head_dicom_first(fd, (uint64_t)st.st_size, w->head, SCAN_HEAD_FIRST,
+	                                &head_len, true))) {
 		snprintf(msg, sizeof msg, "read failed: %s", strerror(-rc));
 		set_outcome(res, PHI_UNREADABLE, msg);
 		close(fd);
@@ -1124,7 +1125,7 @@ void phi_digest_file(struct phi_worker *w, const char *path, struct phi_kept_fil
 	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, base_name(path));
 	res->format = fmt ? fmt->name : "unknown";
-	rc = phi_indigest_file(fd, (uint64_t)st.st_size, w->head, head_len, base_name(path),
+	rc = phi_indigest_file(fd, (uint64_t)st.st_size, fmt && !strcmp(fmt->name, "dicom"),
 	                       w->o->limits, key, &kind, hex, &w->err);
 	const char *changed = rc ? NULL : changed_since(fd, &st);
 	close(fd);

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,41 +233,34 @@ int fclose(FILE *f)
 }
 
 /* open/open64 pass through, but for O_TMPFILE under KILLSHIM_NO_TMPFILE. */
-static int no_tmpfile(int flags)
+static int shim_open(int (*real)(const char *, int, ...), const char *path, int flags,
+                     va_list ap)
 {
-	return (flags & O_TMPFILE) == O_TMPFILE && getenv("KILLSHIM_NO_TMPFILE");
+	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE; /* O_TMPFILE holds O_DIRECTORY */
+	mode_t mode = (flags & O_CREAT) || tmpfile ? (mode_t)va_arg(ap, int) : 0;
+	if (tmpfile && getenv("KILLSHIM_NO_TMPFILE")) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return real(path, flags, mode);
 }
 
 int open(const char *path, int flags, ...)
 {
 	REAL(open);
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	if (no_tmpfile(flags)) {
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	return real_open(path, flags, mode);
+	va_list ap;
+	va_start(ap, flags);
+	int rc = shim_open(real_open, path, flags, ap);
+	va_end(ap);
+	return rc;
 }
 
 int open64(const char *path, int flags, ...)
 {
 	REAL(open64);
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	if (no_tmpfile(flags)) {
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	return real_open64(path, flags, mode);
+	va_list ap;
+	va_start(ap, flags);
+	int rc = shim_open(real_open64, path, flags, ap);
+	va_end(ap);
+	return rc;
 }

@@ -1404,6 +1404,34 @@ Test(cli, two_inputs_with_the_same_output_path_never_overwrite_each_other)
 	}
 }
 
+/* The test's LD_PRELOAD shim (tests/killshim.c) on, with its setting var=1: the
+ * children cli() starts run under it until shim_off.  The shim is never sanitized:
+ * an ASan binary must not insist on coming first.  Returns the saved ASAN_OPTIONS
+ * (owned), for shim_off. */
+static char *shim_on(const char *shim, const char *var)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *saved_asan = asan ? strdup(asan) : NULL;
+	cr_assert_eq(setenv("ASAN_OPTIONS",
+	                    cli_fmt("%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : ""),
+	                    1),
+	             0);
+	cr_assert_eq(setenv("LD_PRELOAD", shim, 1), 0);
+	cr_assert_eq(setenv(var, "1", 1), 0);
+	return saved_asan;
+}
+
+static void shim_off(const char *var, char *saved_asan)
+{
+	unsetenv("LD_PRELOAD");
+	unsetenv(var);
+	if (saved_asan)
+		setenv("ASAN_OPTIONS", saved_asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(saved_asan);
+}
+
 /* Where the file system has no renameat2(RENAME_NOREPLACE) (EINVAL; the test's
  * LD_PRELOAD shim plays that file system), a copy is published with link() and its
  * temporary name removed: the same outputs, no temporary file left, and an existing
@@ -1418,24 +1446,10 @@ Test(cli, strip_publishes_with_link_where_rename_noreplace_is_missing)
 	char *o1 = cli_fmt("%s/o1", cli_root), *o2 = cli_fmt("%s/o2", cli_root);
 	struct cbuf out, err;
 	cr_assert_eq(cli(&out, &err, NULL, "strip", "-q", cli_case, "-o", o1, NULL), 1, "%s", err.p);
-	/* the shim is never sanitized: an ASan binary must not insist on coming first */
-	const char *asan = getenv("ASAN_OPTIONS");
-	char *saved_asan = asan ? strdup(asan) : NULL;
-	cr_assert_eq(setenv("ASAN_OPTIONS",
-	                    cli_fmt("%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : ""),
-	                    1),
-	             0);
-	cr_assert_eq(setenv("LD_PRELOAD", shim, 1), 0);
-	cr_assert_eq(setenv("KILLSHIM_NO_NOREPLACE", "1", 1), 0);
+	char *saved_asan = shim_on(shim, "KILLSHIM_NO_NOREPLACE");
 	int rc = cli(&out, &err, NULL, "strip", "-q", cli_case, "-o", o2, NULL);
 	int again = cli(&out, &err, NULL, "strip", "--format", "json", cli_case, "-o", o2, NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("KILLSHIM_NO_NOREPLACE");
-	if (saved_asan)
-		setenv("ASAN_OPTIONS", saved_asan, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	free(saved_asan);
+	shim_off("KILLSHIM_NO_NOREPLACE", saved_asan);
 	cr_assert_eq(rc, 1, "the link() fallback did not publish: %s", err.p);
 	for (int i = 0; i < 2; i++) {
 		const char *rel = i ? "b/y.txt" : "a/x.txt";
@@ -1469,22 +1483,9 @@ Test(cli, strip_writes_the_manifest_where_o_tmpfile_is_missing)
 	struct cbuf out, err;
 	cr_assert_eq(cli(&out, &err, NULL, "strip", "-q", "--key", key, cli_case, "-o", o1, NULL), 1,
 	             "%s", err.p);
-	const char *asan = getenv("ASAN_OPTIONS");
-	char *saved_asan = asan ? strdup(asan) : NULL;
-	cr_assert_eq(setenv("ASAN_OPTIONS",
-	                    cli_fmt("%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : ""),
-	                    1),
-	             0);
-	cr_assert_eq(setenv("LD_PRELOAD", shim, 1), 0);
-	cr_assert_eq(setenv("KILLSHIM_NO_TMPFILE", "1", 1), 0);
+	char *saved_asan = shim_on(shim, "KILLSHIM_NO_TMPFILE");
 	int rc = cli(&out, &err, NULL, "strip", "-q", "--key", key, cli_case, "-o", o2, NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("KILLSHIM_NO_TMPFILE");
-	if (saved_asan)
-		setenv("ASAN_OPTIONS", saved_asan, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	free(saved_asan);
+	shim_off("KILLSHIM_NO_TMPFILE", saved_asan);
 	cr_assert_eq(rc, 1, "%s", err.p);
 	char *m1 = cli_read(cli_fmt("%s/phiscan-manifest.json", o1), NULL);
 	char *m2 = cli_read(cli_fmt("%s/phiscan-manifest.json", o2), NULL);

@@ -60,8 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the input digest, as phiscan digest computes it */
 	const char *kind;
 	char hex[65];
-	(void)phi_indigest_file(in, size, data, size < 65536 ? size : 65536, "fuzz.dcm", &limits,
-	                        key, &kind, hex, &herr);
+	(void)phi_indigest_file(in, size, true, &limits, key, &kind, hex, &herr);
 
 	/* scan by path: DCMTK reopens the file and loads long values on demand */
 	res.path = strdup("fuzz");
