@@ -797,6 +797,14 @@ static void reason_from_error(struct phi_worker *w, struct phi_result *res, int 
 	set_outcome(res, PHI_UNREADABLE, msg);
 }
 
+static bool listed(const char *const *names, const char *name)
+{
+	for (const char *const *n = names; n && *n; n++)
+		if (!strcmp(*n, name))
+			return true;
+	return false;
+}
+
 /* The format for the bytes in w->head, or NULL with res's outcome set (skipped, or
  * unreadable when they look like a format phiscan reads yet none took them). */
 static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head_len,
@@ -804,14 +812,13 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 {
 	char msg[320];
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
-	for (const char *const *sf = w->o->skip_formats; fmt && sf && *sf; sf++)
-		if (!strcmp(*sf, fmt->name)) {
-			res->format = fmt->name;
-			snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
-			         fmt->name);
-			set_outcome(res, PHI_SKIPPED, msg);
-			return NULL;
-		}
+	if (fmt && listed(w->o->skip_formats, fmt->name)) {
+		res->format = fmt->name;
+		snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
+		         fmt->name);
+		set_outcome(res, PHI_SKIPPED, msg);
+		return NULL;
+	}
 	if (fmt)
 		return fmt;
 	res->format = phi_format_guess(w->head, head_len, name);
@@ -823,13 +830,24 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 		set_outcome(res, PHI_UNREADABLE, msg);
 		return NULL;
 	}
-	if (strcmp(res->format, "unknown"))
-		snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned", res->format);
-	else
-		snprintf(msg, sizeof msg, "%s",
-		         memchr(w->head, 0, head_len) ? "binary data that no format claims"
-		                                      : "no format claims this file");
-	set_outcome(res, PHI_SKIPPED, msg);
+	if (strcmp(res->format, "unknown")) {
+		/* A format phiscan knows carries identifiers yet cannot read (PDF: Rx forms
+		 * with full demographics) is unscanned, and a gate fails closed on it; a
+		 * configuration that lists it under skip_formats accepts the risk. */
+		if (listed(w->o->skip_formats, res->format)) {
+			snprintf(msg, sizeof msg,
+			         "%s files are skipped by the configuration (skip_formats)", res->format);
+			set_outcome(res, PHI_SKIPPED, msg);
+		} else {
+			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned",
+			         res->format);
+			set_outcome(res, PHI_UNREADABLE, msg);
+		}
+		return NULL;
+	}
+	set_outcome(res, PHI_SKIPPED,
+	            memchr(w->head, 0, head_len) ? "binary data that no format claims"
+	                                         : "no format claims this file");
 	return NULL;
 }
 
@@ -1245,7 +1263,19 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, NULL);
 	if (!fmt) {
-		set_outcome(res, PHI_UNREADABLE, "no format claims this input: nothing written");
+		const char *guess = phi_format_guess(w->head, head_len, NULL);
+		char msg[160];
+		if (is_supported(guess)) {
+			res->format = guess;
+			snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: nothing written",
+			         guess, guess);
+		} else if (strcmp(guess, "unknown")) {
+			res->format = guess;
+			snprintf(msg, sizeof msg, "%s input is not supported yet: nothing written", guess);
+		} else {
+			snprintf(msg, sizeof msg, "no format claims this input: nothing written");
+		}
+		set_outcome(res, PHI_UNREADABLE, msg);
 		return PHI_EFORMAT;
 	}
 	res->format = fmt->name;

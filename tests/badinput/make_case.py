@@ -217,6 +217,38 @@ def mtl_invalid_utf8(d):
     put(d, "jaw.mtl", b"newmtl skin\xff\xfe\nmap_Kd Gonzalez_Maria_\xe9.png\n# Patient: Maria Gonzalez\n")
 
 
+# ---- PDF (recognised, not read: unscanned, so a gate fails closed on an Rx form) ----
+
+def pdf_with(content, binary):
+    stream = b"BT /F1 12 Tf 72 700 Td (Patient: Maria Gonzalez  DOB 03/14/1961) Tj ET"
+    body = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+            b"<< /Title (" + content + b") /Author (Dr. Smile) >>"]
+    out = b"%PDF-1.4\n" + (b"%\xe2\xe3\xcf\xd3\n" if binary else b"")
+    offs = []
+    for i, o in enumerate(body, 1):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offs)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(body) + 1, xref)
+    return out
+
+
+@recipe
+def pdf_rx_form(d):
+    put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", True))
+
+
+@recipe
+def pdf_ascii_only(d):
+    # all ASCII: the text handler took it and its strip changed lengths under the xref
+    put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", False))
+
+
 # ---- 3Shape HPS ----
 
 @recipe
