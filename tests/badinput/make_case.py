@@ -249,6 +249,12 @@ def pdf_ascii_only(d):
     put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", False))
 
 
+@recipe
+def pdf_junk_before_header(d):
+    # readers find the header anywhere in the first 1,024 bytes
+    put(d, "rx.pdf", b"\x00\x01junk from a mail gateway\n" + pdf_with(b"Rx Maria Gonzalez", True))
+
+
 # ---- 3Shape HPS ----
 
 @recipe
