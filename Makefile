@@ -41,7 +41,7 @@ CXXWARN  := -Wall -Wextra -Werror -Wno-unused-parameter
 ALL_CXXFLAGS := -std=c++17 -D_GNU_SOURCE $(CXXWARN) $(CFLAGS) $(SANFLAGS) -DPHI_VERSION='"$(VERSION)"'
 LDFLAGS  ?=
 
-LIB_SRC  := $(filter-out scanner/main.c,$(wildcard scanner/*.c)) $(wildcard formats/*.c)
+LIB_SRC  := $(filter-out scanner/main.c formats/pdf_poppler.c,$(wildcard scanner/*.c) $(wildcard formats/*.c))
 LIB_CXX  := $(wildcard formats/*.cc)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/scanner/main.o
@@ -51,10 +51,11 @@ BIN      := phiscan
 DCM_MOD  := $(BIN)-dcmtk.so
 DCM_BRIDGE := $(LIB_CXX:%.cc=$(BUILD)/%.o)
 DCM_OBJ  := $(DCM_BRIDGE) $(BUILD)/formats/sha256.pic.o
+PDF_MOD  := $(BIN)-poppler.so
 
 .PHONY: all stress test test-unit test-asan test-tsan test-samples bench eval demo lint clean install uninstall fuzz fuzz-run rules rules-check dicom-table
 
-all: $(BIN) $(DCM_MOD) $(BUILD)/gencase
+all: $(BIN) $(DCM_MOD) $(PDF_MOD) $(BUILD)/gencase
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,13 +79,21 @@ $(LIB_CXX:%.cc=$(BUILD)/%.o): ALL_CXXFLAGS += -fPIC -fvisibility=hidden
 $(BUILD)/formats/%.pic.o: formats/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
-$(BUILD)/formats/dicom_bridge_load.o: ALL_CFLAGS += -DPHI_DCM_MODULE_NAME='"$(notdir $(DCM_MOD))"' \
-                                                   -DPHI_LIBDIR='"$(PREFIX)/lib/phiscan"'
+$(BUILD)/formats/dicom_bridge_load.o: ALL_CFLAGS += -DPHI_DCM_MODULE_NAME='"$(notdir $(DCM_MOD))"'
+$(BUILD)/formats/pdf.o: ALL_CFLAGS += -DPHI_PDF_MODULE_NAME='"$(notdir $(PDF_MOD))"'
+$(BUILD)/formats/module.o: ALL_CFLAGS += -DPHI_LIBDIR='"$(PREFIX)/lib/phiscan"'
 $(DCM_MOD): $(DCM_OBJ)
 	$(CXX) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared -o $@ $^ $(DCMTK_LIBS) -ldl \
 	  $(if $(SANFLAGS),,-Wl,--no-undefined)
 
-$(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a | $(DCM_MOD)
+# PDF is read by Poppler in a module of its own, for the same reason
+# (formats/pdf_mod.h): only phi_pdf_module() is visible.
+$(BUILD)/formats/pdf_poppler.pic.o: ALL_CFLAGS += $(shell pkg-config --cflags poppler-glib)
+$(PDF_MOD): $(BUILD)/formats/pdf_poppler.pic.o
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared -o $@ $^ $(shell pkg-config --libs poppler-glib) \
+	  $(if $(SANFLAGS),,-Wl,--no-undefined)
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/default_pack.o $(BUILD)/libphiscan.a | $(DCM_MOD) $(PDF_MOD)
 	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) \
 	  $(if $(filter libhs,$(STATIC_PKGS)),-lstdc++)
 
@@ -117,10 +126,11 @@ $(BUILD)/killshim.so: tests/killshim.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
 
 # The Criterion suite runs last so its summary line ends the output.
-test: $(BIN) $(BUILD)/gencase $(BUILD)/run-tests $(BUILD)/killshim.so
+test: $(BIN) $(PDF_MOD) $(BUILD)/gencase $(BUILD)/run-tests $(BUILD)/killshim.so
 	./$(BIN) rules test
 	PHISCAN=$(CURDIR)/$(BIN) GENCASE=$(CURDIR)/$(BUILD)/gencase KILLSHIM=$(CURDIR)/$(BUILD)/killshim.so \
-	  PHISCAN_DCMTK_MODULE=$(CURDIR)/$(DCM_MOD) $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
+	  PHISCAN_DCMTK_MODULE=$(CURDIR)/$(DCM_MOD) PHISCAN_POPPLER_MODULE=$(CURDIR)/$(PDF_MOD) \
+	  $(BUILD)/run-tests --jobs 2 $(TESTFLAGS)
 
 test-asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
@@ -137,11 +147,12 @@ test-tsan:
 $(BUILD)/tsan-stress: $(BUILD)/tests/tsan_stress.o $(BUILD)/libphiscan.a
 	$(CXX) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(DCM_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/rules/src/packcheck.d
+-include $(LIB_OBJ:.o=.d) $(DCM_OBJ:.o=.d) $(BUILD)/formats/pdf_poppler.pic.d $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/rules/src/packcheck.d
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz phiscan phiscan-asan phiscan-tsan \
-	  phiscan-dcmtk.so phiscan-asan-dcmtk.so phiscan-tsan-dcmtk.so
+	  phiscan-dcmtk.so phiscan-asan-dcmtk.so phiscan-tsan-dcmtk.so \
+	  phiscan-poppler.so phiscan-asan-poppler.so phiscan-tsan-poppler.so
 
 # ---- beyond the unit tests ----
 
@@ -201,6 +212,7 @@ install: $(BIN)
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/phiscan
 	install -m 644 $(DCM_MOD) $(DESTDIR)$(PREFIX)/lib/phiscan/phiscan-dcmtk.so
+	install -m 644 $(PDF_MOD) $(DESTDIR)$(PREFIX)/lib/phiscan/phiscan-poppler.so
 	install -m 644 rules/*.yaml rules/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/
 	install -m 644 rules/names/*.txt $(DESTDIR)$(PREFIX)/share/phiscan/rules/names/
 	install -m 644 man/phiscan.1 $(DESTDIR)$(MANDIR)/man1/phiscan.1

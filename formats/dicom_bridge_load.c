@@ -7,17 +7,13 @@
  * DCMTK (dicom_native.c reads the usual files).  A handle (phi_dcm_new) is a small C
  * struct and loads nothing; the module is loaded by phi_dcm_unavailable and
  * phi_dcm_version (--version: the module only), and with its data dictionary by
- * phi_dcm_init, phi_dcm_load, phi_dcm_load_mem and the dictionary functions.  Everything else on a handle that has loaded no file fails as DCMTK's
- * bridge did without a file ("no DICOM file loaded").
+ * phi_dcm_init, phi_dcm_load, phi_dcm_load_mem and the dictionary functions.
+ * Everything else on a handle that has loaded no file fails as DCMTK's bridge did
+ * without a file ("no DICOM file loaded").
  *
- * Where the module is looked for, first found wins:
- *  1. $PHISCAN_DCMTK_MODULE, a path (tests; nothing else is tried when it is set);
- *  2. beside the executable, as PHI_DCM_MODULE_NAME (the build tree: ./phiscan and
- *     ./phiscan-dcmtk.so; ./phiscan-asan and ./phiscan-asan-dcmtk.so);
- *  3. EXE/../lib/phiscan/phiscan-dcmtk.so (an installed or DESTDIR-staged tree);
- *  4. PHI_LIBDIR/phiscan-dcmtk.so (make install's PREFIX/lib/phiscan).
- * A file that exists but does not load (a missing libdcmdata, another build's
- * table) stops the search with dlerror's reason: it is what the user installed.
+ * Where the module is looked for: module.h ($PHISCAN_DCMTK_MODULE, then
+ * PHI_DCM_MODULE_NAME beside the executable, then phiscan-dcmtk.so in
+ * ../lib/phiscan and PHI_LIBDIR).
  * When a program has the bridge linked in (fuzz targets, dict-bench), the weak
  * phi_dcm_module below is defined and nothing is loaded.
  *
@@ -31,20 +27,15 @@
 #include "dicom_bridge_mod.h"
 
 #include "format.h"
+#include "module.h"
 
-#include <dlfcn.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #ifndef PHI_DCM_MODULE_NAME
 #define PHI_DCM_MODULE_NAME "phiscan-dcmtk.so"
-#endif
-#ifndef PHI_LIBDIR
-#define PHI_LIBDIR "/usr/local/lib/phiscan"
 #endif
 
 /* Defined only where dicom_bridge.o is linked in. */
@@ -60,58 +51,20 @@ struct phi_dcm {
 	char err[600];
 };
 
-/* dlopen path; 0, or -1 with why set. */
-static int open_module(const char *path)
-{
-	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		const char *e = dlerror();
-		snprintf(why, sizeof why, "%s", e ? e : path);
-		return -1;
-	}
-	const struct phi_dcm_ops *(*get)(void);
-	*(void **)&get = dlsym(lib, "phi_dcm_module");
-	const struct phi_dcm_ops *t = get ? get() : NULL;
-	if (!t || t->abi != PHI_DCM_ABI || t->size != sizeof *t) {
-		snprintf(why, sizeof why, "%s is not this phiscan's DCMTK module (rebuild it)", path);
-		dlclose(lib);
-		return -1;
-	}
-	ops = t;
-	return 0;
-}
-
 static void load_module(void)
 {
-	const char *env = getenv("PHISCAN_DCMTK_MODULE");
-	char exe[PATH_MAX], path[PATH_MAX + 64];
 	if (phi_dcm_module) {
 		ops = phi_dcm_module();
-	} else if (env && *env) {
-		open_module(env);
-	} else {
-		ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		char *slash = len > 0 ? (exe[len] = 0, strrchr(exe, '/')) : NULL;
-		if (slash)
-			*slash = 0;
-		for (int i = slash ? 0 : 2; i < 3; i++) {
-			if (i == 0)
-				snprintf(path, sizeof path, "%s/%s", exe, PHI_DCM_MODULE_NAME);
-			else if (i == 1)
-				snprintf(path, sizeof path, "%s/../lib/phiscan/phiscan-dcmtk.so", exe);
-			else
-				snprintf(path, sizeof path, "%s/phiscan-dcmtk.so", PHI_LIBDIR);
-			if (access(path, F_OK) == 0) {
-				open_module(path);
-				break;
-			}
-		}
-		if (!ops && !why[0])
-			snprintf(why, sizeof why,
-			         "%s is not beside the executable, nor phiscan-dcmtk.so in its ../lib/phiscan "
-			         "or in %s (or set PHISCAN_DCMTK_MODULE)",
-			         PHI_DCM_MODULE_NAME, PHI_LIBDIR);
+		return;
 	}
+	const struct phi_dcm_ops *(*get)(void);
+	*(void **)&get = phi_module_sym("PHISCAN_DCMTK_MODULE", PHI_DCM_MODULE_NAME,
+	                                "phiscan-dcmtk.so", "phi_dcm_module", why, sizeof why);
+	const struct phi_dcm_ops *t = get ? get() : NULL;
+	if (get && (!t || t->abi != PHI_DCM_ABI || t->size != sizeof *t))
+		snprintf(why, sizeof why, "the DCMTK module found is not this phiscan's (rebuild it)");
+	else
+		ops = t;
 }
 
 /* The module's init: DCMTK's logger off and its data dictionary read (a text file,

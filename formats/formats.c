@@ -8,6 +8,7 @@
 #include "html.h"
 #include "json.h"
 #include "obj.h"
+#include "pdf.h"
 #include "ply.h"
 #include "png.h"
 #include "stl.h"
@@ -23,6 +24,7 @@ const struct phi_format *const phi_formats[] = {
 	&phi_format_tiff,
 	&phi_format_webp,
 	&phi_format_heif,
+	&phi_format_pdf,
 	&phi_format_hps,
 	&phi_format_ply,
 	&phi_format_stl,

@@ -155,10 +155,9 @@ static int get_operators(struct cload *L, yaml_node_t *n)
 
 static bool known_format(const char *name)
 {
-	/* archive kinds are named by phi_archive_detect (scanner/archive.c); pdf is
-	 * recognised (phi_format_guess) but not read: listing it accepts that */
-	static const char *const others[] = {"zip",  "7z", "rar", "tar",  "cpio",
-	                                     "gzip", "bzip2", "xz", "zstd", "pdf"};
+	/* archive kinds are named by phi_archive_detect (scanner/archive.c) */
+	static const char *const others[] = {"zip",  "7z", "rar", "tar", "cpio",
+	                                     "gzip", "bzip2", "xz", "zstd"};
 	for (size_t i = 0; phi_formats[i]; i++)
 		if (!strcmp(phi_formats[i]->name, name))
 			return true;

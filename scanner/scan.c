@@ -957,14 +957,11 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 			close(fd);
 			return;
 		}
-	if (o->strip) {
-		if (fmt && !fmt->can_strip) {
-			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
-			         fmt->name);
-			set_outcome(res, PHI_UNREADABLE, msg);
-			close(fd);
-			return;
-		}
+	/* A format phiscan scans but cannot strip is scanned all the same, so the
+	 * report lists its findings and a file that does not parse says so; then
+	 * nothing is written. */
+	bool refuse = o->strip && fmt && !fmt->can_strip;
+	if (o->strip && !refuse) {
 		if (o->in_place)
 			snprintf(dest, sizeof dest, "%s", path);
 		else if (snprintf(dest, sizeof dest, "%s/%s", o->out_root, rel) >= (int)sizeof dest) {
@@ -1011,8 +1008,11 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	}
 	res->status = PHI_SCANNED;
 	const char *changed = out_fd < 0 ? changed_since(fd, &st) : NULL;
-	if (changed) {
-		set_outcome(res, PHI_UNREADABLE, changed);
+	if (changed || refuse) {
+		if (!changed)
+			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
+			         fmt->name);
+		set_outcome(res, PHI_UNREADABLE, changed ? changed : msg);
 		close(fd);
 		return;
 	}

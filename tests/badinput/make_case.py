@@ -223,7 +223,8 @@ def pdf_with(content, binary):
     stream = b"BT /F1 12 Tf 72 700 Td (Patient: Maria Gonzalez  DOB 03/14/1961) Tj ET"
     body = [b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
             b"<< /Title (" + content + b") /Author (Dr. Smile) >>"]
     out = b"%PDF-1.4\n" + (b"%\xe2\xe3\xcf\xd3\n" if binary else b"")
@@ -253,6 +254,16 @@ def pdf_ascii_only(d):
 def pdf_junk_before_header(d):
     # readers find the header anywhere in the first 1,024 bytes
     put(d, "rx.pdf", b"\x00\x01junk from a mail gateway\n" + pdf_with(b"Rx Maria Gonzalez", True))
+
+
+@recipe
+def pdf_damaged(d):
+    put(d, "rx.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nPatient: Maria Gonzalez\n" + bytes(range(256)))
+
+
+@recipe
+def pdf_truncated(d):
+    put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", True)[:300])
 
 
 # ---- 3Shape HPS ----
