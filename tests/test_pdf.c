@@ -1,0 +1,293 @@
+/* test_pdf.c - PDF prescriptions (formats/pdf.c through the Poppler module) end to
+ * end through the binary.
+ *
+ * The PDFs are written here, object by object with a real cross-reference table:
+ * page text in a Flate-compressed content stream (so only a reader that decodes
+ * streams finds it), document information entries, an XMP packet, a text
+ * annotation, a filled form field, and the refusals (damaged, encrypted, embedding
+ * a file).  Planted values are compared only here, never printed.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cli.h"
+
+TestSuite(pdf, .init = cli_setup, .fini = cli_teardown);
+
+#define NAME "Maria Gonzalez"
+
+/* ---- a small PDF writer ---- */
+
+struct pdf {
+	char *p;
+	size_t n, cap;
+	size_t off[16]; /* byte offset of object i (1-based) */
+	int nobj;
+};
+
+static void add(struct pdf *d, const void *s, size_t n)
+{
+	if (d->n + n + 1 > d->cap) {
+		d->cap = (d->n + n + 1) * 2;
+		d->p = realloc(d->p, d->cap);
+		cr_assert(d->p);
+	}
+	memcpy(d->p + d->n, s, n);
+	d->n += n;
+	d->p[d->n] = 0;
+}
+
+static void addf(struct pdf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct pdf *d, const char *fmt, ...)
+{
+	char b[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	cr_assert(k > 0 && (size_t)k < sizeof b);
+	add(d, b, (size_t)k);
+}
+
+/* object `num` with dictionary text dict, and a stream when data is not NULL
+ * (Flate-compressed when deflate) */
+static void obj(struct pdf *d, int num, const char *dict, const char *data, bool deflate)
+{
+	cr_assert(num > 0 && num < 16);
+	d->off[num] = d->n;
+	if (num > d->nobj)
+		d->nobj = num;
+	if (!data) {
+		addf(d, "%d 0 obj\n%s\nendobj\n", num, dict);
+		return;
+	}
+	unsigned char z[4096];
+	uLongf zn = sizeof z;
+	const void *body = data;
+	size_t len = strlen(data);
+	if (deflate) {
+		cr_assert_eq(compress2(z, &zn, (const Bytef *)data, len, 9), Z_OK);
+		body = z;
+		len = zn;
+	}
+	addf(d, "%d 0 obj\n<< %s /Length %zu%s >>\nstream\n", num, dict, len,
+	     deflate ? " /Filter /FlateDecode" : "");
+	add(d, body, len);
+	add(d, "\nendstream\nendobj\n", 18);
+}
+
+static void pdf_start(struct pdf *d)
+{
+	memset(d, 0, sizeof *d);
+	add(d, "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", 15);
+}
+
+/* the xref table and trailer (extra: more trailer entries), written to path */
+static void pdf_end(struct pdf *d, const char *extra, const char *path)
+{
+	size_t x = d->n;
+	addf(d, "xref\n0 %d\n0000000000 65535 f \n", d->nobj + 1);
+	for (int i = 1; i <= d->nobj; i++)
+		addf(d, "%010zu 00000 n \n", d->off[i]);
+	addf(d, "trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%zu\n%%%%EOF\n", d->nobj + 1,
+	     extra ? extra : "", x);
+	cli_write(path, d->p, d->n);
+	free(d->p);
+}
+
+#define FONT "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
+
+/* catalog (1), pages (2), one page (3) showing text, its content stream (4) */
+static void one_page(struct pdf *d, const char *catalog_extra, const char *page_extra,
+                     const char *text)
+{
+	char b[1024], c[512];
+	snprintf(b, sizeof b, "<< /Type /Catalog /Pages 2 0 R %s >>", catalog_extra);
+	obj(d, 1, b, NULL, false);
+	obj(d, 2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", NULL, false);
+	snprintf(b, sizeof b,
+	         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R " FONT
+	         " %s >>",
+	         page_extra);
+	obj(d, 3, b, NULL, false);
+	snprintf(c, sizeof c, "BT /F1 12 Tf 72 700 Td (%s) Tj ET", text);
+	obj(d, 4, "", c, true);
+}
+
+static char *write_pdf(const char *name, const char *catalog_extra, const char *page_extra,
+                       const char *text, const char *info)
+{
+	struct pdf d;
+	pdf_start(&d);
+	one_page(&d, catalog_extra, page_extra, text);
+	if (info)
+		obj(&d, 5, info, NULL, false);
+	char *path = cli_fmt("%s/%s", cli_case, name);
+	pdf_end(&d, info ? "/Info 5 0 R" : NULL, path);
+	return path;
+}
+
+/* the JSON finding lines whose "field" (the part of the PDF) is where */
+static size_t findings_in(const struct cbuf *out, const char *where)
+{
+	size_t n, k = 0;
+	char **l = lines_of(out, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_type(l[i], "finding"))
+			continue;
+		char *w = json_str(l[i], "field");
+		k += w && !strcmp(w, where);
+	}
+	return k;
+}
+
+/* ---- what a scan finds ---- */
+
+Test(pdf, page_text_in_a_compressed_stream_is_found_and_masked)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Patient: " NAME "   DOB 03/14/1961", NULL);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", p, NULL);
+	cr_assert_eq(rc, 1, "stderr: %s", err.p);
+	cr_assert_geq(findings_in(&out, "page 1"), 2, "%s", out.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&out, "1961"), "an identifier was printed");
+	/* and the text is not in the file's bytes: only a reader that inflates finds it */
+	size_t n;
+	char *raw = cli_read(p, &n);
+	cr_assert(raw && !mem_has(raw, n, "Gonzalez"));
+	rc = cli(&out, &err, NULL, "scan", "--format", "json", "--show-values", p, NULL);
+	cr_assert_eq(rc, 1);
+	cr_assert(has(&out, NAME), "--show-values prints the value");
+}
+
+Test(pdf, info_xmp_annotation_and_form_field_are_each_found)
+{
+	struct pdf d;
+	pdf_start(&d);
+	one_page(&d, "/Metadata 6 0 R /AcroForm << /Fields [8 0 R] >>", "/Annots [7 0 R 8 0 R]",
+	         "Crown 11, shade A2");
+	obj(&d, 5, "<< /Title (Rx, patient " NAME ") /Author (Front desk) >>", NULL, false);
+	obj(&d, 6, "/Type /Metadata /Subtype /XML",
+	    "<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>"
+	    "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+	    "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+	    "<rdf:Description rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+	    "<dc:creator><rdf:Seq><rdf:li>" NAME "</rdf:li></rdf:Seq></dc:creator>"
+	    "</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end='w'?>",
+	    false);
+	obj(&d, 7,
+	    "<< /Type /Annot /Subtype /Text /Rect [10 10 30 30] /Contents (Mail "
+	    "maria.gonzalez@mailhost.net before delivery) >>",
+	    NULL, false);
+	obj(&d, 8,
+	    "<< /Type /Annot /Subtype /Widget /FT /Tx /Rect [72 600 300 620] /P 3 0 R "
+	    "/T (patient) /TU (Patient name) /V (" NAME ") >>",
+	    NULL, false);
+	char *p = cli_fmt("%s/rx.pdf", cli_case);
+	pdf_end(&d, "/Info 5 0 R", p);
+
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", p, NULL);
+	cr_assert_eq(rc, 1, "stderr: %s", err.p);
+	cr_assert_geq(findings_in(&out, "Info/Title"), 1, "%s", out.p);
+	cr_assert_eq(findings_in(&out, "Info/Author"), 0, "%s", out.p);
+	cr_assert(has(&out, "\"field\":\"XMP dc:creator"), "%s", out.p);
+	cr_assert_geq(findings_in(&out, "page 1 annotation 1"), 1, "%s", out.p);
+	cr_assert_geq(findings_in(&out, "page 1 form field 1"), 1, "%s", out.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&out, "mailhost"), "an identifier was printed");
+}
+
+Test(pdf, a_clean_prescription_is_clean)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Crown 11, zirconia, shade A2, margin chamfer",
+	                    "<< /Producer (Lab portal 4.2) >>");
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", p, NULL);
+	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "pdf: scanned 1"), "%s", out.p);
+}
+
+/* ---- what is refused, and how ---- */
+
+static void unscanned(const char *p, const char *reason)
+{
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", p, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, reason) || has(&err, reason), "no '%s' in %s%s", reason, out.p, err.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&err, "Gonzalez"));
+}
+
+Test(pdf, encrypted_damaged_and_embedding_pdfs_are_unscanned)
+{
+	/* a Standard security handler whose user password is not empty (O and U made
+	 * up): no reader opens it without the password */
+	char u[80], o[80];
+	for (int i = 0; i < 32; i++) {
+		snprintf(u + 2 * i, 3, "%02x", (unsigned)(i * 7 + 1) & 0xff);
+		snprintf(o + 2 * i, 3, "%02x", (unsigned)(i * 13 + 5) & 0xff);
+	}
+	struct pdf d;
+	pdf_start(&d);
+	one_page(&d, "", "", "Patient: " NAME);
+	char enc[300];
+	snprintf(enc, sizeof enc, "<< /Filter /Standard /V 1 /R 2 /P -4 /O <%s> /U <%s> >>", o, u);
+	obj(&d, 5, enc, NULL, false);
+	char *p = cli_fmt("%s/enc/rx.pdf", cli_case);
+	cli_mkdirs(cli_fmt("%s/enc", cli_case));
+	pdf_end(&d, "/Encrypt 5 0 R /ID [<00112233445566778899aabbccddeeff> "
+	            "<00112233445566778899aabbccddeeff>]",
+	        p);
+	unscanned(p, "encrypted PDF (needs a password)");
+
+	pdf_start(&d);
+	one_page(&d, "/Names << /EmbeddedFiles << /Names [(notes.txt) 5 0 R] >> >>", "",
+	         "Crown 11");
+	obj(&d, 5, "<< /Type /Filespec /F (notes.txt) /EF << /F 6 0 R >> >>", NULL, false);
+	obj(&d, 6, "/Type /EmbeddedFile", "Patient: " NAME, true);
+	p = cli_fmt("%s/emb/rx.pdf", cli_case);
+	cli_mkdirs(cli_fmt("%s/emb", cli_case));
+	pdf_end(&d, NULL, p);
+	unscanned(p, "PDF embeds 1 file(s), which phiscan does not read");
+
+	p = cli_fmt("%s/bad/rx.pdf", cli_case);
+	cli_mkdirs(cli_fmt("%s/bad", cli_case));
+	cli_write_str(p, "%PDF-1.4\n\x01\x02\x03 Patient: " NAME "\n");
+	unscanned(p, "PDF cannot be read (Poppler: ");
+}
+
+Test(pdf, without_the_module_a_pdf_is_unscanned_never_clean)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Crown 11", NULL);
+	setenv("PHISCAN_POPPLER_MODULE", cli_fmt("%s/no-such-module.so", cli_root), 1);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", p, NULL);
+	unsetenv("PHISCAN_POPPLER_MODULE");
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "the PDF reader is unavailable: ") || has(&err, "the PDF reader is unavailable: "),
+	          "%s%s", out.p, err.p);
+}
+
+Test(pdf, strip_and_filter_report_the_findings_and_write_nothing)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Patient: " NAME "   DOB 03/14/1961", NULL);
+	char *key = cli_fmt("%s/key", cli_root), *outdir = cli_fmt("%s/out", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", outdir, cli_case, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "the pdf format cannot be stripped yet: nothing written"), "%s", out.p);
+	cr_assert(has(&out, "page 1: patient"), "the strip lists what it found: %s", out.p);
+	cr_assert_null(cli_read(cli_fmt("%s/rx.pdf", outdir), NULL), "a copy was written");
+
+	size_t n;
+	char *raw = cli_read(p, &n);
+	struct cbuf in = {raw, n};
+	rc = cli(&out, &err, &in, "filter", NULL);
+	cr_assert_eq(rc, 2);
+	cr_assert_eq(out.n, 0, "filter wrote %zu bytes", out.n);
+}
