@@ -230,12 +230,13 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ CFLAGS='-O1 -g' \
 	  SANFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' fuzz-run
 
-fuzz-run: $(BUILD)/libphiscan.a $(DCM_BRIDGE)
+fuzz-run: $(BUILD)/libphiscan.a $(DCM_BRIDGE) $(BUILD)/formats/pdf_poppler.pic.o
 	@mkdir -p tests/fuzz/crashes
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  $(CC) $(ALL_CFLAGS) -c -o $(BUILD)/$$t.o tests/fuzz/$$t.c; \
 	  $(CXX) $(CFLAGS) $(SANFLAGS) -fsanitize=fuzzer -o $(BUILD)/$$t $(BUILD)/$$t.o $(DCM_BRIDGE) \
-	    $(BUILD)/libphiscan.a $(LIBS) $(DCMTK_LIBS) $(ARCHIVE_LIBS); \
+	    $(BUILD)/formats/pdf_poppler.pic.o $(BUILD)/libphiscan.a $(LIBS) $(DCMTK_LIBS) \
+	    $(ARCHIVE_LIBS) $(shell pkg-config --libs poppler-glib); \
 	  mkdir -p $(BUILD)/corpus-$$t; cp -n tests/fuzz/seeds/$$t/* $(BUILD)/corpus-$$t/ 2>/dev/null || true; \
 	  $(BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t- $(BUILD)/corpus-$$t; \

@@ -15,7 +15,10 @@
  * yet: nothing written") and exits 2.
  *
  * Threading: the module is found and its init run under one pthread_once, before
- * the first extract; extract is reentrant.  Ownership: input released here.
+ * the first extract; extracts run one at a time, under one mutex (Poppler shares
+ * colour-management state between documents).  The rules run inside the lock (the
+ * fields are emitted from Poppler's buffers), so PDFs do not scan in parallel.
+ * Ownership: input released here.
  */
 #include "pdf.h"
 
@@ -32,15 +35,21 @@
 #define PHI_PDF_MODULE_NAME "phiscan-poppler.so"
 #endif
 
+/* Defined only where pdf_poppler.o is linked in (the fuzz target). */
+extern const struct phi_pdf_ops *phi_pdf_module(void) __attribute__((weak));
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 static const struct phi_pdf_ops *ops; /* NULL: unavailable, why says so */
 static char why[512];
 
 static void load(void)
 {
-	const struct phi_pdf_ops *(*get)(void);
-	*(void **)&get = phi_module_sym("PHISCAN_POPPLER_MODULE", PHI_PDF_MODULE_NAME,
-	                                "phiscan-poppler.so", "phi_pdf_module", why, sizeof why);
+	const struct phi_pdf_ops *(*get)(void) = phi_pdf_module;
+	if (!get)
+		*(void **)&get = phi_module_sym("PHISCAN_POPPLER_MODULE", PHI_PDF_MODULE_NAME,
+		                                "phiscan-poppler.so", "phi_pdf_module", why,
+		                                sizeof why);
 	const struct phi_pdf_ops *t = get ? get() : NULL;
 	if (get && (!t || t->abi != PHI_PDF_ABI || t->size != sizeof *t)) {
 		snprintf(why, sizeof why, "the PDF module found is not this phiscan's (rebuild it)");
@@ -82,7 +91,11 @@ static int pdf_scan(struct phi_fctx *ctx)
 	if (rc)
 		return rc;
 	char err[200] = "";
+	/* one document at a time: Poppler 22.12 is not safe across threads (ThreadSanitizer
+	 * found its documents racing on shared lcms2 colour state in tests/tsan.sh) */
+	pthread_mutex_lock(&one_at_a_time);
 	rc = ops->extract(in.p, in.n, emit, ctx, err, sizeof err);
+	pthread_mutex_unlock(&one_at_a_time);
 	phi_img_release(&in);
 	switch (rc) {
 	case PHI_PDF_EPARSE:

@@ -10,8 +10,9 @@
  *
  * The module hands back text only, through emit, in document order; it keeps no
  * state between calls but the library's own, set up once by init.
- * Threading: init under the caller's pthread_once, before any extract; extract is
- * reentrant (one PopplerDocument per call).
+ * Threading: init under the caller's pthread_once, before any extract; one extract
+ * at a time (the caller's mutex): each has its own PopplerDocument, but Poppler
+ * 22.12's documents share colour-management (lcms2) state unguarded.
  */
 #ifndef PHI_PDF_MOD_H
 #define PHI_PDF_MOD_H
@@ -50,6 +51,8 @@ struct phi_pdf_ops {
 	               size_t cap);
 };
 
+/* The module's one visible symbol; a program may link pdf_poppler.o instead (the
+ * fuzz target), and pdf.c then loads nothing. */
 const struct phi_pdf_ops *phi_pdf_module(void);
 
 #endif

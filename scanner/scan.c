@@ -1302,9 +1302,10 @@ static int harvest_fd(struct phi_worker *w, int fd, uint64_t size, size_t head_l
 {
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
 	*moved = false;
-	/* plain text and meshes have no structured patient fields; the rest may */
+	/* plain text and meshes have no structured patient fields; nor has a PDF's
+	 * text (only its XMP might, not worth a second Poppler parse); the rest may */
 	if (!fmt || !strcmp(fmt->name, "text") || !strcmp(fmt->name, "stl") ||
-	    !strcmp(fmt->name, "ply") || !strcmp(fmt->name, "obj"))
+	    !strcmp(fmt->name, "ply") || !strcmp(fmt->name, "obj") || !strcmp(fmt->name, "pdf"))
 		return 0;
 	struct phi_result res = {.format = fmt->name};
 	struct phi_result *saved_res = w->res;

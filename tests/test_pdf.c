@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,4 +291,32 @@ Test(pdf, strip_and_filter_report_the_findings_and_write_nothing)
 	rc = cli(&out, &err, &in, "filter", NULL);
 	cr_assert_eq(rc, 2);
 	cr_assert_eq(out.n, 0, "filter wrote %zu bytes", out.n);
+}
+
+/* The fuzz target's seeds and every input it ever failed on (tests/fuzz/regress/
+ * fuzz_pdf), through the binary: scanned or refused with a reason, never a crash or
+ * a hang (run() fails the test on either). */
+Test(pdf, fuzz_seeds_and_regressions_end_with_a_verdict)
+{
+	const char *dirs[] = {"tests/fuzz/seeds/fuzz_pdf", "tests/fuzz/regress/fuzz_pdf"};
+	size_t files = 0;
+	for (size_t k = 0; k < 2; k++) {
+		DIR *d = opendir(dirs[k]);
+		if (!d) {
+			cr_assert_eq(k, 1, "%s (run from the repository root)", dirs[k]);
+			continue;
+		}
+		for (struct dirent *e; (e = readdir(d));) {
+			if (e->d_name[0] == '.')
+				continue;
+			struct cbuf out, err;
+			int rc = cli(&out, &err, NULL, "scan", cli_fmt("%s/%s", dirs[k], e->d_name), NULL);
+			cr_assert(rc >= 0 && rc <= 2, "%s: exit %d", e->d_name, rc);
+			cr_assert(rc != 2 || has(&out, "error: ") || has(&err, "error: "),
+			          "%s: unscanned without a reason", e->d_name);
+			files++;
+		}
+		closedir(d);
+	}
+	cr_assert_geq(files, 3);
 }

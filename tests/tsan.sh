@@ -12,6 +12,10 @@ trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 if "$STRESS"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 "$GENCASE" cases "$work/c" --cases 40 >/dev/null
+# PDF prescriptions: Poppler's documents opened on several workers at once
+for i in $(seq 1 12); do
+	python3 "$(dirname "$0")/badinput/make_case.py" pdf-rx-form "$work/c/zz-pdf$i"
+done
 # a few files with thousands of findings each: workers stream them in walk order
 mkdir -p "$work/c/zz-big"
 for i in 1 2 3 4; do
@@ -33,7 +37,8 @@ for j in 1 2 8 32; do
 	fi
 done
 head -c 32 /dev/urandom > "$work/key"  # DICOM strip remaps UIDs with a key
-"$PHISCAN" strip --no-progress -q -j 8 --key "$work/key" --strip-hps "$work/c" -o "$work/out" > /dev/null 2> "$work/es" && rc=0 || rc=$?
+# (a PDF is scanned, then refused: exit 2 by design, so they are left out here)
+"$PHISCAN" strip --no-progress -q -j 8 --key "$work/key" --strip-hps --exclude 'zz-pdf*' "$work/c" -o "$work/out" > /dev/null 2> "$work/es" && rc=0 || rc=$?
 if [ "$rc" -gt 1 ]; then echo "tsan: strip -j 8 exited $rc"; cat "$work/es"; failed=$((failed + 1)); else passed=$((passed + 1)); fi
 echo "tsan: $passed passed, $failed failed"
 [ "$failed" = 0 ]
