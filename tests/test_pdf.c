@@ -212,6 +212,51 @@ Test(pdf, a_clean_prescription_is_clean)
 	cr_assert(has(&out, "pdf: scanned 1"), "%s", out.p);
 }
 
+/* A template reused for the next patient and saved incrementally: the reader shows
+ * the second patient, the bytes still hold the first, and phiscan reports that. */
+Test(pdf, an_earlier_revision_is_read_and_only_what_changed_is_reported)
+{
+	struct pdf d;
+	pdf_start(&d);
+	one_page(&d, "", "", "Patient: " NAME "   shade A2");
+	obj(&d, 5, "<< /Title (Rx, patient " NAME ") >>", NULL, false);
+	char *p = cli_fmt("%s/rx.pdf", cli_case);
+	/* revision 1, then an update replacing the page text and the title */
+	size_t x1 = d.n;
+	addf(&d, "xref\n0 6\n0000000000 65535 f \n");
+	for (int i = 1; i <= 5; i++)
+		addf(&d, "%010zu 00000 n \n", d.off[i]);
+	addf(&d, "trailer\n<< /Size 6 /Root 1 0 R /Info 5 0 R >>\nstartxref\n%zu\n%%%%EOF\n", x1);
+	obj(&d, 4, "", "BT /F1 12 Tf 72 700 Td (Patient: John Carter   shade A2) Tj ET", true);
+	obj(&d, 5, "<< /Title (Rx, patient John Carter) >>", NULL, false);
+	size_t x2 = d.n;
+	addf(&d, "xref\n0 1\n0000000000 65535 f \n4 2\n%010zu 00000 n \n%010zu 00000 n \n",
+	     d.off[4], d.off[5]);
+	addf(&d, "trailer\n<< /Size 6 /Root 1 0 R /Info 5 0 R /Prev %zu >>\nstartxref\n%zu\n%%%%EOF\n",
+	     x1, x2);
+	cli_write(p, d.p, d.n);
+	free(d.p);
+
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", "--show-values", p, NULL);
+	cr_assert_eq(rc, 1, "stderr: %s", err.p);
+	/* as it stands: the second patient, on the page and in the title */
+	cr_assert_eq(findings_in(&out, "page 1"), 1, "%s", out.p);
+	cr_assert_eq(findings_in(&out, "Info/Title"), 1, "%s", out.p);
+	/* revision 1: the first patient, on the page and in the title */
+	cr_assert_eq(findings_in(&out, "revision 1 of 2: page 1"), 1, "%s", out.p);
+	cr_assert_eq(findings_in(&out, "revision 1 of 2: Info/Title"), 1, "%s", out.p);
+	size_t n;
+	char **l = lines_of(&out, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_type(l[i], "finding"))
+			continue;
+		char *w = json_str(l[i], "field"), *v = json_str(l[i], "value");
+		cr_assert(w && v);
+		cr_assert_str_eq(v, strncmp(w, "revision", 8) ? "John Carter" : NAME, "%s", l[i]);
+	}
+}
+
 /* ---- what is refused, and how ---- */
 
 static void unscanned(const char *p, const char *reason)
