@@ -266,6 +266,12 @@ def pdf_truncated(d):
     put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", True)[:300])
 
 
+@recipe
+def pdf_many_revisions(d):
+    # 40 trailers: each earlier revision is a parse, so more than 32 is refused
+    put(d, "rx.pdf", pdf_with(b"Rx Maria Gonzalez", True) + b"%%EOF\n" * 40)
+
+
 # ---- 3Shape HPS ----
 
 @recipe
