@@ -76,9 +76,13 @@ const char *phi_pdf_unavailable(void)
 	return ops ? NULL : why;
 }
 
-const char *phi_pdf_version(void)
+const char *phi_pdf_version(const char **built)
 {
-	return phi_pdf_unavailable() ? NULL : ops->version();
+	if (phi_pdf_unavailable())
+		return NULL;
+	if (built)
+		*built = ops->built();
+	return ops->version();
 }
 
 /* Earlier revisions read besides the document as it stands; a file with more is

@@ -16,7 +16,8 @@ extern const struct phi_format phi_format_pdf;
 /* NULL when the PDF module loads, else why not (static); loads it. */
 const char *phi_pdf_unavailable(void);
 
-/* Poppler's version, or NULL when the module is unavailable. */
-const char *phi_pdf_version(void);
+/* The Poppler the module runs with, or NULL when it is unavailable; *built (may be
+ * NULL) gets the one it was built with. */
+const char *phi_pdf_version(const char **built);
 
 #endif

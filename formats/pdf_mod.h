@@ -43,7 +43,8 @@ enum {
 struct phi_pdf_ops {
 	unsigned abi; /* PHI_PDF_ABI */
 	size_t size;  /* sizeof (struct phi_pdf_ops) */
-	const char *(*version)(void);
+	const char *(*built)(void);   /* the Poppler the module was built with */
+	const char *(*version)(void); /* the Poppler it runs with */
 	void (*init)(void);
 	/* Emit every text of the n bytes at p.  err (cap bytes) gets a reason on
 	 * PHI_PDF_EPARSE, and never text of the document. */

@@ -35,8 +35,12 @@ static const char minimal[] = "%PDF-1.4\n"
                               "2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
                               "trailer << /Root 1 0 R >>\n%%EOF\n";
 
+static char built[32]; /* written once, by pdf_init */
+
 static void pdf_init(void)
 {
+	snprintf(built, sizeof built, "%d.%d.%d", POPPLER_MAJOR_VERSION, POPPLER_MINOR_VERSION,
+	         POPPLER_MICRO_VERSION);
 	g_log_set_handler("Poppler", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
 	                  quiet, NULL);
 	GBytes *b = g_bytes_new_static(minimal, sizeof minimal - 1);
@@ -49,6 +53,11 @@ static void pdf_init(void)
 static const char *pdf_version(void)
 {
 	return poppler_get_version();
+}
+
+static const char *pdf_built(void)
+{
+	return built;
 }
 
 /* emit s (owned, freed here) when it holds anything */
@@ -213,6 +222,7 @@ static int pdf_extract(const unsigned char *p, size_t n, phi_pdf_emit emit, void
 static const struct phi_pdf_ops ops = {
     .abi = PHI_PDF_ABI,
     .size = sizeof(struct phi_pdf_ops),
+    .built = pdf_built,
     .version = pdf_version,
     .init = pdf_init,
     .extract = pdf_extract,

@@ -14,6 +14,7 @@
 #include "version.h"
 
 #include "../formats/dicom_bridge.h"
+#include "../formats/pdf.h"
 #include "../formats/sha256.h"
 #include "archive.h"
 
@@ -84,6 +85,10 @@ void phi_versions_print(FILE *fp, const char *version)
 	row(fp, "DCMTK", PACKAGE_VERSION, dcm_why ? "unavailable" : dcm.version);
 	if (dcm_why)
 		fprintf(fp, "  %-14s %s\n", "", dcm_why);
+	const char *pdf_built = "-", *pdf_run = phi_pdf_version(&pdf_built); /* loads Poppler */
+	row(fp, "Poppler", pdf_built, pdf_run ? pdf_run : "unavailable");
+	if (!pdf_run)
+		fprintf(fp, "  %-14s %s\n", "", phi_pdf_unavailable());
 	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
 	char *sp = strchr(pcre, ' '); /* "10.42 2022-12-11" */
 	if (sp)
