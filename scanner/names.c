@@ -17,6 +17,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,9 +95,12 @@ static bool set_has(const struct phi_wordset *ws, const char *s, size_t n)
 	return ws->slot[probe(ws, s, n)] != NULL;
 }
 
-static int set_grow(struct phi_wordset *ws)
+/* Double the table (at least 1,024 slots), or make it `want` slots at once. */
+static int set_grow(struct phi_wordset *ws, size_t want)
 {
 	size_t ncap = ws->cap ? ws->cap * 2 : 1024;
+	while (ncap < want)
+		ncap *= 2;
 	char **ns = calloc(ncap, sizeof *ns);
 	if (!ns)
 		return PHI_ENOMEM;
@@ -115,18 +119,20 @@ static int set_grow(struct phi_wordset *ws)
 	return 0;
 }
 
-/* Add s[0..n) (n <= PHI_NAMES_MAX_LEN); a duplicate is ignored. */
+/* Add s[0..n) (n <= PHI_NAMES_MAX_LEN); a duplicate is ignored.  The table is
+ * grown first, so the word is hashed and probed once. */
 static int set_add(struct phi_wordset *ws, const char *s, size_t n)
 {
-	if (set_has(ws, s, n))
-		return 0;
-	if (ws->n >= PHI_NAMES_MAX_ENTRIES)
-		return PHI_ELIMIT;
 	if ((ws->n + 1) * 2 > ws->cap) {
-		int rc = set_grow(ws);
+		int rc = set_grow(ws, 0);
 		if (rc)
 			return rc;
 	}
+	size_t at = probe(ws, s, n);
+	if (ws->slot[at])
+		return 0;
+	if (ws->n >= PHI_NAMES_MAX_ENTRIES)
+		return PHI_ELIMIT;
 	if (ws->n == ws->order_cap) {
 		size_t ncap = ws->order_cap ? ws->order_cap * 2 : 1024;
 		char **no = realloc(ws->order, ncap * sizeof *no);
@@ -153,7 +159,7 @@ static int set_add(struct phi_wordset *ws, const char *s, size_t n)
 	key[n] = '\0';
 	memcpy(word, s, n);
 	word[n] = '\0';
-	ws->slot[probe(ws, s, n)] = key;
+	ws->slot[at] = key;
 	ws->order[ws->n++] = word;
 	return 0;
 }
@@ -189,6 +195,15 @@ static int load_list(struct phi_wordset *ws, const char *dir, const char *file,
 		if (optional && errno == ENOENT)
 			return 0;
 		return phi_fail(err, PHI_EIO, "%s: cannot open: %s", path, strerror(errno));
+	}
+	/* sized once for the words the file likely holds (the Census lists average 7
+	 * bytes a line; twice the slots), not doubled four times on the way; a file
+	 * of shorter lines grows the table as before */
+	struct stat st;
+	if (!ws->cap && fstat(fileno(f), &st) == 0 && st.st_size > 0 &&
+	    (uint64_t)st.st_size / 4 < PHI_NAMES_MAX_ENTRIES && set_grow(ws, (size_t)st.st_size / 3)) {
+		fclose(f);
+		return phi_fail(err, PHI_ENOMEM, "%s: out of memory loading names", path);
 	}
 
 	/* A line longer than the buffer is longer than any allowed word plus room for
