@@ -664,7 +664,8 @@ Test(adopt, make_install_runs_from_its_prefix_and_uninstall_leaves_no_file)
 	                                    "share/phiscan/rules/default.yaml",
 	                                    "share/phiscan/rules/zip3-restricted.txt",
 	                                    "share/phiscan/rules/names/given.txt",
-	                                    "lib/phiscan/phiscan-dcmtk.so"};
+	                                    "lib/phiscan/phiscan-dcmtk.so",
+	                                    "lib/phiscan/phiscan-poppler.so"};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
 		cr_assert_eq(access(cli_fmt("%s/opt/ps/%s", dest, files[i]), R_OK), 0, "%s", files[i]);
 	/* the installed binary finds its rules relative to itself: no PHISCAN_DATA */
@@ -675,10 +676,12 @@ Test(adopt, make_install_runs_from_its_prefix_and_uninstall_leaves_no_file)
 	cr_assert_eq(run(scan, NULL, &out, &err), 1, "%s", err.p);
 	cr_assert(has(&out, "\"rule\":\"ssn\""), "the bundled pack's ssn rule, not the test pack's: %s",
 	          out.p);
-	/* and its DCMTK module in ../lib/phiscan (no override) */
-	char *ver[] = {"env", "-u", "PHISCAN_DCMTK_MODULE", installed, "--version", NULL};
+	/* and its DCMTK and PDF modules in ../lib/phiscan (no override) */
+	char *ver[] = {"env", "-u", "PHISCAN_DCMTK_MODULE", "-u", "PHISCAN_POPPLER_MODULE",
+	               installed, "--version", NULL};
 	cr_assert_eq(run(ver, NULL, &out, &err), 0, "%s", err.p);
-	cr_assert(has(&out, "DCMTK ") && !has(&out, "unavailable"), "%s", out.p);
+	cr_assert(has(&out, "DCMTK ") && has(&out, "Poppler ") && !has(&out, "unavailable"), "%s",
+	          out.p);
 	char *list[] = {"env", "-u", "PHISCAN_DATA", installed, "rules", "list", NULL};
 	cr_assert_eq(run(list, NULL, &out, &err), 0);
 	cr_assert(!has(&out, "t-ssn"), "%s", out.p);
