@@ -5,8 +5,9 @@
  * then page by page its text (poppler_page_get_text: fonts and encodings decoded),
  * the contents, label and subject of every annotation, and every form field as
  * "name: value" (text, choice: the selected items).  A document that needs a
- * password, or that embeds files (their bytes would be unread), is refused: the
- * caller reports it unscanned rather than clean.
+ * password, or that embeds files (in its name tree or as a page's file attachment
+ * annotation: their bytes would be unread), is refused: the caller reports it
+ * unscanned rather than clean.
  *
  * Poppler's own messages ("Syntax Error: ...") go to GLib's log under the domain
  * "Poppler"; init drops them, so a damaged file prints nothing from here: the
@@ -90,7 +91,8 @@ static int info(PopplerDocument *d, phi_pdf_emit emit, void *arg)
 	return rc;
 }
 
-static int annots(PopplerPage *page, int pno, phi_pdf_emit emit, void *arg)
+static int annots(PopplerPage *page, int pno, phi_pdf_emit emit, void *arg, char *err,
+                  size_t cap)
 {
 	char where[64];
 	int rc = 0, k = 0;
@@ -98,6 +100,12 @@ static int annots(PopplerPage *page, int pno, phi_pdf_emit emit, void *arg)
 	for (GList *l = list; !rc && l; l = l->next) {
 		PopplerAnnot *a = ((PopplerAnnotMapping *)l->data)->annot;
 		k++;
+		/* a file attached to the page (not in the document's name tree) */
+		if (POPPLER_IS_ANNOT_FILE_ATTACHMENT(a)) {
+			snprintf(err, cap, "1");
+			rc = PHI_PDF_EEMBEDDED;
+			break;
+		}
 		snprintf(where, sizeof where, "page %d annotation %d", pno, k);
 		rc = put(emit, arg, PHI_PDF_ANNOT, where, poppler_annot_get_contents(a));
 		if (!rc && POPPLER_IS_ANNOT_MARKUP(a)) {
@@ -209,7 +217,7 @@ static int pdf_extract(const unsigned char *p, size_t n, phi_pdf_emit emit, void
 		snprintf(where, sizeof where, "page %d", i + 1);
 		rc = put(emit, arg, PHI_PDF_PAGE, where, poppler_page_get_text(page));
 		if (!rc)
-			rc = annots(page, i + 1, emit, arg);
+			rc = annots(page, i + 1, emit, arg, err, cap);
 		if (!rc)
 			rc = fields(page, i + 1, emit, arg);
 		g_object_unref(page);

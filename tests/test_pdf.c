@@ -300,6 +300,19 @@ Test(pdf, encrypted_damaged_and_embedding_pdfs_are_unscanned)
 	pdf_end(&d, NULL, p);
 	unscanned(p, "PDF embeds 1 file(s), which phiscan does not read");
 
+	/* the same file attached to the page instead (a FileAttachment annotation) */
+	pdf_start(&d);
+	one_page(&d, "", "/Annots [5 0 R]", "Crown 11");
+	obj(&d, 5,
+	    "<< /Type /Annot /Subtype /FileAttachment /Rect [10 10 30 30] /FS << /Type /Filespec "
+	    "/F (notes.txt) /EF << /F 6 0 R >> >> >>",
+	    NULL, false);
+	obj(&d, 6, "/Type /EmbeddedFile", "Patient: " NAME, true);
+	p = cli_fmt("%s/att/rx.pdf", cli_case);
+	cli_mkdirs(cli_fmt("%s/att", cli_case));
+	pdf_end(&d, NULL, p);
+	unscanned(p, "PDF embeds 1 file(s), which phiscan does not read");
+
 	p = cli_fmt("%s/bad/rx.pdf", cli_case);
 	cli_mkdirs(cli_fmt("%s/bad", cli_case));
 	cli_write_str(p, "%PDF-1.4\n\x01\x02\x03 Patient: " NAME "\n");
