@@ -198,8 +198,10 @@ static int pdf_scan(struct phi_fctx *ctx)
 	}
 	struct pass ps = {.ctx = ctx, .nrev = nrev + 1};
 	char err[200] = "";
-	/* one document at a time: Poppler 22.12 is not safe across threads (ThreadSanitizer
-	 * found its documents racing on shared lcms2 colour state in tests/tsan.sh) */
+	/* one document at a time: Poppler 22.12 is not safe across threads.  ThreadSanitizer
+	 * found its documents racing on shared lcms2 colour state in tests/tsan.sh, and,
+	 * with the global parameters pinned (pdf_poppler.c), still on lcms2 and GLib's
+	 * slice allocator in one run of three without this lock */
 	pthread_mutex_lock(&one_at_a_time);
 	rc = ops->extract(in.p, in.n, emit, &ps, err, sizeof err);
 	if (!rc && ps.nseen)

@@ -15,6 +15,7 @@ if "$STRESS"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 # PDF prescriptions: Poppler's documents opened on several workers at once
 for i in $(seq 1 12); do
 	python3 "$(dirname "$0")/badinput/make_case.py" pdf-rx-form "$work/c/zz-pdf$i"
+	cp "$(dirname "$0")"/fuzz/seeds/fuzz_pdf/pdf-{ascii-only,incremental-update}.pdf "$work/c/zz-pdf$i/"
 done
 # a few files with thousands of findings each: workers stream them in walk order
 mkdir -p "$work/c/zz-big"
