@@ -110,6 +110,35 @@ int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
 	return 0;
 }
 
+int phi_img_load_copy(struct phi_fctx *ctx, struct phi_img_in *in)
+{
+	if (ctx->size == PHI_NO_OFFSET)
+		return phi_img_load(ctx, in); /* a pipe is read into memory already */
+	memset(in, 0, sizeof *in);
+	if (ctx->size <= ctx->head_len) {
+		in->p = ctx->head;
+		in->n = ctx->head_len;
+		return 0;
+	}
+	if (ctx->size > ctx->limits->max_image_stdin)
+		return phi_fail(ctx->err, PHI_ELIMIT, "larger than the %zu bytes read whole",
+		                ctx->limits->max_image_stdin);
+	size_t n = (size_t)ctx->size;
+	unsigned char *b = malloc(n);
+	if (!b)
+		return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading the file");
+	long r = phi_input_read(ctx, b, n);
+	if (r < 0 || (size_t)r != n) {
+		free(b);
+		return r < 0 ? (int)r
+		             : phi_fail(ctx->err, PHI_EIO, "the file shrank while it was read");
+	}
+	in->own = b;
+	in->p = b;
+	in->n = n;
+	return 0;
+}
+
 void phi_img_release(struct phi_img_in *in)
 {
 	if (in->map)

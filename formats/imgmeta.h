@@ -33,6 +33,11 @@ struct phi_img_in {
  * or --max-size, whichever is smaller).  The mapping is read-only and private; a file truncated by another
  * process while it is mapped can raise SIGBUS (the scanner does not guard that). */
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in);
+/* The same bytes, always read into memory (a file too: no mapping, so a file
+ * truncated meanwhile is a short read, "the file shrank while it was read", never
+ * a SIGBUS), up to limits->max_image_stdin.  For readers that hand the bytes to a
+ * library (PDF: Poppler). */
+int phi_img_load_copy(struct phi_fctx *ctx, struct phi_img_in *in);
 void phi_img_release(struct phi_img_in *in);
 
 /* Growable byte buffer with a hard maximum (max bytes; an add past it is

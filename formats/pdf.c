@@ -184,13 +184,23 @@ static int pdf_scan(struct phi_fctx *ctx)
 {
 	if (phi_pdf_unavailable())
 		return phi_fail(ctx->err, PHI_ENOTSUP, "the PDF reader is unavailable: %s", why);
+	/* one document at a time: Poppler 22.12 is not safe across threads.  ThreadSanitizer
+	 * found its documents racing on shared lcms2 colour state in tests/tsan.sh, and,
+	 * with the global parameters pinned (pdf_poppler.c), still on lcms2 and GLib's
+	 * slice allocator in one run of three without this lock.  The file is read in
+	 * under it too, so one PDF at a time is in memory: read, not mapped, since Poppler
+	 * reads all of it and a mapping truncated meanwhile would kill the run (SIGBUS). */
+	pthread_mutex_lock(&one_at_a_time);
 	struct phi_img_in in;
-	int rc = phi_img_load(ctx, &in);
-	if (rc)
+	int rc = phi_img_load_copy(ctx, &in);
+	if (rc) {
+		pthread_mutex_unlock(&one_at_a_time);
 		return rc;
+	}
 	size_t ends[PDF_MAX_REVISIONS];
 	int nrev = earlier_ends(in.p, in.n, ends);
 	if (nrev > PDF_MAX_REVISIONS) {
+		pthread_mutex_unlock(&one_at_a_time);
 		phi_img_release(&in);
 		return phi_fail(ctx->err, PHI_ELIMIT,
 		                "PDF keeps more than %d earlier revisions (incremental updates)",
@@ -198,11 +208,6 @@ static int pdf_scan(struct phi_fctx *ctx)
 	}
 	struct pass ps = {.ctx = ctx, .nrev = nrev + 1};
 	char err[200] = "";
-	/* one document at a time: Poppler 22.12 is not safe across threads.  ThreadSanitizer
-	 * found its documents racing on shared lcms2 colour state in tests/tsan.sh, and,
-	 * with the global parameters pinned (pdf_poppler.c), still on lcms2 and GLib's
-	 * slice allocator in one run of three without this lock */
-	pthread_mutex_lock(&one_at_a_time);
 	rc = ops->extract(in.p, in.n, emit, &ps, err, sizeof err);
 	if (!rc && ps.nseen)
 		qsort(ps.seen, ps.nseen, sizeof *ps.seen, cmp_u64);
@@ -214,8 +219,8 @@ static int pdf_scan(struct phi_fctx *ctx)
 		if (rc == PHI_PDF_EPARSE)
 			rc = 0;
 	}
-	pthread_mutex_unlock(&one_at_a_time);
 	phi_img_release(&in);
+	pthread_mutex_unlock(&one_at_a_time);
 	free(ps.seen);
 	return extract_error(ctx, rc, err);
 }

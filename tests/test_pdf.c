@@ -10,11 +10,14 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "../formats/imgmeta.h"
 #include "cli.h"
 
 TestSuite(pdf, .init = cli_setup, .fini = cli_teardown);
@@ -377,4 +380,36 @@ Test(pdf, fuzz_seeds_and_regressions_end_with_a_verdict)
 		closedir(d);
 	}
 	cr_assert_geq(files, 3);
+}
+
+/* The PDF reader reads the file into memory rather than mapping it: a file that
+ * shrank since its size was taken is an error for that file (here: the size says
+ * 4,096 bytes, the file holds 100), where a mapping would have raised SIGBUS. */
+Test(pdf, a_file_that_shrank_is_a_short_read_not_a_crash)
+{
+	char *p = cli_fmt("%s/short.pdf", cli_root);
+	char body[100];
+	memset(body, 'x', sizeof body);
+	memcpy(body, "%PDF-1.4\n", 9);
+	cli_write(p, body, sizeof body);
+	int fd = open(p, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	struct phi_limits lim;
+	phi_limits_default(&lim);
+	struct phi_error err = {0};
+	struct phi_fctx ctx = {.fd = fd, .size = 4096, .limits = &lim, .err = &err};
+	struct phi_img_in in;
+	int rc = phi_img_load_copy(&ctx, &in);
+	close(fd);
+	cr_assert_eq(rc, PHI_EIO, "rc %d", rc);
+	cr_assert_str_eq(err.msg, "the file shrank while it was read");
+	/* and the whole file, when it is all there */
+	fd = open(p, O_RDONLY);
+	ctx = (struct phi_fctx){.fd = fd, .size = sizeof body, .limits = &lim, .err = &err};
+	cr_assert_eq(phi_img_load_copy(&ctx, &in), 0);
+	close(fd);
+	cr_assert_eq(in.n, sizeof body);
+	cr_assert_eq(memcmp(in.p, body, sizeof body), 0);
+	cr_assert_null(in.map);
+	phi_img_release(&in);
 }
