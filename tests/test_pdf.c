@@ -413,3 +413,28 @@ Test(pdf, a_file_that_shrank_is_a_short_read_not_a_crash)
 	cr_assert_null(in.map);
 	phi_img_release(&in);
 }
+
+/* A PDF inside a case archive: found under its entry path; strip writes no archive
+ * rather than one with the PDF left in it. */
+Test(pdf, a_pdf_in_a_zip_is_scanned_and_blocks_the_archive_strip)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Patient: " NAME, NULL);
+	char *zip = cli_fmt("%s/in/case.zip", cli_root);
+	cli_mkdirs(cli_fmt("%s/in", cli_root));
+	char *py = cli_fmt("import zipfile; z = zipfile.ZipFile('%s', 'w'); z.write('%s', 'rx.pdf'); "
+	                   "z.writestr('notes.txt', 'Crown 11'); z.close()",
+	                   zip, p);
+	char *mk[] = {"python3", "-c", py, NULL};
+	struct cbuf out, err;
+	cr_assert_eq(run(mk, NULL, &out, &err), 0, "%s", err.p);
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", zip, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "case.zip!/rx.pdf"), "%s", out.p);
+	cr_assert_eq(findings_in(&out, "page 1"), 1, "%s", out.p);
+
+	char *key = cli_fmt("%s/key", cli_root), *outdir = cli_fmt("%s/out", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", outdir, zip, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert_null(cli_read(cli_fmt("%s/case.zip", outdir), NULL), "an archive was written");
+}
