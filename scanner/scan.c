@@ -851,6 +851,33 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 	return NULL;
 }
 
+/* The n bytes of fd, from its start, to out (a scan-only format's clean file).
+ * 0, or -1 with errno set. */
+static int copy_whole(struct phi_worker *w, int fd, uint64_t n, int out)
+{
+	for (uint64_t off = 0; off < n;) {
+		ssize_t k = pread(fd, w->buf, w->buf_cap, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			errno = k ? errno : EIO; /* shorter than it was: changed_since says so */
+			return -1;
+		}
+		for (ssize_t done = 0; done < k;) {
+			ssize_t m = write(out, w->buf + done, (size_t)(k - done));
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				errno = m ? errno : EIO;
+				return -1;
+			}
+			done += m;
+		}
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
 #define CHANGED_WHILE_READ "changed while it was read (size or modification time): not scanned"
 #define VANISHED_WHILE_READ "vanished while it was read (removed or replaced): not scanned"
 
@@ -957,11 +984,13 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 			close(fd);
 			return;
 		}
-	/* A format phiscan scans but cannot strip is scanned all the same, so the
-	 * report lists its findings and a file that does not parse says so; then
-	 * nothing is written. */
-	bool refuse = o->strip && fmt && !fmt->can_strip;
-	if (o->strip && !refuse) {
+	/* A format phiscan scans but cannot strip (PDF, WebP, HEIF) is scanned all the
+	 * same, so the report lists its findings and a file that does not parse says
+	 * so.  With findings nothing is written; without, the copy is the original's
+	 * bytes, as for such an entry of an archive: what a scan calls clean passes a
+	 * gate as it is.  (--in-place: a clean one is left alone.) */
+	bool scan_only = o->strip && fmt && !fmt->can_strip;
+	if (o->strip && !(scan_only && o->in_place)) {
 		if (o->in_place)
 			snprintf(dest, sizeof dest, "%s", path);
 		else if (snprintf(dest, sizeof dest, "%s/%s", o->out_root, rel) >= (int)sizeof dest) {
@@ -994,7 +1023,8 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		}
 	}
 	rc = akind ? phi_archive_scan(&w->arch, w, o, &w->err, fd, (uint64_t)st.st_size, out_fd, res)
-	           : run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, out_fd, NULL, res);
+	           : run_format(w, fmt, fd, (uint64_t)st.st_size, head_len, scan_only ? -1 : out_fd,
+	                        NULL, res);
 	if (rc) {
 		reason_from_error(w, res, rc);
 		if (rc == PHI_ESKIP)
@@ -1008,11 +1038,26 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	}
 	res->status = PHI_SCANNED;
 	const char *changed = out_fd < 0 ? changed_since(fd, &st) : NULL;
-	if (changed || refuse) {
-		if (!changed)
+	if (changed) {
+		set_outcome(res, PHI_UNREADABLE, changed);
+		close(fd);
+		return;
+	}
+	if (scan_only && (res->n || (out_fd >= 0 && copy_whole(w, fd, (uint64_t)st.st_size, out_fd)))) {
+		if (res->n)
 			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
 			         fmt->name);
-		set_outcome(res, PHI_UNREADABLE, changed ? changed : msg);
+		else
+			snprintf(msg, sizeof msg, "cannot copy the file: %s", strerror(errno));
+		set_outcome(res, PHI_UNREADABLE, msg);
+		if (out_fd >= 0) {
+			close(out_fd);
+			unlink(tmp);
+		}
+		close(fd);
+		return;
+	}
+	if (scan_only && out_fd < 0) { /* --in-place, clean: nothing to write */
 		close(fd);
 		return;
 	}
@@ -1200,18 +1245,9 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 		char msg[160];
 		snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written", fmt->name);
 		set_outcome(res, PHI_UNREADABLE, msg);
-	} else if (copy) {
-		uint64_t off = 0;
-		while (!rc && off < size) {
-			ssize_t k = pread(fd, w->buf, w->buf_cap, (off_t)off);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0 || write(out_fd, w->buf, (size_t)k) != k) {
-				set_outcome(res, PHI_UNREADABLE, "cannot copy the entry");
-				rc = PHI_EIO;
-			}
-			off += k > 0 ? (uint64_t)k : 0;
-		}
+	} else if (copy && copy_whole(w, fd, size, out_fd)) {
+		set_outcome(res, PHI_UNREADABLE, "cannot copy the entry");
+		rc = PHI_EIO;
 	}
 out:
 	w->res = saved_res;

@@ -213,6 +213,16 @@ Test(pdf, a_clean_prescription_is_clean)
 	int rc = cli(&out, &err, NULL, "scan", p, NULL);
 	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
 	cr_assert(has(&out, "pdf: scanned 1"), "%s", out.p);
+	/* what the gate passes as it is, strip copies as it is */
+	char *key = cli_fmt("%s/key", cli_root), *outdir = cli_fmt("%s/out", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", outdir, cli_case, NULL);
+	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
+	size_t a, b;
+	char *in = cli_read(p, &a), *copy = cli_read(cli_fmt("%s/rx.pdf", outdir), &b);
+	cr_assert(copy && a == b && !memcmp(in, copy, a), "the copy differs from the original");
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", outdir), NULL);
+	cr_assert(man && strstr(man, "\"status\": \"unchanged\""), "%s", man);
 }
 
 /* A template reused for the next patient and saved incrementally: the reader shows
