@@ -8,10 +8,14 @@
  */
 #include "imgmeta.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "text.h"
 #include "xmp.h"
@@ -51,6 +55,81 @@ int phi_img_icc_facts(struct phi_fctx *ctx, unsigned blanked, int dropped)
 	return rc;
 }
 
+/* ---- mapped inputs and SIGBUS ----
+ *
+ * A file truncated by another process while it is mapped raises SIGBUS on the next
+ * read of a page past its new end, which would end the whole run.  The handler
+ * below maps a page of zeros over the faulting page when it lies in a mapping this
+ * thread registered (phi_img_load), counts the fault, and returns: the read is
+ * retried and sees zeros, the format finishes on them, and the scanner, seeing the
+ * count move (phi_img_bus_faults), reports the file unscanned.  A SIGBUS anywhere
+ * else gets the action that was there before (the default: the process ends).
+ * mmap is a plain system call on Linux, safe in a handler in practice; the
+ * registrations are this thread's own, so the handler reads no shared state. */
+
+#define GUARD_SLOTS 4
+
+static __thread struct {
+	const unsigned char *lo[GUARD_SLOTS], *hi[GUARD_SLOTS];
+	unsigned long faults;
+} guard;
+
+static struct sigaction bus_before;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+static uintptr_t page_mask; /* set before the handler is installed */
+
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	const unsigned char *a = si->si_addr;
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		if (guard.lo[i] && a >= guard.lo[i] && a < guard.hi[i]) {
+			void *page = (void *)((uintptr_t)a & page_mask);
+			if (mmap(page, (size_t)~page_mask + 1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			         0) != MAP_FAILED) {
+				guard.faults++;
+				return;
+			}
+			break;
+		}
+	}
+	/* not ours: what was there before, on the retried access */
+	sigaction(sig, &bus_before, NULL);
+}
+
+static void bus_install(void)
+{
+	page_mask = ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_before);
+}
+
+static void guard_add(const void *p, size_t n)
+{
+	for (int i = 0; i < GUARD_SLOTS; i++)
+		if (!guard.lo[i]) {
+			guard.hi[i] = (const unsigned char *)p + n;
+			guard.lo[i] = p;
+			return;
+		}
+}
+
+static void guard_drop(const void *p)
+{
+	for (int i = 0; i < GUARD_SLOTS; i++)
+		if (guard.lo[i] == p)
+			guard.lo[i] = guard.hi[i] = NULL;
+}
+
+unsigned long phi_img_bus_faults(void)
+{
+	return guard.faults;
+}
+
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
 {
 	memset(in, 0, sizeof *in);
@@ -62,9 +141,11 @@ int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in)
 		}
 		if (ctx->size > SIZE_MAX)
 			return phi_fail(ctx->err, PHI_ELIMIT, "image too large to map");
+		pthread_once(&bus_once, bus_install);
 		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
 		if (m == MAP_FAILED)
 			return phi_fail(ctx->err, PHI_EIO, "cannot map the image file");
+		guard_add(m, (size_t)ctx->size);
 		in->map = m;
 		in->map_len = (size_t)ctx->size;
 		in->p = m;
@@ -141,8 +222,10 @@ int phi_img_load_copy(struct phi_fctx *ctx, struct phi_img_in *in)
 
 void phi_img_release(struct phi_img_in *in)
 {
-	if (in->map)
+	if (in->map) {
+		guard_drop(in->map);
 		munmap(in->map, in->map_len);
+	}
 	free(in->own);
 	memset(in, 0, sizeof *in);
 }

@@ -30,9 +30,13 @@ struct phi_img_in {
 };
 
 /* Map a seekable input, or read a pipe into memory (up to limits->max_image_stdin
- * or --max-size, whichever is smaller).  The mapping is read-only and private; a file truncated by another
- * process while it is mapped can raise SIGBUS (the scanner does not guard that). */
+ * or --max-size, whichever is smaller).  The mapping is read-only and private.  A
+ * file truncated by another process while it is mapped would raise SIGBUS: a page
+ * of zeros is mapped in its place instead and phi_img_bus_faults() counts it (the
+ * scanner then reports the file unscanned). */
 int phi_img_load(struct phi_fctx *ctx, struct phi_img_in *in);
+/* SIGBUS faults this thread has survived in its mappings, since it started. */
+unsigned long phi_img_bus_faults(void);
 /* The same bytes, always read into memory (a file too: no mapping, so a file
  * truncated meanwhile is a short read, "the file shrank while it was read", never
  * a SIGBUS), up to limits->max_image_stdin.  For readers that hand the bytes to a

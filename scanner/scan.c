@@ -19,6 +19,7 @@
 #include "scan.h"
 
 #include "../formats/dicom.h"
+#include "../formats/imgmeta.h"
 #include "../formats/indigest.h"
 #include "../formats/sha256.h"
 #include "baseline.h"
@@ -771,7 +772,11 @@ static int run_format(struct phi_worker *w, const struct phi_format *fmt, int fd
 		.sopts = w->o->sopts ? w->o->sopts : &no_sopts,
 		.state = &w->fstate[fi],
 	};
+	unsigned long faults = phi_img_bus_faults();
 	int rc = fmt->scan(&ctx);
+	/* a mapped file shrank under the format: it read zeros (imgmeta.h) */
+	if (!rc && phi_img_bus_faults() != faults)
+		rc = phi_fail(&w->err, PHI_EIO, "the file shrank while it was read: not scanned");
 	if (hashes && !rc && ctx.in_sha256[0] && (ctx.out_sha256[0] || ctx.in_kind)) {
 		memcpy(hashes->in_sha256, ctx.in_sha256, sizeof ctx.in_sha256);
 		memcpy(hashes->out_sha256, ctx.out_sha256, sizeof ctx.out_sha256);

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "../formats/exif.h"
+#include "../formats/imgmeta.h"
 #include "../formats/jpeg.h"
 #include "../formats/png.h"
 #include "../formats/tiff.h"
@@ -1468,4 +1469,39 @@ Test(image, fuzz_regression_inputs_fail_cleanly)
 		             NULL);
 		cr_assert(rc >= 0 && rc <= 2, "exit %d", rc);
 	}
+}
+
+/* ---- a mapped image truncated under the reader ---- */
+
+/* Another process truncates a photo while phiscan has it mapped: the next read
+ * past the new end would raise SIGBUS and end the run.  The guard maps zeros there
+ * instead and counts the fault, which the scanner turns into "the file shrank while
+ * it was read" for that file alone. */
+Test(image, a_mapped_file_truncated_meanwhile_reads_zeros_and_counts_a_fault)
+{
+	char *p = cli_fmt("%s/photo.jpg", cli_root);
+	static unsigned char body[65536];
+	memset(body, 0xAB, sizeof body);
+	cli_write(p, body, sizeof body);
+	int fd = open(p, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	struct phi_limits lim;
+	phi_limits_default(&lim);
+	struct phi_error err = {0};
+	struct phi_fctx ctx = {.fd = fd, .size = sizeof body, .limits = &lim, .err = &err};
+	struct phi_img_in in;
+	cr_assert_eq(phi_img_load(&ctx, &in), 0, "%s", err.msg);
+	cr_assert_not_null(in.map, "a file larger than its head is mapped");
+	cr_assert_eq(in.p[40000], 0xAB);
+	unsigned long before = phi_img_bus_faults();
+	cr_assert_eq(truncate(p, 4096), 0);
+	volatile const unsigned char *q = in.p;
+	cr_assert_eq(q[40000], 0, "past the new end: zeros, not SIGBUS");
+	cr_assert_eq(q[40001], 0, "the same page: no second fault");
+	cr_assert_eq(q[100], 0xAB, "before the new end: the file's bytes");
+	cr_assert_eq(phi_img_bus_faults(), before + 1);
+	cr_assert_eq(q[60000], 0);
+	cr_assert_eq(phi_img_bus_faults(), before + 2, "each page past the end faults once");
+	phi_img_release(&in);
+	close(fd);
 }
