@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1276,6 +1277,64 @@ int phi_scan_field(struct phi_worker *w, struct phi_result *res, const struct ph
 	return rc;
 }
 
+/* filter, for a format phiscan scans but cannot strip (PDF, WebP, HEIF): as strip
+ * does for such a file, the input is scanned and, without findings, written out as
+ * it came; with any, nothing is.  The input is kept in a memory file meanwhile (up
+ * to limits->max_image_stdin), since the scan consumes standard input. */
+static int filter_scan_only(struct phi_worker *w, const struct phi_format *fmt, int in_fd,
+                            size_t head_len, int out_fd, struct phi_result *res)
+{
+	char msg[160];
+	int rc = 0, keep = memfd_create("phiscan-filter-in", MFD_CLOEXEC);
+	uint64_t size = head_len, most = w->o->limits->max_image_stdin;
+	if (keep < 0 || write(keep, w->head, head_len) != (ssize_t)head_len) {
+		set_outcome(res, PHI_UNREADABLE, "cannot keep standard input: nothing written");
+		if (keep >= 0)
+			close(keep);
+		return PHI_EIO;
+	}
+	for (;;) {
+		ssize_t k = read(in_fd, w->buf, w->buf_cap);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0)
+			break;
+		if (k < 0 || (uint64_t)k > most - size || write(keep, w->buf, (size_t)k) != k) {
+			if (k > 0 && (uint64_t)k > most - size)
+				snprintf(msg, sizeof msg,
+				         "input larger than the %llu bytes kept whole: nothing written",
+				         (unsigned long long)most);
+			else
+				snprintf(msg, sizeof msg, "cannot read standard input: nothing written");
+			set_outcome(res, PHI_UNREADABLE, msg);
+			rc = k > 0 && (uint64_t)k > most - size ? PHI_ELIMIT : PHI_EIO;
+			break;
+		}
+		size += (uint64_t)k;
+	}
+	if (!rc && lseek(keep, (off_t)head_len, SEEK_SET) < 0)
+		rc = PHI_EIO;
+	if (!rc) {
+		rc = run_format(w, fmt, keep, size, head_len, -1, NULL, NULL);
+		res->size = size;
+		if (rc)
+			reason_from_error(w, res, rc);
+	}
+	if (!rc && res->n) {
+		snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
+		         fmt->name);
+		set_outcome(res, PHI_UNREADABLE, msg);
+		rc = PHI_ENOTSUP;
+	} else if (!rc && copy_whole(w, keep, size, out_fd)) {
+		set_outcome(res, PHI_UNREADABLE, "cannot write the copy: nothing written");
+		rc = PHI_EIO;
+	} else if (!rc) {
+		res->status = PHI_SCANNED;
+	}
+	close(keep);
+	return rc;
+}
+
 int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_result *res)
 {
 	size_t head_len = 0;
@@ -1320,10 +1379,8 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 		return PHI_EFORMAT;
 	}
 	res->format = fmt->name;
-	if (out_fd >= 0 && !fmt->can_strip) {
-		set_outcome(res, PHI_UNREADABLE, "this format cannot be stripped yet: nothing written");
-		return PHI_ENOTSUP;
-	}
+	if (out_fd >= 0 && !fmt->can_strip)
+		return filter_scan_only(w, fmt, in_fd, head_len, out_fd, res);
 	rc = run_format(w, fmt, in_fd, PHI_NO_OFFSET, head_len, out_fd, &res->size, NULL);
 	if (rc) {
 		reason_from_error(w, res, rc);

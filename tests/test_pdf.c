@@ -223,6 +223,11 @@ Test(pdf, a_clean_prescription_is_clean)
 	cr_assert(copy && a == b && !memcmp(in, copy, a), "the copy differs from the original");
 	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", outdir), NULL);
 	cr_assert(man && strstr(man, "\"status\": \"unchanged\""), "%s", man);
+	/* and filter: the input, as it came */
+	struct cbuf stdin_pdf = {in, a};
+	rc = cli(&out, &err, &stdin_pdf, "filter", NULL);
+	cr_assert_eq(rc, 0, "%s", err.p);
+	cr_assert(out.n == a && !memcmp(out.p, in, a), "filter changed a clean PDF");
 }
 
 /* A template reused for the next patient and saved incrementally: the reader shows
