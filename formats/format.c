@@ -202,10 +202,6 @@ const char *phi_format_guess(const unsigned char *h, size_t n, const char *name)
 		return "tiff";
 	if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
 		return "zip";
-	/* readers accept the header anywhere in the first 1,024 bytes (ISO 32000-1,
-	 * Annex H.3 item 3.4.1), so a PDF may start with junk */
-	if (n >= 5 && memmem(h, n < 1024 ? n : 1024, "%PDF-", 5))
-		return "pdf";
 	if (n >= 4 && memcmp(h, "ply\n", 4) == 0)
 		return "ply";
 	if (has_suffix(name, ".stl"))

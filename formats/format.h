@@ -261,7 +261,7 @@ int phi_formats_init(struct phi_error *err);
 #define PHI_HEAD_SIZE 65536
 
 /* For files no format claims: a name for what the bytes look like ("dicom", "jpeg",
- * "png", "tiff", "zip", "pdf", "stl", ...) so reports can say what was skipped, or
+ * "png", "tiff", "zip", "stl", ...) so reports can say what was skipped, or
  * "unknown".  Never used to scan: only a label.  Static string. */
 const char *phi_format_guess(const unsigned char *head, size_t n, const char *name);
 

@@ -30,7 +30,6 @@
 #include "pdf.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +98,6 @@ struct pass {
 	int rev, nrev;
 	uint64_t *seen; /* sorted after pass 0 */
 	size_t nseen, cap;
-	int rc;         /* PHI_ENOMEM from remembering */
 };
 
 static uint64_t part_hash(const char *where, const char *text, size_t len)
@@ -125,7 +123,7 @@ static int emit(void *arg, enum phi_pdf_part part, const char *where, const char
 			size_t nc = ps->cap ? ps->cap * 2 : 64;
 			uint64_t *t = realloc(ps->seen, nc * sizeof *t);
 			if (!t)
-				return ps->rc = phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading a PDF");
+				return phi_fail(ctx->err, PHI_ENOMEM, "out of memory reading a PDF");
 			ps->seen = t;
 			ps->cap = nc;
 		}
@@ -150,17 +148,15 @@ static int emit(void *arg, enum phi_pdf_part part, const char *where, const char
 static int earlier_ends(const unsigned char *p, size_t n, size_t end[PDF_MAX_REVISIONS])
 {
 	int k = 0;
-	size_t last = 0;
-	bool any = false;
+	size_t last = 0; /* the end of the marker before this one; 0: none yet */
 	for (const unsigned char *q = p; (q = memmem(q, n - (size_t)(q - p), "%%EOF", 5));
 	     q += 5) {
-		if (any) {
+		if (last) {
 			if (k == PDF_MAX_REVISIONS)
 				return k + 1;
 			end[k++] = last;
 		}
 		last = (size_t)(q - p) + 5;
-		any = true;
 	}
 	return k;
 }

@@ -26,7 +26,6 @@ enum phi_pdf_part {
 	PHI_PDF_PAGE,   /* the text of one page, as a reader extracts it */
 	PHI_PDF_ANNOT,  /* an annotation's contents, label or subject */
 	PHI_PDF_FIELD,  /* a form field: "name: value" */
-	PHI_PDF_ATTACH, /* an embedded file's name or description */
 };
 
 /* Returns 0 to go on, anything else to stop extract with that value. */

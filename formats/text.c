@@ -252,8 +252,8 @@ static int is_cp1252_undefined(unsigned char c)
 }
 
 /* Scores: BOM 60 (a UTF-32LE BOM is not ours: 0); empty 10; NUL anywhere 0;
- * "%PDF-" 0; UTF-8 with under 1% stray controls 50; otherwise cp1252 with under 1%
- * stray controls and undefined bytes 40; else 0.  The name is not consulted. */
+ * UTF-8 with under 1% stray controls 50; otherwise cp1252 with under 1% stray
+ * controls and undefined bytes 40; else 0.  The name is not consulted. */
 static int text_detect(const unsigned char *head, size_t n, const char *name)
 {
 	if (n == 0)
@@ -265,11 +265,6 @@ static int text_detect(const unsigned char *head, size_t n, const char *name)
 	if (n >= 2 && head[0] == 0xFE && head[1] == 0xFF)
 		return 60;
 	if (memchr(head, 0, n))
-		return 0;
-	/* A PDF is text only where its generator left it so: its cross-reference table
-	 * holds byte offsets, so a text strip that changed lengths would break it, and
-	 * its page text needs its fonts to read.  phi_format_guess names it instead. */
-	if (n >= 5 && memcmp(head, "%PDF-", 5) == 0)
 		return 0;
 
 	size_t ctrl = 0, undef = 0;

@@ -156,13 +156,13 @@ static int get_operators(struct cload *L, yaml_node_t *n)
 static bool known_format(const char *name)
 {
 	/* archive kinds are named by phi_archive_detect (scanner/archive.c) */
-	static const char *const others[] = {"zip",  "7z", "rar", "tar", "cpio",
-	                                     "gzip", "bzip2", "xz", "zstd"};
+	static const char *const archives[] = {"zip",  "7z", "rar", "tar", "cpio",
+	                                       "gzip", "bzip2", "xz", "zstd"};
 	for (size_t i = 0; phi_formats[i]; i++)
 		if (!strcmp(phi_formats[i]->name, name))
 			return true;
-	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-		if (!strcmp(others[i], name))
+	for (size_t i = 0; i < sizeof archives / sizeof archives[0]; i++)
+		if (!strcmp(archives[i], name))
 			return true;
 	return false;
 }

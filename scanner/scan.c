@@ -857,8 +857,9 @@ static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head
 	return NULL;
 }
 
-/* The n bytes of fd, from its start, to out (a scan-only format's clean file).
- * 0, or -1 with errno set. */
+/* The n bytes of fd, from its start, to out (a clean file or archive entry of a
+ * format phiscan scans but cannot strip; filter's kept input).  0, or -1 with
+ * errno set. */
 static int copy_whole(struct phi_worker *w, int fd, uint64_t n, int out)
 {
 	for (uint64_t off = 0; off < n;) {
@@ -1049,23 +1050,23 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		close(fd);
 		return;
 	}
-	if (scan_only && (res->n || (out_fd >= 0 && copy_whole(w, fd, (uint64_t)st.st_size, out_fd)))) {
+	if (scan_only) {
+		msg[0] = 0;
 		if (res->n)
 			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
 			         fmt->name);
-		else
+		else if (out_fd >= 0 && copy_whole(w, fd, (uint64_t)st.st_size, out_fd))
 			snprintf(msg, sizeof msg, "cannot copy the file: %s", strerror(errno));
-		set_outcome(res, PHI_UNREADABLE, msg);
-		if (out_fd >= 0) {
-			close(out_fd);
-			unlink(tmp);
+		if (msg[0] || out_fd < 0) { /* refused, or --in-place and clean: nothing to write */
+			if (msg[0])
+				set_outcome(res, PHI_UNREADABLE, msg);
+			if (out_fd >= 0) {
+				close(out_fd);
+				unlink(tmp);
+			}
+			close(fd);
+			return;
 		}
-		close(fd);
-		return;
-	}
-	if (scan_only && out_fd < 0) { /* --in-place, clean: nothing to write */
-		close(fd);
-		return;
 	}
 	if (out_fd >= 0) {
 		bool ok = (mode_exact || fchmod(out_fd, st.st_mode & 07777) == 0) &&
@@ -1293,24 +1294,21 @@ static int filter_scan_only(struct phi_worker *w, const struct phi_format *fmt, 
 			close(keep);
 		return PHI_EIO;
 	}
-	for (;;) {
-		ssize_t k = read(in_fd, w->buf, w->buf_cap);
+	for (ssize_t k; !rc && (k = read(in_fd, w->buf, w->buf_cap)) != 0;) {
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k == 0)
-			break;
-		if (k < 0 || (uint64_t)k > most - size || write(keep, w->buf, (size_t)k) != k) {
-			if (k > 0 && (uint64_t)k > most - size)
-				snprintf(msg, sizeof msg,
-				         "input larger than the %llu bytes kept whole: nothing written",
-				         (unsigned long long)most);
-			else
-				snprintf(msg, sizeof msg, "cannot read standard input: nothing written");
+		if (k > 0 && (uint64_t)k > most - size) {
+			snprintf(msg, sizeof msg,
+			         "input larger than the %llu bytes kept whole: nothing written",
+			         (unsigned long long)most);
 			set_outcome(res, PHI_UNREADABLE, msg);
-			rc = k > 0 && (uint64_t)k > most - size ? PHI_ELIMIT : PHI_EIO;
-			break;
+			rc = PHI_ELIMIT;
+		} else if (k < 0 || write(keep, w->buf, (size_t)k) != k) {
+			set_outcome(res, PHI_UNREADABLE, "cannot read standard input: nothing written");
+			rc = PHI_EIO;
+		} else {
+			size += (uint64_t)k;
 		}
-		size += (uint64_t)k;
 	}
 	if (!rc && lseek(keep, (off_t)head_len, SEEK_SET) < 0)
 		rc = PHI_EIO;
