@@ -46,7 +46,7 @@ _phiscan()
             fi ;;
         strip)
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W "$common $strip_opts --out --in-place --force --manifest --files-from --null" -- "$cur"))
+                COMPREPLY=($(compgen -W "$common $strip_opts --out --in-place --force --drop-unstrippable --manifest --files-from --null" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi ;;

@@ -62,6 +62,7 @@ struct phi_result {
 	const char *in_kind;   /* its kind (indigest.h; NULL: "sha256") */
 	char out_sha256[65];
 	bool copied_verbatim;  /* no change needed: output is a byte copy */
+	bool dropped;          /* left out of a strip's output (--drop-unstrippable) */
 	size_t flushed;        /* findings already reported and dropped mid-file (a file
 	                          with very many findings is streamed, not held) */
 	struct phi_fact *facts; /* in the order recorded; a name recorded twice keeps the

@@ -81,6 +81,7 @@ struct options {
 	bool progress;
 	bool in_place;
 	bool force;
+	bool drop;                  /* --drop-unstrippable */
 	enum phi_severity fail_on;
 	double min_confidence;
 	const char **rules;
@@ -256,6 +257,8 @@ static void usage_scan(FILE *fp, enum cmd c)
 		        "  -o, --out DIR           write the de-identified tree under DIR\n"
 		        "      --in-place          rewrite originals atomically instead\n"
 		        "      --force             overwrite existing outputs\n"
+		        "      --drop-unstrippable leave out files with findings in a format phiscan\n"
+		        "                          cannot strip (PDF, WebP, HEIF) instead of failing\n"
 		        "      --manifest FILE     manifest path (default DIR/phiscan-manifest.json)\n");
 	if (c != CMD_SCAN) {
 		fprintf(fp, "      --case-id ID        patient name and ID become ID (DICOM, file names)\n");
@@ -344,7 +347,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 enum {
 	OPT_SHOW = 256, OPT_FAILON, OPT_MINCONF, OPT_RULES, OPT_NODEF, OPT_SAFE, OPT_EXCL,
-	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE,
+	OPT_FOLLOW, OPT_MAXSIZE, OPT_COLOR, OPT_NOPROG, OPT_OP, OPT_KEY, OPT_INPLACE, OPT_FORCE, OPT_DROP,
 	OPT_MANIFEST, OPT_OUTPUT, OPT_CASEID, OPT_SFLAG, OPT_CONFIG, OPT_NOCONFIG, OPT_FILESFROM,
 	OPT_STATS, OPT_BASELINE, OPT_BASELINE_OUT, OPT_ARCHLIMIT,
 	OPT_CASEDEPTH, OPT_ROSTER, OPT_NOSWEEP,
@@ -376,6 +379,7 @@ static const struct option long_opts[] = {
 	{"out", required_argument, NULL, 'o'},
 	{"in-place", no_argument, NULL, OPT_INPLACE},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"drop-unstrippable", no_argument, NULL, OPT_DROP},
 	{"manifest", required_argument, NULL, OPT_MANIFEST},
 	{"case-id", required_argument, NULL, OPT_CASEID},
 	{"verify", no_argument, NULL, OPT_SFLAG},
@@ -504,6 +508,11 @@ static int parse_options(struct options *o, int argc, char **argv)
 			break;
 		case OPT_INPLACE: o->in_place = true; break;
 		case OPT_FORCE: o->force = true; break;
+		case OPT_DROP:
+			if (o->cmd != CMD_STRIP)
+				return die_usage("--drop-unstrippable applies to strip%s", NULL);
+			o->drop = true;
+			break;
 		case OPT_MANIFEST: o->manifest = optarg; break;
 		case OPT_CASEID:
 			if (o->cmd == CMD_SCAN)
@@ -1315,6 +1324,11 @@ static int run_tree(struct app *a, char **paths, int npaths)
 			fprintf(stderr, "%s: strip needs exactly one of -o OUT or --in-place\n", prog);
 			return EXIT_ERROR;
 		}
+		if (o->drop && o->in_place) {
+			fprintf(stderr, "%s: --drop-unstrippable would delete originals with --in-place: "
+			        "use -o OUT\n", prog);
+			return EXIT_ERROR;
+		}
 		if (o->out) {
 			if (!(out_real = future_realpath(o->out)))
 				return EXIT_ERROR;
@@ -1351,6 +1365,7 @@ static int run_tree(struct app *a, char **paths, int npaths)
 	struct phi_scan_opts so = {
 		.engine = a->engine, .limits = &o->limits, .show_values = o->show_values,
 		.strip = o->cmd == CMD_STRIP, .in_place = o->in_place, .force = o->force,
+		.drop_unstrippable = o->drop,
 		.out_root = out_real, .policy = &a->policy, .sopts = &a->sopts,
 		.flush = flush_findings, .flush_arg = &r, .flush_at = FLUSH_FINDINGS,
 		.fingerprint = a->base_record ? a->base_record : a->base_known,

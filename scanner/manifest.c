@@ -203,7 +203,8 @@ int phi_manifest_changes(struct phi_manifest *m, const struct phi_result *r)
 
 int phi_manifest_file(struct phi_manifest *m, const struct phi_result *r)
 {
-	const char *status = r->status == PHI_SKIPPED      ? "skipped"
+	const char *status = r->dropped                    ? "dropped"
+	                     : r->status == PHI_SKIPPED    ? "skipped"
 	                     : r->status == PHI_UNREADABLE ? "error"
 	                     : !r->out_path                ? "not written"
 	                     : r->copied_verbatim          ? "unchanged"

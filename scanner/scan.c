@@ -566,6 +566,23 @@ static void set_outcome(struct phi_result *res, enum phi_status st, const char *
 	res->reason = strdup(reason);
 }
 
+/* A strip of a format phiscan scans but cannot strip (PDF, WebP, HEIF): true when
+ * the scan found identifiers (those already reported, flushed, count too), and then
+ * nothing of the file is written: it is refused (unscanned, exit 2), or with
+ * --drop-unstrippable left out of the output and reported as dropped. */
+static bool unstrippable(const struct phi_worker *w, const struct phi_format *fmt,
+                         struct phi_result *res)
+{
+	if (!res->n && !res->flushed)
+		return false;
+	char msg[160];
+	res->dropped = w->o->drop_unstrippable;
+	snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: %s", fmt->name,
+	         res->dropped ? "left out of the output (--drop-unstrippable)" : "nothing written");
+	set_outcome(res, res->dropped ? PHI_SKIPPED : PHI_UNREADABLE, msg);
+	return true;
+}
+
 /* The first PHI_HEAD_SIZE bytes, or the whole file when it is shorter.  size is what
  * fstat said (UINT64_MAX: not known), so a file read whole costs one read, not a
  * second one to see its end.  The file was opened O_NONBLOCK (a FIFO put in its
@@ -1051,15 +1068,13 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 		return;
 	}
 	if (scan_only) {
-		msg[0] = 0;
-		if (res->n)
-			snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
-			         fmt->name);
-		else if (out_fd >= 0 && copy_whole(w, fd, (uint64_t)st.st_size, out_fd))
+		bool kept = !unstrippable(w, fmt, res);
+		if (kept && out_fd >= 0 && copy_whole(w, fd, (uint64_t)st.st_size, out_fd)) {
 			snprintf(msg, sizeof msg, "cannot copy the file: %s", strerror(errno));
-		if (msg[0] || out_fd < 0) { /* refused, or --in-place and clean: nothing to write */
-			if (msg[0])
-				set_outcome(res, PHI_UNREADABLE, msg);
+			set_outcome(res, PHI_UNREADABLE, msg);
+			kept = false;
+		}
+		if (!kept || out_fd < 0) { /* refused, dropped, or --in-place and clean */
 			if (out_fd >= 0) {
 				close(out_fd);
 				unlink(tmp);
@@ -1248,10 +1263,9 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 		goto out;
 	}
 	res->status = PHI_SCANNED;
-	if (copy && res->n) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written", fmt->name);
-		set_outcome(res, PHI_UNREADABLE, msg);
+	if (copy && unstrippable(w, fmt, res)) {
+		if (res->dropped)
+			rc = PHI_ESKIP; /* left out of the archive, as a DICOMDIR is */
 	} else if (copy && copy_whole(w, fd, size, out_fd)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot copy the entry");
 		rc = PHI_EIO;
@@ -1318,10 +1332,7 @@ static int filter_scan_only(struct phi_worker *w, const struct phi_format *fmt, 
 		if (rc)
 			reason_from_error(w, res, rc);
 	}
-	if (!rc && res->n) {
-		snprintf(msg, sizeof msg, "the %s format cannot be stripped yet: nothing written",
-		         fmt->name);
-		set_outcome(res, PHI_UNREADABLE, msg);
+	if (!rc && unstrippable(w, fmt, res)) {
 		rc = PHI_ENOTSUP;
 	} else if (!rc && copy_whole(w, keep, size, out_fd)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot write the copy: nothing written");

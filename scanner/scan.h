@@ -25,6 +25,9 @@ struct phi_scan_opts {
 	bool strip;                     /* write copies */
 	bool in_place;                  /* strip over the original (atomic rename) */
 	bool force;                     /* overwrite existing outputs */
+	bool drop_unstrippable;         /* a file of a format phiscan scans but cannot
+	                                   strip (PDF, WebP, HEIF) that has findings is left
+	                                   out of the output, not refused (strip -o only) */
 	const char *out_root;           /* strip -o OUT */
 	const struct phi_policy *policy;
 	const struct phi_strip_opts *sopts; /* format strip options; NULL = none */

@@ -29,7 +29,7 @@ TestSuite(pdf, .init = cli_setup, .fini = cli_teardown);
 struct pdf {
 	char *p;
 	size_t n, cap;
-	size_t off[16]; /* byte offset of object i (1-based) */
+	size_t off[32]; /* byte offset of object i (1-based) */
 	int nobj;
 };
 
@@ -61,7 +61,7 @@ static void addf(struct pdf *d, const char *fmt, ...)
  * (Flate-compressed when deflate) */
 static void obj(struct pdf *d, int num, const char *dict, const char *data, bool deflate)
 {
-	cr_assert(num > 0 && num < 16);
+	cr_assert(num > 0 && num < 32);
 	d->off[num] = d->n;
 	if (num > d->nobj)
 		d->nobj = num;
@@ -452,4 +452,147 @@ Test(pdf, a_pdf_in_a_zip_is_scanned_and_blocks_the_archive_strip)
 	rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", outdir, zip, NULL);
 	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
 	cr_assert_null(cli_read(cli_fmt("%s/case.zip", outdir), NULL), "an archive was written");
+}
+
+/* ---- --drop-unstrippable ---- */
+
+static char *manifest_of(const char *outdir)
+{
+	char *man = cli_read(cli_fmt("%s/phiscan-manifest.json", outdir), NULL);
+	cr_assert(man, "no manifest in %s", outdir);
+	return man;
+}
+
+Test(pdf, drop_unstrippable_leaves_out_a_pdf_with_findings_and_copies_the_rest)
+{
+	char *dirty = write_pdf("rx.pdf", "", "", "Patient: " NAME "   DOB 03/14/1961", NULL);
+	char *clean = write_pdf("shade.pdf", "", "", "Crown 11, zirconia, shade A2", NULL);
+	cli_write_str(cli_fmt("%s/note.txt", cli_case), "Lab note: shade A2\n");
+	char *key = cli_fmt("%s/key", cli_root), *outdir = cli_fmt("%s/out", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "strip", "--drop-unstrippable", "--key", key, "-o", outdir,
+	             cli_case, NULL);
+	/* found and kept out of the copy: exit 1, as for identifiers replaced */
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "the pdf format cannot be stripped yet: left out of the output "
+	                    "(--drop-unstrippable)"),
+	          "%s", out.p);
+	cr_assert(has(&out, "page 1: patient"), "the strip lists what it found: %s", out.p);
+	cr_assert(!has(&out, "Gonzalez") && !has(&err, "Gonzalez"), "an identifier was printed");
+	cr_assert_null(cli_read(cli_fmt("%s/rx.pdf", outdir), NULL), "the dirty PDF was written");
+	size_t a, b;
+	char *in = cli_read(clean, &a), *copy = cli_read(cli_fmt("%s/shade.pdf", outdir), &b);
+	cr_assert(copy && a == b && !memcmp(in, copy, a), "the clean PDF was not copied as it is");
+	cr_assert_not_null(cli_read(cli_fmt("%s/note.txt", outdir), NULL));
+	char *man = manifest_of(outdir);
+	cr_assert(strstr(man, "\"status\": \"dropped\""), "%s", man);
+	cr_assert(strstr(man, "\"status\": \"unchanged\""), "%s", man);
+	cr_assert(!strstr(man, "\"status\": \"error\""), "%s", man);
+	size_t n;
+	char *raw = cli_read(dirty, &n);
+	cr_assert(raw && n > 0, "the original is still there");
+
+	/* a case archive: written without the entry, the rest of it kept */
+	char *zip = cli_fmt("%s/in/case.zip", cli_root), *zout = cli_fmt("%s/zout", cli_root);
+	cli_mkdirs(cli_fmt("%s/in", cli_root));
+	char *py = cli_fmt("import zipfile; z = zipfile.ZipFile('%s', 'w'); z.write('%s', 'rx.pdf'); "
+	                   "z.writestr('notes.txt', 'Crown 11'); z.close()",
+	                   zip, dirty);
+	char *mk[] = {"python3", "-c", py, NULL};
+	cr_assert_eq(run(mk, NULL, &out, &err), 0, "%s", err.p);
+	rc = cli(&out, &err, NULL, "strip", "--drop-unstrippable", "--key", key, "-o", zout, zip,
+	         NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	char *ls = cli_fmt("import zipfile; print(' '.join(zipfile.ZipFile('%s/case.zip').namelist()))",
+	                   zout);
+	char *list[] = {"python3", "-c", ls, NULL};
+	cr_assert_eq(run(list, NULL, &out, &err), 0, "%s", err.p);
+	cr_assert(has(&out, "notes.txt") && !has(&out, "rx.pdf"), "entries: %s", out.p);
+}
+
+Test(pdf, drop_unstrippable_is_refused_with_in_place_and_outside_strip)
+{
+	char *p = write_pdf("rx.pdf", "", "", "Patient: " NAME, NULL);
+	size_t n0, n1;
+	char *before = cli_read(p, &n0);
+	char *key = cli_fmt("%s/key", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "strip", "--drop-unstrippable", "--in-place", "--key", key,
+	             cli_case, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&err, "--drop-unstrippable would delete originals with --in-place"), "%s",
+	          err.p);
+	char *after = cli_read(p, &n1);
+	cr_assert(after && n0 == n1 && !memcmp(before, after, n0), "the original changed");
+	rc = cli(&out, &err, NULL, "scan", "--drop-unstrippable", p, NULL);
+	cr_assert_eq(rc, 2);
+	cr_assert(has(&err, "--drop-unstrippable applies to strip"), "%s", err.p);
+	struct cbuf in = {before, n0};
+	rc = cli(&out, &err, &in, "filter", "--drop-unstrippable", NULL);
+	cr_assert_eq(rc, 2);
+	cr_assert_eq(out.n, 0, "filter wrote %zu bytes", out.n);
+}
+
+/* A worker reports a file's findings in batches of 4,096 (main.c, FLUSH_FINDINGS) and
+ * forgets them: a PDF with exactly that many had none left in hand when the strip
+ * decided, and was copied as if clean.  Eight pages of 64 lines of 8 SSNs. */
+Test(pdf, a_pdf_whose_findings_were_already_reported_is_still_not_copied)
+{
+	struct pdf d;
+	pdf_start(&d);
+	obj(&d, 1, "<< /Type /Catalog /Pages 2 0 R >>", NULL, false);
+	obj(&d, 2,
+	    "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R 6 0 R 7 0 R 8 0 R 9 0 R 10 0 R] /Count 8 >>",
+	    NULL, false);
+	for (int pg = 0; pg < 8; pg++) {
+		char b[512];
+		snprintf(b, sizeof b,
+		         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1200 792] /Contents %d 0 R " FONT
+		         " >>",
+		         11 + pg);
+		obj(&d, 3 + pg, b, NULL, false);
+	}
+	for (int pg = 0; pg < 8; pg++) {
+		size_t cap = 64 * 8 * 24 + 64 * 16 + 64, len = 0;
+		char *c = malloc(cap);
+		cr_assert(c);
+		len += (size_t)snprintf(c + len, cap - len, "BT /F1 6 Tf 10 TL 10 780 Td");
+		for (int l = 0; l < 64; l++) {
+			len += (size_t)snprintf(c + len, cap - len, " (");
+			for (int j = 0; j < 8; j++)
+				len += (size_t)snprintf(c + len, cap - len, "%sSSN 482-%02d-%04d", j ? " " : "",
+				                        31 + pg, l * 8 + j + 1);
+			len += (size_t)snprintf(c + len, cap - len, ") Tj T*");
+		}
+		len += (size_t)snprintf(c + len, cap - len, " ET");
+		cr_assert_lt(len, cap);
+		obj(&d, 11 + pg, "", c, false);
+		free(c);
+	}
+	char *p = cli_fmt("%s/list.pdf", cli_case);
+	pdf_end(&d, NULL, p);
+
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", p, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	size_t n, found = 0;
+	char **l = lines_of(&out, &n);
+	for (size_t i = 0; i < n; i++)
+		found += is_type(l[i], "finding");
+	cr_assert_eq(found, 4096, "the PDF should hold exactly one batch of findings");
+
+	char *key = cli_fmt("%s/key", cli_root), *outdir = cli_fmt("%s/out", cli_root);
+	cli_write_str(key, "0123456789abcdef0123456789abcdef");
+	rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", outdir, cli_case, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "the pdf format cannot be stripped yet: nothing written"), "%s", out.p);
+	cr_assert_null(cli_read(cli_fmt("%s/list.pdf", outdir), NULL), "a copy was written");
+	char *out2 = cli_fmt("%s/out2", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--drop-unstrippable", "--key", key, "-o", out2, cli_case,
+	         NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	cr_assert_null(cli_read(cli_fmt("%s/list.pdf", out2), NULL), "a copy was written");
+	cr_assert(strstr(manifest_of(out2), "\"status\": \"dropped\""));
 }
