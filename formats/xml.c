@@ -764,9 +764,12 @@ static int xml_detect(const unsigned char *head, size_t n, const char *name)
 		return 0; /* 3Shape scan: hps.c */
 	if (!strncmp(a + i, "<x:xmpmeta", 10) || !strncmp(a + i, "<?xpacket", 9))
 		return 30;
+	/* and the XML parts of Open Packaging (ECMA-376 Part 2: .rels) and XPS (ECMA-388:
+	 * pages, documents and the sequence), which Rx forms printed to XPS arrive as */
 	int ours = name_is(name, ".xml") || name_is(name, ".3ox") || name_is(name, ".dentalProject") ||
 	           name_is(name, ".constructionInfo") || name_is(name, ".3ml") ||
-	           name_is(name, ".modelInfo");
+	           name_is(name, ".modelInfo") || name_is(name, ".rels") || name_is(name, ".fpage") ||
+	           name_is(name, ".fdoc") || name_is(name, ".fdseq");
 	if (!strncmp(a + i, "<!DOCTYPE", 9))
 		return prolog || ours ? 70 : 45;
 	if (!name_start(a, i + 1))
@@ -774,11 +777,16 @@ static int xml_detect(const unsigned char *head, size_t n, const char *name)
 	if (prolog || ours)
 		return 70;
 	/* a start tag without a prolog or a known name: below plain text (50), so a
-	 * note that opens with "<urgent>" stays text; with a BOM text wins as well */
+	 * note that opens with "<urgent>" stays text; with a BOM text wins as well.
+	 * One that declares a namespace is XML whatever its name: taken as text, its
+	 * namespace URI would be a "URL" the strip replaces, and the file broken. */
 	size_t k = i + 1;
 	while (a[k] && !isspace((unsigned char)a[k]) && a[k] != '>' && a[k] != '/' && a[k] != '<')
 		k++;
-	return a[k] == '>' || a[k] == '/' || isspace((unsigned char)a[k]) ? 45 : 0;
+	if (!(a[k] == '>' || a[k] == '/' || isspace((unsigned char)a[k])))
+		return 0;
+	const char *gt = strchr(a + k, '>'), *ns = strstr(a + k, " xmlns");
+	return ns && (!gt || ns < gt) && (ns[6] == '=' || ns[6] == ':') ? 70 : 45;
 }
 
 const struct phi_format phi_format_xml = {

@@ -990,3 +990,80 @@ Test(archive, without_a_loadable_libarchive_an_archive_is_unscanned_and_the_rest
 	cr_assert_eq(cli(&out, &err, NULL, "--version", NULL), 0, "%s", err.p);
 	cr_assert(!has(&out, "not loadable: "), "%s", out.p);
 }
+
+/* An Rx printed to XPS (ECMA-388): a zip of XML parts, the page text in Glyphs
+ * UnicodeString attributes.  The parts without a prolog (.fpage in UTF-16, .fdoc,
+ * .fdseq) are read as XML, not text: as text, their namespace URIs were "URLs" that
+ * the strip replaced, and the package no longer named its own schema. */
+Test(archive, an_xps_rx_is_read_as_xml_parts_and_stripped_keeping_its_namespaces)
+{
+	cli_copy("rules/default.yaml", cli_fmt("%s/rules/default.yaml", cli_data));
+	static const char page8[] =
+		"<FixedPage Width=\"816\" Height=\"1056\" xmlns=\"http://schemas.microsoft.com/xps/2005/06\" "
+		"xml:lang=\"en-US\"><Glyphs FontUri=\"/Resources/f.odttf\" FontRenderingEmSize=\"12\" "
+		"OriginX=\"96\" OriginY=\"120\" Fill=\"#ff000000\" "
+		"UnicodeString=\"Patient: Maria Gonzalez   DOB: 03/14/1961\" /></FixedPage>";
+	/* the page as Windows writes it: UTF-16LE with a byte order mark */
+	char page[2 + 2 * sizeof page8];
+	size_t pn = 0;
+	page[pn++] = (char)0xff;
+	page[pn++] = (char)0xfe;
+	for (size_t i = 0; page8[i]; i++) {
+		page[pn++] = page8[i];
+		page[pn++] = 0;
+	}
+	struct ent e[] = {
+		F("[Content_Types].xml",
+		  "<?xml version=\"1.0\" encoding=\"utf-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/"
+		  "package/2006/content-types\"><Default Extension=\"fpage\" "
+		  "ContentType=\"application/vnd.ms-package.xps-fixedpage+xml\"/></Types>"),
+		F("_rels/.rels",
+		  "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+		  "<Relationship Type=\"http://schemas.microsoft.com/xps/2005/06/fixedrepresentation\" "
+		  "Target=\"/FixedDocSeq.fdseq\" Id=\"R0\"/></Relationships>"),
+		F("FixedDocSeq.fdseq",
+		  "<FixedDocumentSequence xmlns=\"http://schemas.microsoft.com/xps/2005/06\">"
+		  "<DocumentReference Source=\"/Documents/1/FixedDoc.fdoc\"/></FixedDocumentSequence>"),
+		F("Documents/1/FixedDoc.fdoc",
+		  "<FixedDocument xmlns=\"http://schemas.microsoft.com/xps/2005/06\">"
+		  "<PageContent Source=\"Pages/1.fpage\"/></FixedDocument>"),
+		B("Documents/1/Pages/1.fpage", page, pn),
+	};
+	char *xps = put("rx.xps", build("zip", e, 5));
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", xps, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	size_t n, page_hits = 0, urls = 0;
+	char **l = lines_of(&out, &n);
+	for (size_t i = 0; i < n; i++) {
+		char *f = json_str(l[i], "field"), *cls = json_str(l[i], "class");
+		page_hits += f && !strcmp(f, "FixedPage/Glyphs@UnicodeString");
+		urls += cls && !strcmp(cls, "url");
+	}
+	cr_assert_eq(page_hits, 2, "the name and the birth date on the page: %s", out.p);
+	cr_assert_eq(urls, 0, "a namespace reported as a URL: %s", out.p);
+	/* all five parts read as XML, none as text */
+	cr_assert(has(&out, "\"formats\":{\"xml\":{\"scanned\":5,") && !has(&out, "\"text\":{"),
+	          "%s", out.p);
+
+	char *o = cli_fmt("%s/out", cli_root), *key = cli_fmt("%s/key", cli_root);
+	cli_write_str(key, "an example key of more than sixteen bytes");
+	rc = cli(&out, &err, NULL, "strip", "--key", key, "-o", o, cli_case, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	struct got g[8];
+	cr_assert_eq(read_back_file(cli_fmt("%s/rx.xps", o), g, 8), 5);
+	/* every part but the page byte for byte; the page only its value changed */
+	for (int i = 0; i < 4; i++) {
+		cr_assert_str_eq(g[i].name, e[i].name);
+		cr_assert(g[i].len == strlen(e[i].data) && !memcmp(g[i].data, e[i].data, g[i].len),
+		          "%s changed: %.*s", g[i].name, (int)g[i].len, g[i].data);
+	}
+	char want8[sizeof page8 + 16];
+	snprintf(want8, sizeof want8, "%.*s[NAME]   DOB: [DATE]%s",
+	         (int)(strstr(page8, "Maria") - page8), page8, "\" /></FixedPage>");
+	cr_assert_eq(g[4].len, 2 + 2 * strlen(want8), "%zu", g[4].len);
+	for (size_t i = 0; want8[i]; i++)
+		cr_assert(g[4].data[2 + 2 * i] == want8[i] && !g[4].data[3 + 2 * i], "at %zu", i);
+	cr_assert_eq(cli(&out, &err, NULL, "scan", o, "--exclude", "phiscan-manifest.json", NULL), 0,
+	             "%s", out.p);
+}

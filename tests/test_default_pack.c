@@ -120,6 +120,11 @@ Test(default_pack, dental_numbers_that_are_not_phi_stay_unflagged)
 		"Scan 3f2504e0-4f89-11d3-9a0c-0305e82c3301 exported 20240501_153012.",
 		"sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		"Crown Prep, Upper Arch, IPS e.max, BruxZir, Straumann BLX, Vita Classical.",
+		/* namespaces of the packages and metadata cases carry (allow schema-namespaces) */
+		"<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">",
+		"<FixedPage xmlns=\"http://schemas.microsoft.com/xps/2005/06\" xml:lang=\"en-US\">",
+		"xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"",
+		"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"> xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"",
 	};
 	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
 		cr_expect_eq(scan_count_with(default_matcher, lines[i]), 0, "flagged: %s", lines[i]);
@@ -134,6 +139,7 @@ Test(default_pack, a_prescription_finds_each_planted_identifier)
 		"1234 Maple Ave", "Springfield, IL 62704", "VIN 1M8GDM9AXKP042788",
 		"Case #: LC-204518", "MRN: 00482913", "Saw Maria Garcia today",
 		"her husband David Lee", "aged 94 years", "https://portal.example-dental.com/p?id=88231",
+		"see http://schemas.microsoft.com/portal?patient=MGonzalez", /* a query: not a schema */
 		"192.168.14.27",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
