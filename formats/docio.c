@@ -245,6 +245,12 @@ static int dedit_add(struct phi_dedits *e, size_t a, size_t b, const unsigned ch
 	return 0;
 }
 
+int phi_dedits_add(struct phi_dedits *e, size_t a, size_t b, const unsigned char *r, size_t rn,
+                   struct phi_error *err)
+{
+	return dedit_add(e, a, b, r, rn, 0, NULL, err);
+}
+
 /* t index of value byte i (i < text.n) */
 static size_t t_of(const struct phi_val *v, size_t *k, size_t i)
 {

@@ -101,6 +101,10 @@ struct phi_dedits {
 };
 
 void phi_dedits_free(struct phi_dedits *e);
+/* One edit made by the format itself: t[a..b) becomes r[0..rn) (UTF-8, written as
+ * it is: the caller escaped it for where it lands). */
+int phi_dedits_add(struct phi_dedits *e, size_t a, size_t b, const unsigned char *r, size_t rn,
+                   struct phi_error *err);
 
 /* Escapes applied to replacement text for where it lands. */
 typedef int (*phi_escape_fn)(struct phi_mbuf *out, const unsigned char *p, size_t n,

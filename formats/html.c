@@ -21,6 +21,8 @@
  * title, alt, value, placeholder, label, aria-label, summary, and content (meta)
  * are fields (`where` = `tag@attr`); comments are fields; script and style
  * contents are scanned as text (not prose: their own `where`) and not decoded.
+ * An attribute holding a base64 data: URI (a photo in <img src>) is a file of its
+ * own: decoded and scanned, and stripped, by its format (embed.h), not text.
  * Replacements are escaped for where they land.  A tag or comment cut by the end
  * of the file fails it (truncated: cannot be shown clean).
  *
@@ -36,6 +38,7 @@
 #include <strings.h>
 
 #include "docio.h"
+#include "embed.h"
 #include "text.h"
 
 #define HTML_FLUSH ((size_t)1 << 20)
@@ -51,6 +54,7 @@ struct html {
 	size_t n;
 	struct phi_val body, av;
 	struct phi_dedits *out;
+	struct phi_mbuf emb; /* a data: URI's new payload (embed.h) */
 };
 
 static const struct {
@@ -267,12 +271,21 @@ static int start_tag(struct html *s, size_t i, size_t *end, char name[16])
 				j++;
 			vb = j;
 		}
-		if (vb > va && in_list(text_attrs, sizeof text_attrs / sizeof text_attrs[0], attr)) {
-			char where[48];
-			snprintf(where, sizeof where, "%s@%s", name, attr);
-			if ((rc = add_text(s, &s->av, va, vb, HTML_PIECE_ATTR)) || (rc = emit(s, &s->av, where, 1)))
-				return rc;
-		}
+		char where[48];
+		snprintf(where, sizeof where, "%s@%s", name, attr);
+		/* any attribute holding a base64 data: URI: its payload is a file (embed.h) */
+		size_t at = 0;
+		int changed = 0;
+		s->emb.n = 0;
+		if (vb > va &&
+		    (rc = phi_embed_data_uri(s->ctx, t + va, vb - va, where, &at, &changed, &s->emb)))
+			return rc;
+		if (at && changed && s->out &&
+		    (rc = phi_dedits_add(s->out, va + at, vb, s->emb.p, s->emb.n, s->ctx->err)))
+			return rc;
+		if (!at && vb > va && in_list(text_attrs, sizeof text_attrs / sizeof text_attrs[0], attr) &&
+		    ((rc = add_text(s, &s->av, va, vb, HTML_PIECE_ATTR)) || (rc = emit(s, &s->av, where, 1))))
+			return rc;
 	}
 }
 
@@ -360,7 +373,7 @@ static int html_scan(struct phi_fctx *ctx)
 {
 	struct phi_doc doc;
 	struct phi_dedits out = {0};
-	struct html s = {.ctx = ctx, .doc = &doc};
+	struct html s = {.ctx = ctx, .doc = &doc, .emb = {.max = PHI_DOC_MAX}};
 	int rc = phi_doc_load(ctx, &doc, "HTML");
 	if (!rc) {
 		s.t = doc.t;
@@ -372,6 +385,7 @@ static int html_scan(struct phi_fctx *ctx)
 		rc = phi_doc_write(ctx, &doc, &out);
 	phi_val_free(&s.body);
 	phi_val_free(&s.av);
+	phi_mbuf_free(&s.emb);
 	phi_dedits_free(&out);
 	phi_doc_free(&doc);
 	return rc;

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 
 #include <png.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1504,4 +1505,112 @@ Test(image, a_mapped_file_truncated_meanwhile_reads_zeros_and_counts_a_fault)
 	cr_assert_eq(phi_img_bus_faults(), before + 2, "each page past the end faults once");
 	phi_img_release(&in);
 	close(fd);
+}
+
+/* ---- files inside an HTML page as data: URIs (formats/embed.h) ---- */
+
+static char *b64(const void *p, size_t n)
+{
+	size_t bn = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b = cli_own(malloc(bn));
+	sodium_bin2base64(b, bn, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return b;
+}
+
+#define PAGE_HEAD "<html><body><p>Crown 11, shade A2</p>\n<img alt=\"smile\" src=\"data:image/jpeg;base64,"
+#define PAGE_TAIL "\"></body></html>\n"
+
+/* An order form with the patient's photo in it, as a page saved "complete" or a
+ * portal's printable form carries it: the photo's Exif, XMP and IPTC are found and
+ * stripped there, exactly as in the photo on its own, and nothing else of the page
+ * changes. */
+Test(image, a_photo_in_an_html_data_uri_is_scanned_and_stripped_as_the_photo_is)
+{
+	need_corpus();
+	size_t jn;
+	char *jpg = cli_read(case_file("photos/smile.jpg"), &jn);
+	cr_assert_not_null(jpg);
+	char *page = cli_fmt("%s%s%s", PAGE_HEAD, b64(jpg, jn), PAGE_TAIL);
+	char *p = cli_fmt("%s/order.html", cli_case);
+	cli_write_str(p, page);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", p, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	cr_assert(has(&out, "\"field\":\"img@src data:image/jpeg: Exif IFD0 Artist (0x013b)\""),
+	          "%s", out.p);
+	cr_assert(has(&out, "img@src data:image/jpeg: XMP dc:creator"), "%s", out.p);
+	cr_assert(!has(&out, "\"value\""), "a value was printed without --show-values");
+	char **planted = planted_in("photos/smile.jpg");
+	for (size_t i = 0; planted[i]; i++)
+		cr_assert(!has(&out, planted[i]), "a planted value was printed");
+
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", p, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	size_t on;
+	char *copy = cli_read(cli_fmt("%s/order.html", o), &on);
+	cr_assert_not_null(copy);
+	size_t hl = strlen(PAGE_HEAD), tl = strlen(PAGE_TAIL);
+	cr_assert(on > hl + tl && !memcmp(copy, PAGE_HEAD, hl) && !memcmp(copy + on - tl, PAGE_TAIL, tl),
+	          "the page around the photo changed: %s", copy);
+	unsigned char *img = cli_own(malloc(on));
+	size_t in_ = 0;
+	cr_assert_eq(sodium_base642bin(img, on, copy + hl, on - hl - tl, NULL, &in_, NULL,
+	                               sodium_base64_VARIANT_ORIGINAL),
+	             0, "the new payload is not base64");
+	/* the same bytes as the photo stripped on its own */
+	size_t sn;
+	char *alone = cli_read(strip_one("photos/smile.jpg", NULL), &sn);
+	cr_assert(alone && sn == in_ && !memcmp(alone, img, sn),
+	          "the embedded photo differs from the photo stripped alone (%zu, %zu bytes)", in_, sn);
+	assert_rescans_clean(cli_fmt("%s/order.html", o));
+}
+
+/* What cannot be read fails the page (exit 2); what is not base64 stays text. */
+Test(image, an_unreadable_data_uri_fails_the_page_and_a_scan_only_one_with_findings_its_strip)
+{
+	char *p = cli_fmt("%s/order.html", cli_case);
+	struct cbuf out, err;
+	/* a GIF: no format phiscan has reads it (its comment could name anyone) */
+	cli_write_str(p, "<html><body><img src=\"data:image/gif;base64,"
+	                 "R0lGODlhAQABAIAAAP///wAAACH+DE1hcmlhIEdvbnphbGV6ACwAAAAAAQABAAACAkQBADs=\">"
+	                 "</body></html>");
+	int rc = cli(&out, &err, NULL, "scan", p, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "a data: URI in img@src (image/gif) holds") &&
+	              has(&out, "which phiscan does not read"),
+	          "%s", out.p);
+	/* not base64 after all: the value is text, as any attribute */
+	cli_write_str(p, "<html><body><img src=\"data:image/png;base64,@@not base64@@\"></body></html>");
+	rc = cli(&out, &err, NULL, "scan", p, NULL);
+	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
+	/* a WebP, which phiscan scans but cannot strip: scanned; a strip refuses the
+	 * page while the WebP holds identifiers, and copies it when it holds none */
+	unsigned char w[128] = "RIFF\0\0\0\0WEBPEXIF";
+	static const unsigned char ex[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0,
+	                                   0, 0, 26, 0, 0, 0, 0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	size_t n = 16;
+	w[n++] = sizeof ex, w[n++] = 0, w[n++] = 0, w[n++] = 0;
+	memcpy(w + n, ex, sizeof ex);
+	n += sizeof ex;
+	w[4] = (unsigned char)(n - 8);
+	cli_write_str(p, cli_fmt("<html><body><img src=\"data:image/webp;base64,%s\"></body></html>",
+	                         b64(w, n)));
+	rc = cli(&out, &err, NULL, "scan", p, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "img@src data:image/webp: Exif IFD0 Artist"), "%s", out.p);
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", p, "-o", o, NULL);
+	cr_assert_eq(rc, 2, "%s%s", out.p, err.p);
+	cr_assert(has(&out, "a data: URI in img@src (image/webp): the webp format cannot be stripped yet"),
+	          "%s", out.p);
+	cr_assert_null(cli_read(cli_fmt("%s/order.html", o), NULL), "a copy was written");
+	memcpy(w + n - 6, "\0\0\0\0\0", 5); /* the Artist emptied */
+	char *clean = cli_fmt("<html><body><img src=\"data:image/webp;base64,%s\"></body></html>",
+	                      b64(w, n));
+	cli_write_str(p, clean);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", p, "-o", cli_fmt("%s/o2", cli_root), NULL);
+	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
+	char *copy = cli_read(cli_fmt("%s/o2/order.html", cli_root), NULL);
+	cr_assert(copy && !strcmp(copy, clean), "the clean page changed: %s", copy);
 }
