@@ -40,6 +40,7 @@
  * lives in *ctx->state and is freed by free_state.
  */
 #include "dicom.h"
+#include "imgmeta.h"
 #include "indigest.h"
 
 #include "dicom_bridge.h"
@@ -434,6 +435,7 @@ struct dcm_state {
 	struct phi_dnat *nat;
 	unsigned char *in;          /* the input, when it is held whole (MEM_MAX) */
 	size_t in_cap;
+	struct phi_img_in map;      /* or mapped (MAP_MIN), for the file at hand */
 	struct phi_dicom_pixmap pin, pout; /* where the pixel bytes lie in input and copy */
 };
 
@@ -443,6 +445,12 @@ struct dcm_state {
 #define MEM_MAX (8u << 20)
 /* Buffers up to this size are kept for the next file; larger ones are released. */
 #define KEEP_MAX (1u << 20)
+/* A strip maps files from this size on instead of reading them: a CT slice's pixels
+ * are hashed and written from the page cache, not copied into st->in first (strip
+ * of 200 0.5 MB slices, task-clock medians of 21 alternations: 277.8 -> 249.8 and
+ * 320.6 -> 273.6 ms; copies and manifests identical).  The mapping has the SIGBUS
+ * guard of imgmeta.h: a file truncated meanwhile fails, its copy is not kept. */
+#define MAP_MIN (128u << 10)
 
 static void free_state(void *p)
 {
@@ -1371,6 +1379,14 @@ static int read_whole(struct phi_fctx *ctx, struct dcm_state *st, const unsigned
 		*n = ctx->head_len;
 		return 1;
 	}
+	if (ctx->size >= MAP_MIN) {
+		int rc = phi_img_load(ctx, &st->map);
+		if (rc)
+			return rc;
+		*data = st->map.p;
+		*n = st->map.n;
+		return 1;
+	}
 	size_t want = (size_t)ctx->size + 1; /* one more: a file that grew is noticed */
 	if (want > st->in_cap) {
 		unsigned char *t = realloc(st->in, want);
@@ -1458,7 +1474,7 @@ static int native_prefix(struct phi_fctx *ctx, struct dcm_state *st)
 	}
 }
 
-static int dicom_scan(struct phi_fctx *ctx)
+static int scan_file(struct phi_fctx *ctx)
 {
 	struct dcm_state *st = *ctx->state;
 	int rc;
@@ -1673,6 +1689,15 @@ out:
 	phi_mbuf_free(&s.cleaned);
 	if (memfd >= 0)
 		close(memfd);
+	return rc;
+}
+
+static int dicom_scan(struct phi_fctx *ctx)
+{
+	int rc = scan_file(ctx);
+	struct dcm_state *st = *ctx->state;
+	if (st && st->map.map)
+		phi_img_release(&st->map);
 	return rc;
 }
 
