@@ -8,6 +8,7 @@
  */
 #include "docio.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -424,4 +425,43 @@ int phi_is_blank(const unsigned char *t, size_t n)
 		if (t[i] != ' ' && t[i] != '\t' && t[i] != '\r' && t[i] != '\n')
 			return 0;
 	return 1;
+}
+
+/* XML 1.0 3.1 (STag, Attribute, Eq); only what tells one attribute from the next:
+ * the name runs to '=' or a blank, the value to its closing quote. */
+int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
+                      size_t *vs, size_t *ve)
+{
+	size_t k = *i;
+	if (k == 0) {
+		k = 1;
+		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
+			k++;
+	}
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || t[k] == '>' || t[k] == '/')
+		return -1;
+	*ns = k;
+	while (k < n && t[k] != '=' && !isspace(t[k]))
+		k++;
+	*ne = k;
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || t[k] != '=')
+		return -1;
+	k++;
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || (t[k] != '"' && t[k] != '\''))
+		return -1;
+	unsigned char q = t[k++];
+	*vs = k;
+	while (k < n && t[k] != q)
+		k++;
+	if (k >= n)
+		return -1;
+	*ve = k;
+	*i = k + 1;
+	return 0;
 }

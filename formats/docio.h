@@ -2,7 +2,8 @@
  * input loaded and decoded to UTF-8 with a map back to file bytes, values made of
  * pieces that remember where each decoded byte came from, and a writer that copies
  * every input byte except the replaced value bytes, encoding replacements in the
- * file's own encoding.
+ * file's own encoding.  3Shape HPS (XML of its own) uses the start-tag attribute
+ * reader.
  *
  * A document (struct phi_doc) is the input's bytes (mapped, or read whole from a
  * pipe) and t, its text as UTF-8 without BOM.  For UTF-8 input t points into the
@@ -127,5 +128,11 @@ int phi_doc_write(struct phi_fctx *ctx, const struct phi_doc *d, struct phi_dedi
 int phi_val_is_replaced(const unsigned char *t, size_t n);
 /* Only blanks (space, tab, CR, LF). */
 int phi_is_blank(const unsigned char *t, size_t n);
+
+/* Next attribute of the XML start tag t[0..n) (its raw bytes, from '<') from *i,
+ * which starts at 0: name [*ns, *ne), raw value [*vs, *ve) without its quotes.
+ * 0, or -1 when there is none.  XML and 3Shape HPS find attributes with it. */
+int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
+                      size_t *vs, size_t *ve);
 
 #endif

@@ -52,6 +52,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "docio.h"
 #include "meshio.h"
 #include "text.h"
 
@@ -239,50 +240,11 @@ static void sanitise(char *dst, size_t cap, const char *src)
 	dst[j] = 0;
 }
 
-/* Next attribute of the start tag t[0..n) from *i: name [*ns, *ne), raw value
- * [*vs, *ve).  *i starts at 0.  Returns 0, or -1 when there is none. */
-static int next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
-                     size_t *vs, size_t *ve)
-{
-	size_t k = *i;
-	if (k == 0) {
-		k = 1;
-		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
-			k++;
-	}
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] == '>' || t[k] == '/')
-		return -1;
-	*ns = k;
-	while (k < n && t[k] != '=' && !isspace(t[k]))
-		k++;
-	*ne = k;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] != '=')
-		return -1;
-	k++;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || (t[k] != '"' && t[k] != '\''))
-		return -1;
-	unsigned char q = t[k++];
-	*vs = k;
-	while (k < n && t[k] != q)
-		k++;
-	if (k >= n)
-		return -1;
-	*ve = k;
-	*i = k + 1;
-	return 0;
-}
-
 /* Find the raw value of attribute attr in the start tag t[0..n): [*a, *b). */
 static int find_attr(const unsigned char *t, size_t n, const char *attr, size_t *a, size_t *b)
 {
 	size_t i = 0, ns, ne, al = strlen(attr);
-	while (!next_attr(t, n, &i, &ns, &ne, a, b))
+	while (!phi_xml_next_attr(t, n, &i, &ns, &ne, a, b))
 		if (ne - ns == al && !memcmp(t + ns, attr, al))
 			return 0;
 	return -1;
@@ -327,7 +289,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		 * statistics blobs of every real scan looks like an IPv4 address) */
 		s->open_prot[s->depth] = el_len >= 7 && !strcmp(el + el_len - 7, "Version") ? SKIP_TEXT : 0;
 		s->depth++;
-		while (!next_attr(s->buf + st, cnt, &i, &ns, &ne, &a, &b)) {
+		while (!phi_xml_next_attr(s->buf + st, cnt, &i, &ns, &ne, &a, &b)) {
 			const unsigned char *an = s->buf + st + ns;
 			if ((ne - ns >= 5 && !memcmp(an, "xmlns", 5) && (ne - ns == 5 || an[5] == ':')) ||
 			    b == a)

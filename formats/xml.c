@@ -317,45 +317,6 @@ static int flush_text(struct xml *s)
 	return rc;
 }
 
-/* Next attribute of the start tag t[0..n) from *i (0 at first): name [*ns, *ne),
- * raw value [*vs, *ve).  0, or -1 when there is none. */
-static int next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
-                     size_t *vs, size_t *ve)
-{
-	size_t k = *i;
-	if (k == 0) {
-		k = 1;
-		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
-			k++;
-	}
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] == '>' || t[k] == '/')
-		return -1;
-	*ns = k;
-	while (k < n && t[k] != '=' && !isspace(t[k]))
-		k++;
-	*ne = k;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] != '=')
-		return -1;
-	k++;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || (t[k] != '"' && t[k] != '\''))
-		return -1;
-	unsigned char q = t[k++];
-	*vs = k;
-	while (k < n && t[k] != q)
-		k++;
-	if (k >= n)
-		return -1;
-	*ve = k;
-	*i = k + 1;
-	return 0;
-}
-
 /* Decode the raw attribute value t[a..b) into v: plain runs 1:1, each reference
  * as a whole; blanks normalised to spaces (XML 1.0 3.3.3) count as references. */
 static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
@@ -498,7 +459,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 	const unsigned char *tag = s->doc->t + st;
 	size_t i = 0, ns, ne, a, b;
 	const struct prop *pp = pname ? prop_find(pname) : NULL;
-	while (!next_attr(tag, cnt, &i, &ns, &ne, &a, &b)) {
+	while (!phi_xml_next_attr(tag, cnt, &i, &ns, &ne, &a, &b)) {
 		char an[96], where[XML_WHERE + 112];
 		size_t anl = ne - ns < sizeof an - 1 ? ne - ns : sizeof an - 1;
 		memcpy(an, tag + ns, anl);
