@@ -18,22 +18,21 @@
 /* UTF-16 documents are decoded whole (3 bytes of text and 12 of map per unit). */
 #define DOC_MAX_UTF16 ((size_t)256 << 20)
 
-static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
+int phi_input_whole(struct phi_fctx *ctx, const char *what, size_t most, unsigned char **buf,
+                    size_t *len, int *mapped)
 {
-	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0) {
-		if (ctx->size > PHI_DOC_MAX)
-			return phi_fail(ctx->err, PHI_ELIMIT, "%s file larger than %zu bytes", what,
-			                PHI_DOC_MAX);
+	*mapped = 0;
+	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0 && ctx->size < SIZE_MAX) {
 		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
 		if (m != MAP_FAILED) {
-			d->raw = m;
-			d->raw_len = (size_t)ctx->size;
-			d->mapped = 1;
+			*buf = m;
+			*len = (size_t)ctx->size;
+			*mapped = 1;
 			ctx->in_bytes = ctx->size;
 			return 0;
 		}
 	}
-	struct phi_mbuf b = {.max = PHI_DOC_MAX};
+	struct phi_mbuf b = {.max = most};
 	unsigned char tmp[65536];
 	for (;;) {
 		long r = phi_input_read(ctx, tmp, sizeof tmp);
@@ -47,13 +46,27 @@ static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
 		if (rc) {
 			phi_mbuf_free(&b);
 			return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_ELIMIT, "%s input larger than %zu bytes",
-			                                   what, PHI_DOC_MAX)
+			                                   what, most)
 			                        : rc;
 		}
 	}
-	d->owned = b.p;
-	d->raw = b.p ? b.p : (const unsigned char *)"";
-	d->raw_len = b.n;
+	*buf = b.p;
+	*len = b.n;
+	return 0;
+}
+
+static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
+{
+	if (ctx->size != PHI_NO_OFFSET && ctx->size > PHI_DOC_MAX)
+		return phi_fail(ctx->err, PHI_ELIMIT, "%s file larger than %zu bytes", what,
+		                PHI_DOC_MAX);
+	unsigned char *p = NULL;
+	int rc = phi_input_whole(ctx, what, PHI_DOC_MAX, &p, &d->raw_len, &d->mapped);
+	if (rc)
+		return rc;
+	if (!d->mapped)
+		d->owned = p;
+	d->raw = p ? p : (const unsigned char *)"";
 	return 0;
 }
 

@@ -2,8 +2,8 @@
  * input loaded and decoded to UTF-8 with a map back to file bytes, values made of
  * pieces that remember where each decoded byte came from, and a writer that copies
  * every input byte except the replaced value bytes, encoding replacements in the
- * file's own encoding.  3Shape HPS (XML of its own) uses the start-tag attribute
- * reader.
+ * file's own encoding.  3Shape HPS (XML of its own) uses the whole-input loader and
+ * the start-tag attribute reader.
  *
  * A document (struct phi_doc) is the input's bytes (mapped, or read whole from a
  * pipe) and t, its text as UTF-8 without BOM.  For UTF-8 input t points into the
@@ -51,6 +51,14 @@ struct phi_doc {
 	unsigned char *owned;     /* owned input (read from a pipe) */
 	int mapped;
 };
+
+/* The whole input of ctx, for a parser that needs it in one piece: a regular file
+ * mapped (*mapped = 1: munmap *buf, *len bytes), else read to its end into *buf
+ * (owned by the caller: free it; NULL when the input is empty), at most most bytes:
+ * past that PHI_ELIMIT "WHAT input larger than MOST bytes".  docio's own loading
+ * and 3Shape HPS use it. */
+int phi_input_whole(struct phi_fctx *ctx, const char *what, size_t most, unsigned char **buf,
+                    size_t *len, int *mapped);
 
 /* Load and decode the input of ctx.  what names the format in messages ("XML").
  * Odd-length UTF-16 and unpaired surrogates fail with PHI_EFORMAT. */

@@ -893,41 +893,10 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 
 static int load(struct phi_fctx *ctx, unsigned char **buf, size_t *len, int *mapped)
 {
-	*mapped = 0;
-	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0 && ctx->size < SIZE_MAX) {
-		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
-		if (m != MAP_FAILED) {
-			*buf = m;
-			*len = (size_t)ctx->size;
-			*mapped = 1;
-			ctx->in_bytes = ctx->size;
-			return 0;
-		}
-	}
 	size_t most = ctx->limits->hps_max_stream;
 	if (ctx->limits->max_file_size && ctx->limits->max_file_size < most)
 		most = (size_t)ctx->limits->max_file_size;
-	struct phi_mbuf b = {.max = most};
-	unsigned char tmp[65536];
-	for (;;) {
-		long r = phi_input_read(ctx, tmp, sizeof tmp);
-		if (r < 0) {
-			phi_mbuf_free(&b);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		int rc = phi_mbuf_put(&b, tmp, (size_t)r, ctx->err);
-		if (rc) {
-			phi_mbuf_free(&b);
-			return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_ELIMIT,
-			                                   "HPS input larger than %zu bytes", most)
-			                        : rc;
-		}
-	}
-	*buf = b.p;
-	*len = b.n;
-	return 0;
+	return phi_input_whole(ctx, "HPS", most, buf, len, mapped);
 }
 
 /* The file's bytes with every changed slot replaced; a UTF-16 file keeps its
