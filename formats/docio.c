@@ -440,6 +440,17 @@ int phi_is_blank(const unsigned char *t, size_t n)
 	return 1;
 }
 
+int phi_doc_verify(struct phi_fctx *ctx, phi_mesh_run_fn reread, const char *fact)
+{
+	if (!(ctx->sopts->flags & PHI_SO_VERIFY))
+		return 0;
+	char hex[65];
+	int rc = phi_reread_output(ctx, reread, hex); /* PHI_EVERIFY when it does not */
+	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
+		rc = ctx->sink_ops->record(ctx->sink, fact, "re-read and parsed");
+	return rc;
+}
+
 /* XML 1.0 3.1 (STag, Attribute, Eq); only what tells one attribute from the next:
  * the name runs to '=' or a blank, the value to its closing quote. */
 int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,

@@ -460,22 +460,13 @@ static int run_pass(struct json *s)
 
 static int json_scan(struct phi_fctx *ctx);
 
+/* --verify (phi_doc_verify): the copy must parse as JSON again (the edits were
+ * escaped for where they landed). */
 static int json_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
 {
 	(void)want_hash;
 	hex[0] = 0;
 	return json_scan(ctx); /* no sink, no output: both passes, nothing emitted */
-}
-
-/* --verify: the written copy is read back through a fresh descriptor and must
- * parse as JSON again (the edits were escaped for where they landed). */
-static int verify_copy(struct phi_fctx *ctx)
-{
-	char hex[65];
-	int rc = phi_reread_output(ctx, json_reread, hex); /* PHI_EVERIFY when it does not */
-	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
-		rc = ctx->sink_ops->record(ctx->sink, "json_verified", "re-read and parsed");
-	return rc;
 }
 
 static int json_scan(struct phi_fctx *ctx)
@@ -498,10 +489,8 @@ static int json_scan(struct phi_fctx *ctx)
 	if (ctx->sink_ops && ctx->sink_ops->record)
 		rc = ctx->sink_ops->record(ctx->sink, "json_dialect",
 		                           s.communicate ? "3shape-communicate" : "json");
-	if (!rc && ctx->out_fd >= 0)
-		rc = phi_doc_write(ctx, &doc, &out);
-	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
-		rc = verify_copy(ctx);
+	if (!rc && ctx->out_fd >= 0 && !(rc = phi_doc_write(ctx, &doc, &out)))
+		rc = phi_doc_verify(ctx, json_reread, "json_verified");
 done:
 	phi_val_free(&s.v);
 	phi_dedits_free(&out);

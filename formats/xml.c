@@ -626,22 +626,13 @@ static int run_pass(struct xml *s)
 
 static int xml_scan(struct phi_fctx *ctx);
 
+/* --verify (phi_doc_verify): the copy must parse as XML again (the edits were
+ * escaped for where they landed). */
 static int xml_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
 {
 	(void)want_hash;
 	hex[0] = 0;
 	return xml_scan(ctx); /* no sink, no output: both passes, nothing emitted */
-}
-
-/* --verify: the written copy is read back through a fresh descriptor and must
- * parse as XML again (the edits were escaped for where they landed). */
-static int verify_copy(struct phi_fctx *ctx)
-{
-	char hex[65];
-	int rc = phi_reread_output(ctx, xml_reread, hex); /* PHI_EVERIFY when it does not */
-	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
-		rc = ctx->sink_ops->record(ctx->sink, "xml_verified", "re-read and parsed");
-	return rc;
 }
 
 static int xml_scan(struct phi_fctx *ctx)
@@ -670,10 +661,8 @@ static int xml_scan(struct phi_fctx *ctx)
 		goto done;
 	if (ctx->sink_ops && ctx->sink_ops->record)
 		rc = ctx->sink_ops->record(ctx->sink, "xml_dialect", dialect_names[s.dialect]);
-	if (!rc && ctx->out_fd >= 0)
-		rc = phi_doc_write(ctx, &doc, &out);
-	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
-		rc = verify_copy(ctx);
+	if (!rc && ctx->out_fd >= 0 && !(rc = phi_doc_write(ctx, &doc, &out)))
+		rc = phi_doc_verify(ctx, xml_reread, "xml_verified");
 done:
 	phi_val_free(&s.tv);
 	phi_val_free(&s.av);
