@@ -811,50 +811,61 @@ static bool listed(const char *const *names, const char *name)
 	return false;
 }
 
+/* The outcome of an input no format claims, said here for a file (scan and strip:
+ * "not scanned") and for standard input (filter: "nothing written", and never
+ * skipped: filter exits 2 and writes nothing).  res->format becomes the guess from
+ * the head and name. */
+static void unclaimed(struct phi_worker *w, size_t head_len, const char *name, bool input,
+                      struct phi_result *res)
+{
+	char msg[320];
+	const char *then = input ? "nothing written" : "not scanned";
+	res->format = phi_format_guess(w->head, head_len, name);
+	if (is_supported(res->format)) {
+		/* it looks like a format phiscan reads, yet none took it: malformed, and
+		 * a gate fails closed on it */
+		snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: %s", res->format,
+		         res->format, then);
+		set_outcome(res, PHI_UNREADABLE, msg);
+	} else if (strcmp(res->format, "unknown")) {
+		/* A format phiscan knows carries identifiers yet cannot read (PDF: Rx forms
+		 * with full demographics) is unscanned, and a gate fails closed on it; a
+		 * configuration that lists it under skip_formats accepts the risk. */
+		if (!input && listed(w->o->skip_formats, res->format)) {
+			snprintf(msg, sizeof msg,
+			         "%s files are skipped by the configuration (skip_formats)", res->format);
+			set_outcome(res, PHI_SKIPPED, msg);
+		} else {
+			snprintf(msg, sizeof msg, "%s %s not supported yet: %s", res->format,
+			         input ? "input is" : "files are", then);
+			set_outcome(res, PHI_UNREADABLE, msg);
+		}
+	} else if (input) {
+		set_outcome(res, PHI_UNREADABLE, "no format claims this input: nothing written");
+	} else {
+		set_outcome(res, PHI_SKIPPED,
+		            memchr(w->head, 0, head_len) ? "binary data that no format claims"
+		                                         : "no format claims this file");
+	}
+}
+
 /* The format for the bytes in w->head, or NULL with res's outcome set (skipped, or
  * unreadable when they look like a format phiscan reads yet none took them). */
 static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head_len,
                                                const char *name, struct phi_result *res)
 {
-	char msg[320];
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
 	if (fmt && listed(w->o->skip_formats, fmt->name)) {
+		char msg[320];
 		res->format = fmt->name;
 		snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
 		         fmt->name);
 		set_outcome(res, PHI_SKIPPED, msg);
 		return NULL;
 	}
-	if (fmt)
-		return fmt;
-	res->format = phi_format_guess(w->head, head_len, name);
-	if (is_supported(res->format)) {
-		/* it looks like a format phiscan reads, yet none took it: malformed, and
-		 * a gate fails closed on it */
-		snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: not scanned",
-		         res->format, res->format);
-		set_outcome(res, PHI_UNREADABLE, msg);
-		return NULL;
-	}
-	if (strcmp(res->format, "unknown")) {
-		/* A format phiscan knows carries identifiers yet cannot read (PDF: Rx forms
-		 * with full demographics) is unscanned, and a gate fails closed on it; a
-		 * configuration that lists it under skip_formats accepts the risk. */
-		if (listed(w->o->skip_formats, res->format)) {
-			snprintf(msg, sizeof msg,
-			         "%s files are skipped by the configuration (skip_formats)", res->format);
-			set_outcome(res, PHI_SKIPPED, msg);
-		} else {
-			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned",
-			         res->format);
-			set_outcome(res, PHI_UNREADABLE, msg);
-		}
-		return NULL;
-	}
-	set_outcome(res, PHI_SKIPPED,
-	            memchr(w->head, 0, head_len) ? "binary data that no format claims"
-	                                         : "no format claims this file");
-	return NULL;
+	if (!fmt)
+		unclaimed(w, head_len, name, false, res);
+	return fmt;
 }
 
 /* The n bytes of fd, from its start, to out (a clean file or archive entry of a
@@ -1361,19 +1372,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, NULL);
 	if (!fmt) {
-		const char *guess = phi_format_guess(w->head, head_len, NULL);
-		char msg[160];
-		if (is_supported(guess)) {
-			res->format = guess;
-			snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: nothing written",
-			         guess, guess);
-		} else if (strcmp(guess, "unknown")) {
-			res->format = guess;
-			snprintf(msg, sizeof msg, "%s input is not supported yet: nothing written", guess);
-		} else {
-			snprintf(msg, sizeof msg, "no format claims this input: nothing written");
-		}
-		set_outcome(res, PHI_UNREADABLE, msg);
+		unclaimed(w, head_len, NULL, true, res);
 		return PHI_EFORMAT;
 	}
 	res->format = fmt->name;
