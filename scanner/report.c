@@ -332,6 +332,21 @@ static void human_path(struct phi_reporter *r, const char *path)
 		fputs(ANSI_RESET, r->fp);
 }
 
+/* The end of a finding in the human and JSON Lines reports: the value (only with
+ * --show-values) and the replacement (strip), each a JSON string after its label. */
+static void put_value_replacement(struct phi_reporter *r, const struct phi_finding *f,
+                                  const char *value_label, const char *repl_label)
+{
+	if (r->o.show_values && f->value) {
+		fputs(value_label, r->fp);
+		phi_json_string(r->fp, f->value);
+	}
+	if (f->replacement) {
+		fputs(repl_label, r->fp);
+		phi_json_string(r->fp, f->replacement);
+	}
+}
+
 static void human_finding(struct phi_reporter *r, const struct phi_result *res,
                           const struct phi_finding *f)
 {
@@ -368,14 +383,7 @@ static void human_finding(struct phi_reporter *r, const struct phi_result *res,
 		putc(' ', fp);
 		put_human(fp, f->excerpt);
 	}
-	if (r->o.show_values && f->value) {
-		fputs(" value=", fp);
-		phi_json_string(fp, f->value);
-	}
-	if (f->replacement) {
-		fputs(" replacement=", fp);
-		phi_json_string(fp, f->replacement);
-	}
+	put_value_replacement(r, f, " value=", " replacement=");
 	putc('\n', fp);
 }
 
@@ -464,14 +472,7 @@ static void json_finding(struct phi_reporter *r, const struct phi_result *res,
 	put_u64_or_null(fp, f->col, f->col != 0);
 	fputs(",\"excerpt\":", fp);
 	phi_json_string(fp, f->excerpt ? f->excerpt : "");
-	if (r->o.show_values && f->value) {
-		fputs(",\"value\":", fp);
-		phi_json_string(fp, f->value);
-	}
-	if (f->replacement) {
-		fputs(",\"replacement\":", fp);
-		phi_json_string(fp, f->replacement);
-	}
+	put_value_replacement(r, f, ",\"value\":", ",\"replacement\":");
 	fputs("}\n", fp);
 }
 
