@@ -240,6 +240,22 @@ static void sanitise(char *dst, size_t cap, const char *src)
 	dst[j] = 0;
 }
 
+/* A slot for the attribute value at file bytes [a, b), named by name (sanitised);
+ * NULL when out of memory, with the parse stopped. */
+static struct slot *attr_slot(struct hps *s, size_t a, size_t b, const char *name)
+{
+	struct slot *sl = add_slot(s);
+	if (!sl) {
+		stop(s, PHI_ENOMEM);
+		return NULL;
+	}
+	sl->a = a;
+	sl->b = b;
+	sl->kind = SL_ATTR;
+	sanitise(sl->name, sizeof sl->name, name);
+	return sl;
+}
+
 /* Find the raw value of attribute attr in the start tag t[0..n): [*a, *b). */
 static int find_attr(const unsigned char *t, size_t n, const char *attr, size_t *a, size_t *b)
 {
@@ -294,15 +310,8 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 			if ((ne - ns >= 5 && !memcmp(an, "xmlns", 5) && (ne - ns == 5 || an[5] == ':')) ||
 			    b == a)
 				continue; /* namespace names identify schemas, not people */
-			struct slot *sl = add_slot(s);
-			if (!sl) {
-				stop(s, PHI_ENOMEM);
+			if (!attr_slot(s, st + a, st + b, el))
 				return;
-			}
-			sl->a = st + a;
-			sl->b = st + b;
-			sl->kind = SL_ATTR;
-			sanitise(sl->name, sizeof sl->name, el);
 		}
 		return;
 	}
@@ -321,17 +330,11 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		size_t a, b;
 		if (find_attr(s->buf + st, cnt, "value", &a, &b))
 			return;
-		struct slot *sl = add_slot(s);
-		if (!sl) {
-			stop(s, PHI_ENOMEM);
+		struct slot *sl = attr_slot(s, st + a, st + b, pname ? pname : el);
+		if (!sl)
 			return;
-		}
-		sl->a = st + a;
-		sl->b = st + b;
-		sl->kind = SL_ATTR;
 		sl->report_only = s->prot_depth > 0;
 		sl->is_property = pname != NULL;
-		sanitise(sl->name, sizeof sl->name, pname ? pname : el);
 	}
 }
 
