@@ -928,6 +928,16 @@ static bool replaced_since(const char *path, const struct stat *st)
 	return stat(path, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino;
 }
 
+/* The start of one input: a fresh error record, and the result and path the
+ * worker's sink reports to (both borrowed until the next input). */
+static void bind_file(struct phi_worker *w, struct phi_result *res, const char *path)
+{
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	w->res = res;
+	w->path = path;
+}
+
 /* kept_fd: the file already open (the harvest's, at offset 0, with its stat in st),
  * or -1; either way closed here on every path. */
 static void scan_file(struct phi_worker *w, const char *path, const char *rel, int kept_fd,
@@ -939,10 +949,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	size_t head_len = 0;
 	bool mode_exact = false; /* the copy was created with the original's mode */
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = path;
+	bind_file(w, res, path);
 	res->format = "unknown";
 	if (o->strip && o->in_place && is_strip_temp(base_name(path))) {
 		/* an interrupted --in-place run left it: the original beside it is untouched
@@ -1232,10 +1239,7 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 	size_t head_len = 0;
 	int rc;
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = res->path;
+	bind_file(w, res, res->path);
 	w->hold = w->o->strip || out_fd >= 0; /* strip holds entries until the archive is done */
 	res->size = size;
 	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, size, w->head, &head_len)) {
@@ -1349,10 +1353,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	size_t head_len = 0;
 	int rc;
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = res->path;
+	bind_file(w, res, res->path);
 	res->format = "unknown";
 	if (read_head(in_fd, UINT64_MAX, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read standard input");
