@@ -489,3 +489,37 @@ int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, s
 	*i = k + 1;
 	return 0;
 }
+
+size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_t *k)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
+	            {"&apos;", '\''}};
+	for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
+		size_t el = strlen(ents[e].ent);
+		if (n >= el && !memcmp(t, ents[e].ent, el)) {
+			out[0] = (unsigned char)ents[e].c;
+			*k = 1;
+			return el;
+		}
+	}
+	if (n > 3 && t[1] == '#') {
+		size_t q = 2;
+		int hex = t[q] == 'x';
+		uint32_t cp = 0;
+		q += (size_t)hex;
+		size_t d0 = q;
+		while (q < n && q - d0 < 8 && (hex ? isxdigit(t[q]) : isdigit(t[q]))) {
+			int dv = isdigit(t[q]) ? t[q] - '0' : (tolower(t[q]) - 'a' + 10);
+			cp = cp * (hex ? 16u : 10u) + (uint32_t)dv;
+			q++;
+		}
+		if (q < n && t[q] == ';' && q > d0) {
+			*k = phi_utf8_put(cp, out);
+			return q + 1;
+		}
+	}
+	return 0;
+}

@@ -3,7 +3,7 @@
  * pieces that remember where each decoded byte came from, and a writer that copies
  * every input byte except the replaced value bytes, encoding replacements in the
  * file's own encoding.  3Shape HPS (XML of its own) uses the whole-input loader and
- * the start-tag attribute reader.
+ * the start-tag attribute and reference readers.
  *
  * A document (struct phi_doc) is the input's bytes (mapped, or read whole from a
  * pipe) and t, its text as UTF-8 without BOM.  For UTF-8 input t points into the
@@ -148,5 +148,11 @@ int phi_is_blank(const unsigned char *t, size_t n);
  * 0, or -1 when there is none.  XML and 3Shape HPS find attributes with it. */
 int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
                       size_t *vs, size_t *ve);
+
+/* The XML reference at t[0..n), where t[0] is '&' (XML 1.0 4.1, 4.6): one of the
+ * five predefined entities, or a character reference (&#N; &#xH;, up to 8 digits).
+ * Its character goes to out as UTF-8 (room for 4 bytes), *k = its length; returns
+ * the reference's length in t, or 0 (out and *k untouched) when none starts there. */
+size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_t *k);
 
 #endif

@@ -480,40 +480,15 @@ static void release(struct hps *s)
 /* Decode XML references in raw[0..n) into t with map (t index -> raw index). */
 static size_t xml_unescape(const unsigned char *raw, size_t n, unsigned char *t, uint32_t *map)
 {
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
 	size_t o = 0, i = 0;
 	while (i < n) {
 		size_t used = 1, k = 1;
 		unsigned char tmp[4];
 		tmp[0] = raw[i];
 		if (raw[i] == '&') {
-			for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
-				size_t el = strlen(ents[e].ent);
-				if (n - i >= el && !memcmp(raw + i, ents[e].ent, el)) {
-					tmp[0] = (unsigned char)ents[e].c;
-					used = el;
-					break;
-				}
-			}
-			if (used == 1 && n - i > 3 && raw[i + 1] == '#') {
-				size_t j = i + 2;
-				int hex = raw[j] == 'x';
-				uint32_t cp = 0;
-				j += (size_t)hex;
-				size_t d0 = j;
-				while (j < n && j - d0 < 8 && (hex ? isxdigit(raw[j]) : isdigit(raw[j]))) {
-					int v = isdigit(raw[j]) ? raw[j] - '0' : (tolower(raw[j]) - 'a' + 10);
-					cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
-					j++;
-				}
-				if (j < n && raw[j] == ';' && j > d0) {
-					k = phi_utf8_put(cp, tmp);
-					used = j + 1 - i;
-				}
-			}
+			size_t r = phi_xml_ref(raw + i, n - i, tmp, &k);
+			if (r)
+				used = r;
 		}
 		for (size_t q = 0; q < k; q++) {
 			map[o] = (uint32_t)i;

@@ -321,10 +321,6 @@ static int flush_text(struct xml *s)
  * as a whole; blanks normalised to spaces (XML 1.0 3.3.3) count as references. */
 static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 {
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
 	const unsigned char *t = s->doc->t;
 	struct phi_error *err = s->ctx->err;
 	size_t i = a;
@@ -343,31 +339,7 @@ static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 		if (t[j] == '\r' && j + 1 < b && t[j + 1] == '\n')
 			used = 2;
 		if (t[j] == '&') {
-			used = 0;
-			for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
-				size_t el = strlen(ents[e].ent);
-				if (b - j >= el && !memcmp(t + j, ents[e].ent, el)) {
-					tmp[0] = (unsigned char)ents[e].c;
-					used = el;
-					break;
-				}
-			}
-			if (!used && b - j > 3 && t[j + 1] == '#') {
-				size_t q = j + 2;
-				int hex = t[q] == 'x';
-				uint32_t cp = 0;
-				q += (size_t)hex;
-				size_t d0 = q;
-				while (q < b && q - d0 < 8 && (hex ? isxdigit(t[q]) : isdigit(t[q]))) {
-					int dv = isdigit(t[q]) ? t[q] - '0' : (tolower(t[q]) - 'a' + 10);
-					cp = cp * (hex ? 16u : 10u) + (uint32_t)dv;
-					q++;
-				}
-				if (q < b && t[q] == ';' && q > d0) {
-					k = phi_utf8_put(cp, tmp);
-					used = q + 1 - j;
-				}
-			}
+			used = phi_xml_ref(t + j, b - j, tmp, &k);
 			if (!used) /* expat accepted it, so this cannot happen; keep the byte */
 				used = 1, tmp[0] = '&';
 		}
