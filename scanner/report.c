@@ -533,22 +533,9 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p = realloc(*v, c * elem);
-	if (!p)
-		return PHI_ENOMEM;
-	*v = p;
-	*cap = c;
-	return 0;
-}
-
 static int sarif_add_file(struct phi_reporter *r, const char *path, size_t *idx)
 {
-	if (grow((void **)&r->files, &r->capfiles, r->nfiles, sizeof *r->files))
+	if (phi_grow((void **)&r->files, &r->capfiles, r->nfiles, sizeof *r->files))
 		return PHI_ENOMEM;
 	char *p = strdup(path ? path : "");
 	if (!p)
@@ -596,7 +583,7 @@ static int sarif_file(struct phi_reporter *r, const struct phi_result *res)
 	if (sarif_add_file(r, res->path, &file))
 		return PHI_ENOMEM;
 	if (noted) {
-		if (grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof *r->notes))
+		if (phi_grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof *r->notes))
 			return PHI_ENOMEM;
 		struct sarif_note *nt = &r->notes[r->nnotes];
 		nt->file = file;
@@ -612,7 +599,7 @@ static int sarif_file(struct phi_reporter *r, const struct phi_result *res)
 			r->dropped++;
 			continue;
 		}
-		if (grow((void **)&r->res, &r->capres, r->nres, sizeof *r->res))
+		if (phi_grow((void **)&r->res, &r->capres, r->nres, sizeof *r->res))
 			return PHI_ENOMEM;
 		struct sarif_result *x = &r->res[r->nres];
 		memset(x, 0, sizeof *x);

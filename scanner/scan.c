@@ -273,16 +273,6 @@ static int add_edit(struct phi_worker *w, size_t s, size_t e, const char *r, siz
 	return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 /* Text only: hits on a line holding the marker "phiscan:allow" are dropped, in scan
  * and strip alike (the line's author says it is not PHI).  Other formats do not
  * honour it: a value inside a DICOM element or an Exif tag could carry the marker
@@ -481,7 +471,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		fd.col = line ? col : 0;
 		fd.excerpt = make_excerpt(w, f->text, f->len, k);
 		if (o->show_values)
-			fd.value = dup_n(f->text + h->start, h->end - h->start);
+			fd.value = phi_memdup(f->text + h->start, h->end - h->start);
 		if (o->fingerprint) {
 			phi_baseline_fingerprint(o->fingerprint, w->path, h->rule, f->text + h->start,
 			                         h->end - h->start, fd.fp);
@@ -495,7 +485,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 			else if (phi_replace(o->policy, h->cls, f->text + h->start, h->end - h->start, r,
 			                     sizeof r, &rn))
 				rn = (size_t)snprintf(r, sizeof r, "[PHI]");
-			fd.replacement = dup_n(r, rn);
+			fd.replacement = phi_memdup(r, rn);
 			if ((rc = add_edit(w, h->start, h->end, r, rn))) {
 				free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
 				    free(fd.replacement);
