@@ -523,3 +523,13 @@ size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_
 	}
 	return 0;
 }
+
+void phi_xml_name_sanitise(char *dst, size_t cap, const char *src)
+{
+	size_t j = 0;
+	for (; *src && j + 1 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
+	}
+	dst[j] = 0;
+}

@@ -2,8 +2,8 @@
  * input loaded and decoded to UTF-8 with a map back to file bytes, values made of
  * pieces that remember where each decoded byte came from, and a writer that copies
  * every input byte except the replaced value bytes, encoding replacements in the
- * file's own encoding.  3Shape HPS (XML of its own) uses the whole-input loader and
- * the start-tag attribute and reference readers.
+ * file's own encoding.  3Shape HPS (XML of its own) uses the whole-input loader,
+ * the start-tag attribute and reference readers and the name sanitiser.
  *
  * A document (struct phi_doc) is the input's bytes (mapped, or read whole from a
  * pipe) and t, its text as UTF-8 without BOM.  For UTF-8 input t points into the
@@ -154,5 +154,10 @@ int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, s
  * Its character goes to out as UTF-8 (room for 4 bytes), *k = its length; returns
  * the reference's length in t, or 0 (out and *k untouched) when none starts there. */
 size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_t *k);
+
+/* An element, attribute or property name as shown in `where` (cap bytes with its
+ * NUL, cut when longer): ASCII letters, digits, '.', '_' and '-' kept, any other
+ * byte '?'. */
+void phi_xml_name_sanitise(char *dst, size_t cap, const char *src);
 
 #endif

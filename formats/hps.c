@@ -230,16 +230,6 @@ static struct slot *add_slot(struct hps *s)
 	return sl;
 }
 
-static void sanitise(char *dst, size_t cap, const char *src)
-{
-	size_t j = 0;
-	for (; *src && j + 1 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
-	}
-	dst[j] = 0;
-}
-
 /* A slot for the attribute value at file bytes [a, b), named by name (sanitised);
  * NULL when out of memory, with the parse stopped. */
 static struct slot *attr_slot(struct hps *s, size_t a, size_t b, const char *name)
@@ -252,7 +242,7 @@ static struct slot *attr_slot(struct hps *s, size_t a, size_t b, const char *nam
 	sl->a = a;
 	sl->b = b;
 	sl->kind = SL_ATTR;
-	sanitise(sl->name, sizeof sl->name, name);
+	phi_xml_name_sanitise(sl->name, sizeof sl->name, name);
 	return sl;
 }
 

@@ -350,16 +350,6 @@ static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 	return 0;
 }
 
-static void sanitise(char *dst, size_t cap, const char *src)
-{
-	size_t j = 0;
-	for (; *src && j + 1 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
-	}
-	dst[j] = 0;
-}
-
 static enum dialect pick_dialect(const char *el, const char **atts)
 {
 	const char *ln = local_name(el);
@@ -408,10 +398,10 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 	char comp[160];
 	if (pname) {
 		char sn[96];
-		sanitise(sn, sizeof sn, pname);
+		phi_xml_name_sanitise(sn, sizeof sn, pname);
 		snprintf(comp, sizeof comp, "%s[%s]", el, sn);
 	} else {
-		sanitise(comp, sizeof comp, el);
+		phi_xml_name_sanitise(comp, sizeof comp, el);
 	}
 	size_t pl = s->depth ? s->ends[s->depth - 1] : 0;
 	size_t cl = strlen(comp);
@@ -443,7 +433,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		if (s->dialect == D_3SHAPE && (!strcmp(an, "type") || !strcmp(local_name(an), "type")))
 			continue; /* 3Shape class names (TDM_Item_ModelElement): schema, not data */
 		char san[100];
-		sanitise(san + 1, sizeof san - 1, an);
+		phi_xml_name_sanitise(san + 1, sizeof san - 1, an);
 		san[0] = '@';
 		make_where(s, where, sizeof where, san);
 		if ((rc = decode_attr(s, &s->av, st + a, st + b))) {
