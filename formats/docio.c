@@ -440,12 +440,11 @@ int phi_is_blank(const unsigned char *t, size_t n)
 	return 1;
 }
 
-int phi_doc_verify(struct phi_fctx *ctx, phi_mesh_run_fn reread, const char *fact)
+int phi_doc_verify(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx), const char *fact)
 {
 	if (!(ctx->sopts->flags & PHI_SO_VERIFY))
 		return 0;
-	char hex[65];
-	int rc = phi_reread_output(ctx, reread, hex); /* PHI_EVERIFY when it does not */
+	int rc = phi_reread_scan(ctx, scan); /* PHI_EVERIFY when it does not parse */
 	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
 		rc = ctx->sink_ops->record(ctx->sink, fact, "re-read and parsed");
 	return rc;

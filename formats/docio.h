@@ -131,10 +131,11 @@ int phi_val_emit(struct phi_fctx *ctx, const struct phi_doc *d, const struct phi
 int phi_doc_write(struct phi_fctx *ctx, const struct phi_doc *d, struct phi_dedits *e);
 
 /* --verify (nothing without it): the copy just written is read back through a fresh
- * descriptor (phi_reread_output) by reread, the format's own scan with no sink and
- * no output, and must parse again; then the fact `fact` = "re-read and parsed" is
- * recorded.  PHI_EVERIFY when the copy does not parse. */
-int phi_doc_verify(struct phi_fctx *ctx, phi_mesh_run_fn reread, const char *fact);
+ * descriptor (phi_reread_scan) by scan, the format's own, which then has no sink
+ * and no output, and must parse again (the edits were escaped for where they
+ * landed); then the fact `fact` = "re-read and parsed" is recorded.  PHI_EVERIFY
+ * when the copy does not parse. */
+int phi_doc_verify(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx), const char *fact);
 
 /* A value an earlier strip already replaced: a class tag ("[NAME]"), a keyed hash
  * tag ("[NAME:0123...]") or a mask with no letter or digit left.  A structured
