@@ -53,18 +53,10 @@ struct phi_dcm {
 
 static void load_module(void)
 {
-	if (phi_dcm_module) {
-		ops = phi_dcm_module();
-		return;
-	}
-	const struct phi_dcm_ops *(*get)(void);
-	*(void **)&get = phi_module_sym("PHISCAN_DCMTK_MODULE", PHI_DCM_MODULE_NAME,
-	                                "phiscan-dcmtk.so", "phi_dcm_module", why, sizeof why);
-	const struct phi_dcm_ops *t = get ? get() : NULL;
-	if (get && (!t || t->abi != PHI_DCM_ABI || t->size != sizeof *t))
-		snprintf(why, sizeof why, "the DCMTK module found is not this phiscan's (rebuild it)");
-	else
-		ops = t;
+	static const struct phi_module mod = {
+		"PHISCAN_DCMTK_MODULE", PHI_DCM_MODULE_NAME, "phiscan-dcmtk.so", "phi_dcm_module",
+		"DCMTK", PHI_DCM_ABI, sizeof(struct phi_dcm_ops)};
+	ops = phi_module_load(&mod, phi_dcm_module ? phi_dcm_module() : NULL, why, sizeof why);
 }
 
 /* The module's init: DCMTK's logger off and its data dictionary read (a text file,

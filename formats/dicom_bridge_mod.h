@@ -7,8 +7,9 @@
  * A program that links dicom_bridge.o in directly (the fuzz targets, dict-bench)
  * gets the table without dlopen: the loader's reference to phi_dcm_module is weak.
  *
- * The table is checked by abi and size: a module from another build of phiscan with
- * another layout is refused, not called.  Its functions are those of dicom_bridge.h
+ * The table is checked by abi and size, its first fields (module.h, struct
+ * phi_module_head): a module from another build of phiscan with another layout is
+ * refused, not called.  Its functions are those of dicom_bridge.h
  * on the module's own handle, struct phi_dcm_impl.
  */
 #ifndef PHI_DICOM_BRIDGE_MOD_H

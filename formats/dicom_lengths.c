@@ -223,6 +223,21 @@ static bool past_prefix(const struct rd *r, uint64_t limit, uint64_t off, uint64
 	       off + len <= r->file_size;
 }
 
+/* A value of len bytes at off where only left remain before limit: PHI_ENOTSUP with
+ * short_data set when the bytes are in the longer file (past_prefix), else the
+ * failure "WHAT (gggg,eeee) declares ..." (what: "element", "item in"). */
+static int overrun(struct rd *r, uint64_t limit, uint64_t off, uint32_t len, uint64_t left,
+                   const char *what, uint16_t g, uint16_t e)
+{
+	if (past_prefix(r, limit, off, len)) {
+		r->short_data = true;
+		return PHI_ENOTSUP;
+	}
+	return phi_fail_at(r->err, PHI_EFORMAT, r->base + off,
+	                   "%s (%04X,%04X) declares %u bytes but %llu remain", what, g, e, len,
+	                   (unsigned long long)left);
+}
+
 static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts ts,
                  bool fragments, bool hash, uint16_t g, uint16_t e);
 
@@ -307,14 +322,8 @@ static int elements(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum 
 				return rc;
 			continue;
 		}
-		if (len > left && past_prefix(r, undef ? r->size : end, *off, len)) {
-			r->short_data = true;
-			return PHI_ENOTSUP;
-		}
 		if (len > left)
-			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
-			                   "element (%04X,%04X) declares %u bytes but %llu remain", g, el,
-			                   len, (unsigned long long)left);
+			return overrun(r, undef ? r->size : end, *off, len, left, "element", g, el);
 		const char *pc = r->pv && r->depth == 0 && len <= 256 ? patient_class(g, el) : NULL;
 		if (pc) {
 			int rc = patient_value(r, pc, *off, len);
@@ -373,14 +382,8 @@ static int items(struct rd *r, uint64_t *off, uint64_t end, bool undef, enum ts 
 				return rc;
 			continue;
 		}
-		if (len > left && past_prefix(r, undef ? r->size : end, *off, len)) {
-			r->short_data = true;
-			return PHI_ENOTSUP;
-		}
 		if (len > left)
-			return phi_fail_at(r->err, PHI_EFORMAT, r->base + *off,
-			                   "item in (%04X,%04X) declares %u bytes but %llu remain", g, e,
-			                   len, (unsigned long long)left);
+			return overrun(r, undef ? r->size : end, *off, len, left, "item in", g, e);
 		if (!fragments) {
 			uint64_t o = *off;
 			int rc = elements(r, &o, *off + len, false, ts, false);

@@ -8,6 +8,7 @@
  */
 #include "docio.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,22 +18,21 @@
 /* UTF-16 documents are decoded whole (3 bytes of text and 12 of map per unit). */
 #define DOC_MAX_UTF16 ((size_t)256 << 20)
 
-static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
+int phi_input_whole(struct phi_fctx *ctx, const char *what, size_t most, unsigned char **buf,
+                    size_t *len, int *mapped)
 {
-	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0) {
-		if (ctx->size > PHI_DOC_MAX)
-			return phi_fail(ctx->err, PHI_ELIMIT, "%s file larger than %zu bytes", what,
-			                PHI_DOC_MAX);
+	*mapped = 0;
+	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0 && ctx->size < SIZE_MAX) {
 		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
 		if (m != MAP_FAILED) {
-			d->raw = m;
-			d->raw_len = (size_t)ctx->size;
-			d->mapped = 1;
+			*buf = m;
+			*len = (size_t)ctx->size;
+			*mapped = 1;
 			ctx->in_bytes = ctx->size;
 			return 0;
 		}
 	}
-	struct phi_mbuf b = {.max = PHI_DOC_MAX};
+	struct phi_mbuf b = {.max = most};
 	unsigned char tmp[65536];
 	for (;;) {
 		long r = phi_input_read(ctx, tmp, sizeof tmp);
@@ -46,13 +46,27 @@ static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
 		if (rc) {
 			phi_mbuf_free(&b);
 			return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_ELIMIT, "%s input larger than %zu bytes",
-			                                   what, PHI_DOC_MAX)
+			                                   what, most)
 			                        : rc;
 		}
 	}
-	d->owned = b.p;
-	d->raw = b.p ? b.p : (const unsigned char *)"";
-	d->raw_len = b.n;
+	*buf = b.p;
+	*len = b.n;
+	return 0;
+}
+
+static int load_raw(struct phi_fctx *ctx, struct phi_doc *d, const char *what)
+{
+	if (ctx->size != PHI_NO_OFFSET && ctx->size > PHI_DOC_MAX)
+		return phi_fail(ctx->err, PHI_ELIMIT, "%s file larger than %zu bytes", what,
+		                PHI_DOC_MAX);
+	unsigned char *p = NULL;
+	int rc = phi_input_whole(ctx, what, PHI_DOC_MAX, &p, &d->raw_len, &d->mapped);
+	if (rc)
+		return rc;
+	if (!d->mapped)
+		d->owned = p;
+	d->raw = p ? p : (const unsigned char *)"";
 	return 0;
 }
 
@@ -430,4 +444,97 @@ int phi_is_blank(const unsigned char *t, size_t n)
 		if (t[i] != ' ' && t[i] != '\t' && t[i] != '\r' && t[i] != '\n')
 			return 0;
 	return 1;
+}
+
+int phi_doc_verify(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx), const char *fact)
+{
+	if (!(ctx->sopts->flags & PHI_SO_VERIFY))
+		return 0;
+	int rc = phi_reread_scan(ctx, scan); /* PHI_EVERIFY when it does not parse */
+	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
+		rc = ctx->sink_ops->record(ctx->sink, fact, "re-read and parsed");
+	return rc;
+}
+
+/* XML 1.0 3.1 (STag, Attribute, Eq); only what tells one attribute from the next:
+ * the name runs to '=' or a blank, the value to its closing quote. */
+int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
+                      size_t *vs, size_t *ve)
+{
+	size_t k = *i;
+	if (k == 0) {
+		k = 1;
+		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
+			k++;
+	}
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || t[k] == '>' || t[k] == '/')
+		return -1;
+	*ns = k;
+	while (k < n && t[k] != '=' && !isspace(t[k]))
+		k++;
+	*ne = k;
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || t[k] != '=')
+		return -1;
+	k++;
+	while (k < n && isspace(t[k]))
+		k++;
+	if (k >= n || (t[k] != '"' && t[k] != '\''))
+		return -1;
+	unsigned char q = t[k++];
+	*vs = k;
+	while (k < n && t[k] != q)
+		k++;
+	if (k >= n)
+		return -1;
+	*ve = k;
+	*i = k + 1;
+	return 0;
+}
+
+size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_t *k)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
+	            {"&apos;", '\''}};
+	for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
+		size_t el = strlen(ents[e].ent);
+		if (n >= el && !memcmp(t, ents[e].ent, el)) {
+			out[0] = (unsigned char)ents[e].c;
+			*k = 1;
+			return el;
+		}
+	}
+	if (n > 3 && t[1] == '#') {
+		size_t q = 2;
+		int hex = t[q] == 'x';
+		uint32_t cp = 0;
+		q += (size_t)hex;
+		size_t d0 = q;
+		while (q < n && q - d0 < 8 && (hex ? isxdigit(t[q]) : isdigit(t[q]))) {
+			int dv = isdigit(t[q]) ? t[q] - '0' : (tolower(t[q]) - 'a' + 10);
+			cp = cp * (hex ? 16u : 10u) + (uint32_t)dv;
+			q++;
+		}
+		if (q < n && t[q] == ';' && q > d0) {
+			*k = phi_utf8_put(cp, out);
+			return q + 1;
+		}
+	}
+	return 0;
+}
+
+void phi_xml_name_sanitise(char *dst, size_t cap, const char *src)
+{
+	size_t j = 0;
+	for (; *src && j + 1 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
+	}
+	dst[j] = 0;
 }

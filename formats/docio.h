@@ -2,7 +2,8 @@
  * input loaded and decoded to UTF-8 with a map back to file bytes, values made of
  * pieces that remember where each decoded byte came from, and a writer that copies
  * every input byte except the replaced value bytes, encoding replacements in the
- * file's own encoding.
+ * file's own encoding.  3Shape HPS (XML of its own) uses the whole-input loader,
+ * the start-tag attribute and reference readers and the name sanitiser.
  *
  * A document (struct phi_doc) is the input's bytes (mapped, or read whole from a
  * pipe) and t, its text as UTF-8 without BOM.  For UTF-8 input t points into the
@@ -50,6 +51,14 @@ struct phi_doc {
 	unsigned char *owned;     /* owned input (read from a pipe) */
 	int mapped;
 };
+
+/* The whole input of ctx, for a parser that needs it in one piece: a regular file
+ * mapped (*mapped = 1: munmap *buf, *len bytes), else read to its end into *buf
+ * (owned by the caller: free it; NULL when the input is empty), at most most bytes:
+ * past that PHI_ELIMIT "WHAT input larger than MOST bytes".  docio's own loading
+ * and 3Shape HPS use it. */
+int phi_input_whole(struct phi_fctx *ctx, const char *what, size_t most, unsigned char **buf,
+                    size_t *len, int *mapped);
 
 /* Load and decode the input of ctx.  what names the format in messages ("XML").
  * Odd-length UTF-16 and unpaired surrogates fail with PHI_EFORMAT. */
@@ -125,11 +134,35 @@ int phi_val_emit(struct phi_fctx *ctx, const struct phi_doc *d, const struct phi
  * text encoded in the document's encoding.  Edits must not overlap (sorted here). */
 int phi_doc_write(struct phi_fctx *ctx, const struct phi_doc *d, struct phi_dedits *e);
 
+/* --verify (nothing without it): the copy just written is read back through a fresh
+ * descriptor (phi_reread_scan) by scan, the format's own, which then has no sink
+ * and no output, and must parse again (the edits were escaped for where they
+ * landed); then the fact `fact` = "re-read and parsed" is recorded.  PHI_EVERIFY
+ * when the copy does not parse. */
+int phi_doc_verify(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx), const char *fact);
+
 /* A value an earlier strip already replaced: a class tag ("[NAME]"), a keyed hash
  * tag ("[NAME:0123...]") or a mask with no letter or digit left.  A structured
  * value flagged by its element alone would otherwise never scan clean. */
 int phi_val_is_replaced(const unsigned char *t, size_t n);
 /* Only blanks (space, tab, CR, LF). */
 int phi_is_blank(const unsigned char *t, size_t n);
+
+/* Next attribute of the XML start tag t[0..n) (its raw bytes, from '<') from *i,
+ * which starts at 0: name [*ns, *ne), raw value [*vs, *ve) without its quotes.
+ * 0, or -1 when there is none.  XML and 3Shape HPS find attributes with it. */
+int phi_xml_next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
+                      size_t *vs, size_t *ve);
+
+/* The XML reference at t[0..n), where t[0] is '&' (XML 1.0 4.1, 4.6): one of the
+ * five predefined entities, or a character reference (&#N; &#xH;, up to 8 digits).
+ * Its character goes to out as UTF-8 (room for 4 bytes), *k = its length; returns
+ * the reference's length in t, or 0 (out and *k untouched) when none starts there. */
+size_t phi_xml_ref(const unsigned char *t, size_t n, unsigned char out[4], size_t *k);
+
+/* An element, attribute or property name as shown in `where` (cap bytes with its
+ * NUL, cut when longer): ASCII letters, digits, '.', '_' and '-' kept, any other
+ * byte '?'. */
+void phi_xml_name_sanitise(char *dst, size_t cap, const char *src);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <strings.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -60,6 +61,29 @@ const char *phi_strerror(int code)
 	case PHI_ESKIP: return "not written";
 	default: return "unknown error";
 	}
+}
+
+char *phi_memdup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+int phi_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *t = realloc(*v, nc * size);
+	if (!t)
+		return PHI_ENOMEM;
+	*v = t;
+	*cap = nc;
+	return 0;
 }
 
 void phi_limits_default(struct phi_limits *lim)

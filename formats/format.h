@@ -70,6 +70,15 @@ int phi_fail_at(struct phi_error *err, int code, uint64_t offset, const char *fm
 /* A short static description of an error code ("malformed input", ...). */
 const char *phi_strerror(int code);
 
+/* Two small memory helpers the scanner's modules share (case, scan, report). */
+/* A NUL-terminated copy of the n bytes at s (all n, NULs too), owned by the caller;
+ * NULL when out of memory. */
+char *phi_memdup(const char *s, size_t n);
+/* Room for element n of the array *v (*cap elements of size bytes each): when n has
+ * reached *cap, the capacity doubles (16 the first time).  0, or PHI_ENOMEM with *v
+ * and *cap untouched. */
+int phi_grow(void **v, size_t *cap, size_t n, size_t size);
+
 /* Every size the input controls has a cap; all caps live here. */
 struct phi_limits {
 	uint64_t max_file_size;   /* files larger than this are reported unscanned; 0 = none */

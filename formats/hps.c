@@ -52,6 +52,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "docio.h"
 #include "meshio.h"
 #include "text.h"
 
@@ -229,60 +230,27 @@ static struct slot *add_slot(struct hps *s)
 	return sl;
 }
 
-static void sanitise(char *dst, size_t cap, const char *src)
+/* A slot for the attribute value at file bytes [a, b), named by name (sanitised);
+ * NULL when out of memory, with the parse stopped. */
+static struct slot *attr_slot(struct hps *s, size_t a, size_t b, const char *name)
 {
-	size_t j = 0;
-	for (; *src && j + 1 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
+	struct slot *sl = add_slot(s);
+	if (!sl) {
+		stop(s, PHI_ENOMEM);
+		return NULL;
 	}
-	dst[j] = 0;
-}
-
-/* Next attribute of the start tag t[0..n) from *i: name [*ns, *ne), raw value
- * [*vs, *ve).  *i starts at 0.  Returns 0, or -1 when there is none. */
-static int next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
-                     size_t *vs, size_t *ve)
-{
-	size_t k = *i;
-	if (k == 0) {
-		k = 1;
-		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
-			k++;
-	}
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] == '>' || t[k] == '/')
-		return -1;
-	*ns = k;
-	while (k < n && t[k] != '=' && !isspace(t[k]))
-		k++;
-	*ne = k;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] != '=')
-		return -1;
-	k++;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || (t[k] != '"' && t[k] != '\''))
-		return -1;
-	unsigned char q = t[k++];
-	*vs = k;
-	while (k < n && t[k] != q)
-		k++;
-	if (k >= n)
-		return -1;
-	*ve = k;
-	*i = k + 1;
-	return 0;
+	sl->a = a;
+	sl->b = b;
+	sl->kind = SL_ATTR;
+	phi_xml_name_sanitise(sl->name, sizeof sl->name, name);
+	return sl;
 }
 
 /* Find the raw value of attribute attr in the start tag t[0..n): [*a, *b). */
 static int find_attr(const unsigned char *t, size_t n, const char *attr, size_t *a, size_t *b)
 {
 	size_t i = 0, ns, ne, al = strlen(attr);
-	while (!next_attr(t, n, &i, &ns, &ne, a, b))
+	while (!phi_xml_next_attr(t, n, &i, &ns, &ne, a, b))
 		if (ne - ns == al && !memcmp(t + ns, attr, al))
 			return 0;
 	return -1;
@@ -327,20 +295,13 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		 * statistics blobs of every real scan looks like an IPv4 address) */
 		s->open_prot[s->depth] = el_len >= 7 && !strcmp(el + el_len - 7, "Version") ? SKIP_TEXT : 0;
 		s->depth++;
-		while (!next_attr(s->buf + st, cnt, &i, &ns, &ne, &a, &b)) {
+		while (!phi_xml_next_attr(s->buf + st, cnt, &i, &ns, &ne, &a, &b)) {
 			const unsigned char *an = s->buf + st + ns;
 			if ((ne - ns >= 5 && !memcmp(an, "xmlns", 5) && (ne - ns == 5 || an[5] == ':')) ||
 			    b == a)
 				continue; /* namespace names identify schemas, not people */
-			struct slot *sl = add_slot(s);
-			if (!sl) {
-				stop(s, PHI_ENOMEM);
+			if (!attr_slot(s, st + a, st + b, el))
 				return;
-			}
-			sl->a = st + a;
-			sl->b = st + b;
-			sl->kind = SL_ATTR;
-			sanitise(sl->name, sizeof sl->name, el);
 		}
 		return;
 	}
@@ -359,17 +320,11 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		size_t a, b;
 		if (find_attr(s->buf + st, cnt, "value", &a, &b))
 			return;
-		struct slot *sl = add_slot(s);
-		if (!sl) {
-			stop(s, PHI_ENOMEM);
+		struct slot *sl = attr_slot(s, st + a, st + b, pname ? pname : el);
+		if (!sl)
 			return;
-		}
-		sl->a = st + a;
-		sl->b = st + b;
-		sl->kind = SL_ATTR;
 		sl->report_only = s->prot_depth > 0;
 		sl->is_property = pname != NULL;
-		sanitise(sl->name, sizeof sl->name, pname ? pname : el);
 	}
 }
 
@@ -515,40 +470,15 @@ static void release(struct hps *s)
 /* Decode XML references in raw[0..n) into t with map (t index -> raw index). */
 static size_t xml_unescape(const unsigned char *raw, size_t n, unsigned char *t, uint32_t *map)
 {
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
 	size_t o = 0, i = 0;
 	while (i < n) {
 		size_t used = 1, k = 1;
 		unsigned char tmp[4];
 		tmp[0] = raw[i];
 		if (raw[i] == '&') {
-			for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
-				size_t el = strlen(ents[e].ent);
-				if (n - i >= el && !memcmp(raw + i, ents[e].ent, el)) {
-					tmp[0] = (unsigned char)ents[e].c;
-					used = el;
-					break;
-				}
-			}
-			if (used == 1 && n - i > 3 && raw[i + 1] == '#') {
-				size_t j = i + 2;
-				int hex = raw[j] == 'x';
-				uint32_t cp = 0;
-				j += (size_t)hex;
-				size_t d0 = j;
-				while (j < n && j - d0 < 8 && (hex ? isxdigit(raw[j]) : isdigit(raw[j]))) {
-					int v = isdigit(raw[j]) ? raw[j] - '0' : (tolower(raw[j]) - 'a' + 10);
-					cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
-					j++;
-				}
-				if (j < n && raw[j] == ';' && j > d0) {
-					k = phi_utf8_put(cp, tmp);
-					used = j + 1 - i;
-				}
-			}
+			size_t r = phi_xml_ref(raw + i, n - i, tmp, &k);
+			if (r)
+				used = r;
 		}
 		for (size_t q = 0; q < k; q++) {
 			map[o] = (uint32_t)i;
@@ -931,41 +861,10 @@ static int scan_slot(struct hps *s, const struct slot *sl, struct hps_out *o)
 
 static int load(struct phi_fctx *ctx, unsigned char **buf, size_t *len, int *mapped)
 {
-	*mapped = 0;
-	if (ctx->size != PHI_NO_OFFSET && ctx->size > 0 && ctx->size < SIZE_MAX) {
-		void *m = mmap(NULL, (size_t)ctx->size, PROT_READ, MAP_PRIVATE, ctx->fd, 0);
-		if (m != MAP_FAILED) {
-			*buf = m;
-			*len = (size_t)ctx->size;
-			*mapped = 1;
-			ctx->in_bytes = ctx->size;
-			return 0;
-		}
-	}
 	size_t most = ctx->limits->hps_max_stream;
 	if (ctx->limits->max_file_size && ctx->limits->max_file_size < most)
 		most = (size_t)ctx->limits->max_file_size;
-	struct phi_mbuf b = {.max = most};
-	unsigned char tmp[65536];
-	for (;;) {
-		long r = phi_input_read(ctx, tmp, sizeof tmp);
-		if (r < 0) {
-			phi_mbuf_free(&b);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		int rc = phi_mbuf_put(&b, tmp, (size_t)r, ctx->err);
-		if (rc) {
-			phi_mbuf_free(&b);
-			return rc == PHI_ELIMIT ? phi_fail(ctx->err, PHI_ELIMIT,
-			                                   "HPS input larger than %zu bytes", most)
-			                        : rc;
-		}
-	}
-	*buf = b.p;
-	*len = b.n;
-	return 0;
+	return phi_input_whole(ctx, "HPS", most, buf, len, mapped);
 }
 
 /* The file's bytes with every changed slot replaced; a UTF-16 file keeps its

@@ -554,3 +554,21 @@ int phi_irb_scan(struct phi_fctx *ctx, const unsigned char *p, size_t n, uint64_
 		                  offset == PHI_NO_OFFSET ? offset : offset + i);
 	return rc;
 }
+
+int phi_img_hash_begin(struct phi_sha256 *h, struct phi_error *err)
+{
+	if (h && phi_sha256_init(h))
+		return phi_fail(err, PHI_ENOMEM, "cannot start SHA-256");
+	return 0;
+}
+
+int phi_img_hash_end(struct phi_sha256 *h, int rc, char hex[65], struct phi_error *err)
+{
+	if (!h)
+		return rc;
+	if (rc)
+		phi_sha256_abort(h);
+	else if (phi_sha256_final(h, hex))
+		rc = phi_fail(err, PHI_ENOMEM, "cannot finish SHA-256");
+	return rc;
+}

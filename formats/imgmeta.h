@@ -101,4 +101,11 @@ int phi_img_icc_facts(struct phi_fctx *ctx, unsigned blanked, int dropped);
 /* True when the strip options ask for --verify. */
 int phi_img_verify(const struct phi_fctx *ctx);
 
+/* The pixel hash around a JPEG or PNG walk.  begin starts h (PHI_ENOMEM "cannot
+ * start SHA-256" when it cannot); end takes the walk's result rc and finishes h
+ * into hex when rc is 0, else releases it, and returns rc or PHI_ENOMEM "cannot
+ * finish SHA-256".  h NULL: no hash (begin returns 0, end returns rc). */
+int phi_img_hash_begin(struct phi_sha256 *h, struct phi_error *err);
+int phi_img_hash_end(struct phi_sha256 *h, int rc, char hex[65], struct phi_error *err);
+
 #endif

@@ -611,15 +611,10 @@ static int walk_image(struct jw *w)
  * error) after it. */
 static int walk(struct jw *w)
 {
-	if (w->hashing && phi_sha256_init(&w->h))
-		return phi_fail(w->err, PHI_ENOMEM, "cannot start SHA-256");
-	int rc = walk_image(w);
-	if (w->hashing) {
-		if (rc)
-			phi_sha256_abort(&w->h);
-		else if (phi_sha256_final(&w->h, w->chk.pixels_sha256))
-			rc = phi_fail(w->err, PHI_ENOMEM, "cannot finish SHA-256");
-	}
+	struct phi_sha256 *h = w->hashing ? &w->h : NULL;
+	int rc = phi_img_hash_begin(h, w->err);
+	if (!rc)
+		rc = phi_img_hash_end(h, walk_image(w), w->chk.pixels_sha256, w->err);
 	return rc;
 }
 

@@ -326,72 +326,68 @@ static void pop(struct json *s, size_t old)
 	s->path[old] = 0;
 }
 
-static int object(struct json *s)
+/* The value of a member or element, read with its path component pushed. */
+static int nested(struct json *s, const char *comp, int index)
 {
-	int rc;
-	s->i++;
-	ws(s);
-	if (s->i < s->n && s->t[s->i] == '}') {
-		s->i++;
-		return 0;
-	}
-	for (;;) {
-		ws(s);
-		if (s->i >= s->n || s->t[s->i] != '"')
-			return fail(s, "expected a key");
-		size_t ka = s->i + 1;
-		if ((rc = string(s, 0)))
-			return rc;
-		/* the key, sanitised for `where` (escapes shown as '?') */
-		char key[96];
-		size_t kn = 0;
-		for (size_t q = ka; q + 1 < s->i && kn + 1 < sizeof key; q++) {
-			unsigned char c = s->t[q];
-			key[kn++] = isalnum(c) || c == '_' || c == '-' || c == '$' || c == '@' ? (char)c : '?';
-		}
-		key[kn] = 0;
-		if (s->depth == 1 && !s->emit &&
-		    (!strcasecmp(key, "PatientName") || !strcasecmp(key, "Patient") ||
-		     !strcasecmp(key, "Actors") || !strcasecmp(key, "ThreeShapeOrderNo")))
-			s->communicate = 1;
-		ws(s);
-		if (s->i >= s->n || s->t[s->i] != ':')
-			return fail(s, "expected ':'");
-		s->i++;
-		size_t old = push(s, key, 0);
-		rc = value(s);
-		pop(s, old);
-		if (rc)
-			return rc;
-		ws(s);
-		if (s->i < s->n && s->t[s->i] == ',') {
-			s->i++;
-			continue;
-		}
-		if (s->i < s->n && s->t[s->i] == '}') {
-			s->i++;
-			return 0;
-		}
-		return fail(s, s->i >= s->n ? "unterminated object" : "expected ',' or '}'");
-	}
+	size_t old = push(s, comp, index);
+	int rc = value(s);
+	pop(s, old);
+	return rc;
 }
 
-static int array(struct json *s)
+/* One member of an object: "key" ':' value. */
+static int member(struct json *s, size_t idx)
 {
-	int rc;
-	size_t idx = 0;
+	(void)idx;
+	ws(s);
+	if (s->i >= s->n || s->t[s->i] != '"')
+		return fail(s, "expected a key");
+	size_t ka = s->i + 1;
+	int rc = string(s, 0);
+	if (rc)
+		return rc;
+	/* the key, sanitised for `where` (escapes shown as '?') */
+	char key[96];
+	size_t kn = 0;
+	for (size_t q = ka; q + 1 < s->i && kn + 1 < sizeof key; q++) {
+		unsigned char c = s->t[q];
+		key[kn++] =
+			isalnum(c) || c == '_' || c == '-' || c == '$' || c == '@' ? (char)c : '?';
+	}
+	key[kn] = 0;
+	if (s->depth == 1 && !s->emit &&
+	    (!strcasecmp(key, "PatientName") || !strcasecmp(key, "Patient") ||
+	     !strcasecmp(key, "Actors") || !strcasecmp(key, "ThreeShapeOrderNo")))
+		s->communicate = 1;
+	ws(s);
+	if (s->i >= s->n || s->t[s->i] != ':')
+		return fail(s, "expected ':'");
+	s->i++;
+	return nested(s, key, 0);
+}
+
+/* One element of an array, named by its index. */
+static int element(struct json *s, size_t idx)
+{
+	char comp[32];
+	snprintf(comp, sizeof comp, "[%zu]", idx);
+	return nested(s, comp, 1);
+}
+
+/* An object or array from its '{' or '[' at s->i to close: item reads each member
+ * or element (idx counts them), with ',' between them; the two messages name the
+ * container's failures. */
+static int list(struct json *s, unsigned char close, int (*item)(struct json *s, size_t idx),
+                const char *unterminated, const char *expected)
+{
 	s->i++;
 	ws(s);
-	if (s->i < s->n && s->t[s->i] == ']') {
+	if (s->i < s->n && s->t[s->i] == close) {
 		s->i++;
 		return 0;
 	}
-	for (;; idx++) {
-		char comp[32];
-		snprintf(comp, sizeof comp, "[%zu]", idx);
-		size_t old = push(s, comp, 1);
-		rc = value(s);
-		pop(s, old);
+	for (size_t idx = 0;; idx++) {
+		int rc = item(s, idx);
 		if (rc)
 			return rc;
 		ws(s);
@@ -399,11 +395,11 @@ static int array(struct json *s)
 			s->i++;
 			continue;
 		}
-		if (s->i < s->n && s->t[s->i] == ']') {
+		if (s->i < s->n && s->t[s->i] == close) {
 			s->i++;
 			return 0;
 		}
-		return fail(s, s->i >= s->n ? "unterminated array" : "expected ',' or ']'");
+		return fail(s, s->i >= s->n ? unterminated : expected);
 	}
 }
 
@@ -429,7 +425,9 @@ static int value(struct json *s)
 			return phi_fail_at(s->ctx->err, PHI_ELIMIT, phi_doc_off(s->doc, s->i),
 			                   "JSON nested deeper than %u", s->max_depth);
 		s->depth++;
-		rc = s->t[s->i] == '{' ? object(s) : array(s);
+		rc = s->t[s->i] == '{'
+		             ? list(s, '}', member, "unterminated object", "expected ',' or '}'")
+		             : list(s, ']', element, "unterminated array", "expected ',' or ']'");
 		s->depth--;
 		return rc;
 	case '"':
@@ -458,26 +456,6 @@ static int run_pass(struct json *s)
 	return 0;
 }
 
-static int json_scan(struct phi_fctx *ctx);
-
-static int json_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
-{
-	(void)want_hash;
-	hex[0] = 0;
-	return json_scan(ctx); /* no sink, no output: both passes, nothing emitted */
-}
-
-/* --verify: the written copy is read back through a fresh descriptor and must
- * parse as JSON again (the edits were escaped for where they landed). */
-static int verify_copy(struct phi_fctx *ctx)
-{
-	char hex[65];
-	int rc = phi_reread_output(ctx, json_reread, hex); /* PHI_EVERIFY when it does not */
-	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
-		rc = ctx->sink_ops->record(ctx->sink, "json_verified", "re-read and parsed");
-	return rc;
-}
-
 static int json_scan(struct phi_fctx *ctx)
 {
 	struct phi_doc doc;
@@ -498,10 +476,8 @@ static int json_scan(struct phi_fctx *ctx)
 	if (ctx->sink_ops && ctx->sink_ops->record)
 		rc = ctx->sink_ops->record(ctx->sink, "json_dialect",
 		                           s.communicate ? "3shape-communicate" : "json");
-	if (!rc && ctx->out_fd >= 0)
-		rc = phi_doc_write(ctx, &doc, &out);
-	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
-		rc = verify_copy(ctx);
+	if (!rc && ctx->out_fd >= 0 && !(rc = phi_doc_write(ctx, &doc, &out)))
+		rc = phi_doc_verify(ctx, json_scan, "json_verified");
 done:
 	phi_val_free(&s.v);
 	phi_dedits_free(&out);

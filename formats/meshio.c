@@ -351,7 +351,10 @@ int phi_name_has_suffix(const char *name, const char *suf)
 	return a >= b && strcasecmp(name + a - b, suf) == 0;
 }
 
-int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
+/* phi_reread_output and phi_reread_scan: the copy re-opened and handed to run
+ * (with a hash into hex) or to scan (without). */
+static int reread(struct phi_fctx *ctx, phi_mesh_run_fn run, int (*scan)(struct phi_fctx *),
+                  char hex[65])
 {
 	struct stat st;
 	struct phi_fctx rd;
@@ -398,12 +401,22 @@ int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
 	rd.sink_ops = NULL;
 	rd.sink = NULL;
 	rd.in_bytes = 0;
-	rc = run(&rd, 1, hex);
+	rc = run ? run(&rd, 1, hex) : scan(&rd);
 	free(head);
 	close(fd);
 	if (rc == PHI_EFORMAT || rc == PHI_ELIMIT)
 		return phi_fail(ctx->err, PHI_EVERIFY, "the written copy does not parse again: nothing written");
 	return rc;
+}
+
+int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65])
+{
+	return reread(ctx, run, NULL, hex);
+}
+
+int phi_reread_scan(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx))
+{
+	return reread(ctx, NULL, scan, NULL);
 }
 
 int phi_mesh_scan(struct phi_fctx *ctx, phi_mesh_run_fn run, const char *what)

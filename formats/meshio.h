@@ -134,6 +134,9 @@ typedef int (*phi_mesh_run_fn)(struct phi_fctx *ctx, int want_hash, char hex[65]
  * parser over it, without a sink and without writing, to hash its protected region.
  * Fails with PHI_EVERIFY when the output cannot be re-read (a pipe). */
 int phi_reread_output(struct phi_fctx *ctx, phi_mesh_run_fn run, char hex[65]);
+/* The same for a format that checks its copy by parsing it again: scan (the
+ * format's own) runs over the copy, with no hash. */
+int phi_reread_scan(struct phi_fctx *ctx, int (*scan)(struct phi_fctx *ctx));
 
 /* The whole strip/verify dance of a format: run over the input; in strip mode
  * hash the output's protected region (re-read with --verify, else the bytes handed

@@ -53,3 +53,25 @@ void *phi_module_sym(const char *env, const char *beside, const char *installed,
 	         "(or set %s)", beside, installed, PHI_LIBDIR, env);
 	return NULL;
 }
+
+const void *phi_module_load(const struct phi_module *m, const void *linked, char *why,
+                            size_t cap)
+{
+	const void *t = linked;
+	if (!t) {
+		/* The getter returns a pointer to its table, called here as returning the
+		 * same pointer as const void * (dlsym's object-to-function conversion). */
+		const void *(*get)(void);
+		*(void **)&get = phi_module_sym(m->env, m->beside, m->installed, m->sym, why, cap);
+		if (!get)
+			return NULL;
+		t = get();
+	}
+	const struct phi_module_head *h = t;
+	if (!h || h->abi != m->abi || h->size != m->size) {
+		snprintf(why, cap, "the %s module found is not this phiscan's (rebuild it)",
+		         m->what);
+		return NULL;
+	}
+	return t;
+}

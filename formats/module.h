@@ -11,8 +11,11 @@
  * A file that exists but does not load (a missing library, another build's table)
  * stops the search with dlerror's reason: it is what the user installed.
  *
- * Threading: call it under the caller's pthread_once.  Ownership: a module found is
- * never unloaded.
+ * A module exports one getter returning its table of functions, which starts with
+ * struct phi_module_head; phi_module_load refuses a table of another build.
+ *
+ * Threading: call them under the caller's pthread_once.  Ownership: a module found
+ * is never unloaded; its table is static in it.
  */
 #ifndef PHI_MODULE_H
 #define PHI_MODULE_H
@@ -22,5 +25,29 @@
  * saying what was tried or why it did not load. */
 void *phi_module_sym(const char *env, const char *beside, const char *installed,
                      const char *sym, char *why, size_t cap);
+
+/* What every module table starts with: a module of another build of phiscan, with
+ * another layout, is told by these and refused, not called. */
+struct phi_module_head {
+	unsigned abi;
+	size_t size;
+};
+
+/* A module: where phi_module_sym looks for it, its getter and its table's head. */
+struct phi_module {
+	const char *env, *beside, *installed; /* as phi_module_sym's */
+	const char *sym;  /* the getter, `const struct TABLE *sym(void)` */
+	const char *what; /* its name in messages: "PDF", "DCMTK" */
+	unsigned abi;     /* the table's abi ... */
+	size_t size;      /* ... and size: sizeof the table */
+};
+
+/* The table of module m: linked when the program has the module linked in (the
+ * result of its weakly linked getter; NULL when it has not), else what the getter
+ * phi_module_sym finds returns.  NULL with why (cap bytes) saying why: not found,
+ * not loadable, or "the WHAT module found is not this phiscan's (rebuild it)" when
+ * the table's abi or size is not m's. */
+const void *phi_module_load(const struct phi_module *m, const void *linked, char *why,
+                            size_t cap);
 
 #endif

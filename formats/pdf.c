@@ -54,16 +54,11 @@ static char why[512];
 
 static void load(void)
 {
-	const struct phi_pdf_ops *(*get)(void) = phi_pdf_module;
-	if (!get)
-		*(void **)&get = phi_module_sym("PHISCAN_POPPLER_MODULE", PHI_PDF_MODULE_NAME,
-		                                "phiscan-poppler.so", "phi_pdf_module", why,
-		                                sizeof why);
-	const struct phi_pdf_ops *t = get ? get() : NULL;
-	if (get && (!t || t->abi != PHI_PDF_ABI || t->size != sizeof *t)) {
-		snprintf(why, sizeof why, "the PDF module found is not this phiscan's (rebuild it)");
-		return;
-	}
+	static const struct phi_module mod = {
+		"PHISCAN_POPPLER_MODULE", PHI_PDF_MODULE_NAME, "phiscan-poppler.so",
+		"phi_pdf_module", "PDF", PHI_PDF_ABI, sizeof(struct phi_pdf_ops)};
+	const struct phi_pdf_ops *t =
+		phi_module_load(&mod, phi_pdf_module ? phi_pdf_module() : NULL, why, sizeof why);
 	if (t)
 		t->init();
 	ops = t;

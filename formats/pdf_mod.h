@@ -40,7 +40,7 @@ enum {
 };
 
 struct phi_pdf_ops {
-	unsigned abi; /* PHI_PDF_ABI */
+	unsigned abi; /* PHI_PDF_ABI; abi and size first: module.h's struct phi_module_head */
 	size_t size;  /* sizeof (struct phi_pdf_ops) */
 	const char *(*built)(void);   /* the Poppler the module was built with */
 	const char *(*version)(void); /* the Poppler it runs with */

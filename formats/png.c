@@ -551,15 +551,10 @@ static int walk_chunks(struct pw *w)
  * error) after it. */
 static int walk(struct pw *w)
 {
-	if (w->hashing && phi_sha256_init(&w->h))
-		return phi_fail(w->err, PHI_ENOMEM, "cannot start SHA-256");
-	int rc = walk_chunks(w);
-	if (w->hashing) {
-		if (rc)
-			phi_sha256_abort(&w->h);
-		else if (phi_sha256_final(&w->h, w->chk.pixels_sha256))
-			rc = phi_fail(w->err, PHI_ENOMEM, "cannot finish SHA-256");
-	}
+	struct phi_sha256 *h = w->hashing ? &w->h : NULL;
+	int rc = phi_img_hash_begin(h, w->err);
+	if (!rc)
+		rc = phi_img_hash_end(h, walk_chunks(w), w->chk.pixels_sha256, w->err);
 	return rc;
 }
 

@@ -317,53 +317,10 @@ static int flush_text(struct xml *s)
 	return rc;
 }
 
-/* Next attribute of the start tag t[0..n) from *i (0 at first): name [*ns, *ne),
- * raw value [*vs, *ve).  0, or -1 when there is none. */
-static int next_attr(const unsigned char *t, size_t n, size_t *i, size_t *ns, size_t *ne,
-                     size_t *vs, size_t *ve)
-{
-	size_t k = *i;
-	if (k == 0) {
-		k = 1;
-		while (k < n && !isspace(t[k]) && t[k] != '>' && t[k] != '/')
-			k++;
-	}
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] == '>' || t[k] == '/')
-		return -1;
-	*ns = k;
-	while (k < n && t[k] != '=' && !isspace(t[k]))
-		k++;
-	*ne = k;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || t[k] != '=')
-		return -1;
-	k++;
-	while (k < n && isspace(t[k]))
-		k++;
-	if (k >= n || (t[k] != '"' && t[k] != '\''))
-		return -1;
-	unsigned char q = t[k++];
-	*vs = k;
-	while (k < n && t[k] != q)
-		k++;
-	if (k >= n)
-		return -1;
-	*ve = k;
-	*i = k + 1;
-	return 0;
-}
-
 /* Decode the raw attribute value t[a..b) into v: plain runs 1:1, each reference
  * as a whole; blanks normalised to spaces (XML 1.0 3.3.3) count as references. */
 static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 {
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
 	const unsigned char *t = s->doc->t;
 	struct phi_error *err = s->ctx->err;
 	size_t i = a;
@@ -382,31 +339,7 @@ static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 		if (t[j] == '\r' && j + 1 < b && t[j + 1] == '\n')
 			used = 2;
 		if (t[j] == '&') {
-			used = 0;
-			for (size_t e = 0; e < sizeof ents / sizeof ents[0]; e++) {
-				size_t el = strlen(ents[e].ent);
-				if (b - j >= el && !memcmp(t + j, ents[e].ent, el)) {
-					tmp[0] = (unsigned char)ents[e].c;
-					used = el;
-					break;
-				}
-			}
-			if (!used && b - j > 3 && t[j + 1] == '#') {
-				size_t q = j + 2;
-				int hex = t[q] == 'x';
-				uint32_t cp = 0;
-				q += (size_t)hex;
-				size_t d0 = q;
-				while (q < b && q - d0 < 8 && (hex ? isxdigit(t[q]) : isdigit(t[q]))) {
-					int dv = isdigit(t[q]) ? t[q] - '0' : (tolower(t[q]) - 'a' + 10);
-					cp = cp * (hex ? 16u : 10u) + (uint32_t)dv;
-					q++;
-				}
-				if (q < b && t[q] == ';' && q > d0) {
-					k = phi_utf8_put(cp, tmp);
-					used = q + 1 - j;
-				}
-			}
+			used = phi_xml_ref(t + j, b - j, tmp, &k);
 			if (!used) /* expat accepted it, so this cannot happen; keep the byte */
 				used = 1, tmp[0] = '&';
 		}
@@ -415,16 +348,6 @@ static int decode_attr(struct xml *s, struct phi_val *v, size_t a, size_t b)
 		i = j + used;
 	}
 	return 0;
-}
-
-static void sanitise(char *dst, size_t cap, const char *src)
-{
-	size_t j = 0;
-	for (; *src && j + 1 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		dst[j++] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '?';
-	}
-	dst[j] = 0;
 }
 
 static enum dialect pick_dialect(const char *el, const char **atts)
@@ -475,10 +398,10 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 	char comp[160];
 	if (pname) {
 		char sn[96];
-		sanitise(sn, sizeof sn, pname);
+		phi_xml_name_sanitise(sn, sizeof sn, pname);
 		snprintf(comp, sizeof comp, "%s[%s]", el, sn);
 	} else {
-		sanitise(comp, sizeof comp, el);
+		phi_xml_name_sanitise(comp, sizeof comp, el);
 	}
 	size_t pl = s->depth ? s->ends[s->depth - 1] : 0;
 	size_t cl = strlen(comp);
@@ -498,7 +421,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 	const unsigned char *tag = s->doc->t + st;
 	size_t i = 0, ns, ne, a, b;
 	const struct prop *pp = pname ? prop_find(pname) : NULL;
-	while (!next_attr(tag, cnt, &i, &ns, &ne, &a, &b)) {
+	while (!phi_xml_next_attr(tag, cnt, &i, &ns, &ne, &a, &b)) {
 		char an[96], where[XML_WHERE + 112];
 		size_t anl = ne - ns < sizeof an - 1 ? ne - ns : sizeof an - 1;
 		memcpy(an, tag + ns, anl);
@@ -510,7 +433,7 @@ static void XMLCALL on_start(void *u, const XML_Char *el, const XML_Char **atts)
 		if (s->dialect == D_3SHAPE && (!strcmp(an, "type") || !strcmp(local_name(an), "type")))
 			continue; /* 3Shape class names (TDM_Item_ModelElement): schema, not data */
 		char san[100];
-		sanitise(san + 1, sizeof san - 1, an);
+		phi_xml_name_sanitise(san + 1, sizeof san - 1, an);
 		san[0] = '@';
 		make_where(s, where, sizeof where, san);
 		if ((rc = decode_attr(s, &s->av, st + a, st + b))) {
@@ -663,26 +586,6 @@ static int run_pass(struct xml *s)
 	return rc;
 }
 
-static int xml_scan(struct phi_fctx *ctx);
-
-static int xml_reread(struct phi_fctx *ctx, int want_hash, char hex[65])
-{
-	(void)want_hash;
-	hex[0] = 0;
-	return xml_scan(ctx); /* no sink, no output: both passes, nothing emitted */
-}
-
-/* --verify: the written copy is read back through a fresh descriptor and must
- * parse as XML again (the edits were escaped for where they landed). */
-static int verify_copy(struct phi_fctx *ctx)
-{
-	char hex[65];
-	int rc = phi_reread_output(ctx, xml_reread, hex); /* PHI_EVERIFY when it does not */
-	if (!rc && ctx->sink_ops && ctx->sink_ops->record)
-		rc = ctx->sink_ops->record(ctx->sink, "xml_verified", "re-read and parsed");
-	return rc;
-}
-
 static int xml_scan(struct phi_fctx *ctx)
 {
 	struct phi_doc doc;
@@ -709,10 +612,8 @@ static int xml_scan(struct phi_fctx *ctx)
 		goto done;
 	if (ctx->sink_ops && ctx->sink_ops->record)
 		rc = ctx->sink_ops->record(ctx->sink, "xml_dialect", dialect_names[s.dialect]);
-	if (!rc && ctx->out_fd >= 0)
-		rc = phi_doc_write(ctx, &doc, &out);
-	if (!rc && ctx->out_fd >= 0 && (ctx->sopts->flags & PHI_SO_VERIFY))
-		rc = verify_copy(ctx);
+	if (!rc && ctx->out_fd >= 0 && !(rc = phi_doc_write(ctx, &doc, &out)))
+		rc = phi_doc_verify(ctx, xml_scan, "xml_verified");
 done:
 	phi_val_free(&s.tv);
 	phi_val_free(&s.av);

@@ -1423,6 +1423,26 @@ done:
 
 /* ---- entry points ---- */
 
+/* The worker's archive state (made on first use: *state owns it) set up for one
+ * walk: scan (fn NULL) or harvest (fn gets the patient values).  NULL when out of
+ * memory. */
+static struct phi_archive *arm(struct phi_archive **state, struct phi_worker *w,
+                               const struct phi_scan_opts *o, struct phi_error *err,
+                               phi_harvest_fn fn, void *arg)
+{
+	if (!*state && !(*state = calloc(1, sizeof **state)))
+		return NULL;
+	struct phi_archive *A = *state;
+	A->w = w;
+	A->o = o;
+	A->err = err;
+	A->total = A->entries = 0;
+	A->report_rc = 0;
+	A->hv_fn = fn;
+	A->hv_arg = arg;
+	return A;
+}
+
 int phi_archive_scan(struct phi_archive **state, struct phi_worker *w,
                      const struct phi_scan_opts *o, struct phi_error *err, int fd,
                      uint64_t size, int out_fd, struct phi_result *res)
@@ -1432,15 +1452,9 @@ int phi_archive_scan(struct phi_archive **state, struct phi_worker *w,
 	if (!la_ready())
 		return phi_fail(err, PHI_ENOTSUP, "libarchive cannot be loaded (%s): not scanned",
 		                la.why);
-	if (!*state && !(*state = calloc(1, sizeof **state)))
+	struct phi_archive *A = arm(state, w, o, err, NULL, NULL);
+	if (!A)
 		return phi_fail(err, PHI_ENOMEM, "out of memory");
-	struct phi_archive *A = *state;
-	A->w = w;
-	A->o = o;
-	A->err = err;
-	A->total = A->entries = 0;
-	A->report_rc = 0;
-	A->hv_fn = NULL;
 	int rc = walk_level(A, fd, size, out_fd, res, 1, res->format, "");
 	if (!rc && A->report_rc)
 		rc = phi_fail(err, A->report_rc, "cannot report the archive's entries");
@@ -1453,16 +1467,9 @@ int phi_archive_harvest(struct phi_archive **state, struct phi_worker *w,
 {
 	if (!la_ready())
 		return 0; /* the scan pass reports the archive unscanned */
-	if (!*state && !(*state = calloc(1, sizeof **state)))
+	struct phi_archive *A = arm(state, w, o, err, fn, arg);
+	if (!A)
 		return PHI_ENOMEM;
-	struct phi_archive *A = *state;
-	A->w = w;
-	A->o = o;
-	A->err = err;
-	A->total = A->entries = 0;
-	A->report_rc = 0;
-	A->hv_fn = fn;
-	A->hv_arg = arg;
 	struct phi_result res = {.path = (char *)"", .format = kind};
 	int rc = walk_level(A, fd, size, -1, &res, 1, kind, "");
 	A->hv_fn = NULL;

@@ -83,31 +83,6 @@ struct phi_sweep_scratch {
 
 static const char RULE_CASE[] = "case-identifier", RULE_ROSTER[] = "roster-identifier";
 
-/* ---- growable arrays ---- */
-
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	void *t = realloc(*v, nc * size);
-	if (!t)
-		return PHI_ENOMEM;
-	*v = t;
-	*cap = nc;
-	return 0;
-}
-
-static char *dupn(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 /* ---- the set of cases ---- */
 
 int phi_cases_new(struct phi_cases **out, const unsigned char *key, const char *case_id)
@@ -175,12 +150,12 @@ static int find_or_add(struct phi_cases *c, size_t root, const char *root_name, 
 			return 0;
 		}
 	}
-	if (grow((void **)&c->v, &c->cap, c->n, sizeof *c->v))
+	if (phi_grow((void **)&c->v, &c->cap, c->n, sizeof *c->v))
 		return PHI_ENOMEM;
 	struct kase *k = &c->v[c->n];
 	memset(k, 0, sizeof *k);
 	k->root = root;
-	if (has_comp && !(k->comp = dupn(rel, cn)))
+	if (has_comp && !(k->comp = phi_memdup(rel, cn)))
 		return PHI_ENOMEM;
 	if (!(k->name = has_comp ? strdup(k->comp) : strdup(root_name ? root_name : ""))) {
 		free(k->comp);
@@ -245,12 +220,12 @@ static int add_ident(struct ident **v, size_t *nv, size_t *cap, const char *cls,
 		    (b ? x->b && strlen(x->b) == bn && !strncasecmp(x->b, b, bn) : !x->b))
 			return 0;
 	}
-	if (grow((void **)v, cap, *nv, sizeof **v))
+	if (phi_grow((void **)v, cap, *nv, sizeof **v))
 		return PHI_ENOMEM;
 	struct ident *x = &(*v)[*nv];
 	x->cls = cls;
-	x->a = dupn(a, an);
-	x->b = b ? dupn(b, bn) : NULL;
+	x->a = phi_memdup(a, an);
+	x->b = b ? phi_memdup(b, bn) : NULL;
 	if (!x->a || (b && !x->b)) {
 		free_ident(x);
 		return PHI_ENOMEM;
@@ -296,7 +271,7 @@ static int add_name(struct ident **v, size_t *nv, size_t *cap, const char *val, 
 	int rc = 0;
 	if (nt == 1 && k) {
 		if (len[0] >= MIN_TOKEN && k->npending < MAX_PENDING &&
-		    !(k->pending[k->npending] = dupn(tok[0], len[0])))
+		    !(k->pending[k->npending] = phi_memdup(tok[0], len[0])))
 			return PHI_ENOMEM;
 		if (len[0] >= MIN_TOKEN && k->npending < MAX_PENDING)
 			k->npending++;
@@ -335,7 +310,7 @@ static int cases_add(struct phi_cases *c, struct kase *k, const char *cls, const
 		return 0;
 	c->nidents++;
 	if (!strcmp(cn, "name")) {
-		if (!k->patient && !(k->patient = dupn(v, n)))
+		if (!k->patient && !(k->patient = phi_memdup(v, n)))
 			return PHI_ENOMEM;
 		return add_name(&k->ids, &k->nids, &k->capids, v, n, k);
 	}
@@ -345,7 +320,7 @@ static int cases_add(struct phi_cases *c, struct kase *k, const char *cls, const
 			free(k->patient);
 			k->patient = NULL;
 		}
-		if (!k->patient && !(k->patient = dupn(v, n)))
+		if (!k->patient && !(k->patient = phi_memdup(v, n)))
 			return PHI_ENOMEM;
 	}
 	return add_ident(&k->ids, &k->nids, &k->capids, cn, v, n, NULL, 0);
@@ -580,9 +555,9 @@ static int add_lit(struct phi_cases *c, size_t kase, const char *cls, const char
 	size_t kn = make_key(s, n, key, sizeof key, &ntok);
 	if (!ntok || kn < 3 || kn >= sizeof key - 1)
 		return 0;
-	if (grow((void **)&c->lits, &c->caplits, c->nlits, sizeof *c->lits))
+	if (phi_grow((void **)&c->lits, &c->caplits, c->nlits, sizeof *c->lits))
 		return PHI_ENOMEM;
-	char *d = dupn(key, kn);
+	char *d = phi_memdup(key, kn);
 	if (!d)
 		return PHI_ENOMEM;
 	c->lits[c->nlits++] = (struct lit){d, (unsigned)kn, ntok, cls, kase};
@@ -879,7 +854,7 @@ int phi_cases_match(const struct phi_cases *c, struct phi_sweep_scratch *s, size
 		size_t a = i;
 		while (i < len && wordy((unsigned char)text[i]))
 			i++;
-		if (grow((void **)&s->tok, &s->captok, s->ntok, sizeof *s->tok))
+		if (phi_grow((void **)&s->tok, &s->captok, s->ntok, sizeof *s->tok))
 			return PHI_ENOMEM;
 		s->tok[s->ntok++] = (struct tok){a, i};
 	}
@@ -1008,7 +983,7 @@ int phi_cases_map_add(struct phi_cases *c, size_t idx, const char *from, const c
 	for (size_t i = 0; i < k->nmap; i++)
 		if (!strcmp(k->map[i].from, from))
 			return 0;
-	if (grow((void **)&k->map, &k->capmap, k->nmap, sizeof *k->map))
+	if (phi_grow((void **)&k->map, &k->capmap, k->nmap, sizeof *k->map))
 		return PHI_ENOMEM;
 	char *f = strdup(from), *t = strdup(to);
 	if (!f || !t) {

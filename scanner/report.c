@@ -332,6 +332,21 @@ static void human_path(struct phi_reporter *r, const char *path)
 		fputs(ANSI_RESET, r->fp);
 }
 
+/* The end of a finding in the human and JSON Lines reports: the value (only with
+ * --show-values) and the replacement (strip), each a JSON string after its label. */
+static void put_value_replacement(struct phi_reporter *r, const struct phi_finding *f,
+                                  const char *value_label, const char *repl_label)
+{
+	if (r->o.show_values && f->value) {
+		fputs(value_label, r->fp);
+		phi_json_string(r->fp, f->value);
+	}
+	if (f->replacement) {
+		fputs(repl_label, r->fp);
+		phi_json_string(r->fp, f->replacement);
+	}
+}
+
 static void human_finding(struct phi_reporter *r, const struct phi_result *res,
                           const struct phi_finding *f)
 {
@@ -368,14 +383,7 @@ static void human_finding(struct phi_reporter *r, const struct phi_result *res,
 		putc(' ', fp);
 		put_human(fp, f->excerpt);
 	}
-	if (r->o.show_values && f->value) {
-		fputs(" value=", fp);
-		phi_json_string(fp, f->value);
-	}
-	if (f->replacement) {
-		fputs(" replacement=", fp);
-		phi_json_string(fp, f->replacement);
-	}
+	put_value_replacement(r, f, " value=", " replacement=");
 	putc('\n', fp);
 }
 
@@ -464,14 +472,7 @@ static void json_finding(struct phi_reporter *r, const struct phi_result *res,
 	put_u64_or_null(fp, f->col, f->col != 0);
 	fputs(",\"excerpt\":", fp);
 	phi_json_string(fp, f->excerpt ? f->excerpt : "");
-	if (r->o.show_values && f->value) {
-		fputs(",\"value\":", fp);
-		phi_json_string(fp, f->value);
-	}
-	if (f->replacement) {
-		fputs(",\"replacement\":", fp);
-		phi_json_string(fp, f->replacement);
-	}
+	put_value_replacement(r, f, ",\"value\":", ",\"replacement\":");
 	fputs("}\n", fp);
 }
 
@@ -532,22 +533,9 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p = realloc(*v, c * elem);
-	if (!p)
-		return PHI_ENOMEM;
-	*v = p;
-	*cap = c;
-	return 0;
-}
-
 static int sarif_add_file(struct phi_reporter *r, const char *path, size_t *idx)
 {
-	if (grow((void **)&r->files, &r->capfiles, r->nfiles, sizeof *r->files))
+	if (phi_grow((void **)&r->files, &r->capfiles, r->nfiles, sizeof *r->files))
 		return PHI_ENOMEM;
 	char *p = strdup(path ? path : "");
 	if (!p)
@@ -595,7 +583,7 @@ static int sarif_file(struct phi_reporter *r, const struct phi_result *res)
 	if (sarif_add_file(r, res->path, &file))
 		return PHI_ENOMEM;
 	if (noted) {
-		if (grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof *r->notes))
+		if (phi_grow((void **)&r->notes, &r->capnotes, r->nnotes, sizeof *r->notes))
 			return PHI_ENOMEM;
 		struct sarif_note *nt = &r->notes[r->nnotes];
 		nt->file = file;
@@ -611,7 +599,7 @@ static int sarif_file(struct phi_reporter *r, const struct phi_result *res)
 			r->dropped++;
 			continue;
 		}
-		if (grow((void **)&r->res, &r->capres, r->nres, sizeof *r->res))
+		if (phi_grow((void **)&r->res, &r->capres, r->nres, sizeof *r->res))
 			return PHI_ENOMEM;
 		struct sarif_result *x = &r->res[r->nres];
 		memset(x, 0, sizeof *x);

@@ -273,16 +273,6 @@ static int add_edit(struct phi_worker *w, size_t s, size_t e, const char *r, siz
 	return 0;
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 /* Text only: hits on a line holding the marker "phiscan:allow" are dropped, in scan
  * and strip alike (the line's author says it is not PHI).  Other formats do not
  * honour it: a value inside a DICOM element or an Exif tag could carry the marker
@@ -481,7 +471,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 		fd.col = line ? col : 0;
 		fd.excerpt = make_excerpt(w, f->text, f->len, k);
 		if (o->show_values)
-			fd.value = dup_n(f->text + h->start, h->end - h->start);
+			fd.value = phi_memdup(f->text + h->start, h->end - h->start);
 		if (o->fingerprint) {
 			phi_baseline_fingerprint(o->fingerprint, w->path, h->rule, f->text + h->start,
 			                         h->end - h->start, fd.fp);
@@ -495,7 +485,7 @@ static int sink_field(void *sink, const struct phi_field *f, struct phi_edits *e
 			else if (phi_replace(o->policy, h->cls, f->text + h->start, h->end - h->start, r,
 			                     sizeof r, &rn))
 				rn = (size_t)snprintf(r, sizeof r, "[PHI]");
-			fd.replacement = dup_n(r, rn);
+			fd.replacement = phi_memdup(r, rn);
 			if ((rc = add_edit(w, h->start, h->end, r, rn))) {
 				free(fd.rule), free(fd.field), free(fd.excerpt), free(fd.value),
 				    free(fd.replacement);
@@ -828,50 +818,61 @@ static bool listed(const char *const *names, const char *name)
 	return false;
 }
 
+/* The outcome of an input no format claims, said here for a file (scan and strip:
+ * "not scanned") and for standard input (filter: "nothing written", and never
+ * skipped: filter exits 2 and writes nothing).  res->format becomes the guess from
+ * the head and name. */
+static void unclaimed(struct phi_worker *w, size_t head_len, const char *name, bool input,
+                      struct phi_result *res)
+{
+	char msg[320];
+	const char *then = input ? "nothing written" : "not scanned";
+	res->format = phi_format_guess(w->head, head_len, name);
+	if (is_supported(res->format)) {
+		/* it looks like a format phiscan reads, yet none took it: malformed, and
+		 * a gate fails closed on it */
+		snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: %s", res->format,
+		         res->format, then);
+		set_outcome(res, PHI_UNREADABLE, msg);
+	} else if (strcmp(res->format, "unknown")) {
+		/* A format phiscan knows carries identifiers yet cannot read (PDF: Rx forms
+		 * with full demographics) is unscanned, and a gate fails closed on it; a
+		 * configuration that lists it under skip_formats accepts the risk. */
+		if (!input && listed(w->o->skip_formats, res->format)) {
+			snprintf(msg, sizeof msg,
+			         "%s files are skipped by the configuration (skip_formats)", res->format);
+			set_outcome(res, PHI_SKIPPED, msg);
+		} else {
+			snprintf(msg, sizeof msg, "%s %s not supported yet: %s", res->format,
+			         input ? "input is" : "files are", then);
+			set_outcome(res, PHI_UNREADABLE, msg);
+		}
+	} else if (input) {
+		set_outcome(res, PHI_UNREADABLE, "no format claims this input: nothing written");
+	} else {
+		set_outcome(res, PHI_SKIPPED,
+		            memchr(w->head, 0, head_len) ? "binary data that no format claims"
+		                                         : "no format claims this file");
+	}
+}
+
 /* The format for the bytes in w->head, or NULL with res's outcome set (skipped, or
  * unreadable when they look like a format phiscan reads yet none took them). */
 static const struct phi_format *detect_or_skip(struct phi_worker *w, size_t head_len,
                                                const char *name, struct phi_result *res)
 {
-	char msg[320];
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, name);
 	if (fmt && listed(w->o->skip_formats, fmt->name)) {
+		char msg[320];
 		res->format = fmt->name;
 		snprintf(msg, sizeof msg, "%s files are skipped by the configuration (skip_formats)",
 		         fmt->name);
 		set_outcome(res, PHI_SKIPPED, msg);
 		return NULL;
 	}
-	if (fmt)
-		return fmt;
-	res->format = phi_format_guess(w->head, head_len, name);
-	if (is_supported(res->format)) {
-		/* it looks like a format phiscan reads, yet none took it: malformed, and
-		 * a gate fails closed on it */
-		snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: not scanned",
-		         res->format, res->format);
-		set_outcome(res, PHI_UNREADABLE, msg);
-		return NULL;
-	}
-	if (strcmp(res->format, "unknown")) {
-		/* A format phiscan knows carries identifiers yet cannot read (PDF: Rx forms
-		 * with full demographics) is unscanned, and a gate fails closed on it; a
-		 * configuration that lists it under skip_formats accepts the risk. */
-		if (listed(w->o->skip_formats, res->format)) {
-			snprintf(msg, sizeof msg,
-			         "%s files are skipped by the configuration (skip_formats)", res->format);
-			set_outcome(res, PHI_SKIPPED, msg);
-		} else {
-			snprintf(msg, sizeof msg, "%s files are not supported yet: not scanned",
-			         res->format);
-			set_outcome(res, PHI_UNREADABLE, msg);
-		}
-		return NULL;
-	}
-	set_outcome(res, PHI_SKIPPED,
-	            memchr(w->head, 0, head_len) ? "binary data that no format claims"
-	                                         : "no format claims this file");
-	return NULL;
+	if (!fmt)
+		unclaimed(w, head_len, name, false, res);
+	return fmt;
 }
 
 /* The n bytes of fd, from its start, to out (a clean file or archive entry of a
@@ -934,6 +935,16 @@ static bool replaced_since(const char *path, const struct stat *st)
 	return stat(path, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino;
 }
 
+/* The start of one input: a fresh error record, and the result and path the
+ * worker's sink reports to (both borrowed until the next input). */
+static void bind_file(struct phi_worker *w, struct phi_result *res, const char *path)
+{
+	memset(&w->err, 0, sizeof w->err);
+	w->err.offset = PHI_NO_OFFSET;
+	w->res = res;
+	w->path = path;
+}
+
 /* kept_fd: the file already open (the harvest's, at offset 0, with its stat in st),
  * or -1; either way closed here on every path. */
 static void scan_file(struct phi_worker *w, const char *path, const char *rel, int kept_fd,
@@ -945,10 +956,7 @@ static void scan_file(struct phi_worker *w, const char *path, const char *rel, i
 	size_t head_len = 0;
 	bool mode_exact = false; /* the copy was created with the original's mode */
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = path;
+	bind_file(w, res, path);
 	res->format = "unknown";
 	if (o->strip && o->in_place && is_strip_temp(base_name(path))) {
 		/* an interrupted --in-place run left it: the original beside it is untouched
@@ -1236,10 +1244,7 @@ int phi_scan_entry(struct phi_worker *w, int fd, uint64_t size, const char *name
 	size_t head_len = 0;
 	int rc;
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = res->path;
+	bind_file(w, res, res->path);
 	w->hold = w->o->strip || out_fd >= 0; /* strip holds entries until the archive is done */
 	res->size = size;
 	if (lseek(fd, 0, SEEK_SET) < 0 || read_head(fd, size, w->head, &head_len)) {
@@ -1349,10 +1354,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	size_t head_len = 0;
 	int rc;
 
-	memset(&w->err, 0, sizeof w->err);
-	w->err.offset = PHI_NO_OFFSET;
-	w->res = res;
-	w->path = res->path;
+	bind_file(w, res, res->path);
 	res->format = "unknown";
 	if (read_head(in_fd, UINT64_MAX, w->head, &head_len)) {
 		set_outcome(res, PHI_UNREADABLE, "cannot read standard input");
@@ -1372,19 +1374,7 @@ int phi_scan_stream(struct phi_worker *w, int in_fd, int out_fd, struct phi_resu
 	}
 	const struct phi_format *fmt = phi_format_detect(w->head, head_len, NULL);
 	if (!fmt) {
-		const char *guess = phi_format_guess(w->head, head_len, NULL);
-		char msg[160];
-		if (is_supported(guess)) {
-			res->format = guess;
-			snprintf(msg, sizeof msg, "looks like %s but does not parse as %s: nothing written",
-			         guess, guess);
-		} else if (strcmp(guess, "unknown")) {
-			res->format = guess;
-			snprintf(msg, sizeof msg, "%s input is not supported yet: nothing written", guess);
-		} else {
-			snprintf(msg, sizeof msg, "no format claims this input: nothing written");
-		}
-		set_outcome(res, PHI_UNREADABLE, msg);
+		unclaimed(w, head_len, NULL, true, res);
 		return PHI_EFORMAT;
 	}
 	res->format = fmt->name;
