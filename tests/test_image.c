@@ -744,16 +744,25 @@ Test(exif, xp_tags_are_decoded_from_ucs2)
 
 /* ---- WebP, HEIF: scanned, strip refused ---- */
 
-Test(image, webp_is_scanned_and_strip_refuses_it_with_a_message)
+/* A WebP whose EXIF chunk names an Artist, "Ab Cd" (its last 6 bytes, NUL
+ * included); returns its length. */
+static size_t webp_with_artist(unsigned char w[128])
 {
-	unsigned char w[128] = "RIFF\0\0\0\0WEBPEXIF";
 	static const unsigned char ex[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0,
 	                                   0, 0, 26, 0, 0, 0, 0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
+	memcpy(w, "RIFF\0\0\0\0WEBPEXIF", 16);
 	size_t n = 16;
 	w[n++] = sizeof ex, w[n++] = 0, w[n++] = 0, w[n++] = 0;
 	memcpy(w + n, ex, sizeof ex);
 	n += sizeof ex;
 	w[4] = (unsigned char)(n - 8);
+	return n;
+}
+
+Test(image, webp_is_scanned_and_strip_refuses_it_with_a_message)
+{
+	unsigned char w[128];
+	size_t n = webp_with_artist(w);
 	char *p = cli_fmt("%s/photo.webp", cli_case);
 	cli_write(p, w, n);
 	struct cbuf out, err;
@@ -1586,14 +1595,8 @@ Test(image, an_unreadable_data_uri_fails_the_page_and_a_scan_only_one_with_findi
 	cr_assert_eq(rc, 0, "%s%s", out.p, err.p);
 	/* a WebP, which phiscan scans but cannot strip: scanned; a strip refuses the
 	 * page while the WebP holds identifiers, and copies it when it holds none */
-	unsigned char w[128] = "RIFF\0\0\0\0WEBPEXIF";
-	static const unsigned char ex[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x3B, 0x01, 2, 0, 6, 0,
-	                                   0, 0, 26, 0, 0, 0, 0, 0, 0, 0, 'A', 'b', ' ', 'C', 'd', 0};
-	size_t n = 16;
-	w[n++] = sizeof ex, w[n++] = 0, w[n++] = 0, w[n++] = 0;
-	memcpy(w + n, ex, sizeof ex);
-	n += sizeof ex;
-	w[4] = (unsigned char)(n - 8);
+	unsigned char w[128];
+	size_t n = webp_with_artist(w);
 	cli_write_str(p, cli_fmt("<html><body><img src=\"data:image/webp;base64,%s\"></body></html>",
 	                         b64(w, n)));
 	rc = cli(&out, &err, NULL, "scan", p, NULL);
