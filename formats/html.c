@@ -21,8 +21,9 @@
  * title, alt, value, placeholder, label, aria-label, summary, and content (meta)
  * are fields (`where` = `tag@attr`); comments are fields; script and style
  * contents are scanned as text (not prose: their own `where`) and not decoded.
- * An attribute holding a base64 data: URI (a photo in <img src>) is a file of its
- * own: decoded and scanned, and stripped, by its format (embed.h), not text.
+ * An attribute holding a base64 data: URI (a photo in <img src>), and one in a CSS
+ * url() of a style attribute or element, is a file of its own: decoded and
+ * scanned, and stripped, by its format (embed.h), not text.
  * Replacements are escaped for where they land.  A tag or comment cut by the end
  * of the file fails it (truncated: cannot be shown clean).
  *
@@ -216,6 +217,61 @@ static int fail_trunc(struct html *s, size_t at, const char *what)
 	                   "HTML %s not closed before the end of the file (truncated)", what);
 }
 
+/* One data: URI at t[a..b): scanned, and in a strip replaced, by its payload's
+ * format (embed.h).  *is_uri: whether it was one. */
+static int data_uri(struct html *s, size_t a, size_t b, const char *where, int *is_uri)
+{
+	size_t at = 0;
+	int changed = 0, rc;
+	s->emb.n = 0;
+	if (b > a && (rc = phi_embed_data_uri(s->ctx, s->t + a, b - a, where, &at, &changed, &s->emb)))
+		return rc;
+	*is_uri = at != 0;
+	if (at && changed && s->out &&
+	    (rc = phi_dedits_add(s->out, a + at, b, s->emb.p, s->emb.n, s->ctx->err)))
+		return rc;
+	return 0;
+}
+
+/* CSS in t[a..b) (a style attribute or element): each url(data:...) is a file
+ * (data_uri).  With v, the text around them is added to v for the rules (the
+ * base64 is not text; and a rule's edit inside it would overlap the payload's). */
+static int css_urls(struct html *s, size_t a, size_t b, const char *where, struct phi_val *v)
+{
+	const unsigned char *t = s->t;
+	size_t from = a;
+	int rc;
+	for (size_t i = a; i + 4 <= b;) {
+		if (strncasecmp((const char *)t + i, "url(", 4)) {
+			i++;
+			continue;
+		}
+		size_t u = i + 4;
+		while (u < b && isspace(t[u]))
+			u++;
+		unsigned char q = u < b && (t[u] == '"' || t[u] == '\'') ? t[u++] : 0;
+		size_t e = u;
+		while (e < b && (q ? t[e] != q : (t[e] != ')' && !isspace(t[e]))))
+			e++;
+		int is_uri = 0;
+		if ((rc = data_uri(s, u, e, where, &is_uri)))
+			return rc;
+		if (is_uri) {
+			if (v && u > from &&
+			    (rc = phi_val_add(v, t + from, u - from, from, u, PHI_PIECE_RAW | HTML_PIECE_SCRIPT,
+			                      s->ctx->err)))
+				return rc;
+			from = e;
+		}
+		i = e > i + 4 ? e : i + 4;
+	}
+	if (v && b > from &&
+	    (rc = phi_val_add(v, t + from, b - from, from, b, PHI_PIECE_RAW | HTML_PIECE_SCRIPT,
+	                      s->ctx->err)))
+		return rc;
+	return 0;
+}
+
 /* A start tag at t[i] ('<' + letter): attributes emitted, *end past '>', name. */
 static int start_tag(struct html *s, size_t i, size_t *end, char name[16])
 {
@@ -273,17 +329,13 @@ static int start_tag(struct html *s, size_t i, size_t *end, char name[16])
 		}
 		char where[48];
 		snprintf(where, sizeof where, "%s@%s", name, attr);
-		/* any attribute holding a base64 data: URI: its payload is a file (embed.h) */
-		size_t at = 0;
-		int changed = 0;
-		s->emb.n = 0;
-		if (vb > va &&
-		    (rc = phi_embed_data_uri(s->ctx, t + va, vb - va, where, &at, &changed, &s->emb)))
+		/* any attribute holding a base64 data: URI: its payload is a file (embed.h);
+		 * so is one in a style attribute's url() */
+		int is_uri = 0;
+		if ((rc = data_uri(s, va, vb, where, &is_uri)) ||
+		    (!strcmp(attr, "style") && (rc = css_urls(s, va, vb, where, NULL))))
 			return rc;
-		if (at && changed && s->out &&
-		    (rc = phi_dedits_add(s->out, va + at, vb, s->emb.p, s->emb.n, s->ctx->err)))
-			return rc;
-		if (!at && vb > va && in_list(text_attrs, sizeof text_attrs / sizeof text_attrs[0], attr) &&
+		if (!is_uri && vb > va && in_list(text_attrs, sizeof text_attrs / sizeof text_attrs[0], attr) &&
 		    ((rc = add_text(s, &s->av, va, vb, HTML_PIECE_ATTR)) || (rc = emit(s, &s->av, where, 1))))
 			return rc;
 	}
@@ -357,9 +409,12 @@ static int html_walk(struct html *s)
 			if (j + 2 + nl > n)
 				return fail_trunc(s, i, name);
 			phi_val_reset(&s->av);
-			if (j > i && ((rc = phi_val_add(&s->av, t + i, j - i, i, j, PHI_PIECE_RAW | HTML_PIECE_SCRIPT,
-			                                s->ctx->err)) ||
-			              (rc = emit(s, &s->av, name, 0))))
+			if (j > i && (!strcmp(name, "style")
+			                  ? (rc = css_urls(s, i, j, "style url()", &s->av))
+			                  : (rc = phi_val_add(&s->av, t + i, j - i, i, j,
+			                                      PHI_PIECE_RAW | HTML_PIECE_SCRIPT, s->ctx->err))))
+				return rc;
+			if (j > i && (rc = emit(s, &s->av, name, 0)))
 				return rc;
 			i = run = j;
 		}

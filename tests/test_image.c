@@ -1617,3 +1617,42 @@ Test(image, an_unreadable_data_uri_fails_the_page_and_a_scan_only_one_with_findi
 	char *copy = cli_read(cli_fmt("%s/o2/order.html", cli_root), NULL);
 	cr_assert(copy && !strcmp(copy, clean), "the clean page changed: %s", copy);
 }
+
+/* The same photo as a CSS background, in a style attribute and in a <style>
+ * element: found and stripped there too, the CSS around it untouched. */
+Test(image, a_photo_in_a_css_url_is_scanned_and_stripped_as_the_photo_is)
+{
+	need_corpus();
+	size_t jn;
+	char *jpg = cli_read(case_file("photos/smile.jpg"), &jn);
+	cr_assert_not_null(jpg);
+	char *enc = b64(jpg, jn);
+	char *page = cli_fmt("<html><head><style>.pt { color: red; background: url('data:image/jpeg;"
+	                     "base64,%s') no-repeat; }</style></head><body>\n<div style=\"background:"
+	                     "url(data:image/jpeg;base64,%s)\">Crown 11</div></body></html>\n",
+	                     enc, enc);
+	char *p = cli_fmt("%s/order.html", cli_case);
+	cli_write_str(p, page);
+	struct cbuf out, err;
+	int rc = cli(&out, &err, NULL, "scan", "--format", "json", p, NULL);
+	cr_assert_eq(rc, 1, "%s", err.p);
+	cr_assert(has(&out, "\"field\":\"style url() data:image/jpeg: Exif IFD0 Artist (0x013b)\""),
+	          "%s", out.p);
+	cr_assert(has(&out, "\"field\":\"div@style data:image/jpeg: Exif IFD0 Artist (0x013b)\""),
+	          "%s", out.p);
+	char *o = cli_fmt("%s/o", cli_root);
+	rc = cli(&out, &err, NULL, "strip", "--no-progress", p, "-o", o, NULL);
+	cr_assert_eq(rc, 1, "%s%s", out.p, err.p);
+	char *copy = cli_read(cli_fmt("%s/order.html", o), NULL);
+	cr_assert_not_null(copy);
+	size_t sn;
+	char *stripped = cli_read(strip_one("photos/smile.jpg", NULL), &sn);
+	cr_assert_not_null(stripped);
+	char *alone = b64(stripped, sn);
+	char *want = cli_fmt("<html><head><style>.pt { color: red; background: url('data:image/jpeg;"
+	                     "base64,%s') no-repeat; }</style></head><body>\n<div style=\"background:"
+	                     "url(data:image/jpeg;base64,%s)\">Crown 11</div></body></html>\n",
+	                     alone, alone);
+	cr_assert_str_eq(copy, want, "the page is not the page with the photo stripped alone");
+	assert_rescans_clean(cli_fmt("%s/order.html", o));
+}
