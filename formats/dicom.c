@@ -1696,8 +1696,8 @@ static int dicom_scan(struct phi_fctx *ctx)
 {
 	int rc = scan_file(ctx);
 	struct dcm_state *st = *ctx->state;
-	if (st && st->map.map)
-		phi_img_release(&st->map);
+	if (st)
+		phi_img_release(&st->map); /* a no-op when the file was not mapped */
 	return rc;
 }
 

@@ -126,16 +126,9 @@ static int scan_payload(struct phi_fctx *ctx, const unsigned char *d, size_t dn,
 		rc = phi_fail(err, PHI_EIO, "cannot hold an embedded file: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t put = 0; put < dn;) {
-		ssize_t w = write(in_fd, d + put, dn - put);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = phi_fail(err, PHI_EIO, "cannot hold an embedded file: %s", strerror(errno));
-			goto out;
-		}
-		put += (size_t)w;
-	}
+	struct phi_fctx hold = {.out_fd = in_fd, .err = err};
+	if ((rc = phi_output_write(&hold, d, dn)))
+		goto out;
 	if (lseek(in_fd, (off_t)hn, SEEK_SET) < 0) {
 		rc = phi_fail(err, PHI_EIO, "cannot hold an embedded file: %s", strerror(errno));
 		goto out;
